@@ -1,0 +1,196 @@
+"""The composition root: engine, stores, services, routes and middleware, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from gatepass.config import Settings, load_instance_secret
+from gatepass.db.clients import SqlClientStore
+from gatepass.db.engine import create_engine, create_session_factory
+from gatepass.db.misc import SqlAuditStore, SqlConsentStore, SqlSettingsStore, SqlSigningKeyStore
+from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
+from gatepass.db.users import SqlSessionStore, SqlUserStore
+from gatepass.services.accounts import AccountService
+from gatepass.services.audit import Audit
+from gatepass.services.authorize import AuthorizeService
+from gatepass.services.clients import ClientService
+from gatepass.services.crypto import InstanceKeys
+from gatepass.services.introspect import IntrospectionService
+from gatepass.services.revoke import RevocationService
+from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.token import TokenService
+from gatepass.web.context import WebContext
+from gatepass.web.errors import unhandled_error
+from gatepass.web.middleware import SecurityHeadersMiddleware
+from gatepass.web.routes import build_routes
+
+_log = logging.getLogger("gatepass")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Gatepass:
+    """Everything built from one Settings: used by the web app and by the CLI alike."""
+
+    settings: Settings
+    engine: AsyncEngine
+    keys: InstanceKeys
+    accounts: AccountService
+    clients: ClientService
+    tokens: TokenService
+    authorize: AuthorizeService
+    revocation: RevocationService
+    introspection: IntrospectionService
+    runtime: RuntimeSettingsService
+    audit: Audit
+    token_store: SqlTokenStore
+    session_store: SqlSessionStore
+    signing_keys: SqlSigningKeyStore
+
+    async def purge(self) -> int:
+        now = utc_now()
+        return await self.token_store.purge_expired(now) + await self.session_store.purge_expired(now)
+
+    async def check_ready(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=3)
+            checks["database"] = "ok"
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        return checks
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def _revoke_everything_of(tokens: SqlTokenStore, sessions: SqlSessionStore, user_id: int) -> None:
+    await tokens.revoke_all_of_user(user_id, utc_now())
+    await sessions.delete_sessions_of(user_id)
+
+
+def build_gatepass(settings: Settings) -> Gatepass:
+    keys = InstanceKeys.from_secret(load_instance_secret(settings))
+    engine = create_engine(settings)
+    sessions = create_session_factory(engine)
+    clock = utc_now
+    users, login_sessions = SqlUserStore(sessions), SqlSessionStore(sessions)
+    clients, codes, tokens = SqlClientStore(sessions), SqlCodeStore(sessions), SqlTokenStore(sessions)
+    consents = SqlConsentStore(sessions)
+    audit = Audit(SqlAuditStore(sessions), clock)
+    runtime = RuntimeSettingsService(SqlSettingsStore(sessions), clock)
+    token_service = TokenService(
+        clients=clients,
+        codes=codes,
+        tokens=tokens,
+        users=users,
+        keys=keys,
+        audit_log=audit,
+        clock=clock,
+        access_token_ttl_seconds=settings.tokens.access_token_ttl_seconds,
+        refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
+    )
+    issuer = settings.server.issuer
+    return Gatepass(
+        settings=settings,
+        engine=engine,
+        keys=keys,
+        accounts=AccountService(
+            users,
+            login_sessions,
+            keys,
+            audit,
+            clock,
+            lock_after=settings.security.login_failures_before_lockout,
+            lock_seconds=settings.security.login_lockout_seconds,
+            session_ttl_seconds=settings.tokens.session_ttl_seconds,
+            revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, user_id),
+        ),
+        clients=ClientService(clients, users, keys, audit, clock),
+        tokens=token_service,
+        authorize=AuthorizeService(
+            issuer=issuer,
+            clients=clients,
+            codes=codes,
+            consents=consents,
+            runtime=runtime,
+            tokens=token_service,
+            keys=keys,
+            audit_log=audit,
+            clock=clock,
+            code_ttl_seconds=settings.tokens.code_ttl_seconds,
+        ),
+        revocation=RevocationService(token_service, tokens, consents, audit, clock),
+        introspection=IntrospectionService(
+            issuer=issuer, tokens=token_service, store=tokens, clients=clients, users=users, clock=clock
+        ),
+        runtime=runtime,
+        audit=audit,
+        token_store=tokens,
+        session_store=login_sessions,
+        signing_keys=SqlSigningKeyStore(sessions),
+    )
+
+
+async def _purge_forever(gatepass: Gatepass, interval_seconds: int) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            purged = await gatepass.purge()
+            _log.info("purged %d expired or revoked rows", purged)
+        except Exception:  # a failed purge must never stop the server; it runs again later
+            _log.exception("purge failed")
+
+
+def create_app(settings: Settings) -> Starlette:
+    gatepass = build_gatepass(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        purge_task = None
+        if settings.security.purge_interval_seconds:
+            purge_task = asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds))
+        try:
+            yield
+        finally:
+            if purge_task is not None:
+                purge_task.cancel()
+            await gatepass.close()
+
+    app = Starlette(
+        routes=build_routes(),
+        middleware=[Middleware(SecurityHeadersMiddleware)],
+        exception_handlers={Exception: unhandled_error},
+        lifespan=lifespan,
+        max_body_size=1024 * 1024,
+    )
+    app.state.gatepass = gatepass
+    app.state.web = WebContext(
+        issuer=settings.server.issuer,
+        is_https=settings.is_https,
+        keys=gatepass.keys,
+        accounts=gatepass.accounts,
+        clients=gatepass.clients,
+        authorize=gatepass.authorize,
+        tokens=gatepass.tokens,
+        revocation=gatepass.revocation,
+        introspection=gatepass.introspection,
+        runtime=gatepass.runtime,
+        check_ready=gatepass.check_ready,
+    )
+    return app

@@ -1,0 +1,557 @@
+"""The ``gatepass`` command: serve, migrate, and script users, roles, clients and settings.
+
+Every command is non-interactive. Bad input prints what to fix and exits with code 2.
+Commands that touch the database first bring its schema up to date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from gatepass.config import SettingsError, load_settings, render_config_docs
+
+T = TypeVar("T")
+_settings_file: dict[str, str | None] = {"path": None}
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def _settings() -> Any:
+    try:
+        return load_settings(config_file=_settings_file["path"])
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async command with a migrated database and the services built."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        from gatepass.app import build_gatepass
+        from gatepass.db.migrate import upgrade_to_head
+        from gatepass.services.accounts import AccountError
+        from gatepass.services.stores import Conflict, NotFound
+
+        settings = _settings()
+
+        async def main() -> T:
+            gatepass = build_gatepass(settings)
+            try:
+                await upgrade_to_head(gatepass.engine)
+                await gatepass.accounts.ensure_builtin_roles()
+                return await func(gatepass, *args, **kwargs)
+            finally:
+                await gatepass.close()
+
+        try:
+            return asyncio.run(main())
+        except (AccountError, Conflict, NotFound, SettingsError) as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot reach the database: {exc}")
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file (also GATEPASS_CONFIG). Environment variables override it.",
+)
+@click.version_option(package_name="gatepass")
+def main(config_file: str | None) -> None:
+    """Gatepass: OAuth 2.1 authorization server and OpenID Connect provider."""
+    _settings_file["path"] = config_file
+    if config_file:
+        os.environ["GATEPASS_CONFIG"] = str(Path(config_file).resolve())
+
+
+# -- server -----------------------------------------------------------------------------------
+
+
+async def bootstrap_admin(gatepass: Any) -> None:
+    """On an empty database, create the first System Manager and say how to log in."""
+    from gatepass.services.accounts import SYSTEM_MANAGER
+
+    if await gatepass.accounts.users.count_users():
+        return
+    email = os.environ.get("GATEPASS_ADMIN_EMAIL", "admin@example.com")
+    password = os.environ.get("GATEPASS_ADMIN_PASSWORD")
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    await gatepass.accounts.create_user(email, password, first_name="Admin", roles=(SYSTEM_MANAGER,))
+    click.echo(f"Created the bootstrap admin {email}.")
+    if generated:
+        click.echo(f"Its password, shown this once: {password}")
+
+
+@main.command()
+@run_with_gatepass
+async def migrate(gatepass: Any) -> None:
+    """Create or upgrade the database schema, and the bootstrap admin on an empty database."""
+    await bootstrap_admin(gatepass)
+    click.echo("The database schema is up to date.")
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default from settings: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default from settings: 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default 1).")
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema before serving.")
+def serve(host: str | None, port: int | None, workers: int | None, no_migrate: bool) -> None:
+    """Serve HTTP with uvicorn (uvloop, httptools)."""
+    import uvicorn
+
+    for key, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"GATEPASS_SERVER_{key}"] = str(value)
+    settings = _settings()
+    if not no_migrate:
+        run_with_gatepass(bootstrap_admin)()
+    click.echo(f"Gatepass serving {settings.server.issuer} on http://{settings.server.host}:{settings.server.port}")
+    uvicorn.run(
+        "gatepass.asgi:create_app_from_environment",
+        factory=True,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=settings.server.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.server.log_level,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@main.command()
+@run_with_gatepass
+async def purge(gatepass: Any) -> None:
+    """Delete expired and revoked codes, tokens and sessions (for cron)."""
+    click.echo(f"Purged {await gatepass.purge()} rows.")
+
+
+@main.command("config-docs")
+@click.option(
+    "--check",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Compare with this file instead of printing; exit 1 when it differs.",
+)
+def config_docs(check: str | None) -> None:
+    """Print docs/configuration.md, generated from the settings in code."""
+    text = render_config_docs()
+    if check is None:
+        click.echo(text, nl=False)
+        return
+    if Path(check).read_text(encoding="utf-8") != text:
+        click.echo(f"{check} is out of date: run `gatepass config-docs > {check}`", err=True)
+        sys.exit(1)
+
+
+# -- users and roles --------------------------------------------------------------------------
+
+
+def _user_json(user: Any) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "sub": user.sub,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "full_name": user.full_name,
+        "enabled": user.is_enabled,
+        "roles": list(user.roles),
+    }
+
+
+async def _user_by_email(gatepass: Any, email: str) -> Any:
+    user = await gatepass.accounts.users.get_user_by_email(email)
+    if user is None:
+        fail(f"no user has the email {email}")
+    return user
+
+
+def _read_password(password: str | None, password_stdin: bool) -> str | None:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return password
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--password", help="Password (prefer --password-stdin, which keeps it out of the process list).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+@click.option("--role", "roles", multiple=True, help="A role to give; repeat for several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
+@run_with_gatepass
+async def user_add(
+    gatepass: Any,
+    email: str,
+    password: str | None,
+    password_stdin: bool,
+    first_name: str,
+    last_name: str,
+    roles: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a user. Without a password the user can only log in through another provider."""
+    created = await gatepass.accounts.create_user(
+        email, _read_password(password, password_stdin), first_name=first_name, last_name=last_name, roles=roles
+    )
+    click.echo(json.dumps(_user_json(created)) if as_json else f"Created {created.email} (sub {created.sub}).")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def user_list(gatepass: Any, as_json: bool) -> None:
+    """List users."""
+    users = await gatepass.accounts.users.list_users()
+    if as_json:
+        click.echo(json.dumps([_user_json(u) for u in users], indent=2))
+        return
+    for u in users:
+        state = "enabled" if u.is_enabled else "disabled"
+        click.echo(f"{u.email}\t{state}\t{', '.join(u.roles)}")
+
+
+@user.command("set-password")
+@click.argument("email")
+@click.option("--password")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@run_with_gatepass
+async def user_set_password(gatepass: Any, email: str, password: str | None, password_stdin: bool) -> None:
+    """Set a user's password."""
+    secret = _read_password(password, password_stdin)
+    if not secret:
+        fail("give the new password with --password or --password-stdin")
+    found = await _user_by_email(gatepass, email)
+    await gatepass.accounts.set_password(found.id, secret)
+    click.echo(f"Password of {found.email} changed.")
+
+
+@user.command("disable")
+@click.argument("email")
+@run_with_gatepass
+async def user_disable(gatepass: Any, email: str) -> None:
+    """Disable a user: no login, and every token of theirs stops working."""
+    found = await _user_by_email(gatepass, email)
+    await gatepass.accounts.set_enabled(found.id, False)
+    click.echo(f"Disabled {found.email}.")
+
+
+@user.command("enable")
+@click.argument("email")
+@run_with_gatepass
+async def user_enable(gatepass: Any, email: str) -> None:
+    """Enable a disabled user."""
+    found = await _user_by_email(gatepass, email)
+    await gatepass.accounts.set_enabled(found.id, True)
+    click.echo(f"Enabled {found.email}.")
+
+
+@user.command("roles")
+@click.argument("email")
+@click.option("--add", "added", multiple=True, help="Role to add; repeatable.")
+@click.option("--remove", "removed", multiple=True, help="Role to remove; repeatable.")
+@run_with_gatepass
+async def user_roles(gatepass: Any, email: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+    """Show a user's roles, or change them with --add and --remove."""
+    found = await _user_by_email(gatepass, email)
+    if added or removed:
+        roles = tuple(r for r in dict.fromkeys(found.roles + added) if r not in removed)
+        await gatepass.accounts.set_roles(found.id, roles)
+        found = await _user_by_email(gatepass, email)
+    click.echo("\n".join(found.roles) if found.roles else "(no roles)")
+
+
+@main.group()
+def role() -> None:
+    """Manage roles."""
+
+
+@role.command("add")
+@click.argument("name")
+@click.option("--description", default="")
+@run_with_gatepass
+async def role_add(gatepass: Any, name: str, description: str) -> None:
+    """Create a role."""
+    await gatepass.accounts.add_role(name, description)
+    click.echo(f"Created role {name.strip()}.")
+
+
+@role.command("list")
+@run_with_gatepass
+async def role_list(gatepass: Any) -> None:
+    """List roles."""
+    for name, is_builtin, description in await gatepass.accounts.users.list_roles():
+        click.echo(f"{name}{' (built in)' if is_builtin else ''}\t{description}")
+
+
+# -- clients ----------------------------------------------------------------------------------
+
+
+def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--name", "app_name", help="App name shown on the consent screen."),
+        click.option(
+            "--public/--confidential",
+            "is_public",
+            default=None,
+            help="Public clients (mobile, single-page) have no secret. Default confidential.",
+        ),
+        click.option(
+            "--auth-method",
+            type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
+            help="Token endpoint authentication (default client_secret_basic; none for public).",
+        ),
+        click.option("--redirect-uri", "redirect_uris", multiple=True, help="Registered redirect URI; repeatable."),
+        click.option("--default-redirect-uri", help="Used when a request sends none."),
+        click.option(
+            "--post-logout-redirect-uri",
+            "post_logout_redirect_uris",
+            multiple=True,
+            help="Where RP-initiated logout may return; repeatable.",
+        ),
+        click.option(
+            "--scope",
+            "scopes",
+            multiple=True,
+            help="A scope the client may request; repeatable. Default: openid profile email roles all.",
+        ),
+        click.option(
+            "--grant-type",
+            "grant_types",
+            multiple=True,
+            type=click.Choice(["authorization_code", "refresh_token", "client_credentials", "implicit"]),
+            help="Repeatable. Default: authorization_code and refresh_token.",
+        ),
+        click.option(
+            "--response-type",
+            "response_types",
+            multiple=True,
+            type=click.Choice(["code", "token", "id_token", "id_token token"]),
+            help="Repeatable. Default: code.",
+        ),
+        click.option(
+            "--allowed-role",
+            "allowed_roles",
+            multiple=True,
+            help="Only users with one of these roles may authorize the client; repeatable.",
+        ),
+        click.option(
+            "--skip-authorization/--ask-consent", default=None, help="Trusted first-party app: no consent screen."
+        ),
+        click.option(
+            "--require-pkce/--no-require-pkce",
+            default=None,
+            help="PKCE for confidential clients (always required for public ones). Default on.",
+        ),
+        click.option(
+            "--allow-plain-pkce/--no-allow-plain-pkce", default=None, help="Accept PKCE method plain. Default off."
+        ),
+        click.option(
+            "--frappe-legacy/--no-frappe-legacy",
+            default=None,
+            help="Accept either secret method, as Frappe clients expect.",
+        ),
+        click.option(
+            "--id-token-alg",
+            type=click.Choice(["RS256", "ES256", "EdDSA", "HS256"]),
+            help="id_token signing algorithm. HS256 signs with the client secret (Frappe style).",
+        ),
+        click.option(
+            "--access-token-ttl", type=click.IntRange(60, 86400), help="Seconds; overrides the server default."
+        ),
+        click.option(
+            "--refresh-token-ttl", type=click.IntRange(3600, 31536000), help="Seconds; overrides the default."
+        ),
+        click.option("--service-user", help="Email of the user client_credentials tokens act as ('' to unset)."),
+        click.option("--client-uri", help="Home page of the app, linked on the consent screen."),
+        click.option("--logo-uri", help="Logo of the app."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _changes(kwargs: dict[str, Any]) -> Any:
+    from gatepass.services.clients import ClientChanges
+
+    is_public = kwargs.pop("is_public")
+    auth_method = kwargs.pop("auth_method")
+    mapping = {
+        "id_token_alg": "id_token_signed_response_alg",
+        "access_token_ttl": "access_token_ttl_seconds",
+        "refresh_token_ttl": "refresh_token_ttl_seconds",
+        "service_user": "service_user_email",
+        "skip_authorization": "skip_authorization",
+        "frappe_legacy": "is_frappe_legacy",
+    }
+    values: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if value is None or value == ():
+            continue
+        values[mapping.get(key, key)] = value
+    if is_public is not None:
+        values["client_type"] = "public" if is_public else "confidential"
+    if auth_method is not None:
+        values["token_endpoint_auth_method"] = auth_method
+    return ClientChanges(**values)
+
+
+def _client_json(info: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(info)
+    data.pop("secret_digest")
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
+
+
+def _print_client(info: Any, secret: str | None, as_json: bool) -> None:
+    if as_json:
+        body = {"client_id": info.client_id, **({"client_secret": secret} if secret else {}), **_client_json(info)}
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"client_id:     {info.client_id}")
+    if secret:
+        click.echo(f"client_secret: {secret}   (shown only now; store it safely)")
+    click.echo(f"name:          {info.app_name} ({info.client_type}, {info.token_endpoint_auth_method})")
+    click.echo(f"redirect URIs: {' '.join(info.redirect_uris) or '-'}")
+    click.echo(f"scopes:        {' '.join(info.scopes)}")
+    click.echo(f"grant types:   {' '.join(info.grant_types)}")
+
+
+@main.group()
+def client() -> None:
+    """Manage OAuth clients."""
+
+
+@client.command("add")
+@click.option("--client-id", help="Choose the client_id (default: random).")
+@_client_options
+@run_with_gatepass
+async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwargs: Any) -> None:
+    """Register a client. The secret is printed once; only its digest is kept."""
+    if not kwargs.get("app_name"):
+        fail("--name is required")
+    info, secret = await gatepass.clients.create(_changes(kwargs), client_id=client_id)
+    _print_client(info, secret, as_json)
+
+
+@client.command("update")
+@click.argument("client_id")
+@click.option("--enable/--disable", "is_enabled", default=None, help="Switch the client on or off.")
+@_client_options
+@run_with_gatepass
+async def client_update(gatepass: Any, client_id: str, as_json: bool, **kwargs: Any) -> None:
+    """Change a client; options not given keep their value. Lists given replace the old list."""
+    info, secret = await gatepass.clients.update(client_id, _changes(kwargs))
+    _print_client(info, secret, as_json)
+
+
+@client.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def client_list(gatepass: Any, as_json: bool) -> None:
+    """List clients."""
+    records = await gatepass.clients.list()
+    if as_json:
+        click.echo(json.dumps([_client_json(r.info) for r in records], indent=2))
+        return
+    for record in records:
+        state = "enabled" if record.info.is_enabled else "disabled"
+        click.echo(f"{record.info.client_id}\t{record.info.app_name}\t{record.info.client_type}\t{state}")
+
+
+@client.command("show")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
+    """Show one client (never its secret)."""
+    record = await gatepass.clients.get(client_id)
+    if record is None:
+        fail(f"no client has client_id {client_id}")
+    if as_json:
+        click.echo(json.dumps(_client_json(record.info), indent=2))
+    else:
+        for key, value in _client_json(record.info).items():
+            click.echo(f"{key}: {' '.join(value) if isinstance(value, list) else value}")
+
+
+@client.command("remove")
+@click.argument("client_id")
+@run_with_gatepass
+async def client_remove(gatepass: Any, client_id: str) -> None:
+    """Delete a client with all its codes, tokens and consents."""
+    if not await gatepass.clients.delete(client_id):
+        fail(f"no client has client_id {client_id}")
+    click.echo(f"Removed {client_id}.")
+
+
+@client.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def client_rotate_secret(gatepass: Any, client_id: str, as_json: bool) -> None:
+    """Issue a new client secret; the old one stops working at once."""
+    secret = await gatepass.clients.rotate_secret(client_id)
+    if as_json:
+        click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        click.echo(f"client_secret: {secret}   (shown only now)")
+
+
+# -- runtime settings -------------------------------------------------------------------------
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Show and change runtime settings (kept in the database, seen by every worker)."""
+
+
+@settings_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def settings_show(gatepass: Any, as_json: bool) -> None:
+    """Show runtime settings."""
+    values = await gatepass.runtime.all()
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return
+    for key, value in values.items():
+        click.echo(f"{key} = {value}")
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@run_with_gatepass
+async def settings_set(gatepass: Any, key: str, value: str) -> None:
+    """Change a runtime setting, e.g. `gatepass settings set consent_mode force`."""
+    click.echo(f"{key} = {await gatepass.runtime.set(key, value)}")

@@ -1,0 +1,1 @@
+"""Frappe compatibility: Frappe's paths and response shapes onto Gatepass services."""

@@ -1,0 +1,339 @@
+"""Deployment settings: one frozen, typed tree, read once at startup.
+
+Values come from defaults, then an optional TOML file, then ``GATEPASS_<GROUP>_<NAME>``
+environment variables. Anything invalid stops startup with a message naming the key and
+what is allowed. ``docs/configuration.md`` is generated from this module
+(``gatepass config-docs``) and a test keeps the two in sync.
+
+Runtime settings that admins change while the server runs (consent mode and friends) live in
+the database instead; see ``gatepass settings``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DatabaseSettings",
+    "RedisSettings",
+    "SecuritySettings",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "TokenSettings",
+    "load_instance_secret",
+    "load_settings",
+    "render_config_docs",
+]
+
+ENV_PREFIX = "GATEPASS_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that is not allowed; the message names the key and the fix."""
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    issuer: str = field(
+        default="http://127.0.0.1:8000",
+        metadata=_doc(
+            "Public base URL of this server; the `iss` of every token and metadata document. "
+            "Must be https, except on a loopback host for development (RFC 9700 §2.6)."
+        ),
+    )
+    host: str = field(default="127.0.0.1", metadata=_doc("Address `gatepass serve` binds to."))
+    port: int = field(default=8000, metadata=_doc("Port `gatepass serve` listens on (1-65535)."))
+    workers: int = field(default=1, metadata=_doc("Worker processes for `gatepass serve` (1-64)."))
+    var_dir: str = field(
+        default="./var",
+        metadata=_doc("Folder for the SQLite database and the generated instance secret."),
+    )
+    instance_secret: str = field(
+        default="",
+        metadata=_doc(
+            "Secret that keys token digests, CSRF tokens and the encryption of signing keys. "
+            "Empty: read from `<var_dir>/instance_secret`, generated there on first run. "
+            "Every node of one deployment must share it."
+        ),
+    )
+    log_level: str = field(default="info", metadata=_doc("One of debug, info, warning, error."))
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = field(
+        default="",
+        metadata=_doc(
+            "SQLAlchemy URL. Empty: a SQLite file `<var_dir>/gatepass.db`. "
+            "Also `postgresql://user@host/db` or `mysql://user@host/db` (MariaDB); "
+            "the async driver is chosen for you."
+        ),
+    )
+    pool_size: int = field(default=10, metadata=_doc("Connections kept per worker (PostgreSQL, MariaDB)."))
+    echo: bool = field(default=False, metadata=_doc("Log every SQL statement (development only)."))
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = field(
+        default="",
+        metadata=_doc("Redis URL for shared rate limits and revocation notices. Empty: in-process only."),
+    )
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    access_token_ttl_seconds: int = field(default=3600, metadata=_doc("Access token lifetime, as Frappe (60-86400)."))
+    refresh_token_ttl_seconds: int = field(
+        default=30 * 24 * 3600,
+        metadata=_doc(
+            "Absolute lifetime of a refresh token family, counted from the first grant; "
+            "rotation does not extend it (RFC 9700 §4.14.2). 3600 to 31536000."
+        ),
+    )
+    code_ttl_seconds: int = field(
+        default=300,
+        metadata=_doc("Authorization code lifetime; at most 600 (RFC 6749 §4.1.2 says 10 minutes)."),
+    )
+    id_token_ttl_seconds: int = field(default=3600, metadata=_doc("id_token lifetime (60-86400)."))
+    session_ttl_seconds: int = field(default=12 * 3600, metadata=_doc("Browser login session lifetime (300-2592000)."))
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    login_failures_before_lockout: int = field(
+        default=5,
+        metadata=_doc("Failed logins for one email before it is locked out for a while (1-100)."),
+    )
+    login_lockout_seconds: int = field(default=300, metadata=_doc("How long a locked-out email must wait (1-86400)."))
+    purge_interval_seconds: int = field(
+        default=3600,
+        metadata=_doc("How often the server purges expired codes and tokens; 0 turns it off."),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+
+    @property
+    def is_https(self) -> bool:
+        return self.server.issuer.startswith("https://")
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.server.var_dir)
+
+
+_GROUPS: dict[str, type[Any]] = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "redis": RedisSettings,
+    "tokens": TokenSettings,
+    "security": SecuritySettings,
+}
+
+_INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
+    ("server", "port"): (1, 65535),
+    ("server", "workers"): (1, 64),
+    ("database", "pool_size"): (1, 200),
+    ("tokens", "access_token_ttl_seconds"): (60, 86400),
+    ("tokens", "refresh_token_ttl_seconds"): (3600, 31536000),
+    ("tokens", "code_ttl_seconds"): (10, 600),
+    ("tokens", "id_token_ttl_seconds"): (60, 86400),
+    ("tokens", "session_ttl_seconds"): (300, 2592000),
+    ("security", "login_failures_before_lockout"): (1, 100),
+    ("security", "login_lockout_seconds"): (1, 86400),
+    ("security", "purge_interval_seconds"): (0, 604800),
+}
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _env_key(group: str, name: str) -> str:
+    return f"{ENV_PREFIX}{group.upper()}_{name.upper()}"
+
+
+def _cast(group: str, name: str, kind: type[Any], raw: object, source: str) -> Any:
+    key = f"{group}.{name} ({source})"
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{key}: {raw!r} is not a boolean; use true or false")
+    if kind is int:
+        if isinstance(raw, bool):
+            raise SettingsError(f"{key}: {raw!r} is not a whole number")
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
+        low, high = _INT_RANGES.get((group, name), (0, 2**31))
+        if not low <= value <= high:
+            raise SettingsError(f"{key}: {value} is out of range; allowed {low} to {high}")
+        return value
+    if not isinstance(raw, str):
+        raise SettingsError(f"{key}: expected text, got {raw!r}")
+    return raw.strip()
+
+
+def _field_types(cls: type[Any]) -> dict[str, type[Any]]:
+    kinds = {"int": int, "bool": bool, "str": str}
+    return {f.name: kinds[str(f.type)] for f in dataclasses.fields(cls)}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, config_file: str | Path | None = None) -> Settings:
+    """Build the settings from defaults, an optional TOML file and the environment.
+
+    Raises SettingsError with a message naming the key when anything is invalid.
+    """
+    environ = os.environ if environ is None else environ
+    file_values: dict[str, Any] = {}
+    config_file = config_file or environ.get(f"{ENV_PREFIX}CONFIG") or None
+    if config_file:
+        path = Path(config_file)
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        unknown_groups = set(file_values) - set(_GROUPS)
+        if unknown_groups:
+            raise SettingsError(
+                f"config file {path}: unknown section(s) {sorted(unknown_groups)}; allowed {sorted(_GROUPS)}"
+            )
+
+    known_env = {_env_key(g, f.name) for g, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
+    known_env |= {f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}ADMIN_PASSWORD", f"{ENV_PREFIX}ADMIN_EMAIL"}
+    for key in environ:
+        if key.startswith(ENV_PREFIX) and key not in known_env:
+            raise SettingsError(f"{key}: unknown setting; see docs/configuration.md for the list")
+
+    groups: dict[str, Any] = {}
+    for group, cls in _GROUPS.items():
+        section = file_values.get(group, {})
+        if not isinstance(section, dict):
+            raise SettingsError(f"config file: [{group}] must be a table")
+        types = _field_types(cls)
+        unknown = set(section) - set(types)
+        if unknown:
+            raise SettingsError(f"config file: [{group}] has unknown key(s) {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for name, kind in types.items():
+            env_key = _env_key(group, name)
+            if env_key in environ:
+                values[name] = _cast(group, name, kind, environ[env_key], env_key)
+            elif name in section:
+                values[name] = _cast(group, name, kind, section[name], "config file")
+        groups[group] = cls(**values)
+    settings = Settings(**groups)
+    _check(settings)
+    return settings
+
+
+def _is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(settings: Settings) -> None:
+    issuer = settings.server.issuer
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"server.issuer: {issuer!r} must be an absolute http(s) URL")
+    if parts.query or parts.fragment or issuer.endswith("/"):
+        raise SettingsError(f"server.issuer: {issuer!r} must have no query, fragment or trailing slash (RFC 8414 §2)")
+    if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
+        raise SettingsError(f"server.issuer: {issuer!r} uses http on a non-loopback host; use https (RFC 9700 §2.6)")
+    if settings.server.log_level not in _LOG_LEVELS:
+        raise SettingsError(f"server.log_level: {settings.server.log_level!r}; allowed {', '.join(_LOG_LEVELS)}")
+    url = settings.database.url
+    if url and url.split(":", 1)[0].split("+", 1)[0] not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+        raise SettingsError(f"database.url: {url.split(':', 1)[0]!r} is not supported; use sqlite, postgresql or mysql")
+    if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
+
+
+def load_instance_secret(settings: Settings) -> bytes:
+    """The instance secret: from settings, else from the var folder, created there on first run."""
+    if settings.server.instance_secret:
+        if len(settings.server.instance_secret) < 32:
+            raise SettingsError("server.instance_secret: must be at least 32 characters")
+        return settings.server.instance_secret.encode()
+    path = settings.var_path / "instance_secret"
+    if not path.exists():
+        settings.var_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < 32:
+        raise SettingsError(f"{path}: the instance secret is shorter than 32 characters; delete the file to regenerate")
+    return secret.encode()
+
+
+def render_config_docs() -> str:
+    """Markdown documentation of every setting, generated from the dataclasses above."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated by `gatepass config-docs`; edit src/gatepass/config.py instead. -->",
+        "",
+        "Deployment settings are read once at startup: defaults, then an optional TOML file",
+        "(`gatepass --config FILE` or `GATEPASS_CONFIG`), then environment variables.",
+        "An invalid value stops startup with a message naming the key.",
+        "Runtime settings (consent mode and others) are kept in the database: `gatepass settings`.",
+        "",
+    ]
+    for group, cls in _GROUPS.items():
+        lines += [f"## [{group}]", "", "| key | environment variable | default | meaning |", "|---|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else ""
+            shown = (
+                f"`{str(default).lower() if isinstance(default, bool) else default}`" if default != "" else "(empty)"
+            )
+            low_high = _INT_RANGES.get((group, f.name))
+            doc = f.metadata.get("doc", "")
+            if low_high and "(" not in doc:
+                doc += f" Allowed {low_high[0]} to {low_high[1]}."
+            lines.append(f"| `{f.name}` | `{_env_key(group, f.name)}` | {shown} | {doc} |")
+        lines.append("")
+    lines += [
+        "## Bootstrap",
+        "",
+        "| environment variable | meaning |",
+        "|---|---|",
+        "| `GATEPASS_ADMIN_EMAIL` | email of the bootstrap admin made on an empty database (`admin@example.com`) |",
+        "| `GATEPASS_ADMIN_PASSWORD` | its password; when unset one is generated and printed once |",
+        "",
+    ]
+    return "\n".join(lines)

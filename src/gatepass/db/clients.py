@@ -1,0 +1,111 @@
+"""OAuth clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.tables import OAuthClient
+from gatepass.protocol.values import ClientInfo
+from gatepass.services.stores import ClientRecord, NotFound
+
+
+def _info(row: OAuthClient) -> ClientInfo:
+    return ClientInfo(
+        client_id=row.client_id,
+        app_name=row.app_name,
+        client_type=row.client_type,
+        token_endpoint_auth_method=row.token_endpoint_auth_method,
+        secret_digest=row.secret_digest,
+        redirect_uris=tuple(row.redirect_uris),
+        default_redirect_uri=row.default_redirect_uri,
+        scopes=tuple(row.scopes),
+        grant_types=tuple(row.grant_types),
+        response_types=tuple(row.response_types),
+        allowed_roles=tuple(row.allowed_roles),
+        post_logout_redirect_uris=tuple(row.post_logout_redirect_uris),
+        is_enabled=row.is_enabled,
+        skip_authorization=row.skip_authorization,
+        require_pkce=row.require_pkce,
+        allow_plain_pkce=row.allow_plain_pkce,
+        id_token_signed_response_alg=row.id_token_signed_response_alg,
+        access_token_ttl_seconds=row.access_token_ttl_seconds,
+        refresh_token_ttl_seconds=row.refresh_token_ttl_seconds,
+        service_user_id=row.service_user_id,
+        client_uri=row.client_uri,
+        logo_uri=row.logo_uri,
+        is_frappe_legacy=row.is_frappe_legacy,
+    )
+
+
+def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
+    return {
+        "client_id": info.client_id,
+        "app_name": info.app_name,
+        "client_type": info.client_type,
+        "token_endpoint_auth_method": info.token_endpoint_auth_method,
+        "secret_digest": info.secret_digest,
+        "secret_encrypted": secret_encrypted,
+        "skip_authorization": info.skip_authorization,
+        "scopes": list(info.scopes),
+        "redirect_uris": list(info.redirect_uris),
+        "default_redirect_uri": info.default_redirect_uri,
+        "post_logout_redirect_uris": list(info.post_logout_redirect_uris),
+        "grant_types": list(info.grant_types),
+        "response_types": list(info.response_types),
+        "allowed_roles": list(info.allowed_roles),
+        "is_enabled": info.is_enabled,
+        "require_pkce": info.require_pkce,
+        "allow_plain_pkce": info.allow_plain_pkce,
+        "is_frappe_legacy": info.is_frappe_legacy,
+        "id_token_signed_response_alg": info.id_token_signed_response_alg,
+        "access_token_ttl_seconds": info.access_token_ttl_seconds,
+        "refresh_token_ttl_seconds": info.refresh_token_ttl_seconds,
+        "service_user_id": info.service_user_id,
+        "client_uri": info.client_uri,
+        "logo_uri": info.logo_uri,
+    }
+
+
+class SqlClientStore(StoreBase):
+    async def get_client(self, client_id: str) -> ClientRecord | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))
+            ).scalar_one_or_none()
+            return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
+
+    async def list_clients(self) -> list[ClientRecord]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(OAuthClient).order_by(OAuthClient.app_name))).scalars()
+            return [ClientRecord(_info(row), row.secret_encrypted, row.created_at) for row in rows]
+
+    async def add_client(self, info: ClientInfo, secret_encrypted: str | None, now: datetime) -> None:
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    session.add(OAuthClient(**_columns(info, secret_encrypted), created_at=now, updated_at=now))
+            except IntegrityError as exc:
+                raise conflict_from(exc, f"A client with client_id {info.client_id}") from None
+
+    async def update_client(self, info: ClientInfo, secret_encrypted: str | None, now: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(OAuthClient).where(OAuthClient.client_id == info.client_id).with_for_update()
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"client {info.client_id}")
+            for key, value in _columns(info, secret_encrypted).items():
+                setattr(row, key, value)
+            row.updated_at = now
+
+    async def delete_client(self, client_id: str) -> bool:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
+            return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,267 @@
+"""The schema: one class per table, identical on SQLite, PostgreSQL and MariaDB.
+
+Tokens, codes, sessions and generated secrets are stored as HMAC-SHA-256 hex digests
+(``*_digest``, 64 characters); passwords as argon2 hashes. Every timestamp is UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+DIGEST = String(64)
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (portable across the three engines), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    #: Stable opaque subject identifier; never changes, even when the email does.
+    sub: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(140), default="")
+    last_name: Mapped[str] = mapped_column(String(140), default="")
+    full_name: Mapped[str] = mapped_column(String(280), default="")
+    picture_url: Mapped[str | None] = mapped_column(String(1024))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    api_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_secret_digest: Mapped[str | None] = mapped_column(DIGEST)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(140), unique=True)
+    is_builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime]
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+
+
+class OAuthClient(Base):
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(128), unique=True)
+    app_name: Mapped[str] = mapped_column(String(140))
+    client_type: Mapped[str] = mapped_column(String(16))  # confidential | public
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    secret_digest: Mapped[str | None] = mapped_column(DIGEST)
+    #: Only for clients that sign id_tokens with HS256: the secret, encrypted with the instance key.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    skip_authorization: Mapped[bool] = mapped_column(Boolean, default=False)
+    scopes: Mapped[list[str]]
+    redirect_uris: Mapped[list[str]]
+    default_redirect_uri: Mapped[str | None] = mapped_column(String(2048))
+    post_logout_redirect_uris: Mapped[list[str]]
+    grant_types: Mapped[list[str]]
+    response_types: Mapped[list[str]]
+    allowed_roles: Mapped[list[str]]
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    require_pkce: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_plain_pkce: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_frappe_legacy: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    access_token_ttl_seconds: Mapped[int | None] = mapped_column(Integer)
+    refresh_token_ttl_seconds: Mapped[int | None] = mapped_column(Integer)
+    service_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    client_uri: Mapped[str | None] = mapped_column(String(2048))
+    logo_uri: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RuntimeSetting(Base):
+    """Settings admins change at run time (consent mode …); deployment config is in config.py."""
+
+    __tablename__ = "runtime_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class LoginSession(Base):
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    session_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins per email (known or not, so lockout reveals nothing about who exists)."""
+
+    __tablename__ = "login_throttles"
+
+    email_digest: Mapped[str] = mapped_column(DIGEST, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    code_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    redirect_uri_was_sent: Mapped[bool] = mapped_column(Boolean)
+    scopes: Mapped[list[str]]
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8))
+    nonce: Mapped[str | None] = mapped_column(String(512))
+    resource: Mapped[str | None] = mapped_column(String(2048))
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    consumed_at: Mapped[datetime | None]
+
+
+class TokenGrant(Base):
+    """One grant: the family of access and refresh tokens that descend from one authorization."""
+
+    __tablename__ = "token_grants"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    grant_type: Mapped[str] = mapped_column(String(32))
+    scopes: Mapped[list[str]]
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("authorization_codes.id", ondelete="SET NULL"), index=True)
+    nonce: Mapped[str | None] = mapped_column(String(512))
+    resource: Mapped[str | None] = mapped_column(String(2048))
+    auth_time: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    #: Absolute end of the family: refresh rotation never extends it.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    token_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("token_grants.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    scopes: Mapped[list[str]]
+    resource: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    token_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("token_grants.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    scopes: Mapped[list[str]]
+    granted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    client_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]]
+
+
+class SigningKey(Base):
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[dict[str, Any]]
+    #: The private JWK, encrypted with a key derived from the instance secret.
+    private_jwk_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    #: From this moment the key signs; before it, it is only published (rotation grace).
+    signs_from: Mapped[datetime]
+    #: Set when a newer key takes over signing.
+    retired_at: Mapped[datetime | None]
+    #: After this moment nothing it signed can still be valid; it is no longer published.
+    unpublish_at: Mapped[datetime | None]

@@ -1,0 +1,230 @@
+"""Users, roles, login sessions and login throttles."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.tables import LoginSession, LoginThrottle, Role, User, UserRole
+from gatepass.services.stores import (
+    Conflict,
+    NewUser,
+    NotFound,
+    SessionRecord,
+    ThrottleRecord,
+    UserRecord,
+)
+
+
+async def _roles_of(session: AsyncSession, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(UserRole.user_id, Role.name)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(UserRole.user_id.in_(user_ids))
+        .order_by(Role.name)
+    )
+    result: dict[int, list[str]] = {}
+    for user_id, name in rows:
+        result.setdefault(user_id, []).append(name)
+    return {key: tuple(value) for key, value in result.items()}
+
+
+def _record(user: User, roles: tuple[str, ...]) -> UserRecord:
+    return UserRecord(
+        id=user.id,
+        sub=user.sub,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        full_name=user.full_name,
+        picture_url=user.picture_url,
+        is_enabled=user.is_enabled,
+        is_email_verified=user.is_email_verified,
+        password_hash=user.password_hash,
+        roles=roles,
+        created_at=user.created_at,
+        api_key=user.api_key,
+    )
+
+
+def full_name_of(first_name: str, last_name: str) -> str:
+    return " ".join(part for part in (first_name, last_name) if part)
+
+
+class SqlUserStore(StoreBase):
+    async def _one(self, condition: object) -> UserRecord | None:
+        async with self._sessions() as session:
+            user = (await session.execute(select(User).where(condition))).scalar_one_or_none()  # type: ignore[arg-type]
+            if user is None:
+                return None
+            roles = await _roles_of(session, [user.id])
+            return _record(user, roles.get(user.id, ()))
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        return await self._one(User.id == user_id)
+
+    async def get_user_by_email(self, email: str) -> UserRecord | None:
+        return await self._one(User.email == email.strip().lower())
+
+    async def get_user_by_api_key(self, api_key: str) -> tuple[UserRecord, str | None] | None:
+        async with self._sessions() as session:
+            user = (await session.execute(select(User).where(User.api_key == api_key))).scalar_one_or_none()
+            if user is None:
+                return None
+            roles = await _roles_of(session, [user.id])
+            return _record(user, roles.get(user.id, ())), user.api_secret_digest
+
+    async def list_users(self) -> list[UserRecord]:
+        async with self._sessions() as session:
+            users = list((await session.execute(select(User).order_by(User.email))).scalars())
+            roles = await _roles_of(session, [user.id for user in users])
+            return [_record(user, roles.get(user.id, ())) for user in users]
+
+    async def count_users(self) -> int:
+        async with self._sessions() as session:
+            return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+
+    async def add_user(self, user: NewUser, now: datetime) -> UserRecord:
+        row = User(
+            sub=user.sub,
+            email=user.email.strip().lower(),
+            first_name=user.first_name,
+            last_name=user.last_name,
+            full_name=full_name_of(user.first_name, user.last_name),
+            picture_url=user.picture_url,
+            is_enabled=True,
+            is_email_verified=user.is_email_verified,
+            password_hash=user.password_hash,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    session.add(row)
+                    await session.flush()
+                    await self._replace_roles(session, row.id, user.roles)
+            except IntegrityError as exc:
+                raise conflict_from(exc, f"A user with email {user.email}") from None
+        found = await self.get_user(row.id)
+        assert found is not None
+        return found
+
+    async def _update(self, user_id: int, **values: object) -> None:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(update(User).where(User.id == user_id).values(**values))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"user {user_id}")
+
+    async def set_password_hash(self, user_id: int, password_hash: str, now: datetime) -> None:
+        await self._update(user_id, password_hash=password_hash, updated_at=now)
+
+    async def set_enabled(self, user_id: int, is_enabled: bool, now: datetime) -> None:
+        await self._update(user_id, is_enabled=is_enabled, updated_at=now)
+
+    async def set_api_credentials(self, user_id: int, api_key: str, secret_digest: str, now: datetime) -> None:
+        await self._update(user_id, api_key=api_key, api_secret_digest=secret_digest, updated_at=now)
+
+    async def set_profile(self, user_id: int, now: datetime, **values: object) -> None:
+        await self._update(user_id, updated_at=now, **values)
+
+    async def _replace_roles(self, session: AsyncSession, user_id: int, roles: tuple[str, ...]) -> None:
+        role_ids = {}
+        if roles:
+            rows = await session.execute(select(Role.name, Role.id).where(Role.name.in_(roles)))
+            role_ids = dict(rows.tuples().all())
+        missing = [name for name in roles if name not in role_ids]
+        if missing:
+            raise NotFound(f"role {missing[0]!r} does not exist")
+        await session.execute(delete(UserRole).where(UserRole.user_id == user_id))
+        for role_id in set(role_ids.values()):
+            session.add(UserRole(user_id=user_id, role_id=role_id))
+
+    async def set_roles(self, user_id: int, roles: tuple[str, ...]) -> None:
+        async with self._sessions() as session, session.begin():
+            await self._replace_roles(session, user_id, roles)
+
+    async def list_roles(self) -> list[tuple[str, bool, str]]:
+        async with self._sessions() as session:
+            rows = await session.execute(select(Role.name, Role.is_builtin, Role.description).order_by(Role.name))
+            return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def add_role(self, name: str, description: str, now: datetime, *, is_builtin: bool = False) -> None:
+        async with self._sessions() as session:
+            try:
+                async with session.begin():
+                    session.add(Role(name=name, description=description, is_builtin=is_builtin, created_at=now))
+            except IntegrityError as exc:
+                raise conflict_from(exc, f"The role {name!r}") from None
+
+    async def get_throttle(self, email_digest: str) -> ThrottleRecord | None:
+        async with self._sessions() as session:
+            row = await session.get(LoginThrottle, email_digest)
+            return None if row is None else ThrottleRecord(row.failures, row.locked_until)
+
+    async def record_login_failure(
+        self, email_digest: str, now: datetime, *, lock_after: int, lock_seconds: int
+    ) -> ThrottleRecord:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(LoginThrottle, email_digest, with_for_update=True)
+            if row is None:
+                row = LoginThrottle(email_digest=email_digest, failures=0, last_failure_at=now)
+                session.add(row)
+            row.failures += 1
+            row.last_failure_at = now
+            if row.failures >= lock_after:
+                # Each failure past the limit doubles the wait, up to 16 times the base lockout.
+                factor = 2 ** min(row.failures - lock_after, 4)
+                row.locked_until = now + timedelta(seconds=lock_seconds * factor)
+            return ThrottleRecord(row.failures, row.locked_until)
+
+    async def clear_login_failures(self, email_digest: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.email_digest == email_digest))
+
+
+class SqlSessionStore(StoreBase):
+    async def add_session(
+        self, session_digest: str, user_id: int, auth_time: datetime, now: datetime, expires_at: datetime
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            session.add(
+                LoginSession(
+                    session_digest=session_digest,
+                    user_id=user_id,
+                    auth_time=auth_time,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+
+    async def get_session(self, session_digest: str, now: datetime) -> SessionRecord | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(select(LoginSession).where(LoginSession.session_digest == session_digest))
+            ).scalar_one_or_none()
+            if row is None or row.expires_at <= now:
+                return None
+            return SessionRecord(row.id, row.user_id, row.auth_time, row.expires_at)
+
+    async def delete_session(self, session_digest: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(LoginSession).where(LoginSession.session_digest == session_digest))
+
+    async def delete_sessions_of(self, user_id: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+
+    async def purge_expired(self, now: datetime) -> int:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+__all__ = ["Conflict", "SqlSessionStore", "SqlUserStore", "full_name_of"]

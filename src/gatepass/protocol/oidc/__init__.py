@@ -1,0 +1,1 @@
+"""OpenID Connect: id_token, userinfo claims and discovery."""

@@ -1,0 +1,56 @@
+"""Request parameters: one value each, empty means absent, scope syntax checked.
+
+RFC 6749 §3.1: parameters sent without a value are treated as omitted; request and response
+parameters MUST NOT be included more than once. §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from gatepass.protocol.errors import InvalidRequest, InvalidScope
+
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+MAX_PARAM_LENGTH = 4096
+
+
+def parse_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Pairs from a query string or form body → a dict, rejecting repeats (RFC 6749 §3.1)."""
+    params: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in pairs:
+        if name in seen:
+            raise InvalidRequest(f"Parameter '{name}' was sent more than once; send it once")
+        seen.add(name)
+        if len(value) > MAX_PARAM_LENGTH:
+            raise InvalidRequest(f"Parameter '{name}' is longer than {MAX_PARAM_LENGTH} characters")
+        if value != "":
+            params[name] = value
+    return params
+
+
+def require(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    if value is None:
+        raise InvalidRequest(f"Missing required parameter '{name}'")
+    return value
+
+
+def parse_scope(text: str | None) -> tuple[str, ...]:
+    """A space-delimited scope string → its tokens, in order, without repeats (RFC 6749 §3.3)."""
+    if text is None:
+        return ()
+    tokens: list[str] = []
+    for token in text.split(" "):
+        if token == "":
+            continue
+        if not _SCOPE_TOKEN.match(token):
+            raise InvalidScope(f"Scope '{token}' has characters that RFC 6749 section 3.3 does not allow")
+        if token not in tokens:
+            tokens.append(token)
+    return tuple(tokens)
+
+
+def format_scope(scopes: Iterable[str]) -> str:
+    return " ".join(scopes)

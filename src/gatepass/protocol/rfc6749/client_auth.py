@@ -1,0 +1,80 @@
+"""Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
+
+The method used must be the one the client registered; a client must not use more than one
+method in a request (§2.3). Basic credentials are form-urlencoded before base64 (§2.3.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from gatepass.protocol.errors import InvalidClient, InvalidRequest
+from gatepass.protocol.tokens import constant_time_equals, token_digest
+from gatepass.protocol.values import AUTH_BASIC, AUTH_NONE, AUTH_POST, ClientInfo
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str | None
+    method: str  # client_secret_basic | client_secret_post | none
+
+
+def parse_client_credentials(authorization: str | None, form: Mapping[str, str]) -> ClientCredentials:
+    """Extract who the client claims to be; raises InvalidClient/InvalidRequest when unusable."""
+    form_id, form_secret = form.get("client_id"), form.get("client_secret")
+    if authorization and authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidClient(
+                "The Basic Authorization header is not valid base64 of client_id:client_secret"
+            ) from None
+        if ":" not in decoded:
+            raise InvalidClient("The Basic Authorization header must hold client_id:client_secret")
+        raw_id, raw_secret = decoded.split(":", 1)
+        client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+        if form_secret is not None:
+            raise InvalidRequest("Send the client secret in the Authorization header or the body, not both")
+        if form_id is not None and form_id != client_id:
+            raise InvalidRequest("client_id in the body differs from the one in the Authorization header")
+        if not client_id:
+            raise InvalidClient("The Basic Authorization header has an empty client_id")
+        return ClientCredentials(client_id, secret, AUTH_BASIC)
+    if form_id is None:
+        raise InvalidClient(
+            "Client authentication is required: send client_id (and client_secret) by HTTP Basic or in the body"
+        )
+    if form_secret is not None:
+        return ClientCredentials(form_id, form_secret, AUTH_POST)
+    return ClientCredentials(form_id, None, AUTH_NONE)
+
+
+def check_client_authentication(
+    credentials: ClientCredentials, client: ClientInfo | None, digest_key: bytes
+) -> ClientInfo:
+    """The client is known, enabled, and authenticated as registered."""
+    if client is None:
+        raise InvalidClient("Client authentication failed: unknown client", detail=f"client_id={credentials.client_id}")
+    if not client.is_enabled:
+        raise InvalidClient("Client authentication failed: the client is disabled")
+    registered = client.token_endpoint_auth_method
+    if registered == AUTH_NONE:
+        if credentials.client_secret:
+            raise InvalidClient("This is a public client: send client_id only, without a client_secret")
+        return client
+    if credentials.method == AUTH_NONE:
+        raise InvalidClient(f"This client must authenticate with {registered}: the client_secret is missing")
+    if credentials.method != registered and not (
+        client.is_frappe_legacy and credentials.method in (AUTH_BASIC, AUTH_POST)
+    ):
+        raise InvalidClient(f"This client is registered for {registered}, but the request used {credentials.method}")
+    expected = client.secret_digest
+    presented = token_digest(digest_key, credentials.client_secret or "")
+    if expected is None or not constant_time_equals(presented, expected):
+        raise InvalidClient("Client authentication failed: wrong client_secret")
+    return client

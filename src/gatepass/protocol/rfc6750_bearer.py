@@ -1,0 +1,52 @@
+"""Bearer tokens on resource requests (RFC 6750, https://www.rfc-editor.org/rfc/rfc6750).
+
+Only the Authorization header is accepted (§2.1); tokens in query strings leak into logs and
+Referer headers (RFC 9700 §4.3.2).
+"""
+
+from __future__ import annotations
+
+import re
+
+from gatepass.protocol.errors import InvalidRequest
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+
+
+def parse_bearer(authorization: str | None) -> str | None:
+    """The token from ``Authorization: Bearer <token>``, None when the header is not Bearer."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = token.strip()
+    if not token or not _B64TOKEN.match(token):
+        raise InvalidRequest("The Authorization header must be 'Bearer <token>'")
+    return token
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def build_bearer_challenge(
+    realm: str,
+    *,
+    error: str | None = None,
+    description: str | None = None,
+    scope: str | None = None,
+    resource_metadata: str | None = None,
+) -> str:
+    """The WWW-Authenticate value (RFC 6750 §3; resource_metadata from RFC 9728 §5.1)."""
+    parts = [f"realm={_quote(realm)}"]
+    if error:
+        parts.append(f"error={_quote(error)}")
+    if description:
+        parts.append(f"error_description={_quote(description)}")
+    if scope:
+        parts.append(f"scope={_quote(scope)}")
+    if resource_metadata:
+        parts.append(f"resource_metadata={_quote(resource_metadata)}")
+    return "Bearer " + ", ".join(parts)

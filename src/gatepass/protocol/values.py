@@ -1,0 +1,141 @@
+"""Frozen values that cross layers: what the protocol decides on and what it decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+GRANT_AUTHORIZATION_CODE = "authorization_code"
+GRANT_REFRESH_TOKEN = "refresh_token"
+GRANT_CLIENT_CREDENTIALS = "client_credentials"
+GRANT_IMPLICIT = "implicit"
+GRANT_TYPES = (GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_CLIENT_CREDENTIALS, GRANT_IMPLICIT)
+
+AUTH_BASIC = "client_secret_basic"
+AUTH_POST = "client_secret_post"
+AUTH_NONE = "none"
+AUTH_METHODS = (AUTH_BASIC, AUTH_POST, AUTH_NONE)
+
+RESPONSE_TYPES = ("code", "token", "id_token", "id_token token")
+ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA", "HS256")
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """A registered client, as the protocol sees it."""
+
+    client_id: str
+    app_name: str
+    client_type: str  # "confidential" | "public"
+    token_endpoint_auth_method: str
+    secret_digest: str | None
+    redirect_uris: tuple[str, ...]
+    default_redirect_uri: str | None
+    scopes: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    allowed_roles: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    is_enabled: bool = True
+    skip_authorization: bool = False
+    require_pkce: bool = True
+    allow_plain_pkce: bool = False
+    id_token_signed_response_alg: str = "RS256"
+    access_token_ttl_seconds: int | None = None
+    refresh_token_ttl_seconds: int | None = None
+    service_user_id: int | None = None
+    client_uri: str | None = None
+    logo_uri: str | None = None
+    is_frappe_legacy: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == "public"
+
+
+@dataclass(frozen=True)
+class RedirectTarget:
+    """Where an authorization response may go: only built after the exact URI match."""
+
+    redirect_uri: str
+    state: str | None
+    use_fragment: bool
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    client_id: str
+    response_type: str
+    redirect_uri: str
+    redirect_uri_was_sent: bool
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None
+    prompt: frozenset[str] = frozenset()
+    max_age: int | None = None
+    login_hint: str | None = None
+    resource: str | None = None
+
+    @property
+    def target(self) -> RedirectTarget:
+        return RedirectTarget(self.redirect_uri, self.state, use_fragment=self.response_type != "code")
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    """A stored authorization code, as loaded for redemption."""
+
+    code_id: int
+    client_id: str
+    user_id: int
+    redirect_uri: str
+    redirect_uri_was_sent: bool
+    scopes: tuple[str, ...]
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None
+    auth_time: datetime
+    expires_at: datetime
+    consumed_at: datetime | None
+    resource: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    refresh_id: int
+    family_id: int
+    client_id: str
+    user_id: int | None
+    scopes: tuple[str, ...]
+    expires_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    auth_time: datetime | None
+    nonce: str | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who an API request acts as: one user, through one client, within some scopes."""
+
+    user_id: int
+    client_id: str | None
+    scopes: frozenset[str]
+    token_id: int | None = None
+    via: str = "bearer"  # bearer | session | api_key
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    scopes: tuple[str, ...]
+    refresh_token: str | None = None
+    id_token: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

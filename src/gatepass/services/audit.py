@@ -1,0 +1,52 @@
+"""Named audit events, kept in the database and written to the structured log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from gatepass.services.stores import AuditRecord, AuditStore
+
+LOGIN_SUCCEEDED = "login.succeeded"
+LOGIN_FAILED = "login.failed"
+LOGIN_LOCKED = "login.locked"
+LOGOUT = "logout"
+CONSENT_GRANTED = "consent.granted"
+CONSENT_DENIED = "consent.denied"
+TOKEN_ISSUED = "token.issued"
+TOKEN_REFRESHED = "token.refreshed"
+TOKEN_REVOKED = "token.revoked"
+CODE_REUSED = "code.reused"
+REFRESH_REUSED = "refresh.reused"
+CLIENT_CREATED = "client.created"
+CLIENT_UPDATED = "client.updated"
+CLIENT_SECRET_ROTATED = "client.secret_rotated"
+CLIENT_DELETED = "client.deleted"
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+ACCESS_REVOKED = "access.revoked"
+
+_log = logging.getLogger("gatepass.audit")
+
+
+class Audit:
+    def __init__(self, store: AuditStore, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def record(
+        self,
+        event: str,
+        *,
+        user_id: int | None = None,
+        client_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        record = AuditRecord(self._clock(), event, user_id, client_id, ip, detail)
+        _log.info(
+            event, extra={"audit": {"event": event, "user_id": user_id, "client_id": client_id, "ip": ip, **detail}}
+        )
+        await self._store.add_event(record)

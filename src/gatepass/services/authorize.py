@@ -1,0 +1,217 @@
+"""The authorization endpoint's use case: from a request and a login session to a decision.
+
+The steps, in order (each raises or returns):
+1. the client and redirect URI (errors shown on a page, never redirected);
+2. the rest of the request (errors redirected to the client);
+3. the login session (login page, or ``login_required`` for prompt=none);
+4. the client's allowed roles (``access_denied``);
+5. consent (page, or ``consent_required`` for prompt=none, or skipped);
+6. the code (or, for legacy implicit clients, the tokens) sent back to the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gatepass.protocol.errors import AccessDenied, ConsentRequired, LoginRequired, OAuthError
+from gatepass.protocol.params import format_scope
+from gatepass.protocol.rfc6749.authorization import (
+    build_authorization_redirect,
+    check_client_and_redirect,
+    validate_authorization_request,
+)
+from gatepass.protocol.rfc9207_issuer import with_issuer
+from gatepass.protocol.tokens import new_token, token_digest
+from gatepass.protocol.values import AuthorizationRequest, ClientInfo, RedirectTarget
+from gatepass.services import audit
+from gatepass.services.crypto import InstanceKeys
+from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.stores import (
+    ClientRecord,
+    ClientStore,
+    CodeStore,
+    ConsentStore,
+    NewCode,
+    SessionRecord,
+    UserRecord,
+)
+from gatepass.services.token import TokenService
+
+
+@dataclass(frozen=True)
+class NeedsLogin:
+    #: Prompt values satisfied by logging in now, to drop from the request on return.
+    is_forced: bool
+
+
+@dataclass(frozen=True)
+class NeedsConsent:
+    client: ClientInfo
+    request: AuthorizationRequest
+    user: UserRecord
+    #: Scopes already granted earlier, to show which ones are new.
+    granted_before: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Redirect:
+    url: str
+
+
+class AuthorizationRedirectError(Exception):
+    """An OAuthError that must go back to the client's verified redirect URI."""
+
+    def __init__(self, error: Exception, url: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.url = url
+
+
+class AuthorizeService:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        clients: ClientStore,
+        codes: CodeStore,
+        consents: ConsentStore,
+        runtime: RuntimeSettingsService,
+        tokens: TokenService,
+        keys: InstanceKeys,
+        audit_log: audit.Audit,
+        clock: Callable[[], datetime],
+        code_ttl_seconds: int,
+    ) -> None:
+        self._issuer = issuer
+        self._clients = clients
+        self._codes = codes
+        self._consents = consents
+        self._runtime = runtime
+        self._tokens = tokens
+        self._keys = keys
+        self._audit = audit_log
+        self._clock = clock
+        self._code_ttl = timedelta(seconds=code_ttl_seconds)
+
+    def error_redirect(self, target: RedirectTarget, error: Exception) -> str:
+        """RFC 6749 §4.1.2.1 error response, with iss (RFC 9207)."""
+        assert isinstance(error, OAuthError)
+        params = with_issuer({"error": error.error, "error_description": error.description}, self._issuer)
+        if target.state is not None:
+            params["state"] = target.state
+        return build_authorization_redirect(target.redirect_uri, params, use_fragment=target.use_fragment)
+
+    async def load_request(self, params: Mapping[str, str]) -> tuple[ClientRecord, AuthorizationRequest]:
+        """Steps 1 and 2. Step-1 errors propagate as OAuthError; step-2 errors as AuthorizationRedirectError."""
+        client_id = params.get("client_id")
+        record = await self._clients.get_client(client_id) if client_id else None
+        client, redirect_uri = check_client_and_redirect(params, record.info if record else None)
+        assert record is not None
+        try:
+            request = validate_authorization_request(params, client, redirect_uri)
+        except OAuthError as exc:
+            use_fragment = params.get("response_type", "code") != "code"
+            target = RedirectTarget(redirect_uri, params.get("state"), use_fragment)
+            raise AuthorizationRedirectError(exc, self.error_redirect(target, exc)) from None
+        return record, request
+
+    def _fail(self, request: AuthorizationRequest, error: Exception) -> AuthorizationRedirectError:
+        return AuthorizationRedirectError(error, self.error_redirect(request.target, error))
+
+    async def decide(
+        self,
+        record: ClientRecord,
+        request: AuthorizationRequest,
+        session: tuple[SessionRecord, UserRecord] | None,
+    ) -> NeedsLogin | NeedsConsent | Redirect:
+        """Steps 3 to 6 for a validated request."""
+        client = record.info
+        now = self._clock()
+        if session is None:
+            if "none" in request.prompt:
+                raise self._fail(request, LoginRequired("The user is not logged in"))
+            return NeedsLogin(is_forced=False)
+        login, user = session
+        is_stale = request.max_age is not None and (now - login.auth_time).total_seconds() > request.max_age
+        if "login" in request.prompt or is_stale:
+            if "none" in request.prompt:
+                raise self._fail(request, LoginRequired("The login is older than max_age"))
+            return NeedsLogin(is_forced=True)
+        if client.allowed_roles and not set(client.allowed_roles) & set(user.roles):
+            raise self._fail(request, AccessDenied("This user has none of the roles this app is allowed for"))
+        previous = await self._consents.get_consent(user.id, client.client_id)
+        granted_before = previous.scopes if previous else ()
+        if not client.skip_authorization:
+            mode = await self._runtime.get("consent_mode")
+            is_covered = mode == "auto" and set(request.scopes) <= set(granted_before)
+            if "consent" in request.prompt or not is_covered:
+                if "none" in request.prompt:
+                    raise self._fail(request, ConsentRequired("The user has not yet allowed this app"))
+                return NeedsConsent(client, request, user, granted_before)
+        return Redirect(await self._respond(record, request, user, login.auth_time))
+
+    async def approve(
+        self,
+        record: ClientRecord,
+        request: AuthorizationRequest,
+        login: SessionRecord,
+        user: UserRecord,
+        *,
+        is_allowed: bool,
+        ip: str | None = None,
+    ) -> str:
+        """The user's answer on the consent page; returns where to send the browser."""
+        client = record.info
+        if client.allowed_roles and not set(client.allowed_roles) & set(user.roles):
+            raise self._fail(request, AccessDenied("This user has none of the roles this app is allowed for"))
+        if not is_allowed:
+            await self._audit.record(audit.CONSENT_DENIED, user_id=user.id, client_id=client.client_id, ip=ip)
+            raise self._fail(request, AccessDenied("The user denied the request"))
+        await self._consents.save_consent(user.id, client.client_id, request.scopes, self._clock())
+        await self._audit.record(
+            audit.CONSENT_GRANTED,
+            user_id=user.id,
+            client_id=client.client_id,
+            ip=ip,
+            scope=format_scope(request.scopes),
+        )
+        return await self._respond(record, request, user, login.auth_time)
+
+    async def _respond(
+        self, record: ClientRecord, request: AuthorizationRequest, user: UserRecord, auth_time: datetime
+    ) -> str:
+        response: dict[str, str | None] = {}
+        if request.response_type == "code":
+            response["code"] = await self._issue_code(request, user, auth_time)
+        else:
+            response.update(await self._tokens.issue_implicit(record, request, user, auth_time))
+        response["state"] = request.state
+        return build_authorization_redirect(
+            request.redirect_uri,
+            with_issuer({k: v for k, v in response.items() if v is not None}, self._issuer),
+            use_fragment=request.target.use_fragment,
+        )
+
+    async def _issue_code(self, request: AuthorizationRequest, user: UserRecord, auth_time: datetime) -> str:
+        now = self._clock()
+        code = new_token()
+        await self._codes.add_code(
+            NewCode(
+                code_digest=token_digest(self._keys.digest_key, code),
+                client_id=request.client_id,
+                user_id=user.id,
+                redirect_uri=request.redirect_uri,
+                redirect_uri_was_sent=request.redirect_uri_was_sent,
+                scopes=request.scopes,
+                code_challenge=request.code_challenge,
+                code_challenge_method=request.code_challenge_method,
+                nonce=request.nonce,
+                resource=request.resource,
+                auth_time=auth_time,
+                created_at=now,
+                expires_at=now + self._code_ttl,
+            )
+        )
+        return code

@@ -1,0 +1,240 @@
+"""Registering and changing OAuth clients."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.params import parse_scope
+from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
+from gatepass.protocol.tokens import new_token, token_digest
+from gatepass.protocol.values import (
+    AUTH_BASIC,
+    AUTH_METHODS,
+    AUTH_NONE,
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_IMPLICIT,
+    GRANT_REFRESH_TOKEN,
+    GRANT_TYPES,
+    ID_TOKEN_ALGORITHMS,
+    RESPONSE_TYPES,
+    ClientInfo,
+)
+from gatepass.services import audit
+from gatepass.services.accounts import AccountError
+from gatepass.services.crypto import InstanceKeys
+from gatepass.services.stores import ClientRecord, ClientStore, NotFound, UserStore
+
+DEFAULT_SCOPES = ("openid", "profile", "email", "roles", "all")
+
+
+@dataclass(frozen=True)
+class ClientChanges:
+    """Every field an admin may set; None leaves the current value (or the default on create)."""
+
+    app_name: str | None = None
+    client_type: str | None = None
+    token_endpoint_auth_method: str | None = None
+    redirect_uris: tuple[str, ...] | None = None
+    default_redirect_uri: str | None = None
+    post_logout_redirect_uris: tuple[str, ...] | None = None
+    scopes: tuple[str, ...] | None = None
+    grant_types: tuple[str, ...] | None = None
+    response_types: tuple[str, ...] | None = None
+    allowed_roles: tuple[str, ...] | None = None
+    skip_authorization: bool | None = None
+    require_pkce: bool | None = None
+    allow_plain_pkce: bool | None = None
+    is_frappe_legacy: bool | None = None
+    is_enabled: bool | None = None
+    id_token_signed_response_alg: str | None = None
+    access_token_ttl_seconds: int | None = None
+    refresh_token_ttl_seconds: int | None = None
+    service_user_email: str | None = None
+    client_uri: str | None = None
+    logo_uri: str | None = None
+
+
+def _check(info: ClientInfo) -> None:
+    if not info.app_name.strip():
+        raise AccountError("The app name is required", field="app_name")
+    if info.client_type not in ("confidential", "public"):
+        raise AccountError("The client type must be confidential or public", field="client_type")
+    if info.token_endpoint_auth_method not in AUTH_METHODS:
+        raise AccountError(
+            f"The token endpoint auth method must be one of {', '.join(AUTH_METHODS)}",
+            field="token_endpoint_auth_method",
+        )
+    if info.client_type == "public" and info.token_endpoint_auth_method != AUTH_NONE:
+        raise AccountError("A public client has no secret: its auth method must be none", field="client_type")
+    if info.client_type == "confidential" and info.token_endpoint_auth_method == AUTH_NONE:
+        raise AccountError(
+            "A confidential client must authenticate: use client_secret_basic or client_secret_post",
+            field="token_endpoint_auth_method",
+        )
+    for uri in (*info.redirect_uris, *info.post_logout_redirect_uris):
+        try:
+            check_redirect_uri_for_registration(uri)
+        except OAuthError as exc:
+            raise AccountError(exc.description, field="redirect_uris") from None
+    if info.default_redirect_uri and info.default_redirect_uri not in info.redirect_uris:
+        raise AccountError("The default redirect URI must be one of the redirect URIs", field="default_redirect_uri")
+    unknown = [grant for grant in info.grant_types if grant not in GRANT_TYPES]
+    if unknown:
+        raise AccountError(f"Unknown grant type '{unknown[0]}'; allowed: {', '.join(GRANT_TYPES)}", field="grant_types")
+    unknown = [rt for rt in info.response_types if rt not in RESPONSE_TYPES]
+    if unknown:
+        raise AccountError(
+            f"Unknown response type '{unknown[0]}'; allowed: {', '.join(RESPONSE_TYPES)}", field="response_types"
+        )
+    is_browser_based = GRANT_AUTHORIZATION_CODE in info.grant_types or GRANT_IMPLICIT in info.grant_types
+    if is_browser_based and not info.redirect_uris:
+        raise AccountError("At least one redirect URI is required for browser-based grants", field="redirect_uris")
+    if GRANT_CLIENT_CREDENTIALS in info.grant_types and info.client_type == "public":
+        raise AccountError("A public client cannot use client_credentials", field="grant_types")
+    if info.id_token_signed_response_alg not in ID_TOKEN_ALGORITHMS:
+        raise AccountError(
+            f"The id_token algorithm must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
+            field="id_token_signed_response_alg",
+        )
+    if info.id_token_signed_response_alg == "HS256" and info.client_type == "public":
+        raise AccountError(
+            "HS256 id_tokens are signed with the client secret; a public client has none",
+            field="id_token_signed_response_alg",
+        )
+    try:
+        if parse_scope(" ".join(info.scopes)) != info.scopes:
+            raise AccountError("Scopes must be listed once each", field="scopes")
+    except OAuthError as exc:
+        raise AccountError(exc.description, field="scopes") from None
+    for ttl in (info.access_token_ttl_seconds, info.refresh_token_ttl_seconds):
+        if ttl is not None and not 60 <= ttl <= 31536000:
+            raise AccountError("Lifetimes must be between 60 seconds and one year", field="lifetimes")
+
+
+class ClientService:
+    def __init__(
+        self,
+        clients: ClientStore,
+        users: UserStore,
+        keys: InstanceKeys,
+        audit_log: audit.Audit,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._clients = clients
+        self._users = users
+        self._keys = keys
+        self._audit = audit_log
+        self._clock = clock
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        return await self._clients.get_client(client_id)
+
+    async def list(self) -> list[ClientRecord]:
+        return await self._clients.list_clients()
+
+    async def _apply(self, info: ClientInfo, changes: ClientChanges) -> ClientInfo:
+        values = {
+            f.name: getattr(changes, f.name)
+            for f in dataclasses.fields(changes)
+            if getattr(changes, f.name) is not None and f.name != "service_user_email"
+        }
+        if changes.service_user_email is not None:
+            if changes.service_user_email == "":
+                values["service_user_id"] = None
+            else:
+                user = await self._users.get_user_by_email(changes.service_user_email)
+                if user is None:
+                    raise AccountError(f"No user has the email {changes.service_user_email}", field="service_user")
+                values["service_user_id"] = user.id
+        if changes.allowed_roles:
+            known = {name for name, _, _ in await self._users.list_roles()}
+            missing = [role for role in changes.allowed_roles if role not in known]
+            if missing:
+                raise AccountError(f"The role '{missing[0]}' does not exist", field="allowed_roles")
+        if "client_type" in values and "token_endpoint_auth_method" not in values:
+            values["token_endpoint_auth_method"] = AUTH_NONE if values["client_type"] == "public" else AUTH_BASIC
+        if (
+            "redirect_uris" in values
+            and "default_redirect_uri" not in values
+            and info.default_redirect_uri not in values["redirect_uris"]
+        ):
+            values["default_redirect_uri"] = None
+        updated = dataclasses.replace(info, **values)
+        if updated.default_redirect_uri is None and len(updated.redirect_uris) == 1:
+            updated = dataclasses.replace(updated, default_redirect_uri=updated.redirect_uris[0])
+        _check(updated)
+        return updated
+
+    def _new_secret(self, info: ClientInfo) -> tuple[ClientInfo, str | None, str | None]:
+        if info.client_type == "public":
+            return dataclasses.replace(info, secret_digest=None), None, None
+        secret = new_token(32)
+        encrypted = self._keys.encrypt(secret) if info.id_token_signed_response_alg == "HS256" else None
+        return dataclasses.replace(info, secret_digest=token_digest(self._keys.digest_key, secret)), secret, encrypted
+
+    async def create(self, changes: ClientChanges, *, client_id: str | None = None) -> tuple[ClientInfo, str | None]:
+        """Register a client; returns it and its secret, which is shown this once and never stored."""
+        blank = ClientInfo(
+            client_id=client_id or secrets.token_urlsafe(16),
+            app_name="",
+            client_type="confidential",
+            token_endpoint_auth_method=AUTH_BASIC,
+            secret_digest=None,
+            redirect_uris=(),
+            default_redirect_uri=None,
+            scopes=DEFAULT_SCOPES,
+            grant_types=(GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN),
+            response_types=("code",),
+        )
+        info = await self._apply(blank, changes)
+        info, secret, encrypted = self._new_secret(info)
+        await self._clients.add_client(info, encrypted, self._clock())
+        await self._audit.record(audit.CLIENT_CREATED, client_id=info.client_id)
+        return info, secret
+
+    async def update(self, client_id: str, changes: ClientChanges) -> tuple[ClientInfo, str | None]:
+        """Change a client. A new secret is made (and returned) only when the client newly needs one."""
+        record = await self._clients.get_client(client_id)
+        if record is None:
+            raise NotFound(f"No client has client_id {client_id}")
+        info = await self._apply(record.info, changes)
+        secret: str | None = None
+        encrypted = record.secret_encrypted
+        needs_secret = info.client_type == "confidential" and info.secret_digest is None
+        if info.client_type == "public":
+            info, encrypted = dataclasses.replace(info, secret_digest=None), None
+        elif needs_secret or (info.id_token_signed_response_alg == "HS256" and encrypted is None):
+            # HS256 needs the secret itself, which was never kept: issue a new one.
+            info, secret, encrypted = self._new_secret(info)
+        elif info.id_token_signed_response_alg != "HS256":
+            encrypted = None
+        await self._clients.update_client(info, encrypted, self._clock())
+        await self._audit.record(audit.CLIENT_UPDATED, client_id=client_id)
+        return info, secret
+
+    async def rotate_secret(self, client_id: str) -> str:
+        record = await self._clients.get_client(client_id)
+        if record is None:
+            raise NotFound(f"No client has client_id {client_id}")
+        if record.info.client_type == "public":
+            raise AccountError("A public client has no secret to rotate", field="client_type")
+        info, secret, encrypted = self._new_secret(record.info)
+        assert secret is not None
+        await self._clients.update_client(info, encrypted, self._clock())
+        await self._audit.record(audit.CLIENT_SECRET_ROTATED, client_id=client_id)
+        return secret
+
+    async def delete(self, client_id: str) -> bool:
+        deleted = await self._clients.delete_client(client_id)
+        if deleted:
+            await self._audit.record(audit.CLIENT_DELETED, client_id=client_id)
+        return deleted
+
+    def client_secret_for_hs256(self, record: ClientRecord) -> str | None:
+        return None if record.secret_encrypted is None else self._keys.decrypt(record.secret_encrypted)

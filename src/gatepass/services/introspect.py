@@ -1,0 +1,95 @@
+"""Token introspection (RFC 7662) with Frappe's extra user fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from gatepass.protocol.rfc7009_revocation import parse_token_lookup
+from gatepass.protocol.rfc7662_introspection import build_introspection_response
+from gatepass.services.stores import ClientStore, TokenStore, UserRecord, UserStore
+from gatepass.services.token import TokenService
+from gatepass.services.userinfo import user_claims
+
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+class IntrospectionService:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        tokens: TokenService,
+        store: TokenStore,
+        clients: ClientStore,
+        users: UserStore,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._issuer = issuer
+        self._tokens = tokens
+        self._store = store
+        self._clients = clients
+        self._users = users
+        self._clock = clock
+
+    async def introspect(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+        caller = await self._tokens.authenticate_client(form, authorization)
+        lookup = parse_token_lookup(form, is_hint_strict=False)
+        digest = self._tokens.digest(lookup.token)
+        now = self._clock()
+        order = (
+            ("refresh_token", "access_token") if lookup.hint == "refresh_token" else ("access_token", "refresh_token")
+        )
+        for kind in order:
+            if kind == "access_token":
+                access = await self._store.get_access_token(digest)
+                if access is None:
+                    continue
+                if access.revoked_at is not None or access.expires_at <= now:
+                    return INACTIVE
+                client_id, user_id, scopes, iat, exp, resource = (
+                    access.client_id,
+                    access.user_id,
+                    access.scopes,
+                    access.created_at,
+                    access.expires_at,
+                    access.resource,
+                )
+            else:
+                refresh = await self._store.get_refresh_token(digest)
+                if refresh is None:
+                    continue
+                if refresh.revoked_at is not None or refresh.rotated_at is not None or refresh.expires_at <= now:
+                    return INACTIVE
+                client_id, user_id, scopes, exp, resource = (
+                    refresh.client_id,
+                    refresh.user_id,
+                    refresh.scopes,
+                    refresh.expires_at,
+                    refresh.resource,
+                )
+                iat = None
+            # A public client may only look at its own tokens; confidential clients act as resource servers.
+            if caller.info.is_public and client_id != caller.info.client_id:
+                return INACTIVE
+            owner = await self._clients.get_client(client_id)
+            user: UserRecord | None = await self._users.get_user(user_id) if user_id is not None else None
+            if owner is None or (user_id is not None and (user is None or not user.is_enabled)):
+                return INACTIVE
+            return build_introspection_response(
+                issuer=self._issuer,
+                client_id=client_id,
+                is_trusted_client=owner.info.skip_authorization,
+                scopes=scopes,
+                issued_at=iat,
+                expires_at=exp,
+                token_type=kind,
+                subject=user.sub if user else None,
+                username=user.email if user else None,
+                audience=resource or client_id,
+                user_fields=user_claims(user, self._issuer, frozenset(("profile", "email", "roles")))
+                if user is not None and "openid" in scopes
+                else None,
+            )
+        return INACTIVE

@@ -1,0 +1,96 @@
+"""Token revocation (RFC 7009) and taking back an app's access (connected apps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatepass.protocol.rfc7009_revocation import parse_token_lookup
+from gatepass.services import audit
+from gatepass.services.stores import ConsentStore, TokenStore
+from gatepass.services.token import TokenService
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    client_id: str
+    app_name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class RevocationService:
+    def __init__(
+        self,
+        tokens: TokenService,
+        store: TokenStore,
+        consents: ConsentStore,
+        audit_log: audit.Audit,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._tokens = tokens
+        self._store = store
+        self._consents = consents
+        self._audit = audit_log
+        self._clock = clock
+
+    async def revoke(self, form: Mapping[str, str], authorization: str | None, *, ip: str | None = None) -> None:
+        """RFC 7009 §2.1: revoke the token's whole grant (access and refresh alike).
+
+        An unknown token, or one issued to another client, is answered the same way as success
+        (§2.2), so the endpoint reveals nothing about tokens the caller does not own.
+        """
+        client = await self._tokens.authenticate_client(form, authorization)
+        lookup = parse_token_lookup(form)
+        digest = self._tokens.digest(lookup.token)
+        grant_id: int | None = None
+        owner: str | None = None
+        user_id: int | None = None
+        order = (
+            ("refresh_token", "access_token") if lookup.hint == "refresh_token" else ("access_token", "refresh_token")
+        )
+        for kind in order:
+            if kind == "access_token":
+                access = await self._store.get_access_token(digest)
+                if access is not None:
+                    grant_id, owner, user_id = access.grant_id, access.client_id, access.user_id
+                    break
+            else:
+                refresh = await self._store.get_refresh_token(digest)
+                if refresh is not None:
+                    grant_id, owner, user_id = refresh.family_id, refresh.client_id, refresh.user_id
+                    break
+        if grant_id is None or owner != client.info.client_id:
+            return
+        await self._store.revoke_grant(grant_id, self._clock())
+        await self._audit.record(audit.TOKEN_REVOKED, user_id=user_id, client_id=owner, ip=ip)
+
+    async def revoke_app_access(self, user_id: int, client_id: str) -> int:
+        """Connected apps: every grant of this client for this user, and the remembered consent."""
+        count = await self._store.revoke_grants_of(user_id, client_id, self._clock())
+        await self._consents.delete_consent(user_id, client_id)
+        await self._audit.record(audit.ACCESS_REVOKED, user_id=user_id, client_id=client_id, grants_revoked=count)
+        return count
+
+    async def revoke_grant_by_id(self, grant_id: int) -> None:
+        await self._store.revoke_grant(grant_id, self._clock())
+        await self._audit.record(audit.TOKEN_REVOKED, grant_id=grant_id, by="admin")
+
+    async def connected_apps(self, user_id: int) -> list[ConnectedApp]:
+        """The clients holding live grants for this user: scopes, first granted, last used."""
+        apps: dict[str, ConnectedApp] = {}
+        for grant in await self._store.list_active_grants(self._clock(), user_id=user_id):
+            seen = apps.get(grant.client_id)
+            if seen is None:
+                apps[grant.client_id] = ConnectedApp(
+                    grant.client_id, grant.app_name, grant.scopes, grant.created_at, grant.last_used_at
+                )
+                continue
+            last_used = max((t for t in (seen.last_used_at, grant.last_used_at) if t is not None), default=None)
+            scopes = tuple(dict.fromkeys(seen.scopes + grant.scopes))
+            apps[grant.client_id] = ConnectedApp(
+                grant.client_id, grant.app_name, scopes, min(seen.created_at, grant.created_at), last_used
+            )
+        return sorted(apps.values(), key=lambda app: app.app_name.lower())

@@ -1,0 +1,30 @@
+"""Plain-words descriptions of scopes for the consent screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScopeDescription:
+    name: str
+    title: str
+    description: str
+    is_new: bool = True
+
+
+BUILTIN_SCOPES: dict[str, tuple[str, str]] = {
+    "openid": ("Know who you are", "Your account identifier at this organisation, to log you in."),
+    "profile": ("See your name and picture", "Your first name, last name, full name and profile picture."),
+    "email": ("See your email address", "The email address you log in with."),
+    "roles": ("See your roles", "The roles you hold here, such as System Manager."),
+    "all": ("Act as you in the document API", "Read and change every document that you yourself may read and change."),
+}
+
+
+def describe_scopes(scopes: tuple[str, ...], granted_before: tuple[str, ...] = ()) -> list[ScopeDescription]:
+    described = []
+    for scope in scopes:
+        title, description = BUILTIN_SCOPES.get(scope, (f"Use '{scope}'", f"Access named '{scope}' by the app."))
+        described.append(ScopeDescription(scope, title, description, is_new=scope not in granted_before))
+    return described

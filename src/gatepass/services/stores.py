@@ -1,0 +1,251 @@
+"""What the services need from storage: narrow protocols and the records they exchange.
+
+The database package implements these; services never see SQL. ``get_*`` returns the record or
+None, ``consume_*`` returns whether this caller was the one that consumed it (atomic single use).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from gatepass.protocol.values import ClientInfo, CodeRecord, RefreshRecord
+
+
+class Conflict(Exception):
+    """A unique value (email, client_id, role name) is already taken."""
+
+
+class NotFound(Exception):
+    """The record to change does not exist."""
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    sub: str
+    email: str
+    first_name: str
+    last_name: str
+    full_name: str
+    picture_url: str | None
+    is_enabled: bool
+    is_email_verified: bool
+    password_hash: str | None
+    roles: tuple[str, ...]
+    created_at: datetime
+    api_key: str | None = None
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    sub: str
+    first_name: str = ""
+    last_name: str = ""
+    picture_url: str | None = None
+    password_hash: str | None = None
+    roles: tuple[str, ...] = ()
+    is_email_verified: bool = False
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    session_id: int
+    user_id: int
+    auth_time: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ThrottleRecord:
+    failures: int
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class NewCode:
+    code_digest: str
+    client_id: str
+    user_id: int
+    redirect_uri: str
+    redirect_uri_was_sent: bool
+    scopes: tuple[str, ...]
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None
+    resource: str | None
+    auth_time: datetime
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewGrant:
+    client_id: str
+    user_id: int | None
+    grant_type: str
+    scopes: tuple[str, ...]
+    code_id: int | None
+    nonce: str | None
+    resource: str | None
+    auth_time: datetime | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessTokenRecord:
+    token_id: int
+    grant_id: int
+    client_id: str
+    user_id: int | None
+    scopes: tuple[str, ...]
+    resource: str | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class GrantSummary:
+    grant_id: int
+    client_id: str
+    app_name: str
+    user_id: int | None
+    user_email: str | None
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    user_id: int
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    info: ClientInfo
+    secret_encrypted: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SigningKeyRecord:
+    kid: str
+    alg: str
+    public_jwk: dict[str, Any]
+    private_jwk_encrypted: str
+    created_at: datetime
+    signs_from: datetime
+    retired_at: datetime | None
+    unpublish_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: datetime
+    event: str
+    user_id: int | None
+    client_id: str | None
+    ip: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class UserStore(Protocol):
+    async def get_user(self, user_id: int) -> UserRecord | None: ...
+    async def get_user_by_email(self, email: str) -> UserRecord | None: ...
+    async def get_user_by_api_key(self, api_key: str) -> tuple[UserRecord, str | None] | None: ...
+    async def list_users(self) -> list[UserRecord]: ...
+    async def count_users(self) -> int: ...
+    async def add_user(self, user: NewUser, now: datetime) -> UserRecord: ...
+    async def set_password_hash(self, user_id: int, password_hash: str, now: datetime) -> None: ...
+    async def set_enabled(self, user_id: int, is_enabled: bool, now: datetime) -> None: ...
+    async def set_api_credentials(self, user_id: int, api_key: str, secret_digest: str, now: datetime) -> None: ...
+    async def set_roles(self, user_id: int, roles: tuple[str, ...]) -> None: ...
+    async def list_roles(self) -> list[tuple[str, bool, str]]: ...
+    async def add_role(self, name: str, description: str, now: datetime, *, is_builtin: bool = False) -> None: ...
+    async def get_throttle(self, email_digest: str) -> ThrottleRecord | None: ...
+    async def record_login_failure(
+        self, email_digest: str, now: datetime, *, lock_after: int, lock_seconds: int
+    ) -> ThrottleRecord: ...
+    async def clear_login_failures(self, email_digest: str) -> None: ...
+
+
+class SessionStore(Protocol):
+    async def add_session(
+        self, session_digest: str, user_id: int, auth_time: datetime, now: datetime, expires_at: datetime
+    ) -> None: ...
+    async def get_session(self, session_digest: str, now: datetime) -> SessionRecord | None: ...
+    async def delete_session(self, session_digest: str) -> None: ...
+
+
+class ClientStore(Protocol):
+    async def get_client(self, client_id: str) -> ClientRecord | None: ...
+    async def list_clients(self) -> list[ClientRecord]: ...
+    async def add_client(self, info: ClientInfo, secret_encrypted: str | None, now: datetime) -> None: ...
+    async def update_client(self, info: ClientInfo, secret_encrypted: str | None, now: datetime) -> None: ...
+    async def delete_client(self, client_id: str) -> bool: ...
+
+
+class CodeStore(Protocol):
+    async def add_code(self, code: NewCode) -> int: ...
+    async def get_code(self, code_digest: str) -> CodeRecord | None: ...
+    async def consume_code(self, code_id: int, now: datetime) -> bool: ...
+
+
+class TokenStore(Protocol):
+    async def add_grant(self, grant: NewGrant) -> int: ...
+    async def add_access_token(
+        self,
+        grant_id: int,
+        token_digest: str,
+        client_id: str,
+        user_id: int | None,
+        scopes: tuple[str, ...],
+        resource: str | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+    async def add_refresh_token(self, grant_id: int, token_digest: str, now: datetime) -> None: ...
+    async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
+    async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
+    async def consume_refresh_token(self, refresh_id: int, now: datetime) -> bool: ...
+    async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
+    async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
+    async def revoke_grants_of(self, user_id: int, client_id: str, now: datetime) -> int: ...
+    async def touch_grant(self, grant_id: int, now: datetime) -> None: ...
+    async def list_active_grants(
+        self, now: datetime, *, user_id: int | None = None, client_id: str | None = None
+    ) -> list[GrantSummary]: ...
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
+class ConsentStore(Protocol):
+    async def get_consent(self, user_id: int, client_id: str) -> ConsentRecord | None: ...
+    async def save_consent(self, user_id: int, client_id: str, scopes: tuple[str, ...], now: datetime) -> None: ...
+    async def delete_consent(self, user_id: int, client_id: str) -> None: ...
+
+
+class SettingsStore(Protocol):
+    async def get_runtime_settings(self) -> dict[str, Any]: ...
+    async def set_runtime_setting(self, key: str, value: Any, now: datetime) -> None: ...
+
+
+class SigningKeyStore(Protocol):
+    async def list_keys(self) -> list[SigningKeyRecord]: ...
+    async def add_key(self, key: SigningKeyRecord) -> None: ...
+    async def retire_keys_except(self, kids: set[str], alg: str, now: datetime, unpublish_at: datetime) -> None: ...
+
+
+class AuditStore(Protocol):
+    async def add_event(self, event: AuditRecord) -> None: ...
+    async def list_events(
+        self, *, limit: int = 100, event: str | None = None, user_id: int | None = None, client_id: str | None = None
+    ) -> list[AuditRecord]: ...

@@ -1,0 +1,365 @@
+"""The token endpoint and everything that issues or checks tokens.
+
+Each grant is a handler registered by its ``grant_type``; an unknown type is
+``unsupported_grant_type``. Every issuance writes the grant and its tokens in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from gatepass.protocol.errors import (
+    InvalidGrant,
+    InvalidRequest,
+    InvalidToken,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
+from gatepass.protocol.params import parse_scope, require
+from gatepass.protocol.rfc6749.authorization_code import CodeReused, check_code_redemption
+from gatepass.protocol.rfc6749.client_auth import check_client_authentication, parse_client_credentials
+from gatepass.protocol.rfc6749.client_credentials import check_client_credentials_grant
+from gatepass.protocol.rfc6749.refresh_token import RefreshTokenReused, check_refresh
+from gatepass.protocol.tokens import new_token, token_digest
+from gatepass.protocol.values import (
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_IMPLICIT,
+    GRANT_REFRESH_TOKEN,
+    AuthorizationRequest,
+    ClientInfo,
+    IssuedTokens,
+    Principal,
+    RefreshRecord,
+)
+from gatepass.services import audit
+from gatepass.services.crypto import InstanceKeys
+from gatepass.services.stores import (
+    AccessTokenRecord,
+    ClientRecord,
+    ClientStore,
+    CodeStore,
+    NewGrant,
+    UserRecord,
+    UserStore,
+)
+
+
+class IdTokenIssuer(Protocol):
+    async def issue_id_token(
+        self,
+        client: ClientRecord,
+        user: UserRecord,
+        scopes: tuple[str, ...],
+        *,
+        nonce: str | None,
+        auth_time: datetime | None,
+        access_token: str | None,
+        code: str | None = None,
+    ) -> str: ...
+
+
+class GrantTokenStore(Protocol):
+    async def add_grant_with_tokens(
+        self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+    ) -> int: ...
+    async def rotate_refresh(
+        self,
+        *,
+        grant_id: int,
+        refresh_id: int,
+        client_id: str,
+        user_id: int | None,
+        scopes: tuple[str, ...],
+        resource: str | None,
+        access_digest: str,
+        access_expires_at: datetime,
+        new_refresh_digest: str,
+        now: datetime,
+    ) -> bool: ...
+    async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
+    async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
+    async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
+    async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
+
+
+Handler = Callable[[ClientRecord, Mapping[str, str], str | None], Awaitable[IssuedTokens]]
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        clients: ClientStore,
+        codes: CodeStore,
+        tokens: GrantTokenStore,
+        users: UserStore,
+        keys: InstanceKeys,
+        audit_log: audit.Audit,
+        clock: Callable[[], datetime],
+        access_token_ttl_seconds: int,
+        refresh_token_ttl_seconds: int,
+    ) -> None:
+        self._clients = clients
+        self._codes = codes
+        self._tokens = tokens
+        self._users = users
+        self._keys = keys
+        self._audit = audit_log
+        self._clock = clock
+        self._access_ttl = access_token_ttl_seconds
+        self._refresh_ttl = refresh_token_ttl_seconds
+        self.id_tokens: IdTokenIssuer | None = None
+        self._handlers: dict[str, Handler] = {
+            GRANT_AUTHORIZATION_CODE: self._authorization_code,
+            GRANT_REFRESH_TOKEN: self._refresh_token,
+            GRANT_CLIENT_CREDENTIALS: self._client_credentials,
+        }
+
+    def digest(self, token: str) -> str:
+        return token_digest(self._keys.digest_key, token)
+
+    async def authenticate_client(self, form: Mapping[str, str], authorization: str | None) -> ClientRecord:
+        """RFC 6749 §2.3 client authentication, as the client registered it."""
+        credentials = parse_client_credentials(authorization, form)
+        record = await self._clients.get_client(credentials.client_id)
+        check_client_authentication(credentials, record.info if record else None, self._keys.digest_key)
+        assert record is not None
+        return record
+
+    async def token(self, form: Mapping[str, str], authorization: str | None, *, ip: str | None = None) -> IssuedTokens:
+        grant_type = require(form, "grant_type")
+        handler = self._handlers.get(grant_type)
+        if handler is None:
+            raise UnsupportedGrantType(
+                f"grant_type '{grant_type}' is not supported; "
+                "use authorization_code, refresh_token or client_credentials"
+            )
+        client = await self.authenticate_client(form, authorization)
+        if grant_type not in client.info.grant_types:
+            raise UnauthorizedClient(f"This client is not allowed to use the {grant_type} grant")
+        return await handler(client, form, ip)
+
+    # -- lifetimes -------------------------------------------------------------------------
+
+    def _access_ttl_for(self, client: ClientInfo) -> int:
+        return client.access_token_ttl_seconds or self._access_ttl
+
+    def _refresh_ttl_for(self, client: ClientInfo) -> int:
+        return client.refresh_token_ttl_seconds or self._refresh_ttl
+
+    # -- grants ----------------------------------------------------------------------------
+
+    async def _active_user(self, user_id: int | None) -> UserRecord:
+        user = await self._users.get_user(user_id) if user_id is not None else None
+        if user is None or not user.is_enabled:
+            raise InvalidGrant("The user of this grant no longer exists or is disabled")
+        return user
+
+    async def _issue(
+        self,
+        client: ClientRecord,
+        user: UserRecord | None,
+        grant_type: str,
+        scopes: tuple[str, ...],
+        *,
+        code_id: int | None = None,
+        nonce: str | None = None,
+        auth_time: datetime | None = None,
+        resource: str | None = None,
+        with_refresh: bool,
+        with_id_token: bool,
+    ) -> IssuedTokens:
+        now = self._clock()
+        info = client.info
+        access_token = new_token()
+        refresh_token = new_token() if with_refresh else None
+        ttl = self._access_ttl_for(info)
+        await self._tokens.add_grant_with_tokens(
+            NewGrant(
+                client_id=info.client_id,
+                user_id=user.id if user else None,
+                grant_type=grant_type,
+                scopes=scopes,
+                code_id=code_id,
+                nonce=nonce,
+                resource=resource,
+                auth_time=auth_time,
+                created_at=now,
+                expires_at=now + timedelta(seconds=max(self._refresh_ttl_for(info), ttl)),
+            ),
+            self.digest(access_token),
+            now + timedelta(seconds=ttl),
+            self.digest(refresh_token) if refresh_token else None,
+        )
+        id_token = None
+        if with_id_token and user is not None and "openid" in scopes and self.id_tokens is not None:
+            id_token = await self.id_tokens.issue_id_token(
+                client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token
+            )
+        await self._audit.record(
+            audit.TOKEN_ISSUED,
+            user_id=user.id if user else None,
+            client_id=info.client_id,
+            grant_type=grant_type,
+            scope=" ".join(scopes),
+        )
+        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token)
+
+    async def _authorization_code(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+        code = require(form, "code")
+        now = self._clock()
+        record = await self._codes.get_code(self.digest(code))
+        try:
+            check_code_redemption(
+                record,
+                client_id=client.info.client_id,
+                redirect_uri=form.get("redirect_uri"),
+                code_verifier=form.get("code_verifier"),
+                now=now,
+            )
+            assert record is not None
+            # RFC 6749 §4.1.2: single use; the conditional update decides a race.
+            if not await self._codes.consume_code(record.code_id, now):
+                raise CodeReused()
+        except CodeReused:
+            assert record is not None
+            revoked = await self._tokens.revoke_grants_from_code(record.code_id, now)
+            await self._audit.record(
+                audit.CODE_REUSED,
+                user_id=record.user_id,
+                client_id=client.info.client_id,
+                ip=ip,
+                grants_revoked=revoked,
+            )
+            raise
+        user = await self._active_user(record.user_id)
+        return await self._issue(
+            client,
+            user,
+            GRANT_AUTHORIZATION_CODE,
+            record.scopes,
+            code_id=record.code_id,
+            nonce=record.nonce,
+            auth_time=record.auth_time,
+            resource=record.resource,
+            with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
+            with_id_token=True,
+        )
+
+    async def _refresh_token(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+        presented = require(form, "refresh_token")
+        now = self._clock()
+        record = await self._tokens.get_refresh_token(self.digest(presented))
+        info = client.info
+        try:
+            scopes = check_refresh(
+                record, client_id=info.client_id, requested_scopes=parse_scope(form.get("scope")), now=now
+            )
+            assert record is not None
+            user = await self._active_user(record.user_id) if record.user_id is not None else None
+            access_token, refresh_token = new_token(), new_token()
+            ttl = self._access_ttl_for(info)
+            if not await self._tokens.rotate_refresh(
+                grant_id=record.family_id,
+                refresh_id=record.refresh_id,
+                client_id=info.client_id,
+                user_id=record.user_id,
+                scopes=scopes,
+                resource=record.resource,
+                access_digest=self.digest(access_token),
+                access_expires_at=now + timedelta(seconds=ttl),
+                new_refresh_digest=self.digest(refresh_token),
+                now=now,
+            ):
+                # Another request rotated it first: the same refresh token was used twice.
+                raise RefreshTokenReused()
+        except RefreshTokenReused:
+            assert record is not None
+            await self._tokens.revoke_grant(record.family_id, now)
+            await self._audit.record(audit.REFRESH_REUSED, user_id=record.user_id, client_id=info.client_id, ip=ip)
+            raise
+        id_token = None
+        if user is not None and "openid" in scopes and self.id_tokens is not None:
+            id_token = await self.id_tokens.issue_id_token(
+                client, user, scopes, nonce=None, auth_time=record.auth_time, access_token=access_token
+            )
+        await self._audit.record(
+            audit.TOKEN_REFRESHED, user_id=record.user_id, client_id=info.client_id, scope=" ".join(scopes)
+        )
+        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token)
+
+    async def _client_credentials(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+        scopes = check_client_credentials_grant(client.info, parse_scope(form.get("scope")))
+        user = await self._users.get_user(client.info.service_user_id) if client.info.service_user_id else None
+        if user is None or not user.is_enabled:
+            raise UnauthorizedClient("The service user of this client is missing or disabled")
+        # RFC 6749 §4.4.3: no refresh token for client credentials.
+        return await self._issue(
+            client,
+            user,
+            GRANT_CLIENT_CREDENTIALS,
+            scopes,
+            resource=form.get("resource"),
+            with_refresh=False,
+            with_id_token=False,
+        )
+
+    async def issue_implicit(
+        self, client: ClientRecord, request: AuthorizationRequest, user: UserRecord, auth_time: datetime
+    ) -> dict[str, str]:
+        """Legacy implicit responses (RFC 6749 §4.2.2, OIDC Core §3.2.2.5): no refresh token."""
+        response: dict[str, str] = {}
+        access_token: str | None = None
+        if "token" in request.response_type.split(" "):
+            issued = await self._issue(
+                client,
+                user,
+                GRANT_IMPLICIT,
+                request.scopes,
+                nonce=request.nonce,
+                auth_time=auth_time,
+                resource=request.resource,
+                with_refresh=False,
+                with_id_token=False,
+            )
+            access_token = issued.access_token
+            response.update(
+                access_token=issued.access_token,
+                token_type="Bearer",
+                expires_in=str(issued.expires_in),
+                scope=" ".join(issued.scopes),
+            )
+        if "id_token" in request.response_type.split(" "):
+            if self.id_tokens is None:
+                raise InvalidRequest("id_token responses are not available")
+            response["id_token"] = await self.id_tokens.issue_id_token(
+                client, user, request.scopes, nonce=request.nonce, auth_time=auth_time, access_token=access_token
+            )
+        return response
+
+    # -- checking tokens ------------------------------------------------------------------
+
+    async def load_access_token(self, token: str) -> AccessTokenRecord:
+        """The stored access token, or InvalidToken saying whether it is unknown, expired or revoked."""
+        record = await self._tokens.get_access_token(self.digest(token))
+        if record is None:
+            raise InvalidToken("The access token is invalid")
+        if record.revoked_at is not None:
+            raise InvalidToken("The access token has been revoked")
+        if record.expires_at <= self._clock():
+            raise InvalidToken("The access token has expired; use the refresh token to get a new one")
+        return record
+
+    async def authenticate_bearer(self, token: str) -> Principal:
+        record = await self.load_access_token(token)
+        if record.user_id is None:
+            raise InvalidToken("The access token acts for no user")
+        return Principal(
+            user_id=record.user_id,
+            client_id=record.client_id,
+            scopes=frozenset(record.scopes),
+            token_id=record.token_id,
+        )

@@ -1,0 +1,1 @@
+"""HTTP in, HTTP out: Starlette endpoints that translate requests to service calls."""

@@ -1,0 +1,62 @@
+"""What every endpoint reaches through ``request.app.state``: the services, built in app.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from gatepass.services.accounts import AccountService
+from gatepass.services.authorize import AuthorizeService
+from gatepass.services.clients import ClientService
+from gatepass.services.crypto import InstanceKeys
+from gatepass.services.introspect import IntrospectionService
+from gatepass.services.revoke import RevocationService
+from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.stores import SessionRecord, UserRecord
+from gatepass.services.token import TokenService
+
+
+@dataclass(frozen=True)
+class WebContext:
+    issuer: str
+    is_https: bool
+    keys: InstanceKeys
+    accounts: AccountService
+    clients: ClientService
+    authorize: AuthorizeService
+    tokens: TokenService
+    revocation: RevocationService
+    introspection: IntrospectionService
+    runtime: RuntimeSettingsService
+    check_ready: Callable[[], Awaitable[dict[str, str]]]
+
+    @property
+    def session_cookie(self) -> str:
+        # __Host- binds the cookie to this exact origin over https (no Domain, Path=/).
+        return "__Host-gp_session" if self.is_https else "gp_session"
+
+    @property
+    def csrf_cookie(self) -> str:
+        return "__Host-gp_csrf" if self.is_https else "gp_csrf"
+
+
+def web(request: Request) -> WebContext:
+    context: WebContext = request.app.state.web
+    return context
+
+
+async def current_session(request: Request) -> tuple[SessionRecord, UserRecord] | None:
+    """The login session of this browser, loaded once per request."""
+    if "gatepass.session" not in request.scope:
+        context = web(request)
+        request.scope["gatepass.session"] = await context.accounts.get_session(
+            request.cookies.get(context.session_cookie)
+        )
+    found: tuple[SessionRecord, UserRecord] | None = request.scope["gatepass.session"]
+    return found
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None

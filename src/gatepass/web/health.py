@@ -1,0 +1,22 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gatepass.web.context import web
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks = await web(request).check_ready()
+    is_ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ok" if is_ready else "unavailable", "checks": checks},
+        status_code=200 if is_ready else 503,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,123 @@
+"""GET/POST /oauth/authorize and the consent form: HTTP around services.authorize."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.params import parse_params
+from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered
+from gatepass.services.authorize import AuthorizationRedirectError, NeedsConsent, NeedsLogin, Redirect
+from gatepass.services.scopes import describe_scopes
+from gatepass.web.context import client_ip, current_session, web
+from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.errors import error_page
+from gatepass.web.templates import render
+
+AUTHORIZE_PATH = "/oauth/authorize"
+_FORM_ONLY = ("csrf_token", "decision")
+
+
+def _page_for(request: Request, error: OAuthError) -> Response:
+    """Errors that must not go to the client: a page the integrator can act on."""
+    if isinstance(error, RedirectUriNotRegistered):
+        return error_page(
+            request,
+            "This app sent a redirect URI that is not registered",
+            error.description,
+            mismatch=error.mismatch,
+            error_code=error.error,
+        )
+    return error_page(request, "The app's sign-in request cannot be used", error.description, error_code=error.error)
+
+
+async def _params(request: Request) -> dict[str, str]:
+    if request.method == "POST":
+        form = await request.form()
+        return parse_params((k, str(v)) for k, v in form.multi_items() if k not in _FORM_ONLY)
+    return parse_params(request.query_params.multi_items())
+
+
+def _login_redirect(params: dict[str, str], *, is_forced: bool) -> RedirectResponse:
+    # After a forced login the request must not force it again: drop prompt=login and max_age.
+    again = dict(params)
+    if is_forced:
+        again.pop("max_age", None)
+        prompt = " ".join(p for p in again.pop("prompt", "").split(" ") if p and p != "login")
+        if prompt:
+            again["prompt"] = prompt
+    query: dict[str, str] = {"next": f"{AUTHORIZE_PATH}?{urlencode(again)}"}
+    if "login_hint" in params:
+        query["login_hint"] = params["login_hint"]
+    if is_forced:
+        query["reauth"] = "1"
+    return RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
+
+
+async def authorize(request: Request) -> Response:
+    context = web(request)
+    try:
+        params = await _params(request)
+        record, authorization = await context.authorize.load_request(params)
+    except AuthorizationRedirectError as redirect:
+        return RedirectResponse(redirect.url, status_code=303)
+    except OAuthError as error:
+        return _page_for(request, error)
+    try:
+        outcome = await context.authorize.decide(record, authorization, await current_session(request))
+    except AuthorizationRedirectError as redirect:
+        return RedirectResponse(redirect.url, status_code=303)
+    if isinstance(outcome, NeedsLogin):
+        return _login_redirect(params, is_forced=outcome.is_forced)
+    if isinstance(outcome, NeedsConsent):
+        return _consent_page(request, outcome, params)
+    assert isinstance(outcome, Redirect)
+    return RedirectResponse(outcome.url, status_code=303)
+
+
+def _consent_page(request: Request, outcome: NeedsConsent, params: dict[str, str]) -> Response:
+    consent_params = dict(params)
+    consent_params.pop("prompt", None)  # answered by this page
+    return render(
+        request,
+        "consent.html",
+        {
+            "client": outcome.client,
+            "consenting_user": outcome.user,
+            "scopes": describe_scopes(outcome.request.scopes, outcome.granted_before),
+            "params": sorted(consent_params.items()),
+            "next": f"{AUTHORIZE_PATH}?{urlencode(params)}",
+        },
+    )
+
+
+async def consent_submit(request: Request) -> Response:
+    context = web(request)
+    form = await request.form()
+    if not is_valid_csrf(request, str(form.get("csrf_token") or "")):
+        return error_page(
+            request, "Consent not recorded", "The form expired or was sent from another site. Start again from the app."
+        )
+    decision = str(form.get("decision") or "")
+    try:
+        params = await _params(request)
+        record, authorization = await context.authorize.load_request(params)
+    except AuthorizationRedirectError as redirect:
+        return RedirectResponse(redirect.url, status_code=303)
+    except OAuthError as error:
+        return _page_for(request, error)
+    session = await current_session(request)
+    if session is None:
+        return _login_redirect(params, is_forced=False)
+    if decision not in ("allow", "deny"):
+        return error_page(request, "Consent not recorded", "Choose Allow or Deny.")
+    try:
+        url = await context.authorize.approve(
+            record, authorization, session[0], session[1], is_allowed=decision == "allow", ip=client_ip(request)
+        )
+    except AuthorizationRedirectError as redirect:
+        return RedirectResponse(redirect.url, status_code=303)
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,57 @@
+"""Token, revocation and introspection endpoints: form in, JSON out, never cached."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gatepass.protocol.errors import InvalidRequest, OAuthError
+from gatepass.protocol.params import parse_params
+from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS, build_token_response
+from gatepass.web.context import client_ip, web
+from gatepass.web.errors import oauth_json_error
+
+
+async def _form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    # RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded (multipart tolerated).
+    if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise InvalidRequest("Send the parameters as application/x-www-form-urlencoded in the request body")
+    form = await request.form()
+    return parse_params((k, v) for k, v in form.multi_items() if isinstance(v, str))
+
+
+async def token(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        issued = await web(request).tokens.token(form, request.headers.get("authorization"), ip=client_ip(request))
+    except OAuthError as error:
+        return oauth_json_error(request, error)
+    return JSONResponse(build_token_response(issued), headers=NO_STORE_HEADERS)
+
+
+async def revoke(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        await web(request).revocation.revoke(form, request.headers.get("authorization"), ip=client_ip(request))
+    except OAuthError as error:
+        return oauth_json_error(request, error)
+    # RFC 7009 §2.2: 200 whether or not the token was valid; Frappe answers {} as well.
+    return JSONResponse({}, headers=NO_STORE_HEADERS)
+
+
+async def introspect(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        body = await web(request).introspection.introspect(form, request.headers.get("authorization"))
+    except OAuthError as error:
+        return oauth_json_error(request, error)
+    return JSONResponse(body, headers=NO_STORE_HEADERS)
+
+
+async def method_not_allowed(request: Request) -> Response:
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": "Use POST for this endpoint"},
+        status_code=405,
+        headers={"Allow": "POST", **NO_STORE_HEADERS},
+    )

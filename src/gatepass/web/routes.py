@@ -1,0 +1,48 @@
+"""The one route table: standard paths, and Frappe's paths beside them with the same behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
+from gatepass.web import health
+from gatepass.web.oauth import authorize as authorize_endpoint
+from gatepass.web.oauth import backchannel
+from gatepass.web.pages import home, login
+
+
+def build_routes() -> list[BaseRoute]:
+    frappe = FRAPPE_METHOD_PREFIX
+    return [
+        Route("/", home.home, methods=["GET"]),
+        Route("/login", login.login_page, methods=["GET"]),
+        Route("/login", login.login_submit, methods=["POST"]),
+        Route("/logout", login.logout_submit, methods=["POST"]),
+        Route("/account/apps/revoke", home.revoke_app, methods=["POST"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/oauth/authorize", authorize_endpoint.authorize, methods=["GET", "POST"]),
+        Route(f"{frappe}.authorize", authorize_endpoint.authorize, methods=["GET", "POST"]),
+        Route("/oauth/consent", authorize_endpoint.consent_submit, methods=["POST"]),
+        Route("/oauth/token", backchannel.token, methods=["POST"]),
+        Route(f"{frappe}.get_token", backchannel.token, methods=["POST"]),
+        Route("/oauth/revoke", backchannel.revoke, methods=["POST"]),
+        Route(f"{frappe}.revoke_token", backchannel.revoke, methods=["POST"]),
+        Route("/oauth/introspect", backchannel.introspect, methods=["POST"]),
+        Route(f"{frappe}.introspect_token", backchannel.introspect, methods=["POST"]),
+        *[
+            Route(path, backchannel.method_not_allowed, methods=["GET"])
+            for path in (
+                "/oauth/token",
+                f"{frappe}.get_token",
+                "/oauth/revoke",
+                f"{frappe}.revoke_token",
+                "/oauth/introspect",
+                f"{frappe}.introspect_token",
+            )
+        ],
+        Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
+    ]
