@@ -27,6 +27,8 @@ from gatepass.services.authorize import AuthorizeService
 from gatepass.services.clients import ClientService
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.introspect import IntrospectionService
+from gatepass.services.keys import KeyService
+from gatepass.services.oidc import IdTokenService, OidcService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.token import TokenService
@@ -59,7 +61,8 @@ class Gatepass:
     audit: Audit
     token_store: SqlTokenStore
     session_store: SqlSessionStore
-    signing_keys: SqlSigningKeyStore
+    keys_service: KeyService
+    oidc: OidcService
 
     async def purge(self) -> int:
         now = utc_now()
@@ -106,6 +109,11 @@ def build_gatepass(settings: Settings) -> Gatepass:
         refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
     )
     issuer = settings.server.issuer
+    client_service = ClientService(clients, users, keys, audit, clock)
+    key_service = KeyService(SqlSigningKeyStore(sessions), keys, clock,
+                             id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds)
+    token_service.id_tokens = IdTokenService(issuer=issuer, keys=key_service, clients=client_service, clock=clock,
+                                             ttl_seconds=settings.tokens.id_token_ttl_seconds)
     return Gatepass(
         settings=settings,
         engine=engine,
@@ -121,7 +129,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
             session_ttl_seconds=settings.tokens.session_ttl_seconds,
             revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, user_id),
         ),
-        clients=ClientService(clients, users, keys, audit, clock),
+        clients=client_service,
         tokens=token_service,
         authorize=AuthorizeService(
             issuer=issuer,
@@ -143,7 +151,9 @@ def build_gatepass(settings: Settings) -> Gatepass:
         audit=audit,
         token_store=tokens,
         session_store=login_sessions,
-        signing_keys=SqlSigningKeyStore(sessions),
+        keys_service=key_service,
+        oidc=OidcService(issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service,
+                         clock=clock),
     )
 
 
@@ -162,6 +172,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await gatepass.keys_service.ensure_keys()
         purge_task = None
         if settings.security.purge_interval_seconds:
             purge_task = asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds))
@@ -192,5 +203,7 @@ def create_app(settings: Settings) -> Starlette:
         introspection=gatepass.introspection,
         runtime=gatepass.runtime,
         check_ready=gatepass.check_ready,
+        signing_keys=gatepass.keys_service,
+        oidc=gatepass.oidc,
     )
     return app

@@ -54,6 +54,7 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
             try:
                 await upgrade_to_head(gatepass.engine)
                 await gatepass.accounts.ensure_builtin_roles()
+                await gatepass.keys_service.ensure_keys()
                 return await func(gatepass, *args, **kwargs)
             finally:
                 await gatepass.close()
@@ -555,3 +556,42 @@ async def settings_show(gatepass: Any, as_json: bool) -> None:
 async def settings_set(gatepass: Any, key: str, value: str) -> None:
     """Change a runtime setting, e.g. `gatepass settings set consent_mode force`."""
     click.echo(f"{key} = {await gatepass.runtime.set(key, value)}")
+
+
+# -- signing keys -----------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Manage id_token signing keys."""
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def keys_list(gatepass: Any, as_json: bool) -> None:
+    """List signing keys: next (published, not signing yet), signing, retired (published until unpublish)."""
+    states = await gatepass.keys_service.list()
+    if as_json:
+        click.echo(json.dumps([{"kid": k.kid, "alg": k.alg, "state": k.state, "signs_from": k.signs_from.isoformat(),
+                                "unpublish_at": k.unpublish_at.isoformat() if k.unpublish_at else None}
+                               for k in states], indent=2))
+        return
+    for k in states:
+        unpublish = f"\tunpublished {k.unpublish_at:%Y-%m-%d %H:%M}" if k.unpublish_at else ""
+        click.echo(f"{k.kid}\t{k.alg}\t{k.state}\tsigns from {k.signs_from:%Y-%m-%d %H:%M}{unpublish}")
+
+
+@keys.command("rotate")
+@click.option("--grace-seconds", type=click.IntRange(0, 604800), default=None,
+              help="How long the new keys are only published before they sign (default from settings).")
+@click.option("--alg", "algorithms", multiple=True, type=click.Choice(["RS256", "ES256", "EdDSA"]),
+              help="Rotate only these algorithms; repeatable. Default: all.")
+@run_with_gatepass
+async def keys_rotate(gatepass: Any, grace_seconds: int | None, algorithms: tuple[str, ...]) -> None:
+    """Make new signing keys; published now, signing after the grace period."""
+    grace = gatepass.settings.tokens.key_rotation_grace_seconds if grace_seconds is None else grace_seconds
+    kids = await gatepass.keys_service.rotate(grace_seconds=grace, **({"algorithms": algorithms} if algorithms else {}))
+    for kid in kids:
+        click.echo(f"New key {kid}: published now, signing in {grace} seconds.")
+

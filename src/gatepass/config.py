@@ -110,6 +110,13 @@ class TokenSettings:
         metadata=_doc("Authorization code lifetime; at most 600 (RFC 6749 §4.1.2 says 10 minutes)."),
     )
     id_token_ttl_seconds: int = field(default=3600, metadata=_doc("id_token lifetime (60-86400)."))
+    key_rotation_grace_seconds: int = field(
+        default=3600,
+        metadata=_doc(
+            "After `gatepass keys rotate`, how long the new key is only published before it signs, "
+            "so relying parties that cache the JWKS have it first. 0 to 604800."
+        ),
+    )
     session_ttl_seconds: int = field(default=12 * 3600, metadata=_doc("Browser login session lifetime (300-2592000)."))
 
 
@@ -159,6 +166,7 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("tokens", "refresh_token_ttl_seconds"): (3600, 31536000),
     ("tokens", "code_ttl_seconds"): (10, 600),
     ("tokens", "id_token_ttl_seconds"): (60, 86400),
+    ("tokens", "key_rotation_grace_seconds"): (0, 604800),
     ("tokens", "session_ttl_seconds"): (300, 2592000),
     ("security", "login_failures_before_lockout"): (1, 100),
     ("security", "login_lockout_seconds"): (1, 86400),

@@ -12,6 +12,8 @@ from gatepass.services.authorize import AuthorizeService
 from gatepass.services.clients import ClientService
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.introspect import IntrospectionService
+from gatepass.services.keys import KeyService
+from gatepass.services.oidc import OidcService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.stores import SessionRecord, UserRecord
@@ -30,6 +32,8 @@ class WebContext:
     revocation: RevocationService
     introspection: IntrospectionService
     runtime: RuntimeSettingsService
+    signing_keys: KeyService
+    oidc: OidcService
     check_ready: Callable[[], Awaitable[dict[str, str]]]
 
     @property

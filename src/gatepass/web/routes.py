@@ -10,7 +10,7 @@ from starlette.staticfiles import StaticFiles
 from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 from gatepass.web import health
 from gatepass.web.oauth import authorize as authorize_endpoint
-from gatepass.web.oauth import backchannel
+from gatepass.web.oauth import backchannel, discovery, logout, userinfo
 from gatepass.web.pages import home, login
 
 
@@ -44,5 +44,11 @@ def build_routes() -> list[BaseRoute]:
                 f"{frappe}.introspect_token",
             )
         ],
+        Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", discovery.authorization_server_metadata, methods=["GET"]),
+        Route("/.well-known/jwks.json", discovery.jwks, methods=["GET"]),
+        Route("/oauth/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
+        Route(f"{frappe}.openid_profile", userinfo.frappe_openid_profile, methods=["GET", "POST"]),
+        Route("/oauth/logout", logout.end_session, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
     ]

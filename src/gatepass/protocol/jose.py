@@ -1,0 +1,113 @@
+"""The one door to joserfc: key generation, JWT signing and verification.
+
+Verification always names the allowed algorithms and then checks claims with an explicit
+registry, because decoding checks only the signature (RFC 8725 §3.1, §3.8).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey, RSAKey, import_key
+from joserfc.jwt import JWTClaimsRegistry
+
+from gatepass.protocol.errors import InvalidRequest
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+JWK = RSAKey | ECKey | OKPKey | OctKey
+
+
+@contextlib.contextmanager
+def _quietly_for_eddsa() -> Iterator[None]:
+    # joserfc flags "EdDSA" as superseded by RFC 9864's "Ed25519"; relying parties still
+    # expect "EdDSA" (PyJWT and most certified clients), so keep it without the noise.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*EdDSA.*")
+        yield
+
+
+def generate_signing_key(alg: str, kid: str) -> dict[str, Any]:
+    """A new private JWK (as a dict) for an asymmetric id_token algorithm."""
+    parameters = {"kid": kid, "alg": alg, "use": "sig"}
+    key: JWK
+    if alg == "RS256":
+        key = RSAKey.generate_key(2048, parameters=parameters)
+    elif alg == "ES256":
+        key = ECKey.generate_key("P-256", parameters=parameters)
+    elif alg == "EdDSA":
+        key = OKPKey.generate_key("Ed25519", parameters=parameters)
+    else:
+        raise ValueError(f"not an asymmetric signing algorithm: {alg}")
+    return dict(key.as_dict(private=True))
+
+
+def public_jwk(private: Mapping[str, Any]) -> dict[str, Any]:
+    key = import_key(dict(private))
+    public = dict(key.as_dict(private=False))
+    public.update({"kid": private["kid"], "alg": private["alg"], "use": "sig"})
+    return public
+
+
+def sign_jwt(claims: Mapping[str, Any], *, alg: str, private_jwk: Mapping[str, Any] | None = None,
+             secret: str | None = None, typ: str = "JWT") -> str:
+    """Sign claims with a private JWK (asymmetric, with its kid) or a shared secret (HS256)."""
+    header: dict[str, Any] = {"alg": alg, "typ": typ}
+    key: JWK
+    if alg == "HS256":
+        if not secret:
+            raise ValueError("HS256 needs the client secret")
+        key = OctKey.import_key(secret.encode())
+    else:
+        if private_jwk is None:
+            raise ValueError(f"{alg} needs a private key")
+        key = import_key(dict(private_jwk))
+        header["kid"] = private_jwk["kid"]
+    with _quietly_for_eddsa():
+        return jwt.encode(header, dict(claims), key, algorithms=[alg])
+
+
+def verify_jwt(token: str, *, public_jwks: Iterable[Mapping[str, Any]], issuer: str, audience: str | None = None,
+               now: int, check_expiry: bool = True, secret: str | None = None) -> dict[str, Any]:
+    """Verify signature and claims; returns the claims or raises InvalidRequest."""
+    try:
+        with _quietly_for_eddsa():
+            token_obj = _decode(token, public_jwks, secret)
+        options: dict[str, Any] = {"iss": {"essential": True, "value": issuer}}
+        if audience is not None:
+            options["aud"] = {"essential": True, "value": audience}
+        registry = JWTClaimsRegistry(now=now, leeway=30, **options)
+        claims = dict(token_obj.claims)
+        if not check_expiry:
+            claims.pop("exp", None)
+            claims.pop("nbf", None)
+        registry.validate(claims)
+        return dict(token_obj.claims)
+    except (JoseError, ValueError) as exc:
+        raise InvalidRequest("The token is not a valid JWT issued by this server", detail=str(exc)) from None
+
+
+def _decode(token: str, public_jwks: Iterable[Mapping[str, Any]], secret: str | None) -> jwt.Token:
+    if secret is not None:
+        return jwt.decode(token, OctKey.import_key(secret.encode()), algorithms=["HS256"])
+    keys = KeySet([import_key(dict(jwk)) for jwk in public_jwks])
+    return jwt.decode(token, keys, algorithms=list(ASYMMETRIC_ALGORITHMS))
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """Claims read without checking anything: only to choose which key to verify with."""
+    import base64
+    import json
+
+    try:
+        payload = token.split(".")[1]
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        raise InvalidRequest("id_token_hint is not a JWT") from None
+    if not isinstance(decoded, dict):
+        raise InvalidRequest("id_token_hint is not a JWT")
+    return decoded

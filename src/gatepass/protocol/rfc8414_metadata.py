@@ -1,0 +1,51 @@
+"""Authorization server metadata (RFC 8414) and OpenID Provider metadata (OIDC Discovery 1.0 §3).
+
+Both documents list exactly what this server supports and carry the same issuer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLAIMS_SUPPORTED = (
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "name", "given_name",
+    "family_name", "picture", "email", "email_verified", "roles",
+)
+
+
+def build_authorization_server_metadata(
+    issuer: str, *, scopes: tuple[str, ...], id_token_algorithms: tuple[str, ...], has_implicit: bool = True,
+) -> dict[str, Any]:
+    response_types = ["code"]
+    if has_implicit:
+        response_types += ["token", "id_token", "id_token token"]
+    auth_methods = ["client_secret_basic", "client_secret_post", "none"]
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "end_session_endpoint": f"{issuer}/oauth/logout",
+        "scopes_supported": list(scopes),
+        "response_types_supported": response_types,
+        "response_modes_supported": ["query", "fragment"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "implicit"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(id_token_algorithms),
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+        "service_documentation": f"{issuer}/api/docs",
+    }

@@ -1,0 +1,31 @@
+"""UserInfo (OIDC Core §5.3) on /oauth/userinfo and Frappe's openid_profile."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gatepass.protocol.errors import InvalidToken, OAuthError
+from gatepass.protocol.rfc6750_bearer import parse_bearer
+from gatepass.web.context import web
+from gatepass.web.errors import bearer_error
+
+
+async def _answer(request: Request, *, is_frappe_path: bool) -> Response:
+    context = web(request)
+    try:
+        token = parse_bearer(request.headers.get("authorization"))
+        if token is None:
+            raise InvalidToken("Send the access token as Authorization: Bearer <token>")
+        claims = await context.oidc.userinfo(token, is_frappe_path=is_frappe_path)
+    except OAuthError as error:
+        return bearer_error(request, error, realm=context.issuer)
+    return JSONResponse(claims, headers={"Cache-Control": "no-store"})
+
+
+async def userinfo(request: Request) -> Response:
+    return await _answer(request, is_frappe_path=False)
+
+
+async def frappe_openid_profile(request: Request) -> Response:
+    return await _answer(request, is_frappe_path=True)
