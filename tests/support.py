@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import secrets
@@ -51,6 +52,12 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{secrets.token_hex(4)}@example.com"
 
 
+def _run_admin_sql(backend: str, statement: str) -> None:
+    """Run in a thread of its own, so it works from sync and async tests alike."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _admin_sql(backend, statement)).result()
+
+
 async def _admin_sql(backend: str, statement: str) -> None:
     if backend == "postgresql":
         import asyncpg
@@ -82,7 +89,7 @@ class Database:
         if backend == "sqlite":
             return cls(backend, f"sqlite:///{var_dir / 'gatepass.db'}")
         name = f"gp_{secrets.token_hex(6)}"
-        asyncio.run(_admin_sql(backend, f"CREATE DATABASE {name}"))
+        _run_admin_sql(backend, f"CREATE DATABASE {name}")
         base = POSTGRES_URL if backend == "postgresql" else MARIADB_URL
         return cls(backend, base.rsplit("/", 1)[0] + "/" + name, name)
 
@@ -91,7 +98,7 @@ class Database:
             statement = f"DROP DATABASE IF EXISTS {self.name}"
             if self.backend == "postgresql":
                 statement += " WITH (FORCE)"
-            asyncio.run(_admin_sql(self.backend, statement))
+            _run_admin_sql(self.backend, statement)
 
 
 @dataclass
@@ -125,6 +132,10 @@ class LiveServer:
                 "GATEPASS_ADMIN_EMAIL": ADMIN_EMAIL,
                 "GATEPASS_ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "GATEPASS_SECURITY_PURGE_INTERVAL_SECONDS": "0",
+            # Many tests log in from 127.0.0.1 against one shared server; rate-limit tests turn these back on.
+            "GATEPASS_RATE_LIMITS_LOGIN_PER_IP_PER_MINUTE": "0",
+            "GATEPASS_RATE_LIMITS_TOKEN_PER_IP_PER_MINUTE": "0",
+            "GATEPASS_RATE_LIMITS_TOKEN_PER_CLIENT_PER_MINUTE": "0",
             }
         )
         env.update(self.extra_env)

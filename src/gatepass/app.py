@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 
+from gatepass import metrics
+from gatepass.cache.rate_limit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from gatepass.config import Settings, load_instance_secret
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.engine import create_engine, create_session_factory
@@ -33,7 +38,7 @@ from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.token import TokenService
 from gatepass.web.context import WebContext
-from gatepass.web.errors import unhandled_error
+from gatepass.web.errors import service_unavailable, unhandled_error
 from gatepass.web.middleware import SecurityHeadersMiddleware
 from gatepass.web.routes import build_routes
 
@@ -62,6 +67,7 @@ class Gatepass:
     token_store: SqlTokenStore
     session_store: SqlSessionStore
     keys_service: KeyService
+    rate_limiter: RateLimiter
     oidc: OidcService
 
     async def purge(self) -> int:
@@ -76,9 +82,13 @@ class Gatepass:
             checks["database"] = "ok"
         except (DBAPIError, OSError, TimeoutError) as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
+        if isinstance(self.rate_limiter, RedisRateLimiter):
+            checks["redis"] = await self.rate_limiter.ping()
         return checks
 
     async def close(self) -> None:
+        if isinstance(self.rate_limiter, RedisRateLimiter):
+            await self.rate_limiter.close()
         await self.engine.dispose()
 
 
@@ -95,7 +105,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
     users, login_sessions = SqlUserStore(sessions), SqlSessionStore(sessions)
     clients, codes, tokens = SqlClientStore(sessions), SqlCodeStore(sessions), SqlTokenStore(sessions)
     consents = SqlConsentStore(sessions)
-    audit = Audit(SqlAuditStore(sessions), clock)
+    audit = Audit(SqlAuditStore(sessions), clock, observe=metrics.observe_audit_event)
     runtime = RuntimeSettingsService(SqlSettingsStore(sessions), clock)
     token_service = TokenService(
         clients=clients,
@@ -142,6 +152,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
             audit_log=audit,
             clock=clock,
             code_ttl_seconds=settings.tokens.code_ttl_seconds,
+            on_error=lambda code: metrics.OAUTH_ERRORS.labels(code).inc(),
         ),
         revocation=RevocationService(token_service, tokens, consents, audit, clock),
         introspection=IntrospectionService(
@@ -152,6 +163,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
         token_store=tokens,
         session_store=login_sessions,
         keys_service=key_service,
+        rate_limiter=RedisRateLimiter(settings.redis.url) if settings.redis.url else InProcessRateLimiter(),
         oidc=OidcService(issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service,
                          clock=clock),
     )
@@ -165,6 +177,14 @@ async def _purge_forever(gatepass: Gatepass, interval_seconds: int) -> None:
             _log.info("purged %d expired or revoked rows", purged)
         except Exception:  # a failed purge must never stop the server; it runs again later
             _log.exception("purge failed")
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A lost or unreachable database is a 503 the client may retry; a broken query stays a 500."""
+    is_our_bug = isinstance(exc, (IntegrityError, ProgrammingError, DataError, NotSupportedError))
+    if is_our_bug:
+        return await unhandled_error(request, exc)
+    return service_unavailable(request, exc)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -186,7 +206,10 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=build_routes(),
         middleware=[Middleware(SecurityHeadersMiddleware)],
-        exception_handlers={Exception: unhandled_error},
+        exception_handlers={
+            Exception: unhandled_error, DBAPIError: database_error, PoolTimeoutError: database_error,
+            OSError: database_error,
+        },
         lifespan=lifespan,
         max_body_size=1024 * 1024,
     )
@@ -205,5 +228,7 @@ def create_app(settings: Settings) -> Starlette:
         check_ready=gatepass.check_ready,
         signing_keys=gatepass.keys_service,
         oidc=gatepass.oidc,
+        rate_limiter=gatepass.rate_limiter,
+        rate_limits=settings.rate_limits,
     )
     return app

@@ -6,7 +6,10 @@ from starlette.applications import Starlette
 
 from gatepass.app import create_app
 from gatepass.config import load_settings
+from gatepass.logging import configure_logging
 
 
 def create_app_from_environment() -> Starlette:
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.server.log_level)
+    return create_app(settings)

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Callable, Coroutine
 from functools import wraps
@@ -42,6 +43,8 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        from sqlalchemy.exc import DBAPIError
+
         from gatepass.app import build_gatepass
         from gatepass.db.migrate import upgrade_to_head
         from gatepass.services.accounts import AccountError
@@ -65,6 +68,9 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
             fail(str(exc))
         except OSError as exc:
             fail(f"cannot reach the database: {exc}")
+        except DBAPIError as exc:
+            # A wrong user, password or database name: say so, without a traceback.
+            fail(f"cannot use the database: {str(exc.orig).strip() or type(exc.orig).__name__}")
 
     return wrapper
 
@@ -127,6 +133,12 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
     settings = _settings()
     if not no_migrate:
         run_with_gatepass(bootstrap_admin)()
+    if settings.server.workers > 1:
+        # Workers share their metrics through files in this folder (prometheus_client multiprocess mode).
+        metrics_dir = settings.var_path.resolve() / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     click.echo(f"Gatepass serving {settings.server.issuer} on http://{settings.server.host}:{settings.server.port}")
     uvicorn.run(
         "gatepass.asgi:create_app_from_environment",
@@ -186,7 +198,7 @@ def _user_json(user: Any) -> dict[str, Any]:
 async def _user_by_email(gatepass: Any, email: str) -> Any:
     user = await gatepass.accounts.users.get_user_by_email(email)
     if user is None:
-        fail(f"no user has the email {email}")
+        fail(f"No user has the email {email}")
     return user
 
 
@@ -205,8 +217,8 @@ def user() -> None:
 @click.argument("email")
 @click.option("--password", help="Password (prefer --password-stdin, which keeps it out of the process list).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-@click.option("--first-name", default="")
-@click.option("--last-name", default="")
+@click.option("--first-name", default="", help="Given name, shown on pages and in the profile claims.")
+@click.option("--last-name", default="", help="Family name, shown on pages and in the profile claims.")
 @click.option("--role", "roles", multiple=True, help="A role to give; repeat for several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
 @run_with_gatepass
@@ -243,7 +255,7 @@ async def user_list(gatepass: Any, as_json: bool) -> None:
 
 @user.command("set-password")
 @click.argument("email")
-@click.option("--password")
+@click.option("--password", help="New password (prefer --password-stdin, which keeps it out of the process list).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @run_with_gatepass
 async def user_set_password(gatepass: Any, email: str, password: str | None, password_stdin: bool) -> None:
@@ -298,7 +310,7 @@ def role() -> None:
 
 @role.command("add")
 @click.argument("name")
-@click.option("--description", default="")
+@click.option("--description", default="", help="What the role is for, shown in `gatepass role list`.")
 @run_with_gatepass
 async def role_add(gatepass: Any, name: str, description: str) -> None:
     """Create a role."""
@@ -497,7 +509,7 @@ async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
     """Show one client (never its secret)."""
     record = await gatepass.clients.get(client_id)
     if record is None:
-        fail(f"no client has client_id {client_id}")
+        fail(f"No client has client_id {client_id}")
     if as_json:
         click.echo(json.dumps(_client_json(record.info), indent=2))
     else:
@@ -511,7 +523,7 @@ async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
 async def client_remove(gatepass: Any, client_id: str) -> None:
     """Delete a client with all its codes, tokens and consents."""
     if not await gatepass.clients.delete(client_id):
-        fail(f"no client has client_id {client_id}")
+        fail(f"No client has client_id {client_id}")
     click.echo(f"Removed {client_id}.")
 
 

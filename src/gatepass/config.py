@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "DatabaseSettings",
+    "RateLimitSettings",
     "RedisSettings",
     "SecuritySettings",
     "ServerSettings",
@@ -134,12 +135,29 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    login_per_ip_per_minute: int = field(
+        default=30, metadata=_doc("Login form posts per client IP per minute; 0 turns the limit off.")
+    )
+    token_per_ip_per_minute: int = field(
+        default=1200, metadata=_doc("Token and revocation requests per client IP per minute; 0 = off.")
+    )
+    token_per_client_per_minute: int = field(
+        default=1200, metadata=_doc("Token and revocation requests per client_id per minute; 0 = off.")
+    )
+    introspection_per_client_per_minute: int = field(
+        default=12000, metadata=_doc("Introspection requests per client_id per minute; 0 = off.")
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     tokens: TokenSettings = field(default_factory=TokenSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @property
     def is_https(self) -> bool:
@@ -156,6 +174,7 @@ _GROUPS: dict[str, type[Any]] = {
     "redis": RedisSettings,
     "tokens": TokenSettings,
     "security": SecuritySettings,
+    "rate_limits": RateLimitSettings,
 }
 
 _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
@@ -171,6 +190,10 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("security", "login_failures_before_lockout"): (1, 100),
     ("security", "login_lockout_seconds"): (1, 86400),
     ("security", "purge_interval_seconds"): (0, 604800),
+    ("rate_limits", "login_per_ip_per_minute"): (0, 1_000_000),
+    ("rate_limits", "token_per_ip_per_minute"): (0, 1_000_000),
+    ("rate_limits", "token_per_client_per_minute"): (0, 1_000_000),
+    ("rate_limits", "introspection_per_client_per_minute"): (0, 1_000_000),
 }
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -220,14 +243,20 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: str | P
     environ = os.environ if environ is None else environ
     file_values: dict[str, Any] = {}
     config_file = config_file or environ.get(f"{ENV_PREFIX}CONFIG") or None
+    file_label = "config file"
     if config_file:
         path = Path(config_file)
+        file_label = f"config file {path}"
         try:
             file_values = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise SettingsError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"config file {path} is not UTF-8 text; save it as UTF-8") from None
+        except OSError as exc:
+            raise SettingsError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
         unknown_groups = set(file_values) - set(_GROUPS)
         if unknown_groups:
             raise SettingsError(
@@ -244,11 +273,13 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: str | P
     for group, cls in _GROUPS.items():
         section = file_values.get(group, {})
         if not isinstance(section, dict):
-            raise SettingsError(f"config file: [{group}] must be a table")
+            raise SettingsError(f"{file_label}: [{group}] must be a table")
         types = _field_types(cls)
         unknown = set(section) - set(types)
         if unknown:
-            raise SettingsError(f"config file: [{group}] has unknown key(s) {sorted(unknown)}")
+            raise SettingsError(
+                f"{file_label}: [{group}] has unknown key(s) {sorted(unknown)}; allowed {', '.join(types)}"
+            )
         values: dict[str, Any] = {}
         for name, kind in types.items():
             env_key = _env_key(group, name)

@@ -54,7 +54,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    options.update(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size, pool_recycle=1800)
+    # pool_timeout: when the database is gone, fail within seconds instead of queueing for 30.
+    options.update(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size, pool_recycle=1800,
+                   pool_timeout=5)
     if url.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": 5, "command_timeout": 15}
     else:

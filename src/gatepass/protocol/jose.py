@@ -13,7 +13,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey, RSAKey, import_key
+from joserfc.jwk import ECKey, KeyParameters, KeySet, OctKey, OKPKey, RSAKey, import_key
 from joserfc.jwt import JWTClaimsRegistry
 
 from gatepass.protocol.errors import InvalidRequest
@@ -33,7 +33,7 @@ def _quietly_for_eddsa() -> Iterator[None]:
 
 def generate_signing_key(alg: str, kid: str) -> dict[str, Any]:
     """A new private JWK (as a dict) for an asymmetric id_token algorithm."""
-    parameters = {"kid": kid, "alg": alg, "use": "sig"}
+    parameters: KeyParameters = {"kid": kid, "alg": alg, "use": "sig"}
     key: JWK
     if alg == "RS256":
         key = RSAKey.generate_key(2048, parameters=parameters)

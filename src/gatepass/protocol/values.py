@@ -77,10 +77,13 @@ class AuthorizationRequest:
     max_age: int | None = None
     login_hint: str | None = None
     resource: str | None = None
+    #: As sent; None means the default for the response type (query for code, else fragment).
+    response_mode: str | None = None
 
     @property
     def target(self) -> RedirectTarget:
-        return RedirectTarget(self.redirect_uri, self.state, use_fragment=self.response_type != "code")
+        use_fragment = self.response_mode == "fragment" or (self.response_mode is None and self.response_type != "code")
+        return RedirectTarget(self.redirect_uri, self.state, use_fragment=use_fragment)
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,23 @@ CLIENT_DELETED = "client.deleted"
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 ACCESS_REVOKED = "access.revoked"
+# Logging in through another provider (services/social_login.py, services/providers.py).
+PROVIDER_CREATED = "provider.created"
+PROVIDER_UPDATED = "provider.updated"
+PROVIDER_DELETED = "provider.deleted"
+SOCIAL_LOGIN_FAILED = "social_login.failed"
+IDENTITY_LINKED = "identity.linked"
+ROLES_SYNCED = "user.roles_synced"
 
 _log = logging.getLogger("gatepass.audit")
 
 
 class Audit:
-    def __init__(self, store: AuditStore, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: AuditStore, clock: Callable[[], datetime],
+                 observe: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._observe = observe
 
     async def record(
         self,
@@ -49,4 +58,6 @@ class Audit:
         _log.info(
             event, extra={"audit": {"event": event, "user_id": user_id, "client_id": client_id, "ip": ip, **detail}}
         )
+        if self._observe is not None:
+            self._observe(event, detail)
         await self._store.add_event(record)

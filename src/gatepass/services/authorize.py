@@ -83,7 +83,9 @@ class AuthorizeService:
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
         code_ttl_seconds: int,
+        on_error: Callable[[str], None] = lambda code: None,
     ) -> None:
+        self._on_error = on_error
         self._issuer = issuer
         self._clients = clients
         self._codes = codes
@@ -98,6 +100,7 @@ class AuthorizeService:
     def error_redirect(self, target: RedirectTarget, error: Exception) -> str:
         """RFC 6749 §4.1.2.1 error response, with iss (RFC 9207)."""
         assert isinstance(error, OAuthError)
+        self._on_error(error.error)
         params = with_issuer({"error": error.error, "error_description": error.description}, self._issuer)
         if target.state is not None:
             params["state"] = target.state
@@ -112,7 +115,10 @@ class AuthorizeService:
         try:
             request = validate_authorization_request(params, client, redirect_uri)
         except OAuthError as exc:
-            use_fragment = params.get("response_type", "code") != "code"
+            mode = params.get("response_mode")
+            # Only responses carrying tokens default to the fragment; an unknown response_type errs in the query.
+            returns_tokens = bool({"token", "id_token"} & set(params.get("response_type", "").split(" ")))
+            use_fragment = mode == "fragment" or (mode is None and returns_tokens)
             target = RedirectTarget(redirect_uri, params.get("state"), use_fragment)
             raise AuthorizationRedirectError(exc, self.error_redirect(target, exc)) from None
         return record, request

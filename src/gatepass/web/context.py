@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from gatepass.cache.rate_limit import RateLimiter
+from gatepass.config import RateLimitSettings
 from gatepass.services.accounts import AccountService
 from gatepass.services.authorize import AuthorizeService
 from gatepass.services.clients import ClientService
@@ -33,6 +35,8 @@ class WebContext:
     introspection: IntrospectionService
     runtime: RuntimeSettingsService
     signing_keys: KeyService
+    rate_limiter: RateLimiter
+    rate_limits: RateLimitSettings
     oidc: OidcService
     check_ready: Callable[[], Awaitable[dict[str, str]]]
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatepass import metrics
 from gatepass.protocol.errors import InvalidClient, OAuthError, SlowDown, TemporarilyUnavailable
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS
 from gatepass.protocol.rfc6750_bearer import build_bearer_challenge
+from gatepass.services.document_errors import DocumentError
 from gatepass.web.templates import render
 
 _log = logging.getLogger("gatepass.web")
@@ -18,6 +21,7 @@ _log = logging.getLogger("gatepass.web")
 
 def oauth_json_error(request: Request, error: OAuthError) -> JSONResponse:
     """Back-channel endpoints (token, revoke, introspect): RFC 6749 §5.2 JSON."""
+    metrics.OAUTH_ERRORS.labels(error.error).inc()
     headers = dict(NO_STORE_HEADERS)
     if isinstance(error, InvalidClient):
         # RFC 6749 §5.2: 401 with the scheme the client tried (Basic).
@@ -31,6 +35,7 @@ def oauth_json_error(request: Request, error: OAuthError) -> JSONResponse:
 
 def bearer_error(request: Request, error: OAuthError, *, realm: str) -> JSONResponse:
     """Resource endpoints: RFC 6750 §3 challenge in WWW-Authenticate, the same words in the body."""
+    metrics.OAUTH_ERRORS.labels(error.error).inc()
     scope = getattr(error, "scope", None)
     challenge = build_bearer_challenge(realm, error=error.error, description=error.description, scope=scope)
     body: dict[str, Any] = error.to_dict()
@@ -43,23 +48,46 @@ def error_page(request: Request, title: str, message: str, *, status_code: int =
     return render(request, "error.html", {"title": title, "message": message, **extra}, status_code=status_code)
 
 
+def service_unavailable(request: Request, exc: Exception) -> Response:
+    """The database (or another dependency) is unreachable: fail fast, tell the client to retry."""
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    _log.warning("dependency unavailable (request %s): %s", request_id, type(exc).__name__)
+    error = TemporarilyUnavailable(f"The service is temporarily unavailable; retry shortly (request {request_id})")
+    return JSONResponse(error.to_dict(), status_code=503, headers={"Retry-After": "1", **NO_STORE_HEADERS})
+
+
 async def unhandled_error(request: Request, exc: Exception) -> Response:
     """Anything unexpected: a generic answer with the request id; the traceback only in the log."""
     request_id = request.scope.get("state", {}).get("request_id", "-")
-    is_unavailable = type(exc).__name__ in (
-        "OperationalError",
-        "InterfaceError",
-        "DBAPIError",
-        "TimeoutError",
-        "ConnectionRefusedError",
-        "OSError",
-    )
-    if is_unavailable:
-        _log.warning("dependency unavailable (request %s): %s", request_id, type(exc).__name__)
-        error: OAuthError = TemporarilyUnavailable(
-            f"The service is temporarily unavailable; retry shortly (request {request_id})"
-        )
-        return JSONResponse(error.to_dict(), status_code=503, headers={"Retry-After": "1", **NO_STORE_HEADERS})
-    _log.exception("unhandled error in request %s", request_id)
+    _log.exception("unhandled error in request %s", request_id, exc_info=exc)
     body = {"error": "server_error", "error_description": f"Unexpected server error (request {request_id})"}
     return JSONResponse(body, status_code=500, headers=NO_STORE_HEADERS)
+
+
+def credentials_required(request: Request, *, realm: str) -> JSONResponse:
+    """Resource endpoints without credentials: RFC 6750 §3.1, a challenge without an error code."""
+    body = {
+        "exc_type": "AuthenticationError",
+        "error_description": "This API needs credentials: Authorization: Bearer <access token>, "
+        "Authorization: token <api_key>:<api_secret>, or a login session",
+    }
+    headers = {"WWW-Authenticate": build_bearer_challenge(realm), **NO_STORE_HEADERS}
+    return JSONResponse(body, status_code=401, headers=headers)
+
+
+def document_error(request: Request, error: DocumentError) -> JSONResponse:
+    """Document API failures in Frappe's v1 shape (REFERENCE §4.3), with a short ``error`` code beside it.
+
+    A PermissionError carries no WWW-Authenticate challenge: a new token would not help.
+    """
+    message = json.dumps({"message": error.message, "title": "Message", "indicator": "red", "raise_exception": 1})
+    body: dict[str, Any] = {
+        "exc_type": error.exc_type,
+        "error": error.error,
+        "error_description": error.message,
+        "_error_message": error.message,
+        "_server_messages": json.dumps([message]),
+    }
+    if error.field:
+        body["field"] = error.field
+    return JSONResponse(body, status_code=error.status_code, headers=NO_STORE_HEADERS)

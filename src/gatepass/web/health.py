@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatepass.metrics import render_metrics
 from gatepass.web.context import web
 
 
@@ -20,3 +21,8 @@ async def readyz(request: Request) -> Response:
         status_code=200 if is_ready else 503,
         headers={"Cache-Control": "no-store"},
     )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    body, content_type = render_metrics()
+    return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

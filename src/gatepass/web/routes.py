@@ -24,6 +24,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/account/apps/revoke", home.revoke_app, methods=["POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", health.metrics_endpoint, methods=["GET"]),
         Route("/oauth/authorize", authorize_endpoint.authorize, methods=["GET", "POST"]),
         Route(f"{frappe}.authorize", authorize_endpoint.authorize, methods=["GET", "POST"]),
         Route("/oauth/consent", authorize_endpoint.consent_submit, methods=["POST"]),

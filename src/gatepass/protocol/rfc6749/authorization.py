@@ -103,7 +103,7 @@ def _parse_prompt(value: str | None) -> frozenset[str]:
 def _parse_max_age(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise InvalidRequest("max_age must be a whole number of seconds")
     return int(value)
 
@@ -149,6 +149,7 @@ def validate_authorization_request(
         max_age=_parse_max_age(params.get("max_age")),
         login_hint=params.get("login_hint"),
         resource=params.get("resource"),
+        response_mode=response_mode,
     )
 
 

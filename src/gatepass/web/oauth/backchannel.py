@@ -10,6 +10,7 @@ from gatepass.protocol.params import parse_params
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS, build_token_response
 from gatepass.web.context import client_ip, web
 from gatepass.web.errors import oauth_json_error
+from gatepass.web.ratelimit import check_backchannel_rate
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -24,6 +25,7 @@ async def _form(request: Request) -> dict[str, str]:
 async def token(request: Request) -> Response:
     try:
         form = await _form(request)
+        await check_backchannel_rate(request, form, endpoint="token")
         issued = await web(request).tokens.token(form, request.headers.get("authorization"), ip=client_ip(request))
     except OAuthError as error:
         return oauth_json_error(request, error)
@@ -33,6 +35,7 @@ async def token(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     try:
         form = await _form(request)
+        await check_backchannel_rate(request, form, endpoint="revoke")
         await web(request).revocation.revoke(form, request.headers.get("authorization"), ip=client_ip(request))
     except OAuthError as error:
         return oauth_json_error(request, error)
@@ -43,6 +46,7 @@ async def revoke(request: Request) -> Response:
 async def introspect(request: Request) -> Response:
     try:
         form = await _form(request)
+        await check_backchannel_rate(request, form, endpoint="introspect")
         body = await web(request).introspection.introspect(form, request.headers.get("authorization"))
     except OAuthError as error:
         return oauth_json_error(request, error)

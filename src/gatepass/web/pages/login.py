@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.protocol.errors import SlowDown
 from gatepass.web.context import client_ip, current_session, web
 from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.ratelimit import check_rate
 from gatepass.web.templates import render
 
 BAD_LOGIN = "Wrong email or password."
@@ -58,6 +60,16 @@ async def login_submit(request: Request) -> Response:
             },
             status_code=400,
         )
+    limit = context.rate_limits.login_per_ip_per_minute
+    try:
+        await check_rate(request, "login-ip", client_ip(request) or "unknown", limit)
+    except SlowDown as error:
+        response = render(request, "login.html", {
+            "next": next_url, "email": email,
+            "error": f"Too many login attempts from your network. Try again in {error.retry_after_seconds} seconds.",
+        }, status_code=429)
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
     if not email or not password:
         return render(
             request,

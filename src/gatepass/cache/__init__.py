@@ -1,0 +1,1 @@
+"""Optional Redis: shared rate limits; in-process fallbacks with the same interface."""

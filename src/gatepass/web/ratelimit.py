@@ -1,0 +1,48 @@
+"""Applying the rate limits: per IP and per client on the token, revocation, introspection and login endpoints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
+from starlette.requests import Request
+
+from gatepass import metrics
+from gatepass.protocol.errors import SlowDown
+from gatepass.web.context import client_ip, web
+
+
+def claimed_client_id(request: Request, form: dict[str, str]) -> str | None:
+    """Who the request says it is, before authentication (only to key the limit)."""
+    authorization = request.headers.get("authorization", "")
+    if authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return unquote_plus(decoded.split(":", 1)[0])
+    return form.get("client_id")
+
+
+async def check_rate(request: Request, name: str, key: str, per_minute: int) -> None:
+    """Raise SlowDown (429 with Retry-After) when ``key`` went over ``per_minute`` for ``name``."""
+    if per_minute <= 0:
+        return
+    retry_after = await web(request).rate_limiter.hit(f"{name}:{key}", per_minute, 60)
+    if retry_after is not None:
+        metrics.RATE_LIMITED.labels(name).inc()
+        raise SlowDown(f"Too many requests; retry after {retry_after} seconds", retry_after_seconds=retry_after)
+
+
+async def check_backchannel_rate(request: Request, form: dict[str, str], *, endpoint: str) -> None:
+    limits = web(request).rate_limits
+    ip = client_ip(request) or "unknown"
+    client_id = claimed_client_id(request, form)
+    if endpoint == "introspect":
+        if client_id:
+            await check_rate(request, "introspect-client", client_id, limits.introspection_per_client_per_minute)
+        return
+    await check_rate(request, f"{endpoint}-ip", ip, limits.token_per_ip_per_minute)
+    if client_id:
+        await check_rate(request, f"{endpoint}-client", client_id, limits.token_per_client_per_minute)

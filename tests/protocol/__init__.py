@@ -1,0 +1,1 @@
+"""Pure tests of gatepass.protocol, one module per protocol module."""
