@@ -147,15 +147,17 @@ class LiveServer:
                 [sys.executable, "-m", "gatepass", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gatepass serve exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        # One client for the whole wait: a new one per poll reloads the CA bundle every time.
+        with httpx.Client(timeout=1) as probe:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"gatepass serve exited: {self.log_path.read_text()[-3000:]}")
+                try:
+                    if probe.get(f"{self.url}/healthz").status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
         raise RuntimeError(f"gatepass serve did not start: {self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:

@@ -19,27 +19,42 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatepass import metrics
+from gatepass.api.context import ApiContext
 from gatepass.cache.rate_limit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from gatepass.config import Settings, load_instance_secret
 from gatepass.db.clients import SqlClientStore
+from gatepass.db.doctypes import SqlDocTypeStore
+from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.engine import create_engine, create_session_factory
 from gatepass.db.misc import SqlAuditStore, SqlConsentStore, SqlSettingsStore, SqlSigningKeyStore
+from gatepass.db.registration import SqlRegistrationStore
+from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
 from gatepass.db.users import SqlSessionStore, SqlUserStore
+from gatepass.rp import RelyingParty
 from gatepass.services.accounts import AccountService
+from gatepass.services.api_keys import ApiKeyService
 from gatepass.services.audit import Audit
 from gatepass.services.authorize import AuthorizeService
 from gatepass.services.clients import ClientService
+from gatepass.services.cors import CorsPolicy
 from gatepass.services.crypto import InstanceKeys
+from gatepass.services.doctypes import DocTypeService
+from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oidc import IdTokenService, OidcService
+from gatepass.services.providers import ProviderService
+from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.social_login import SocialLoginService
 from gatepass.services.token import TokenService
 from gatepass.web.context import WebContext
+from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import service_unavailable, unhandled_error
 from gatepass.web.middleware import SecurityHeadersMiddleware
+from gatepass.web.pages.admin.context import AdminContext
 from gatepass.web.routes import build_routes
 
 _log = logging.getLogger("gatepass")
@@ -68,11 +83,23 @@ class Gatepass:
     session_store: SqlSessionStore
     keys_service: KeyService
     rate_limiter: RateLimiter
+    registration: RegistrationService
+    client_store: SqlClientStore
     oidc: OidcService
+    documents: DocumentService
+    doctypes: DocTypeService
+    api_keys: ApiKeyService
+    social: SocialLoginService
+    relying_party: RelyingParty
+    login_attempt_store: SqlLoginAttemptStore
 
     async def purge(self) -> int:
         now = utc_now()
-        return await self.token_store.purge_expired(now) + await self.session_store.purge_expired(now)
+        return (
+            await self.token_store.purge_expired(now)
+            + await self.session_store.purge_expired(now)
+            + await self.login_attempt_store.purge_attempts(now)
+        )
 
     async def check_ready(self) -> dict[str, str]:
         checks: dict[str, str] = {}
@@ -117,6 +144,8 @@ def build_gatepass(settings: Settings) -> Gatepass:
         clock=clock,
         access_token_ttl_seconds=settings.tokens.access_token_ttl_seconds,
         refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
+        known_resources=settings.known_resources,
+        api_resource=settings.document_api_resource,
     )
     issuer = settings.server.issuer
     client_service = ClientService(clients, users, keys, audit, clock)
@@ -124,21 +153,33 @@ def build_gatepass(settings: Settings) -> Gatepass:
                              id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds)
     token_service.id_tokens = IdTokenService(issuer=issuer, keys=key_service, clients=client_service, clock=clock,
                                              ttl_seconds=settings.tokens.id_token_ttl_seconds)
+    doctype_store, document_store = SqlDocTypeStore(sessions), SqlDocumentStore(sessions)
+    accounts = AccountService(
+        users,
+        login_sessions,
+        keys,
+        audit,
+        clock,
+        lock_after=settings.security.login_failures_before_lockout,
+        lock_seconds=settings.security.login_lockout_seconds,
+        session_ttl_seconds=settings.tokens.session_ttl_seconds,
+        revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, user_id),
+    )
+    login_attempts = SqlLoginAttemptStore(sessions)
+    social = SocialLoginService(
+        ProviderService(SqlProviderStore(sessions), users, keys, audit, clock, issuer=issuer),
+        SqlExternalIdentityStore(sessions),
+        login_attempts,
+        accounts,
+        keys,
+        audit,
+        clock,
+    )
     return Gatepass(
         settings=settings,
         engine=engine,
         keys=keys,
-        accounts=AccountService(
-            users,
-            login_sessions,
-            keys,
-            audit,
-            clock,
-            lock_after=settings.security.login_failures_before_lockout,
-            lock_seconds=settings.security.login_lockout_seconds,
-            session_ttl_seconds=settings.tokens.session_ttl_seconds,
-            revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, user_id),
-        ),
+        accounts=accounts,
         clients=client_service,
         tokens=token_service,
         authorize=AuthorizeService(
@@ -153,6 +194,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
             clock=clock,
             code_ttl_seconds=settings.tokens.code_ttl_seconds,
             on_error=lambda code: metrics.OAUTH_ERRORS.labels(code).inc(),
+            known_resources=settings.known_resources,
         ),
         revocation=RevocationService(token_service, tokens, consents, audit, clock),
         introspection=IntrospectionService(
@@ -164,8 +206,19 @@ def build_gatepass(settings: Settings) -> Gatepass:
         session_store=login_sessions,
         keys_service=key_service,
         rate_limiter=RedisRateLimiter(settings.redis.url) if settings.redis.url else InProcessRateLimiter(),
+        client_store=clients,
+        registration=RegistrationService(
+            issuer=issuer, clients=client_service, client_store=clients, store=SqlRegistrationStore(sessions),
+            runtime=runtime, keys=keys, audit_log=audit, clock=clock,
+        ),
         oidc=OidcService(issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service,
                          clock=clock),
+        documents=DocumentService(doctype_store, document_store, clock),
+        doctypes=DocTypeService(doctype_store, document_store, users, audit, clock),
+        api_keys=ApiKeyService(users, keys, audit, clock),
+        social=social,
+        relying_party=RelyingParty(social, clock),
+        login_attempt_store=login_attempts,
     )
 
 
@@ -205,7 +258,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=build_routes(),
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(CorsMiddleware)],
         exception_handlers={
             Exception: unhandled_error, DBAPIError: database_error, PoolTimeoutError: database_error,
             OSError: database_error,
@@ -214,6 +267,26 @@ def create_app(settings: Settings) -> Starlette:
         max_body_size=1024 * 1024,
     )
     app.state.gatepass = gatepass
+    app.state.api = ApiContext(
+        issuer=settings.server.issuer,
+        tokens=gatepass.tokens,
+        api_keys=gatepass.api_keys,
+        documents=gatepass.documents,
+        doctypes=gatepass.doctypes,
+    )
+    app.state.admin = AdminContext(
+        issuer=settings.server.issuer,
+        accounts=gatepass.accounts,
+        clients=gatepass.clients,
+        revocation=gatepass.revocation,
+        runtime=gatepass.runtime,
+        audit=gatepass.audit,
+        signing_keys=gatepass.keys_service,
+        doctypes=gatepass.doctypes,
+        api_keys=gatepass.api_keys,
+        settings=settings,
+        purge=gatepass.purge,
+    )
     app.state.web = WebContext(
         issuer=settings.server.issuer,
         is_https=settings.is_https,
@@ -228,7 +301,13 @@ def create_app(settings: Settings) -> Starlette:
         check_ready=gatepass.check_ready,
         signing_keys=gatepass.keys_service,
         oidc=gatepass.oidc,
+        doctypes=gatepass.doctypes,
         rate_limiter=gatepass.rate_limiter,
+        registration=gatepass.registration,
+        document_api_resource=settings.document_api_resource,
+        cors=CorsPolicy(gatepass.client_store),
         rate_limits=settings.rate_limits,
+        social=gatepass.social,
+        relying_party=gatepass.relying_party,
     )
     return app

@@ -66,6 +66,10 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
             return asyncio.run(main())
         except (AccountError, Conflict, NotFound, SettingsError) as exc:
             fail(str(exc))
+        except BrokenPipeError:
+            # The reader went away (`gatepass client list | head`): nothing left to say.
+            sys.stderr.close()
+            sys.exit(0)
         except OSError as exc:
             fail(f"cannot reach the database: {exc}")
         except DBAPIError as exc:
@@ -442,6 +446,7 @@ def _changes(kwargs: dict[str, Any]) -> Any:
 def _client_json(info: Any) -> dict[str, Any]:
     data = dataclasses.asdict(info)
     data.pop("secret_digest")
+    data.pop("registration_token_digest", None)
     return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
 
 
@@ -472,6 +477,7 @@ async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwar
     """Register a client. The secret is printed once; only its digest is kept."""
     if not kwargs.get("app_name"):
         fail("--name is required")
+    await gatepass.doctypes.check_scopes_known(tuple(kwargs.get("scopes") or ()))
     info, secret = await gatepass.clients.create(_changes(kwargs), client_id=client_id)
     _print_client(info, secret, as_json)
 
@@ -483,6 +489,7 @@ async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwar
 @run_with_gatepass
 async def client_update(gatepass: Any, client_id: str, as_json: bool, **kwargs: Any) -> None:
     """Change a client; options not given keep their value. Lists given replace the old list."""
+    await gatepass.doctypes.check_scopes_known(tuple(kwargs.get("scopes") or ()))
     info, secret = await gatepass.clients.update(client_id, _changes(kwargs))
     _print_client(info, secret, as_json)
 
@@ -607,3 +614,461 @@ async def keys_rotate(gatepass: Any, grace_seconds: int | None, algorithms: tupl
     for kid in kids:
         click.echo(f"New key {kid}: published now, signing in {grace} seconds.")
 
+
+# -- the document API: types, permissions, scopes, API keys ------------------------------------
+
+
+def _doctype_json(doctype: Any) -> dict[str, Any]:
+    return {
+        "name": doctype.name,
+        "description": doctype.description,
+        "is_builtin": doctype.is_builtin,
+        "fields": [
+            {
+                "fieldname": f.fieldname,
+                "fieldtype": f.fieldtype,
+                "label": f.label,
+                "required": f.is_required,
+                "default": f.default,
+                "options": list(f.options),
+            }
+            for f in doctype.fields
+        ],
+    }
+
+
+def _actions(read: bool, write: bool, create: bool, delete: bool) -> tuple[str, ...]:
+    flags = {"read": read, "write": write, "create": create, "delete": delete}
+    return tuple(action for action, is_on in flags.items() if is_on)
+
+
+def _action_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for action in ("delete", "create", "write", "read"):
+        func = click.option(f"--{action}", is_flag=True, help=f"Allow {action}.")(func)
+    return func
+
+
+@main.group()
+def doctype() -> None:
+    """Manage document types (ToDo and Note exist from the start)."""
+
+
+@doctype.command("add")
+@click.argument("name")
+@click.option(
+    "--field",
+    "field_specs",
+    multiple=True,
+    metavar="NAME:TYPE[:required][:default=V][:label=L][:OPTION...]",
+    help="A field; repeatable. TYPE is Data, Text, Int, Float, Check, Date, Datetime, Select or Link. "
+    "OPTIONs are a Select's values or a Link's document type. "
+    "Example: --field status:Select:default=Open:Open:Closed --field title:Data:required",
+)
+@click.option(
+    "--fields-file",
+    type=click.File("r"),
+    help='A JSON list of fields instead: [{"fieldname", "fieldtype", "label", "required", "default", "options"}].',
+)
+@click.option("--description", default="", help="What documents of this type are for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the type as JSON.")
+@run_with_gatepass
+async def doctype_add(
+    gatepass: Any, name: str, field_specs: tuple[str, ...], fields_file: Any, description: str, as_json: bool
+) -> None:
+    """Define a document type with its fields; give permissions with `gatepass permission set`."""
+    from gatepass.services.doctypes import fields_from_json, parse_field_spec
+
+    fields = tuple(parse_field_spec(spec) for spec in field_specs)
+    if fields_file is not None:
+        try:
+            fields += fields_from_json(json.load(fields_file))
+        except ValueError as exc:
+            fail(f"{fields_file.name}: {exc}")
+    created = await gatepass.doctypes.add_doctype(name, fields, description)
+    if as_json:
+        click.echo(json.dumps(_doctype_json(created), indent=2))
+    else:
+        click.echo(f"Created document type {created.name} with {len(created.fields)} fields.")
+
+
+@doctype.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def doctype_list(gatepass: Any, as_json: bool) -> None:
+    """List document types."""
+    doctypes = await gatepass.doctypes.list_doctypes()
+    if as_json:
+        click.echo(json.dumps([_doctype_json(d) for d in doctypes], indent=2))
+        return
+    for d in doctypes:
+        click.echo(f"{d.name}\t{', '.join(f.fieldname for f in d.fields)}")
+
+
+@doctype.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def doctype_show(gatepass: Any, name: str, as_json: bool) -> None:
+    """Show a document type: its fields, role permissions and scopes."""
+    found = await gatepass.doctypes.get_doctype(name)
+    permissions = await gatepass.doctypes.list_permissions(name)
+    scopes = [s for s in await gatepass.doctypes.list_scopes() if s.doctype == name]
+    if as_json:
+        body = _doctype_json(found)
+        body["permissions"] = [
+            {"role": p.role, "if_owner": p.if_owner, "actions": sorted(p.actions)} for p in permissions
+        ]
+        body["scopes"] = [{"name": s.name, "actions": list(s.actions), "title": s.title} for s in scopes]
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"{found.name}: {found.description}")
+    for f in found.fields:
+        extra = " required" if f.is_required else ""
+        extra += f" default={f.default}" if f.default is not None else ""
+        extra += f" options={'|'.join(f.options)}" if f.options else ""
+        click.echo(f"  field {f.fieldname}: {f.fieldtype}{extra}")
+    for p in permissions:
+        click.echo(f"  role {p.role}: {' '.join(sorted(p.actions))}{' (if owner)' if p.if_owner else ''}")
+    for s in scopes:
+        click.echo(f"  scope {s.name}: {' '.join(s.actions)}")
+
+
+@doctype.command("remove")
+@click.argument("name")
+@click.option("--with-documents", is_flag=True, help="Also delete its documents (refused otherwise).")
+@run_with_gatepass
+async def doctype_remove(gatepass: Any, name: str, with_documents: bool) -> None:
+    """Delete a document type with its permissions and scopes."""
+    count = await gatepass.doctypes.remove_doctype(name, with_documents=with_documents)
+    click.echo(f"Removed {name}" + (f" and its {count} documents." if count else "."))
+
+
+@main.group()
+def permission() -> None:
+    """Manage role permissions on document types."""
+
+
+@permission.command("set")
+@click.argument("doctype_name", metavar="DOCTYPE")
+@click.argument("role_name", metavar="ROLE")
+@_action_options
+@click.option(
+    "--if-owner",
+    is_flag=True,
+    help="This row applies only to documents the user owns. A role can have one row with and one without.",
+)
+@run_with_gatepass
+async def permission_set(
+    gatepass: Any,
+    doctype_name: str,
+    role_name: str,
+    read: bool,
+    write: bool,
+    create: bool,
+    delete: bool,
+    if_owner: bool,
+) -> None:
+    """Set what ROLE may do with DOCTYPE to exactly the actions given; none removes the row.
+
+    Every user holds the role "All"; System Manager may do everything.
+    """
+    actions = _actions(read, write, create, delete)
+    await gatepass.doctypes.set_permission(doctype_name, role_name, actions, if_owner=if_owner)
+    scope = " on own documents" if if_owner else ""
+    click.echo(f"{role_name} on {doctype_name}{scope}: {' '.join(actions) or 'nothing (row removed)'}")
+
+
+@permission.command("list")
+@click.argument("doctype_name", metavar="[DOCTYPE]", required=False)
+@run_with_gatepass
+async def permission_list(gatepass: Any, doctype_name: str | None) -> None:
+    """List role permissions, of one document type or all."""
+    for p in await gatepass.doctypes.list_permissions(doctype_name):
+        click.echo(f"{p.doctype}\t{p.role}\t{' '.join(sorted(p.actions))}{chr(9) + 'if owner' if p.if_owner else ''}")
+
+
+@main.group()
+def scope() -> None:
+    """Manage document scopes: OAuth scopes that name a document type and actions."""
+
+
+@scope.command("add")
+@click.argument("name")
+@click.option("--doctype", "doctype_name", required=True, help="The document type the scope covers.")
+@_action_options
+@click.option("--title", required=True, help="Shown on the consent screen, e.g. 'Read your to-dos'.")
+@click.option("--description", default="", help="One sentence under the title on the consent screen.")
+@run_with_gatepass
+async def scope_add(
+    gatepass: Any,
+    name: str,
+    doctype_name: str,
+    read: bool,
+    write: bool,
+    create: bool,
+    delete: bool,
+    title: str,
+    description: str,
+) -> None:
+    """Define a document scope; then let clients request it with `client add/update --scope NAME`."""
+    created = await gatepass.doctypes.add_scope(
+        name, doctype_name, _actions(read, write, create, delete), title, description
+    )
+    click.echo(f"Created scope {created.name}: {' '.join(created.actions)} on {created.doctype}.")
+
+
+@scope.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def scope_list(gatepass: Any, as_json: bool) -> None:
+    """List document scopes (the built-in scopes are openid, profile, email, roles and all)."""
+    scopes = await gatepass.doctypes.list_scopes()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(s) for s in scopes], indent=2))
+        return
+    for s in scopes:
+        click.echo(f"{s.name}\t{s.doctype}\t{' '.join(s.actions)}\t{s.title}")
+
+
+@scope.command("remove")
+@click.argument("name")
+@run_with_gatepass
+async def scope_remove(gatepass: Any, name: str) -> None:
+    """Delete a document scope; tokens that carry it no longer reach anything with it."""
+    await gatepass.doctypes.remove_scope(name)
+    click.echo(f"Removed scope {name}.")
+
+
+@user.command("api-key")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def user_api_key(gatepass: Any, email: str, as_json: bool) -> None:
+    """Issue a new API key and secret (Authorization: token KEY:SECRET); the old pair stops working."""
+    found = await _user_by_email(gatepass, email)
+    api_key, api_secret = await gatepass.api_keys.issue(found.id)
+    if as_json:
+        click.echo(json.dumps({"api_key": api_key, "api_secret": api_secret}))
+        return
+    click.echo(f"api_key:    {api_key}")
+    click.echo(f"api_secret: {api_secret}   (shown only now; store it safely)")
+
+
+# -- login providers ("Log in with …", issue 7) -----------------------------------------------
+
+
+def _provider_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--display-name", help='Shown on the login page as "Log in with <display name>".'),
+        click.option(
+            "--issuer", help="The provider's base URL; discovery (/.well-known/openid-configuration) does the rest."
+        ),
+        click.option("--client-id", help="The client id registered at the provider."),
+        click.option(
+            "--client-secret-stdin", is_flag=True, help="Read the client secret from the first line of standard input."
+        ),
+        click.option(
+            "--scope", "scopes", multiple=True, help="A scope to ask for; repeatable. Default from the preset."
+        ),
+        click.option(
+            "--allow-signup/--no-allow-signup",
+            default=None,
+            help="Create an account on first login when no user has the email. Default off.",
+        ),
+        click.option(
+            "--allow-unverified-email/--no-allow-unverified-email",
+            default=None,
+            help="Trust the provider's emails without email_verified=true (Frappe sends none). Default off, "
+            "except for the frappe preset.",
+        ),
+        click.option("--default-role", "default_roles", multiple=True, help="Role for users created here; repeatable."),
+        click.option(
+            "--role-map",
+            "role_map",
+            multiple=True,
+            help="REMOTE=LOCAL: give local role LOCAL when the provider's roles claim has REMOTE; NAME alone maps "
+            "the same name; repeatable. Remote roles not mapped are ignored.",
+        ),
+        click.option(
+            "--role-sync",
+            type=click.Choice(["replace", "merge", "off"]),
+            help="On every login: replace the mapped roles with the provider's, merge (only add), or off.",
+        ),
+        click.option("--enable/--disable", "is_enabled", default=None, help="Show the provider on the login page."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _provider_changes(kwargs: dict[str, Any]) -> Any:
+    from gatepass.services.providers import ProviderChanges, parse_role_map
+
+    secret = sys.stdin.readline().rstrip("\r\n") if kwargs.pop("client_secret_stdin") else None
+    if secret is not None and not secret.strip():
+        fail("--client-secret-stdin read an empty line; pipe the secret in, e.g. echo SECRET | gatepass provider …")
+    role_map = kwargs.pop("role_map")
+    values = {key: value for key, value in kwargs.items() if value is not None and value != ()}
+    if role_map:
+        values["role_map"] = parse_role_map(role_map)
+    return ProviderChanges(client_secret=secret, **values)
+
+
+def _provider_json(gatepass: Any, record: Any) -> dict[str, Any]:
+    config = record.config
+    return {
+        "name": config.name,
+        "display_name": config.display_name,
+        "preset": config.preset,
+        "issuer": config.issuer,
+        "client_id": config.client_id,
+        "has_client_secret": config.client_secret_encrypted is not None,
+        "scopes": list(config.scopes),
+        "enabled": config.is_enabled,
+        "allow_signup": config.allow_signup,
+        "allow_unverified_email": config.allow_unverified_email,
+        "default_roles": list(config.default_roles),
+        "role_map": {remote: local for remote, local in config.role_map},
+        "role_sync": config.role_sync,
+        "callback_url": gatepass.social.providers.callback_url(config.name),
+    }
+
+
+def _print_provider(gatepass: Any, record: Any, as_json: bool) -> None:
+    data = _provider_json(gatepass, record)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    role_map = ", ".join(f"{remote} -> {local}" for remote, local in data["role_map"].items())
+    rows = [
+        ("name", data["name"]),
+        ("display name", data["display_name"]),
+        ("preset", data["preset"]),
+        ("issuer", data["issuer"]),
+        ("client id", data["client_id"]),
+        ("client secret", "set (kept encrypted)" if data["has_client_secret"] else "none (public client)"),
+        ("scopes", " ".join(data["scopes"])),
+        ("enabled", "yes" if data["enabled"] else "no"),
+        ("sign-up", "on" if data["allow_signup"] else "off"),
+        ("unverified email", "trusted" if data["allow_unverified_email"] else "refused"),
+        ("default roles", ", ".join(data["default_roles"]) or "-"),
+        ("role map", role_map or "- (no provider role is used)"),
+        ("role sync", data["role_sync"]),
+        ("callback URL", f"{data['callback_url']}   (register this redirect URI at the provider)"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label + ':':<18}{value}")
+    if data["allow_unverified_email"]:
+        click.echo(
+            "Warning: this provider's emails are trusted without email_verified; a first login with an email "
+            "links to the local user who has it. Connect only a provider you administer.",
+            err=True,
+        )
+
+
+@main.group()
+def provider() -> None:
+    """Manage the providers users can log in with ("Log in with …")."""
+
+
+@provider.command("add")
+@click.argument("name")
+@click.option(
+    "--preset",
+    type=click.Choice(["gatepass", "frappe", "google", "github", "oidc"]),
+    default="oidc",
+    show_default=True,
+    help="What kind of provider: another Gatepass, a Frappe server, Google, GitHub, or any OpenID Connect provider.",
+)
+@_provider_options
+@run_with_gatepass
+async def provider_add(gatepass: Any, name: str, preset: str, as_json: bool, **kwargs: Any) -> None:
+    """Add a provider NAME (used in its URLs). Needs --client-id and, unless the preset fixes it, --issuer."""
+    record = await gatepass.social.providers.add(name, preset, _provider_changes(kwargs))
+    _print_provider(gatepass, record, as_json)
+
+
+@provider.command("update")
+@click.argument("name")
+@_provider_options
+@run_with_gatepass
+async def provider_update(gatepass: Any, name: str, as_json: bool, **kwargs: Any) -> None:
+    """Change a provider; options not given keep their value. Lists given replace the old list."""
+    record = await gatepass.social.providers.update(name, _provider_changes(kwargs))
+    _print_provider(gatepass, record, as_json)
+
+
+@provider.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def provider_list(gatepass: Any, as_json: bool) -> None:
+    """List providers with their callback URLs."""
+    records = await gatepass.social.providers.list_all()
+    if as_json:
+        click.echo(json.dumps([_provider_json(gatepass, r) for r in records], indent=2))
+        return
+    for record in records:
+        data = _provider_json(gatepass, record)
+        state = "enabled" if data["enabled"] else "disabled"
+        click.echo(f"{data['name']}\t{data['display_name']}\t{data['preset']}\t{state}\t{data['callback_url']}")
+
+
+@provider.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def provider_show(gatepass: Any, name: str, as_json: bool) -> None:
+    """Show one provider (never its secret) and the callback URL to register at it."""
+    record = await gatepass.social.providers.get(name)
+    if record is None:
+        fail(f"no provider is named {name}; see `gatepass provider list`")
+    _print_provider(gatepass, record, as_json)
+
+
+@provider.command("remove")
+@click.argument("name")
+@run_with_gatepass
+async def provider_remove(gatepass: Any, name: str) -> None:
+    """Delete a provider and the links of users to it (the users stay)."""
+    if not await gatepass.social.providers.remove(name):
+        fail(f"no provider is named {name}; see `gatepass provider list`")
+    click.echo(f"Removed provider {name}.")
+
+
+@provider.command("check")
+@click.argument("name")
+@run_with_gatepass
+async def provider_check(gatepass: Any, name: str) -> None:
+    """Test a provider from this server: discovery, the registered callback URL, the client secret."""
+    lines = await gatepass.relying_party.check(name)
+    marks = {True: "ok  ", False: "FAIL", None: "info"}
+    for line in lines:
+        click.echo(f"[{marks[line.is_ok]}] {line.label}: {line.text}")
+    if any(line.is_ok is False for line in lines):
+        sys.exit(1)
+
+
+# -- dynamic client registration ---------------------------------------------------------------
+
+
+@main.group()
+def registration() -> None:
+    """Dynamic client registration (RFC 7591): mode with `gatepass settings set registration_mode off|open|token`."""
+
+
+@registration.command("token")
+@click.option("--description", default="", help="Who the token is for.")
+@click.option("--ttl", "ttl_seconds", type=click.IntRange(60, 31536000), default=7 * 24 * 3600,
+              help="Seconds until it expires (default one week).")
+@click.option("--uses", type=click.IntRange(1, 10000), default=1, help="How many registrations it allows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@run_with_gatepass
+async def registration_token(gatepass: Any, description: str, ttl_seconds: int, uses: int, as_json: bool) -> None:
+    """Issue an initial access token for registration_mode=token; shown once, only its digest is kept."""
+    token = await gatepass.registration.issue_initial_token(description, ttl_seconds=ttl_seconds, uses=uses)
+    if as_json:
+        click.echo(json.dumps({"initial_access_token": token, "expires_in": ttl_seconds, "uses": uses}))
+    else:
+        click.echo(f"Initial access token (shown once): {token}")
+        click.echo(f"Send it as Authorization: Bearer … to {gatepass.settings.server.issuer}/oauth/register")

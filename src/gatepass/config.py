@@ -72,6 +72,14 @@ class ServerSettings:
         ),
     )
     log_level: str = field(default="info", metadata=_doc("One of debug, info, warning, error."))
+    extra_resources: str = field(
+        default="",
+        metadata=_doc(
+            "Space-separated URIs of other protected resources (an MCP server, say) that accept Gatepass "
+            "tokens; clients may name them as `resource` (RFC 8707). The document API, "
+            "`<issuer>/api/resource`, is always one."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,9 @@ class RateLimitSettings:
     introspection_per_client_per_minute: int = field(
         default=12000, metadata=_doc("Introspection requests per client_id per minute; 0 = off.")
     )
+    registration_per_ip_per_hour: int = field(
+        default=10, metadata=_doc("Open dynamic client registrations per client IP per hour; 0 = off.")
+    )
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,15 @@ class Settings:
     @property
     def is_https(self) -> bool:
         return self.server.issuer.startswith("https://")
+
+    @property
+    def document_api_resource(self) -> str:
+        """The RFC 8707 resource identifier of the document API."""
+        return f"{self.server.issuer}/api/resource"
+
+    @property
+    def known_resources(self) -> tuple[str, ...]:
+        return (self.document_api_resource, *self.server.extra_resources.split())
 
     @property
     def var_path(self) -> Path:
@@ -194,6 +214,7 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("rate_limits", "token_per_ip_per_minute"): (0, 1_000_000),
     ("rate_limits", "token_per_client_per_minute"): (0, 1_000_000),
     ("rate_limits", "introspection_per_client_per_minute"): (0, 1_000_000),
+    ("rate_limits", "registration_per_ip_per_hour"): (0, 1_000_000),
 }
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")

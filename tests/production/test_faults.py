@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import PrivatePostgres, PrivateRedis
+from private_servers import PrivatePostgres, PrivateRedis
 from support import Database, LiveServer
 
 

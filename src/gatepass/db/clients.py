@@ -39,6 +39,10 @@ def _info(row: OAuthClient) -> ClientInfo:
         client_uri=row.client_uri,
         logo_uri=row.logo_uri,
         is_frappe_legacy=row.is_frappe_legacy,
+        is_dynamically_registered=row.is_dynamically_registered,
+        registration_token_digest=row.registration_access_token_digest,
+        contacts=tuple(row.contacts or ()),
+        allowed_origins=tuple(row.allowed_origins or ()),
     )
 
 
@@ -62,6 +66,10 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
         "require_pkce": info.require_pkce,
         "allow_plain_pkce": info.allow_plain_pkce,
         "is_frappe_legacy": info.is_frappe_legacy,
+        "is_dynamically_registered": info.is_dynamically_registered,
+        "registration_access_token_digest": info.registration_token_digest,
+        "contacts": list(info.contacts),
+        "allowed_origins": list(info.allowed_origins),
         "id_token_signed_response_alg": info.id_token_signed_response_alg,
         "access_token_ttl_seconds": info.access_token_ttl_seconds,
         "refresh_token_ttl_seconds": info.refresh_token_ttl_seconds,

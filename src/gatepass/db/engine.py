@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -45,10 +46,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: A PostgreSQL connection idle in the pool for longer than this is pinged before use.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _pg_checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["gatepass_idle_since"] = time.monotonic()
+
+
+def _pg_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """pool_pre_ping for asyncpg without its three round trips (BEGIN; SELECT; ROLLBACK) on every checkout.
+
+    A connection the server closed (restart, pg_terminate_backend, idle timeout) is already marked
+    closed by asyncpg, which saw the socket end while the connection sat in the pool: that costs
+    nothing to check. Only one idle for a while, which a middlebox may have dropped without a word,
+    gets the real ping. Either failure invalidates the pool, as a failed pre-ping does, and the
+    pool connects afresh.
+    """
+    idle_since = record.info.get("gatepass_idle_since")
+    if record.driver_connection is None or record.driver_connection.is_closed():
+        raise exc.InvalidatePoolError()
+    if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_SECONDS:
+        try:
+            dbapi_connection.ping()
+        except Exception as error:  # any failure means: do not use this connection
+            raise exc.InvalidatePoolError() from error
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings)
-    options: dict[str, Any] = {"echo": settings.database.echo, "pool_pre_ping": True}
-    if url.get_backend_name() == "sqlite":
+    backend = url.get_backend_name()
+    # SQLite: a file never drops a connection, so nothing to ping. PostgreSQL: see _pg_checkout.
+    options: dict[str, Any] = {"echo": settings.database.echo, "pool_pre_ping": backend not in ("sqlite", "postgresql")}
+    if backend == "sqlite":
         if url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **options)
@@ -57,11 +87,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # pool_timeout: when the database is gone, fail within seconds instead of queueing for 30.
     options.update(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size, pool_recycle=1800,
                    pool_timeout=5)
-    if url.get_backend_name() == "postgresql":
+    if backend == "postgresql":
         options["connect_args"] = {"timeout": 5, "command_timeout": 15}
     else:
         options["connect_args"] = {"connect_timeout": 5}
-    return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
+    if backend == "postgresql":
+        event.listen(engine.sync_engine, "checkin", _pg_checked_in)
+        event.listen(engine.sync_engine, "checkout", _pg_checkout)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

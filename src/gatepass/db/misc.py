@@ -113,7 +113,14 @@ class SqlAuditStore(StoreBase):
             )
 
     async def list_events(
-        self, *, limit: int = 100, event: str | None = None, user_id: int | None = None, client_id: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        event: str | None = None,
+        user_id: int | None = None,
+        client_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[AuditRecord]:
         query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
         if event:
@@ -122,6 +129,15 @@ class SqlAuditStore(StoreBase):
             query = query.where(AuditEvent.user_id == user_id)
         if client_id:
             query = query.where(AuditEvent.client_id == client_id)
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        if until is not None:
+            query = query.where(AuditEvent.at < until)
         async with self._sessions() as session:
             rows = (await session.execute(query)).scalars()
             return [AuditRecord(row.at, row.event, row.user_id, row.client_id, row.ip, row.detail) for row in rows]
+
+    async def list_event_names(self) -> list[str]:
+        async with self._sessions() as session:
+            rows = await session.execute(select(AuditEvent.event).distinct().order_by(AuditEvent.event))
+            return [str(name) for name in rows.scalars()]

@@ -122,8 +122,26 @@ class OAuthClient(Base):
     service_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     client_uri: Mapped[str | None] = mapped_column(String(2048))
     logo_uri: Mapped[str | None] = mapped_column(String(2048))
+    #: RFC 7591: registered by the client itself, managed with its registration access token (RFC 7592).
+    is_dynamically_registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    registration_access_token_digest: Mapped[str | None] = mapped_column(DIGEST)
+    contacts: Mapped[list[str] | None] = mapped_column(JSON)
+    #: Browser origins allowed by CORS besides those of the redirect URIs.
+    allowed_origins: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class InitialAccessToken(Base):
+    """RFC 7591 §3: tokens admins hand out so that a client may register itself."""
+
+    __tablename__ = "initial_access_tokens"
+
+    token_digest: Mapped[str] = mapped_column(DIGEST, primary_key=True)
+    description: Mapped[str] = mapped_column(String(280), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    uses_left: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class RuntimeSetting(Base):
@@ -265,3 +283,147 @@ class SigningKey(Base):
     retired_at: Mapped[datetime | None]
     #: After this moment nothing it signed can still be valid; it is no longer published.
     unpublish_at: Mapped[datetime | None]
+
+
+# -- the document API (issue 5): types, permissions, scopes and the documents themselves ------
+
+
+class DocType(Base):
+    """A document type defined by admins (Frappe's DocType); ToDo and Note are seeded."""
+
+    __tablename__ = "doc_types"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    is_builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DocField(Base):
+    __tablename__ = "doc_fields"
+    __table_args__ = (UniqueConstraint("doctype_id", "fieldname"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    doctype_id: Mapped[int] = mapped_column(ForeignKey("doc_types.id", ondelete="CASCADE"))
+    #: Position in the form and in `fields=["*"]` output.
+    idx: Mapped[int] = mapped_column(Integer)
+    fieldname: Mapped[str] = mapped_column(String(64))
+    #: Data, Text, Int, Float, Check, Date, Datetime, Select or Link.
+    fieldtype: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(140), default="")
+    is_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The default as text, converted by the field type (Frappe keeps it the same way).
+    default_value: Mapped[str | None] = mapped_column(String(1000))
+    #: Select: the allowed values; Link: one item, the linked document type.
+    options: Mapped[list[str]]
+
+
+class DocPermission(Base):
+    """What one role may do with one document type; a second row with if_owner limits to own documents."""
+
+    __tablename__ = "doc_permissions"
+    __table_args__ = (UniqueConstraint("doctype_id", "role_id", "if_owner"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    doctype_id: Mapped[int] = mapped_column(ForeignKey("doc_types.id", ondelete="CASCADE"))
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), index=True)
+    if_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_read: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_create: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_delete: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DocumentScope(Base):
+    """An OAuth scope that names one document type and some actions (Frappe's planned OAuth Client Scope)."""
+
+    __tablename__ = "document_scopes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    doctype_id: Mapped[int] = mapped_column(ForeignKey("doc_types.id", ondelete="CASCADE"), index=True)
+    #: Any of read, write, create, delete.
+    actions: Mapped[list[str]]
+    title: Mapped[str] = mapped_column(String(140))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime]
+
+
+class Document(Base):
+    """Every document of every type: standard columns as columns, the type's fields in one JSON value."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("doctype_id", "name"),
+        Index("ix_documents_doctype_owner", "doctype_id", "owner_id"),
+        Index("ix_documents_doctype_modified", "doctype_id", "modified"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    doctype_id: Mapped[int] = mapped_column(ForeignKey("doc_types.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(140))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    modified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    creation: Mapped[datetime]
+    modified: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
+class LoginProvider(Base):
+    """An upstream identity provider users may log in with (issue 7: "Log in with …")."""
+
+    __tablename__ = "login_providers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(140))
+    preset: Mapped[str] = mapped_column(String(16))
+    issuer: Mapped[str] = mapped_column(String(2048))
+    client_id: Mapped[str] = mapped_column(String(255))
+    #: The client secret, encrypted with the instance key (it must be sent, so it cannot be hashed).
+    client_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    scopes: Mapped[list[str]]
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_signup: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_unverified_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_roles: Mapped[list[str]]
+    #: [[remote, local], …]
+    role_map: Mapped[list[list[str]]] = mapped_column(JSON)
+    role_sync: Mapped[str] = mapped_column(String(16), default="off")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ExternalIdentity(Base):
+    """A user's account at an upstream provider: (provider, subject) → local user."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("provider_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("login_providers.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime]
+
+
+class SocialLoginAttempt(Base):
+    """A started "Log in with …": state (as a digest), nonce and PKCE verifier, single use, short-lived."""
+
+    __tablename__ = "social_login_attempts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    state_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    provider_name: Mapped[str] = mapped_column(String(64))
+    #: Digest of the random cookie of the browser that started the attempt (login CSRF defence).
+    browser_digest: Mapped[str] = mapped_column(DIGEST)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier_encrypted: Mapped[str] = mapped_column(Text)
+    next_url: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    consumed_at: Mapped[datetime | None]

@@ -5,70 +5,126 @@ Single use is one conditional UPDATE whose row count says who won (never read-th
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatepass.db.base import StoreBase
 from gatepass.db.tables import AccessToken, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, GrantSummary, NewCode, NewGrant
 
+# The hot paths below use SQLAlchemy Core on these tables, with statements built once: no ORM unit of
+# work, identity map or attribute instrumentation per request, and fewer round trips (see _single_statement).
+_codes: Table = AuthorizationCode.__table__  # type: ignore[assignment]
+_grants: Table = TokenGrant.__table__  # type: ignore[assignment]
+_access: Table = AccessToken.__table__  # type: ignore[assignment]
+_refresh: Table = RefreshToken.__table__  # type: ignore[assignment]
+
+_CODE_BY_DIGEST = select(
+    _codes.c.id, _codes.c.client_id, _codes.c.user_id, _codes.c.redirect_uri, _codes.c.redirect_uri_was_sent,
+    _codes.c.scopes, _codes.c.code_challenge, _codes.c.code_challenge_method, _codes.c.nonce, _codes.c.auth_time,
+    _codes.c.expires_at, _codes.c.consumed_at, _codes.c.resource,
+).where(_codes.c.code_digest == bindparam("digest"))
+_ACCESS_BY_DIGEST = select(
+    _access.c.id, _access.c.grant_id, _access.c.client_id, _access.c.user_id, _access.c.scopes, _access.c.resource,
+    _access.c.created_at, _access.c.expires_at, _access.c.revoked_at,
+).where(_access.c.token_digest == bindparam("digest"))
+_REFRESH_BY_DIGEST = (
+    select(
+        _refresh.c.id, _grants.c.id, _grants.c.client_id, _grants.c.user_id, _grants.c.scopes, _grants.c.expires_at,
+        _refresh.c.rotated_at, _refresh.c.revoked_at, _grants.c.revoked_at, _grants.c.auth_time, _grants.c.nonce,
+        _grants.c.resource,
+    )
+    .join_from(_refresh, _grants, _grants.c.id == _refresh.c.grant_id)
+    .where(_refresh.c.token_digest == bindparam("digest"))
+)
+
+
+def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine: AsyncEngine = sessions.kw["bind"]
+    return engine
+
+
+@asynccontextmanager
+async def _single_statement(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
+    """A connection for exactly one statement, which is atomic by itself.
+
+    On PostgreSQL it runs in autocommit: no BEGIN before it and no ROLLBACK or COMMIT after it, two
+    round trips fewer (asyncpg switches autocommit on the client side, without a round trip). The other
+    databases keep their usual transaction, where autocommit would cost a round trip to switch.
+    """
+    async with _engine(sessions).connect() as connection:
+        is_autocommit = connection.dialect.name == "postgresql"
+        if is_autocommit:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+        if not is_autocommit:
+            await connection.commit()
+
+
+def _access_row(
+    grant_id: int, token_digest: str, client_id: str, user_id: int | None, scopes: tuple[str, ...],
+    resource: str | None, now: datetime, expires_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "token_digest": token_digest, "grant_id": grant_id, "client_id": client_id, "user_id": user_id,
+        "scopes": list(scopes), "resource": resource, "created_at": now, "expires_at": expires_at,
+    }
+
 
 class SqlCodeStore(StoreBase):
     async def add_code(self, code: NewCode) -> int:
-        row = AuthorizationCode(
-            code_digest=code.code_digest,
-            client_id=code.client_id,
-            user_id=code.user_id,
-            redirect_uri=code.redirect_uri,
-            redirect_uri_was_sent=code.redirect_uri_was_sent,
-            scopes=list(code.scopes),
-            code_challenge=code.code_challenge,
-            code_challenge_method=code.code_challenge_method,
-            nonce=code.nonce,
-            resource=code.resource,
-            auth_time=code.auth_time,
-            created_at=code.created_at,
-            expires_at=code.expires_at,
-        )
-        async with self._sessions() as session, session.begin():
-            session.add(row)
-            await session.flush()
-            return row.id
+        values = {
+            "code_digest": code.code_digest,
+            "client_id": code.client_id,
+            "user_id": code.user_id,
+            "redirect_uri": code.redirect_uri,
+            "redirect_uri_was_sent": code.redirect_uri_was_sent,
+            "scopes": list(code.scopes),
+            "code_challenge": code.code_challenge,
+            "code_challenge_method": code.code_challenge_method,
+            "nonce": code.nonce,
+            "resource": code.resource,
+            "auth_time": code.auth_time,
+            "created_at": code.created_at,
+            "expires_at": code.expires_at,
+        }
+        async with _single_statement(self._sessions) as connection:
+            result = await connection.execute(insert(_codes).values(values))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     async def get_code(self, code_digest: str) -> CodeRecord | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(select(AuthorizationCode).where(AuthorizationCode.code_digest == code_digest))
-            ).scalar_one_or_none()
-            if row is None:
-                return None
-            return CodeRecord(
-                code_id=row.id,
-                client_id=row.client_id,
-                user_id=row.user_id,
-                redirect_uri=row.redirect_uri,
-                redirect_uri_was_sent=row.redirect_uri_was_sent,
-                scopes=tuple(row.scopes),
-                code_challenge=row.code_challenge,
-                code_challenge_method=row.code_challenge_method,
-                nonce=row.nonce,
-                auth_time=row.auth_time,
-                expires_at=row.expires_at,
-                consumed_at=row.consumed_at,
-                resource=row.resource,
-            )
+        async with _single_statement(self._sessions) as connection:
+            row = (await connection.execute(_CODE_BY_DIGEST, {"digest": code_digest})).one_or_none()
+        if row is None:
+            return None
+        return CodeRecord(
+            code_id=row.id,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            redirect_uri=row.redirect_uri,
+            redirect_uri_was_sent=row.redirect_uri_was_sent,
+            scopes=tuple(row.scopes),
+            code_challenge=row.code_challenge,
+            code_challenge_method=row.code_challenge_method,
+            nonce=row.nonce,
+            auth_time=row.auth_time,
+            expires_at=row.expires_at,
+            consumed_at=row.consumed_at,
+            resource=row.resource,
+        )
 
     async def consume_code(self, code_id: int, now: datetime) -> bool:
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(AuthorizationCode)
-                .where(AuthorizationCode.id == code_id, AuthorizationCode.consumed_at.is_(None))
-                .values(consumed_at=now)
+        async with _single_statement(self._sessions) as connection:
+            result = await connection.execute(
+                update(_codes).where(_codes.c.id == code_id, _codes.c.consumed_at.is_(None)).values(consumed_at=now)
             )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+            return bool(result.rowcount == 1)
 
 
 async def _revoke_grants(session: AsyncSession, grant_ids: list[int], now: datetime) -> None:
@@ -111,39 +167,48 @@ class SqlTokenStore(StoreBase):
 
     async def add_grant_with_tokens(
         self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
-    ) -> int:
-        """One transaction for the grant and its first tokens: never a token without its grant."""
-        async with self._sessions() as session, session.begin():
-            row = TokenGrant(
-                client_id=grant.client_id,
-                user_id=grant.user_id,
-                grant_type=grant.grant_type,
-                scopes=list(grant.scopes),
-                code_id=grant.code_id,
-                nonce=grant.nonce,
-                resource=grant.resource,
-                auth_time=grant.auth_time,
-                created_at=grant.created_at,
-                expires_at=grant.expires_at,
-                last_used_at=grant.created_at,
-            )
-            session.add(row)
-            await session.flush()
-            session.add(
-                AccessToken(
-                    token_digest=access_digest,
-                    grant_id=row.id,
+    ) -> int | None:
+        """One transaction for the grant and its first tokens: never a token without its grant.
+
+        A grant from a code consumes the code in the same transaction, so whoever finds the code
+        consumed also finds its grant (to revoke it). None: the code was consumed already.
+        """
+        async with _engine(self._sessions).begin() as connection:
+            if grant.code_id is not None:
+                consumed = await connection.execute(
+                    update(_codes)
+                    .where(_codes.c.id == grant.code_id, _codes.c.consumed_at.is_(None))
+                    .values(consumed_at=grant.created_at)
+                )
+                if consumed.rowcount != 1:
+                    return None
+            inserted = await connection.execute(
+                insert(_grants).values(
                     client_id=grant.client_id,
                     user_id=grant.user_id,
+                    grant_type=grant.grant_type,
                     scopes=list(grant.scopes),
+                    code_id=grant.code_id,
+                    nonce=grant.nonce,
                     resource=grant.resource,
+                    auth_time=grant.auth_time,
                     created_at=grant.created_at,
-                    expires_at=access_expires_at,
+                    expires_at=grant.expires_at,
+                    last_used_at=grant.created_at,
+                )
+            )
+            grant_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+            await connection.execute(
+                insert(_access).values(
+                    _access_row(grant_id, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
+                                grant.created_at, access_expires_at)
                 )
             )
             if refresh_digest is not None:
-                session.add(RefreshToken(token_digest=refresh_digest, grant_id=row.id, created_at=grant.created_at))
-            return row.id
+                await connection.execute(
+                    insert(_refresh).values(token_digest=refresh_digest, grant_id=grant_id, created_at=grant.created_at)
+                )
+            return grant_id
 
     async def rotate_refresh(
         self,
@@ -160,36 +225,29 @@ class SqlTokenStore(StoreBase):
         now: datetime,
     ) -> bool:
         """Atomically retire one refresh token and issue its successors; False if someone else won."""
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(RefreshToken)
-                .where(
-                    RefreshToken.id == refresh_id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None)
-                )
+        async with _engine(self._sessions).begin() as connection:
+            result = await connection.execute(
+                update(_refresh)
+                .where(_refresh.c.id == refresh_id, _refresh.c.rotated_at.is_(None), _refresh.c.revoked_at.is_(None))
                 .values(rotated_at=now)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if result.rowcount != 1:
                 return False
             # The access tokens issued before this refresh are superseded (Frappe PR #40968 did the same).
-            await session.execute(
-                update(AccessToken)
-                .where(AccessToken.grant_id == grant_id, AccessToken.revoked_at.is_(None))
+            await connection.execute(
+                update(_access)
+                .where(_access.c.grant_id == grant_id, _access.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            session.add(
-                AccessToken(
-                    token_digest=access_digest,
-                    grant_id=grant_id,
-                    client_id=client_id,
-                    user_id=user_id,
-                    scopes=list(scopes),
-                    resource=resource,
-                    created_at=now,
-                    expires_at=access_expires_at,
+            await connection.execute(
+                insert(_access).values(
+                    _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
                 )
             )
-            session.add(RefreshToken(token_digest=new_refresh_digest, grant_id=grant_id, created_at=now))
-            await session.execute(update(TokenGrant).where(TokenGrant.id == grant_id).values(last_used_at=now))
+            await connection.execute(
+                insert(_refresh).values(token_digest=new_refresh_digest, grant_id=grant_id, created_at=now)
+            )
+            await connection.execute(update(_grants).where(_grants.c.id == grant_id).values(last_used_at=now))
             return True
 
     async def add_access_token(
@@ -222,51 +280,32 @@ class SqlTokenStore(StoreBase):
             session.add(RefreshToken(token_digest=token_digest, grant_id=grant_id, created_at=now))
 
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(
-                        AccessToken.id,
-                        AccessToken.grant_id,
-                        AccessToken.client_id,
-                        AccessToken.user_id,
-                        AccessToken.scopes,
-                        AccessToken.resource,
-                        AccessToken.created_at,
-                        AccessToken.expires_at,
-                        AccessToken.revoked_at,
-                    ).where(AccessToken.token_digest == token_digest)
-                )
-            ).one_or_none()
-            if row is None:
-                return None
-            return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
+        async with _single_statement(self._sessions) as connection:
+            row = (await connection.execute(_ACCESS_BY_DIGEST, {"digest": token_digest})).one_or_none()
+        if row is None:
+            return None
+        return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(RefreshToken, TokenGrant)
-                    .join(TokenGrant, TokenGrant.id == RefreshToken.grant_id)
-                    .where(RefreshToken.token_digest == token_digest)
-                )
-            ).one_or_none()
-            if row is None:
-                return None
-            refresh, grant = row
-            return RefreshRecord(
-                refresh_id=refresh.id,
-                family_id=grant.id,
-                client_id=grant.client_id,
-                user_id=grant.user_id,
-                scopes=tuple(grant.scopes),
-                expires_at=grant.expires_at,
-                rotated_at=refresh.rotated_at,
-                revoked_at=refresh.revoked_at or grant.revoked_at,
-                auth_time=grant.auth_time,
-                nonce=grant.nonce,
-                resource=grant.resource,
-            )
+        async with _single_statement(self._sessions) as connection:
+            row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
+        if row is None:
+            return None
+        (refresh_id, grant_id, client_id, user_id, scopes, expires_at, rotated_at, refresh_revoked_at,
+         grant_revoked_at, auth_time, nonce, resource) = row
+        return RefreshRecord(
+            refresh_id=refresh_id,
+            family_id=grant_id,
+            client_id=client_id,
+            user_id=user_id,
+            scopes=tuple(scopes),
+            expires_at=expires_at,
+            rotated_at=rotated_at,
+            revoked_at=refresh_revoked_at or grant_revoked_at,
+            auth_time=auth_time,
+            nonce=nonce,
+            resource=resource,
+        )
 
     async def consume_refresh_token(self, refresh_id: int, now: datetime) -> bool:
         async with self._sessions() as session, session.begin():
@@ -320,7 +359,7 @@ class SqlTokenStore(StoreBase):
             await session.execute(update(TokenGrant).where(TokenGrant.id == grant_id).values(last_used_at=now))
 
     async def list_active_grants(
-        self, now: datetime, *, user_id: int | None = None, client_id: str | None = None
+        self, now: datetime, *, user_id: int | None = None, client_id: str | None = None, grant_id: int | None = None
     ) -> list[GrantSummary]:
         query = (
             select(TokenGrant, OAuthClient.app_name, User.email)
@@ -333,6 +372,8 @@ class SqlTokenStore(StoreBase):
             query = query.where(TokenGrant.user_id == user_id)
         if client_id is not None:
             query = query.where(TokenGrant.client_id == client_id)
+        if grant_id is not None:
+            query = query.where(TokenGrant.id == grant_id)
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
             return [

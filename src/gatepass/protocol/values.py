@@ -47,6 +47,10 @@ class ClientInfo:
     client_uri: str | None = None
     logo_uri: str | None = None
     is_frappe_legacy: bool = False
+    is_dynamically_registered: bool = False
+    registration_token_digest: str | None = None
+    contacts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def is_public(self) -> bool:

@@ -129,6 +129,24 @@ class AccountService:
             raise AccountError("A role name must have 1 to 140 characters", field="name")
         await self.users.add_role(name, description.strip()[:1000], self._clock())
 
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        return await self.users.get_user(user_id)
+
+    async def find_user(self, email: str) -> UserRecord | None:
+        return await self.users.get_user_by_email(email) if 0 < len(email.strip()) <= 254 else None
+
+    async def list_users(self, search: str = "") -> list[UserRecord]:
+        """Every user, by email; ``search`` keeps those whose email or name contains it."""
+        users = await self.users.list_users()
+        needle = search.strip().lower()
+        if not needle:
+            return users
+        return [u for u in users if needle in u.email or needle in u.full_name.lower()]
+
+    async def list_roles(self) -> list[tuple[str, bool, str]]:
+        """(name, is_builtin, description) of every role, by name."""
+        return await self.users.list_roles()
+
     def _email_digest(self, email: str) -> str:
         return token_digest(self._keys.digest_key, "login:" + email.strip().lower())
 

@@ -61,3 +61,22 @@ class Audit:
         if self._observe is not None:
             self._observe(event, detail)
         await self._store.add_event(record)
+
+    async def list_events(
+        self,
+        *,
+        limit: int = 200,
+        event: str | None = None,
+        user_id: int | None = None,
+        client_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditRecord]:
+        """The newest events first, filtered; ``since`` is inclusive and ``until`` exclusive."""
+        return await self._store.list_events(
+            limit=limit, event=event, user_id=user_id, client_id=client_id, since=since, until=until
+        )
+
+    async def list_event_names(self) -> list[str]:
+        """Every event name recorded so far (for the admin console's filter)."""
+        return await self._store.list_event_names()

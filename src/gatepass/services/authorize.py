@@ -11,6 +11,7 @@ The steps, in order (each raises or returns):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from gatepass.protocol.rfc6749.authorization import (
     check_client_and_redirect,
     validate_authorization_request,
 )
+from gatepass.protocol.rfc8707_resource import check_resource
 from gatepass.protocol.rfc9207_issuer import with_issuer
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.protocol.values import AuthorizationRequest, ClientInfo, RedirectTarget
@@ -84,8 +86,10 @@ class AuthorizeService:
         clock: Callable[[], datetime],
         code_ttl_seconds: int,
         on_error: Callable[[str], None] = lambda code: None,
+        known_resources: tuple[str, ...] = (),
     ) -> None:
         self._on_error = on_error
+        self._known_resources = known_resources
         self._issuer = issuer
         self._clients = clients
         self._codes = codes
@@ -114,6 +118,7 @@ class AuthorizeService:
         assert record is not None
         try:
             request = validate_authorization_request(params, client, redirect_uri)
+            request = dataclasses.replace(request, resource=check_resource(request.resource, self._known_resources))
         except OAuthError as exc:
             mode = params.get("response_mode")
             # Only responses carrying tokens default to the fragment; an unknown response_type errs in the query.

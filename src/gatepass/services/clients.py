@@ -35,7 +35,10 @@ DEFAULT_SCOPES = ("openid", "profile", "email", "roles", "all")
 
 @dataclass(frozen=True)
 class ClientChanges:
-    """Every field an admin may set; None leaves the current value (or the default on create)."""
+    """Every field an admin may set; None leaves the current value (or the default on create).
+
+    A lifetime of 0 goes back to the server's default; an empty service user email unsets it.
+    """
 
     app_name: str | None = None
     client_type: str | None = None
@@ -112,6 +115,11 @@ def _check(info: ClientInfo) -> None:
             raise AccountError("Scopes must be listed once each", field="scopes")
     except OAuthError as exc:
         raise AccountError(exc.description, field="scopes") from None
+    for uri_field, address in (("client_uri", info.client_uri), ("logo_uri", info.logo_uri)):
+        # Shown as a link and an image on the consent page: only web addresses, never javascript: or data:.
+        is_web = address is None or address == "" or address.startswith(("https://", "http://"))
+        if not is_web or (address and (len(address) > 2048 or any(c in address for c in ' "<>'))):
+            raise AccountError(f"The {uri_field.replace('_', ' ')} must be an http(s) address", field=uri_field)
     for ttl in (info.access_token_ttl_seconds, info.refresh_token_ttl_seconds):
         if ttl is not None and not 60 <= ttl <= 31536000:
             raise AccountError("Lifetimes must be between 60 seconds and one year", field="lifetimes")
@@ -132,6 +140,12 @@ class ClientService:
         self._audit = audit_log
         self._clock = clock
 
+    async def search(self, text: str = "") -> list[ClientRecord]:
+        """Clients whose name or client_id contains ``text`` (every client when it is blank), by name."""
+        needle = text.strip().lower()
+        records = sorted(await self._clients.list_clients(), key=lambda r: r.info.app_name.lower())
+        return [r for r in records if needle in r.info.app_name.lower() or needle in r.info.client_id.lower()]
+
     async def get(self, client_id: str) -> ClientRecord | None:
         return await self._clients.get_client(client_id)
 
@@ -144,6 +158,9 @@ class ClientService:
             for f in dataclasses.fields(changes)
             if getattr(changes, f.name) is not None and f.name != "service_user_email"
         }
+        for ttl_name in ("access_token_ttl_seconds", "refresh_token_ttl_seconds"):
+            if values.get(ttl_name) == 0:
+                values[ttl_name] = None
         if changes.service_user_email is not None:
             if changes.service_user_email == "":
                 values["service_user_id"] = None

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.services import audit
-from gatepass.services.stores import ConsentStore, TokenStore
+from gatepass.services.stores import ConsentStore, GrantSummary, TokenStore
 from gatepass.services.token import TokenService
 
 
@@ -74,9 +74,21 @@ class RevocationService:
         await self._audit.record(audit.ACCESS_REVOKED, user_id=user_id, client_id=client_id, grants_revoked=count)
         return count
 
-    async def revoke_grant_by_id(self, grant_id: int) -> None:
+    async def revoke_grant_by_id(self, grant_id: int, *, ip: str | None = None) -> GrantSummary | None:
+        """An admin's revocation of one live grant (its access and refresh tokens); None when not live."""
+        found = await self._store.list_active_grants(self._clock(), grant_id=grant_id)
+        if not found:
+            return None
         await self._store.revoke_grant(grant_id, self._clock())
-        await self._audit.record(audit.TOKEN_REVOKED, grant_id=grant_id, by="admin")
+        await self._audit.record(
+            audit.TOKEN_REVOKED, user_id=found[0].user_id, client_id=found[0].client_id, ip=ip, grant_id=grant_id,
+            by="admin",
+        )
+        return found[0]
+
+    async def list_grants(self, *, user_id: int | None = None, client_id: str | None = None) -> list[GrantSummary]:
+        """Live grants (unrevoked, unexpired), newest first: what the admin console lists as tokens."""
+        return await self._store.list_active_grants(self._clock(), user_id=user_id, client_id=client_id)
 
     async def connected_apps(self, user_id: int) -> list[ConnectedApp]:
         """The clients holding live grants for this user: scopes, first granted, last used."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.params import parse_scope
 from gatepass.services.accounts import AccountError
 from gatepass.services.stores import SettingsStore
 
@@ -29,6 +31,19 @@ RUNTIME_SETTINGS = (
         "auto",
         ("auto", "force"),
         "auto: skip the consent screen when the user already granted this client these scopes; force: always ask.",
+    ),
+    RuntimeSetting(
+        "registration_mode",
+        "off",
+        ("off", "open", "token"),
+        "Dynamic client registration (RFC 7591): off; open to anyone (rate-limited per IP); "
+        "or token: only with an initial access token from `gatepass registration token`.",
+    ),
+    RuntimeSetting(
+        "registration_scopes",
+        "openid profile email",
+        None,
+        "The scopes a dynamically registered client may ask for (space-separated); more are dropped.",
     ),
 )
 _BY_KEY = {setting.key: setting for setting in RUNTIME_SETTINGS}
@@ -50,7 +65,14 @@ class RuntimeSettingsService:
         setting = _BY_KEY.get(key)
         if setting is None:
             raise AccountError(f"Unknown setting '{key}'; known: {', '.join(_BY_KEY)}", field="key")
-        value: Any = raw.strip().lower() if isinstance(setting.default, str) else raw
+        value: Any = raw.strip()
+        if setting.choices is not None:
+            value = value.lower()
+        elif key == "registration_scopes":
+            try:
+                value = " ".join(parse_scope(value))
+            except OAuthError as exc:
+                raise AccountError(exc.description, field=key) from None
         if setting.choices is not None and value not in setting.choices:
             raise AccountError(f"{key} must be one of {', '.join(map(str, setting.choices))}", field=key)
         await self._store.set_runtime_setting(key, value, self._clock())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -22,9 +23,15 @@ BUILTIN_SCOPES: dict[str, tuple[str, str]] = {
 }
 
 
-def describe_scopes(scopes: tuple[str, ...], granted_before: tuple[str, ...] = ()) -> list[ScopeDescription]:
+def describe_scopes(
+    scopes: tuple[str, ...],
+    granted_before: tuple[str, ...] = (),
+    document_scopes: Mapping[str, tuple[str, str]] | None = None,
+) -> list[ScopeDescription]:
+    """Title and description per scope: built-in ones, then document scopes as their admin wrote them."""
+    known = {**(document_scopes or {}), **BUILTIN_SCOPES}
     described = []
     for scope in scopes:
-        title, description = BUILTIN_SCOPES.get(scope, (f"Use '{scope}'", f"Access named '{scope}' by the app."))
+        title, description = known.get(scope, (f"Use '{scope}'", f"Access named '{scope}' by the app."))
         described.append(ScopeDescription(scope, title, description, is_new=scope not in granted_before))
     return described

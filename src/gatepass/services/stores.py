@@ -222,7 +222,7 @@ class TokenStore(Protocol):
     async def revoke_grants_of(self, user_id: int, client_id: str, now: datetime) -> int: ...
     async def touch_grant(self, grant_id: int, now: datetime) -> None: ...
     async def list_active_grants(
-        self, now: datetime, *, user_id: int | None = None, client_id: str | None = None
+        self, now: datetime, *, user_id: int | None = None, client_id: str | None = None, grant_id: int | None = None
     ) -> list[GrantSummary]: ...
     async def purge_expired(self, now: datetime) -> int: ...
 
@@ -247,5 +247,248 @@ class SigningKeyStore(Protocol):
 class AuditStore(Protocol):
     async def add_event(self, event: AuditRecord) -> None: ...
     async def list_events(
-        self, *, limit: int = 100, event: str | None = None, user_id: int | None = None, client_id: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        event: str | None = None,
+        user_id: int | None = None,
+        client_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[AuditRecord]: ...
+    async def list_event_names(self) -> list[str]: ...
+
+
+# -- the document API (issue 5) -----------------------------------------------------------------
+
+DOCUMENT_ACTIONS = ("read", "write", "create", "delete")
+
+
+@dataclass(frozen=True)
+class DocFieldRecord:
+    fieldname: str
+    #: Data, Text, Int, Float, Check, Date, Datetime, Select or Link.
+    fieldtype: str
+    label: str = ""
+    is_required: bool = False
+    #: The default as text (converted by the field type), or None.
+    default: str | None = None
+    #: Select: the allowed values; Link: one item, the linked document type.
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocTypeRecord:
+    name: str
+    fields: tuple[DocFieldRecord, ...]
+    description: str = ""
+    is_builtin: bool = False
+
+    def field(self, fieldname: str) -> DocFieldRecord | None:
+        return next((field for field in self.fields if field.fieldname == fieldname), None)
+
+
+@dataclass(frozen=True)
+class DocPermissionRecord:
+    """One row of a document type's permission table: a role, the actions, and whether only for owners."""
+
+    doctype: str
+    role: str
+    if_owner: bool
+    actions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class DocumentScopeRecord:
+    name: str
+    doctype: str
+    actions: tuple[str, ...]
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentAccess:
+    """What one request is judged by: the type, the user's roles, their permission rows, the type's scopes."""
+
+    doctype: DocTypeRecord
+    roles: tuple[str, ...]
+    permissions: tuple[DocPermissionRecord, ...]
+    scopes: tuple[DocumentScopeRecord, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doctype: str
+    name: str
+    owner_id: int
+    #: The owner's and last editor's email (Frappe shows user names, which are emails).
+    owner: str
+    modified_by: str | None
+    creation: datetime
+    modified: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter: ``field operator value``, the value already converted for the field's kind.
+
+    ``kind`` says how to compare a JSON field (text, integer, float); standard fields are columns.
+    Operators: = != < <= > >= like, not like, in, not in, is (value "set" or "not set").
+    """
+
+    field: str
+    operator: str
+    value: Any
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    kind: str = "text"
+    is_descending: bool = False
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    doctype: str
+    #: All must hold (Frappe ``filters``).
+    conditions: tuple[Condition, ...] = ()
+    #: At least one must hold when given (Frappe ``or_filters``).
+    any_conditions: tuple[Condition, ...] = ()
+    order_by: tuple[SortKey, ...] = (SortKey("modified", "datetime", True),)
+    offset: int = 0
+    #: None: no limit.
+    limit: int | None = 20
+    #: Only this owner's documents (owner-only read permission).
+    owner_id: int | None = None
+
+
+class DocTypeStore(Protocol):
+    async def get_doctype(self, name: str) -> DocTypeRecord | None: ...
+    async def list_doctypes(self) -> list[DocTypeRecord]: ...
+    async def add_doctype(self, doctype: DocTypeRecord, now: datetime) -> None: ...
+    async def delete_doctype(self, name: str) -> bool: ...
+    async def set_permission(self, permission: DocPermissionRecord) -> None: ...
+    async def list_permissions(self, doctype: str | None = None) -> list[DocPermissionRecord]: ...
+    async def add_scope(self, scope: DocumentScopeRecord, now: datetime) -> None: ...
+    async def list_scopes(self, names: tuple[str, ...] | None = None) -> list[DocumentScopeRecord]: ...
+    async def delete_scope(self, name: str) -> bool: ...
+    async def get_access(self, doctype: str, user_id: int) -> DocumentAccess | None: ...
+
+
+class DocumentStore(Protocol):
+    async def get_document(self, doctype: str, name: str) -> DocumentRecord | None: ...
+    async def list_documents(self, query: DocumentQuery) -> list[DocumentRecord]: ...
+    async def add_document(
+        self, doctype: str, name: str, owner_id: int, data: dict[str, Any], now: datetime
+    ) -> DocumentRecord: ...
+    async def update_document(
+        self,
+        doctype: str,
+        name: str,
+        data: dict[str, Any],
+        *,
+        modified_by_id: int,
+        expected_modified: datetime,
+        now: datetime,
+    ) -> DocumentRecord | None: ...
+    async def delete_document(self, doctype: str, name: str) -> bool: ...
+    async def document_exists(self, doctype: str, name: str) -> bool: ...
+    async def count_documents(self, doctype: str) -> int: ...
+    async def find_link_to(self, doctype: str, name: str) -> tuple[str, str] | None: ...
+
+
+# -- logging in through other providers (issue 7) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One upstream provider as an admin configured it ("Log in with …")."""
+
+    #: Slug used in the URLs /login/<name>/start and /login/<name>/callback.
+    name: str
+    display_name: str
+    #: gatepass | frappe | google | github | oidc (see services.providers.PRESETS).
+    preset: str
+    issuer: str
+    client_id: str
+    #: The client secret, encrypted with the instance key; None for a public client.
+    client_secret_encrypted: str | None
+    scopes: tuple[str, ...]
+    is_enabled: bool
+    allow_signup: bool
+    #: Treat the provider's emails as verified even without email_verified=true (Frappe sends none).
+    allow_unverified_email: bool
+    #: Roles a user created through this provider starts with.
+    default_roles: tuple[str, ...]
+    #: (remote role, local role) pairs; remote roles not listed are ignored.
+    role_map: tuple[tuple[str, str], ...]
+    #: replace | merge | off
+    role_sync: str
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    id: int
+    config: ProviderConfig
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ExternalIdentityRecord:
+    provider_id: int
+    subject: str
+    user_id: int
+    email: str | None
+    created_at: datetime
+    last_login_at: datetime
+
+
+@dataclass(frozen=True)
+class NewLoginAttempt:
+    state_digest: str
+    provider_name: str
+    browser_digest: str
+    nonce: str
+    code_verifier_encrypted: str
+    next_url: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginAttemptRecord:
+    provider_name: str
+    browser_digest: str
+    nonce: str
+    code_verifier_encrypted: str
+    next_url: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class ProviderStore(Protocol):
+    async def get_provider(self, name: str) -> ProviderRecord | None: ...
+    async def list_providers(self) -> list[ProviderRecord]: ...
+    async def add_provider(self, config: ProviderConfig, now: datetime) -> ProviderRecord: ...
+    async def update_provider(self, config: ProviderConfig, now: datetime) -> ProviderRecord: ...
+    async def delete_provider(self, name: str) -> bool: ...
+
+
+class ExternalIdentityStore(Protocol):
+    async def get_identity(self, provider_id: int, subject: str) -> ExternalIdentityRecord | None: ...
+    async def add_identity(
+        self, provider_id: int, subject: str, user_id: int, email: str | None, now: datetime
+    ) -> None: ...
+    async def touch_identity(self, provider_id: int, subject: str, email: str | None, now: datetime) -> None: ...
+    async def count_identities(self, provider_id: int) -> int: ...
+
+
+class LoginAttemptStore(Protocol):
+    async def add_attempt(self, attempt: NewLoginAttempt) -> None: ...
+    async def consume_attempt(self, state_digest: str, now: datetime) -> LoginAttemptRecord | None: ...
+    async def purge_attempts(self, now: datetime) -> int: ...

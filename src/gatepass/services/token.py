@@ -22,6 +22,7 @@ from gatepass.protocol.rfc6749.authorization_code import CodeReused, check_code_
 from gatepass.protocol.rfc6749.client_auth import check_client_authentication, parse_client_credentials
 from gatepass.protocol.rfc6749.client_credentials import check_client_credentials_grant
 from gatepass.protocol.rfc6749.refresh_token import RefreshTokenReused, check_refresh
+from gatepass.protocol.rfc8707_resource import check_resource, check_token_resource
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.protocol.values import (
     GRANT_AUTHORIZATION_CODE,
@@ -64,7 +65,7 @@ class IdTokenIssuer(Protocol):
 class GrantTokenStore(Protocol):
     async def add_grant_with_tokens(
         self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
-    ) -> int: ...
+    ) -> int | None: ...
     async def rotate_refresh(
         self,
         *,
@@ -101,7 +102,11 @@ class TokenService:
         clock: Callable[[], datetime],
         access_token_ttl_seconds: int,
         refresh_token_ttl_seconds: int,
+        known_resources: tuple[str, ...] = (),
+        api_resource: str | None = None,
     ) -> None:
+        self._known_resources = known_resources
+        self._api_resource = api_resource
         self._clients = clients
         self._codes = codes
         self._tokens = tokens
@@ -177,7 +182,7 @@ class TokenService:
         access_token = new_token()
         refresh_token = new_token() if with_refresh else None
         ttl = self._access_ttl_for(info)
-        await self._tokens.add_grant_with_tokens(
+        grant_id = await self._tokens.add_grant_with_tokens(
             NewGrant(
                 client_id=info.client_id,
                 user_id=user.id if user else None,
@@ -194,6 +199,9 @@ class TokenService:
             now + timedelta(seconds=ttl),
             self.digest(refresh_token) if refresh_token else None,
         )
+        if grant_id is None:
+            # The store consumes a code with its grant: another request redeemed this code first.
+            raise CodeReused()
         id_token = None
         if with_id_token and user is not None and "openid" in scopes and self.id_tokens is not None:
             id_token = await self.id_tokens.issue_id_token(
@@ -221,9 +229,22 @@ class TokenService:
                 now=now,
             )
             assert record is not None
-            # RFC 6749 §4.1.2: single use; the conditional update decides a race.
-            if not await self._codes.consume_code(record.code_id, now):
-                raise CodeReused()
+            user = await self._active_user(record.user_id)
+            # RFC 6749 §4.1.2: single use. The code is consumed in the transaction that writes its grant
+            # (one conditional update decides a race), so a second redemption always finds that grant.
+            return await self._issue(
+                client,
+                user,
+                GRANT_AUTHORIZATION_CODE,
+                record.scopes,
+                code_id=record.code_id,
+                nonce=record.nonce,
+                auth_time=record.auth_time,
+                # RFC 8707 §2.2: the token request may repeat the authorized resource, not change it.
+                resource=check_token_resource(form.get("resource"), record.resource),
+                with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
+                with_id_token=True,
+            )
         except CodeReused:
             assert record is not None
             revoked = await self._tokens.revoke_grants_from_code(record.code_id, now)
@@ -235,19 +256,6 @@ class TokenService:
                 grants_revoked=revoked,
             )
             raise
-        user = await self._active_user(record.user_id)
-        return await self._issue(
-            client,
-            user,
-            GRANT_AUTHORIZATION_CODE,
-            record.scopes,
-            code_id=record.code_id,
-            nonce=record.nonce,
-            auth_time=record.auth_time,
-            resource=record.resource,
-            with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
-            with_id_token=True,
-        )
 
     async def _refresh_token(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
         presented = require(form, "refresh_token")
@@ -259,6 +267,7 @@ class TokenService:
                 record, client_id=info.client_id, requested_scopes=parse_scope(form.get("scope")), now=now
             )
             assert record is not None
+            check_token_resource(form.get("resource"), record.resource)
             user = await self._active_user(record.user_id) if record.user_id is not None else None
             access_token, refresh_token = new_token(), new_token()
             ttl = self._access_ttl_for(info)
@@ -302,7 +311,7 @@ class TokenService:
             user,
             GRANT_CLIENT_CREDENTIALS,
             scopes,
-            resource=form.get("resource"),
+            resource=check_resource(form.get("resource"), self._known_resources),
             with_refresh=False,
             with_id_token=False,
         )
@@ -354,7 +363,11 @@ class TokenService:
         return record
 
     async def authenticate_bearer(self, token: str) -> Principal:
+        """The principal of a token presented to the document API."""
         record = await self.load_access_token(token)
+        if record.resource is not None and record.resource != self._api_resource:
+            # RFC 8707: a token bound to another resource must not be accepted here.
+            raise InvalidToken("The access token was issued for another resource")
         if record.user_id is None:
             raise InvalidToken("The access token acts for no user")
         return Principal(

@@ -9,15 +9,20 @@ from starlette.requests import Request
 
 from gatepass.cache.rate_limit import RateLimiter
 from gatepass.config import RateLimitSettings
+from gatepass.rp import RelyingParty
 from gatepass.services.accounts import AccountService
 from gatepass.services.authorize import AuthorizeService
 from gatepass.services.clients import ClientService
+from gatepass.services.cors import CorsPolicy
 from gatepass.services.crypto import InstanceKeys
+from gatepass.services.doctypes import DocTypeService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oidc import OidcService
+from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.social_login import SocialLoginService
 from gatepass.services.stores import SessionRecord, UserRecord
 from gatepass.services.token import TokenService
 
@@ -36,9 +41,17 @@ class WebContext:
     runtime: RuntimeSettingsService
     signing_keys: KeyService
     rate_limiter: RateLimiter
+    registration: RegistrationService
+    document_api_resource: str
+    cors: CorsPolicy
     rate_limits: RateLimitSettings
     oidc: OidcService
+    #: Document types and scopes: the consent screen describes document scopes (issue 5).
+    doctypes: DocTypeService
     check_ready: Callable[[], Awaitable[dict[str, str]]]
+    #: Logging in through other providers (issue 7).
+    social: SocialLoginService
+    relying_party: RelyingParty
 
     @property
     def session_cookie(self) -> str:

@@ -33,11 +33,14 @@ def oauth_json_error(request: Request, error: OAuthError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 
 
-def bearer_error(request: Request, error: OAuthError, *, realm: str) -> JSONResponse:
+def bearer_error(
+    request: Request, error: OAuthError, *, realm: str, resource_metadata: str | None = None
+) -> JSONResponse:
     """Resource endpoints: RFC 6750 §3 challenge in WWW-Authenticate, the same words in the body."""
     metrics.OAUTH_ERRORS.labels(error.error).inc()
     scope = getattr(error, "scope", None)
-    challenge = build_bearer_challenge(realm, error=error.error, description=error.description, scope=scope)
+    challenge = build_bearer_challenge(realm, error=error.error, description=error.description, scope=scope,
+                                       resource_metadata=resource_metadata if error.status_code == 401 else None)
     body: dict[str, Any] = error.to_dict()
     if scope:
         body["scope"] = scope
@@ -64,14 +67,16 @@ async def unhandled_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=500, headers=NO_STORE_HEADERS)
 
 
-def credentials_required(request: Request, *, realm: str) -> JSONResponse:
+def credentials_required(request: Request, *, realm: str, resource_metadata: str | None = None) -> JSONResponse:
     """Resource endpoints without credentials: RFC 6750 §3.1, a challenge without an error code."""
     body = {
         "exc_type": "AuthenticationError",
         "error_description": "This API needs credentials: Authorization: Bearer <access token>, "
         "Authorization: token <api_key>:<api_secret>, or a login session",
     }
-    headers = {"WWW-Authenticate": build_bearer_challenge(realm), **NO_STORE_HEADERS}
+    # RFC 9728 §5.1: point clients that start from nothing at the resource's metadata.
+    challenge = build_bearer_challenge(realm, resource_metadata=resource_metadata)
+    headers = {"WWW-Authenticate": challenge, **NO_STORE_HEADERS}
     return JSONResponse(body, status_code=401, headers=headers)
 
 

@@ -25,11 +25,11 @@ def claimed_client_id(request: Request, form: dict[str, str]) -> str | None:
     return form.get("client_id")
 
 
-async def check_rate(request: Request, name: str, key: str, per_minute: int) -> None:
-    """Raise SlowDown (429 with Retry-After) when ``key`` went over ``per_minute`` for ``name``."""
-    if per_minute <= 0:
+async def check_rate(request: Request, name: str, key: str, limit: int, *, window_seconds: int = 60) -> None:
+    """Raise SlowDown (429 with Retry-After) when ``key`` went over the limit for ``name`` in the window."""
+    if limit <= 0:
         return
-    retry_after = await web(request).rate_limiter.hit(f"{name}:{key}", per_minute, 60)
+    retry_after = await web(request).rate_limiter.hit(f"{name}:{key}", limit, window_seconds)
     if retry_after is not None:
         metrics.RATE_LIMITED.labels(name).inc()
         raise SlowDown(f"Too many requests; retry after {retry_after} seconds", retry_after_seconds=retry_after)

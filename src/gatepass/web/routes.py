@@ -7,11 +7,13 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gatepass.api.routes import build_api_routes
 from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 from gatepass.web import health
 from gatepass.web.oauth import authorize as authorize_endpoint
-from gatepass.web.oauth import backchannel, discovery, logout, userinfo
-from gatepass.web.pages import home, login
+from gatepass.web.oauth import backchannel, discovery, logout, register, userinfo
+from gatepass.web.pages import home, login, social_login
+from gatepass.web.pages.admin.routes import build_admin_routes
 
 
 def build_routes() -> list[BaseRoute]:
@@ -21,6 +23,8 @@ def build_routes() -> list[BaseRoute]:
         Route("/login", login.login_page, methods=["GET"]),
         Route("/login", login.login_submit, methods=["POST"]),
         Route("/logout", login.logout_submit, methods=["POST"]),
+        Route("/login/{provider}/start", social_login.social_start, methods=["GET"]),
+        Route("/login/{provider}/callback", social_login.social_callback, methods=["GET"]),
         Route("/account/apps/revoke", home.revoke_app, methods=["POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -48,8 +52,16 @@ def build_routes() -> list[BaseRoute]:
         Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", discovery.authorization_server_metadata, methods=["GET"]),
         Route("/.well-known/jwks.json", discovery.jwks, methods=["GET"]),
+        Route("/.well-known/oauth-protected-resource", discovery.protected_resource_metadata, methods=["GET"]),
+        Route("/.well-known/oauth-protected-resource/{path:path}", discovery.protected_resource_metadata,
+              methods=["GET"]),
+        Route("/oauth/register", register.register, methods=["POST"]),
+        Route(f"{frappe}.register_client", register.register, methods=["POST"]),
+        Route("/oauth/register/{client_id}", register.configuration, methods=["GET", "PUT", "DELETE"]),
         Route("/oauth/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route(f"{frappe}.openid_profile", userinfo.frappe_openid_profile, methods=["GET", "POST"]),
         Route("/oauth/logout", logout.end_session, methods=["GET", "POST"]),
+        *build_admin_routes(),
+        *build_api_routes(),  # before /static: it mounts /static/swagger-ui
         Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -73,12 +73,15 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, NeedsLogin):
         return _login_redirect(params, is_forced=outcome.is_forced)
     if isinstance(outcome, NeedsConsent):
-        return _consent_page(request, outcome, params)
+        document_scopes = await context.doctypes.scope_texts(outcome.request.scopes)
+        return _consent_page(request, outcome, params, document_scopes)
     assert isinstance(outcome, Redirect)
     return RedirectResponse(outcome.url, status_code=303)
 
 
-def _consent_page(request: Request, outcome: NeedsConsent, params: dict[str, str]) -> Response:
+def _consent_page(
+    request: Request, outcome: NeedsConsent, params: dict[str, str], document_scopes: dict[str, tuple[str, str]]
+) -> Response:
     consent_params = dict(params)
     consent_params.pop("prompt", None)  # answered by this page
     return render(
@@ -87,7 +90,9 @@ def _consent_page(request: Request, outcome: NeedsConsent, params: dict[str, str
         {
             "client": outcome.client,
             "consenting_user": outcome.user,
-            "scopes": describe_scopes(outcome.request.scopes, outcome.granted_before),
+            # Where the answer goes: shown so the user can spot a look-alike app.
+            "redirect_host": urlsplit(outcome.request.redirect_uri).netloc,
+            "scopes": describe_scopes(outcome.request.scopes, outcome.granted_before, document_scopes),
             "params": sorted(consent_params.items()),
             "next": f"{AUTHORIZE_PATH}?{urlencode(params)}",
         },

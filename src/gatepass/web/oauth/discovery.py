@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gatepass.protocol.jose import ASYMMETRIC_ALGORITHMS
 from gatepass.protocol.oidc.discovery import build_openid_configuration
 from gatepass.protocol.rfc8414_metadata import build_authorization_server_metadata
+from gatepass.protocol.rfc9728_resource_metadata import build_resource_metadata
 from gatepass.services.scopes import BUILTIN_SCOPES
 from gatepass.web.context import web
 
@@ -16,15 +19,36 @@ _CACHEABLE = {"Cache-Control": "public, max-age=300"}
 _ALGORITHMS = (*ASYMMETRIC_ALGORITHMS, "HS256")
 
 
+async def _with_registration(request: Request, document: dict[str, Any]) -> dict[str, Any]:
+    context = web(request)
+    if await context.registration.mode() != "off":
+        document["registration_endpoint"] = f"{context.issuer}/oauth/register"
+    return document
+
+
 async def openid_configuration(request: Request) -> Response:
     document = build_openid_configuration(web(request).issuer, scopes=tuple(BUILTIN_SCOPES),
                                           id_token_algorithms=_ALGORITHMS)
-    return JSONResponse(document, headers=_CACHEABLE)
+    return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
 
 
 async def authorization_server_metadata(request: Request) -> Response:
     document = build_authorization_server_metadata(web(request).issuer, scopes=tuple(BUILTIN_SCOPES),
                                                    id_token_algorithms=_ALGORITHMS)
+    return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
+
+
+async def protected_resource_metadata(request: Request) -> Response:
+    """RFC 9728 §3: the document API's metadata at the root and at its path-specific location."""
+    context = web(request)
+    path = request.path_params.get("path", "").strip("/")
+    resource = context.document_api_resource
+    if path and f"{context.issuer}/{path}" != resource:
+        return JSONResponse({"error": "not_found", "error_description": f"No protected resource at /{path}"},
+                            status_code=404)
+    document = build_resource_metadata(resource, issuer=context.issuer, scopes=tuple(BUILTIN_SCOPES),
+                                       resource_name="Gatepass document API",
+                                       documentation=f"{context.issuer}/api/docs")
     return JSONResponse(document, headers=_CACHEABLE)
 
 

@@ -8,8 +8,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gatepass.protocol.errors import SlowDown
+from gatepass.services.accounts import LoginResult
 from gatepass.web.context import client_ip, current_session, web
 from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.pages.app_hint import waiting_app
 from gatepass.web.ratelimit import check_rate
 from gatepass.web.templates import render
 
@@ -39,6 +41,9 @@ async def login_page(request: Request) -> Response:
             "next": next_url,
             "email": (request.query_params.get("login_hint") or "")[:254],
             "error": None,
+            "app": await waiting_app(request, next_url),
+            # "Log in with …" buttons, one per enabled upstream provider (issue 7).
+            "providers": await web(request).social.providers.list_enabled(),
         },
     )
 
@@ -77,7 +82,11 @@ async def login_submit(request: Request) -> Response:
             {"next": next_url, "email": email, "error": "Enter your email and password."},
             status_code=400,
         )
-    result = await context.accounts.authenticate(email, password, ip=client_ip(request))
+    if email.isprintable():
+        result = await context.accounts.authenticate(email, password, ip=client_ip(request))
+    else:
+        # No account's email holds control characters, and PostgreSQL cannot even compare text with NUL.
+        result = LoginResult(None)
     if result.retry_after_seconds is not None:
         response = render(
             request,
@@ -92,7 +101,10 @@ async def login_submit(request: Request) -> Response:
         response.headers["Retry-After"] = str(result.retry_after_seconds)
         return response
     if result.user is None:
-        return render(request, "login.html", {"next": next_url, "email": email, "error": BAD_LOGIN}, status_code=401)
+        providers = await context.social.providers.list_enabled()
+        return render(request, "login.html", {"next": next_url, "email": email, "error": BAD_LOGIN,
+                                              "providers": providers, "app": await waiting_app(request, next_url)},
+                      status_code=401)
     old = request.cookies.get(context.session_cookie)
     if old:
         await context.accounts.end_session(old, None)

@@ -1,0 +1,107 @@
+"""Dynamic client registration (RFC 7591) and its management (RFC 7592).
+
+Validates what a client asks to register and decides what it gets: only the authorization code
+grant (plus refresh), only ``code``, scopes capped by the server's policy. The answer lists the
+metadata as granted, which may be less than asked (RFC 7591 §3.2.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from gatepass.protocol.errors import InvalidClientMetadata, InvalidRedirectUri, OAuthError
+from gatepass.protocol.params import parse_scope
+from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
+from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS
+
+ALLOWED_GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    client_name: str
+    redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    token_endpoint_auth_method: str
+    scopes: tuple[str, ...]
+    client_uri: str | None
+    logo_uri: str | None
+    contacts: tuple[str, ...]
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+
+def _string_list(body: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise InvalidClientMetadata(f"{name} must be a list of strings")
+    return tuple(dict.fromkeys(value))
+
+
+def _https_url(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 2048:
+        raise InvalidClientMetadata(f"{name} must be a URL")
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise InvalidClientMetadata(f"{name} must be an https URL")
+    return value
+
+
+def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> RegistrationRequest:
+    """Check the requested metadata (RFC 7591 §2) and decide what is granted."""
+    if not isinstance(body, dict):
+        raise InvalidClientMetadata("The request body must be a JSON object of client metadata")
+    redirect_uris = _string_list(body, "redirect_uris")
+    if not redirect_uris:
+        raise InvalidRedirectUri("redirect_uris is required: list the URIs the authorization server may redirect to")
+    for uri in redirect_uris:
+        try:
+            check_redirect_uri_for_registration(uri)
+        except OAuthError as exc:
+            raise InvalidRedirectUri(exc.description) from None
+    grant_types = _string_list(body, "grant_types") or ("authorization_code",)
+    unsupported = [grant for grant in grant_types if grant not in ALLOWED_GRANT_TYPES]
+    if unsupported:
+        raise InvalidClientMetadata(
+            f"grant type '{unsupported[0]}' cannot be registered; use authorization_code and refresh_token"
+        )
+    if "authorization_code" not in grant_types:
+        raise InvalidClientMetadata("grant_types must include authorization_code")
+    response_types = _string_list(body, "response_types") or ("code",)
+    if response_types != ("code",):
+        raise InvalidClientMetadata("response_types must be [\"code\"]: only the authorization code flow is offered")
+    method = body.get("token_endpoint_auth_method", AUTH_BASIC)
+    if method not in AUTH_METHODS:
+        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    name = body.get("client_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 140:
+        raise InvalidClientMetadata("client_name is required: 1 to 140 characters shown to users on the consent screen")
+    scope_text = body.get("scope")
+    if scope_text is not None and not isinstance(scope_text, str):
+        raise InvalidClientMetadata("scope must be a space-separated string")
+    try:
+        requested = parse_scope(scope_text)
+    except OAuthError as exc:
+        raise InvalidClientMetadata(exc.description) from None
+    # RFC 7591 §2: the server may replace requested values; the response says what was granted.
+    scopes = tuple(scope for scope in requested if scope in allowed_scopes) if requested else allowed_scopes
+    if not scopes:
+        allowed = " ".join(allowed_scopes)
+        raise InvalidClientMetadata(f"None of the requested scopes may be registered; allowed: {allowed}")
+    return RegistrationRequest(
+        client_name=name.strip(), redirect_uris=redirect_uris, grant_types=tuple(grant_types),
+        response_types=("code",), token_endpoint_auth_method=str(method), scopes=scopes,
+        client_uri=_https_url(body, "client_uri"), logo_uri=_https_url(body, "logo_uri"),
+        contacts=_string_list(body, "contacts") or (),
+    )

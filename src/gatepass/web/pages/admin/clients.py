@@ -1,0 +1,198 @@
+"""Admin pages for OAuth clients: list, create, edit, secret rotation, enable/disable, delete, "try it"."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gatepass.services.accounts import AccountError
+from gatepass.services.client_trial import build_trial_authorization
+from gatepass.services.clients import ClientChanges
+from gatepass.services.stores import ClientRecord, NotFound, UserRecord
+from gatepass.web.pages.admin.client_form import blank_values, changes_from, choices, submitted_values, values_of
+from gatepass.web.pages.admin.context import admin
+from gatepass.web.pages.admin.guard import done, page, query_text, read_form
+
+
+async def _record(request: Request) -> ClientRecord:
+    client_id = request.path_params["client_id"]
+    record = await admin(request).clients.get(client_id) if client_id.isprintable() else None
+    if record is None:
+        raise NotFound(f"No client has client_id {client_id}")
+    return record
+
+
+def _path(record: ClientRecord) -> str:
+    return f"/admin/clients/{quote(record.info.client_id, safe='')}"
+
+
+async def list_clients(request: Request, me: UserRecord) -> Response:
+    search = query_text(request, "q", limit=200)
+    context = admin(request)
+    records = await context.clients.search(search)
+    counts: dict[str, int] = {}
+    for grant in await context.revocation.list_grants():
+        counts[grant.client_id] = counts.get(grant.client_id, 0) + 1
+    return page(
+        request, "admin/clients.html", {"section": "clients", "clients": records, "q": search, "grant_counts": counts}
+    )
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+async def new_client(request: Request, me: UserRecord) -> Response:
+    return page(
+        request, "admin/client_new.html", {"section": "clients", "values": blank_values(), **await choices(request)}
+    )
+
+
+async def create_client(request: Request, me: UserRecord) -> Response:
+    form = await read_form(request)
+    try:
+        changes = changes_from(form)
+        if not changes.app_name:
+            raise AccountError("Give the app a name: users see it on the consent screen", field="app_name")
+        await admin(request).doctypes.check_scopes_known(changes.scopes or ())
+        info, secret = await admin(request).clients.create(changes, client_id=form.text("client_id", limit=128) or None)
+    except AccountError as error:
+        values = submitted_values(form)
+        return page(
+            request,
+            "admin/client_new.html",
+            {
+                "section": "clients",
+                "values": values,
+                "error": str(error),
+                "error_field": error.field,
+                **await choices(request, tuple(values["scopes"])),
+            },
+            status_code=400,
+        )
+    return _secret_page(request, info.client_id, info.app_name, secret, is_new=True)
+
+
+def _secret_page(request: Request, client_id: str, app_name: str, secret: str | None, *, is_new: bool) -> Response:
+    return page(
+        request,
+        "admin/client_secret.html",
+        {
+            "section": "clients",
+            "client_id": client_id,
+            "app_name": app_name,
+            "secret": secret,
+            "is_new": is_new,
+            "client_path": f"/admin/clients/{quote(client_id, safe='')}",
+        },
+    )
+
+
+# -- one client -------------------------------------------------------------------------------
+
+
+async def show_client(request: Request, me: UserRecord) -> Response:
+    record = await _record(request)
+    grants = await admin(request).revocation.list_grants(client_id=record.info.client_id)
+    return page(
+        request,
+        "admin/client.html",
+        {
+            "section": "clients",
+            "client": record.info,
+            "record": record,
+            "values": await values_of(request, record),
+            "grant_count": len(grants),
+            "path": _path(record),
+            **await choices(request, record.info.scopes),
+        },
+    )
+
+
+async def update_client(request: Request, me: UserRecord) -> Response:
+    record = await _record(request)
+    form = await read_form(request)
+    try:
+        changes = changes_from(form)
+        # Like the CLI: only built-in scopes and defined document scopes.
+        await admin(request).doctypes.check_scopes_known(changes.scopes or ())
+        info, secret = await admin(request).clients.update(record.info.client_id, changes)
+    except AccountError as error:
+        values = {**submitted_values(form), "client_id": record.info.client_id}
+        return page(
+            request,
+            "admin/client.html",
+            {
+                "section": "clients",
+                "client": record.info,
+                "record": record,
+                "values": values,
+                "error": str(error),
+                "error_field": error.field,
+                "grant_count": None,
+                "path": _path(record),
+                **await choices(request, tuple(values["scopes"])),
+            },
+            status_code=400,
+        )
+    if secret is not None:
+        # The change needs a secret the client never had (or that was never kept): show it this once.
+        return _secret_page(request, info.client_id, info.app_name, secret, is_new=False)
+    return done(_path(record), "saved")
+
+
+async def rotate_secret(request: Request, me: UserRecord) -> Response:
+    record = await _record(request)
+    await read_form(request)
+    secret = await admin(request).clients.rotate_secret(record.info.client_id)
+    return _secret_page(request, record.info.client_id, record.info.app_name, secret, is_new=False)
+
+
+async def set_enabled(request: Request, me: UserRecord) -> Response:
+    record = await _record(request)
+    form = await read_form(request)
+    is_enabled = form.text("enabled") == "1"
+    await admin(request).clients.update(record.info.client_id, ClientChanges(is_enabled=is_enabled))
+    return done(_path(record), "enabled" if is_enabled else "client_disabled")
+
+
+async def confirm_delete(request: Request, me: UserRecord) -> Response:
+    record = await _record(request)
+    grants = await admin(request).revocation.list_grants(client_id=record.info.client_id)
+    return page(
+        request,
+        "admin/client_delete.html",
+        {"section": "clients", "client": record.info, "grant_count": len(grants), "path": _path(record)},
+    )
+
+
+async def delete_client(request: Request, me: UserRecord) -> Response:
+    record = await _record(request)
+    await read_form(request)
+    await admin(request).clients.delete(record.info.client_id)
+    return done("/admin/clients", "deleted")
+
+
+async def try_client(request: Request, me: UserRecord) -> Response:
+    """A ready authorization URL with a fresh PKCE pair; made anew on every load, stored nowhere."""
+    record = await _record(request)
+    query = request.query_params
+    chosen = tuple(scope for scope in query.getlist("scope") if scope in record.info.scopes)
+    context: dict[str, Any] = {
+        "section": "clients",
+        "client": record.info,
+        "path": _path(record),
+        "chosen_scopes": chosen or record.info.scopes,
+    }
+    try:
+        context["trial"] = build_trial_authorization(
+            admin(request).issuer,
+            record.info,
+            redirect_uri=query_text(request, "redirect_uri", limit=2048) or None,
+            scopes=chosen or None,
+        )
+    except AccountError as error:
+        context["error"] = str(error)
+    return page(request, "admin/client_try.html", context)

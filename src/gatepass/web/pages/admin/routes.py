@@ -1,0 +1,56 @@
+"""The admin console's routes, listed in web/routes.py's one table; every endpoint behind ``guarded``."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from gatepass.web.pages.admin import clients, roles, scopes, system, tokens, users
+from gatepass.web.pages.admin.guard import AdminHandler, guarded
+
+_CLIENT = "/admin/clients/{client_id}"
+_USER = "/admin/users/{user_id:int}"
+_DOCTYPE = "/admin/doctypes/{name}"
+
+#: (path, method, handler): GET pages and the POST forms beside them.
+ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
+    ("/admin", "GET", system.overview),
+    ("/admin/clients", "GET", clients.list_clients),
+    ("/admin/clients/new", "GET", clients.new_client),
+    ("/admin/clients/new", "POST", clients.create_client),
+    (_CLIENT, "GET", clients.show_client),
+    (_CLIENT, "POST", clients.update_client),
+    (f"{_CLIENT}/secret", "POST", clients.rotate_secret),
+    (f"{_CLIENT}/enabled", "POST", clients.set_enabled),
+    (f"{_CLIENT}/delete", "GET", clients.confirm_delete),
+    (f"{_CLIENT}/delete", "POST", clients.delete_client),
+    (f"{_CLIENT}/try", "GET", clients.try_client),
+    ("/admin/scopes", "GET", scopes.scopes_page),
+    ("/admin/scopes", "POST", scopes.add_scope),
+    ("/admin/scopes/delete", "POST", scopes.delete_scope),
+    ("/admin/roles", "GET", roles.roles_page),
+    ("/admin/roles", "POST", roles.add_role),
+    ("/admin/doctypes", "POST", roles.add_doctype),
+    (_DOCTYPE, "GET", roles.show_doctype),
+    (f"{_DOCTYPE}/permissions", "POST", roles.set_permission),
+    (f"{_DOCTYPE}/delete", "GET", roles.confirm_delete_doctype),
+    (f"{_DOCTYPE}/delete", "POST", roles.delete_doctype),
+    ("/admin/users", "GET", users.list_users),
+    ("/admin/users", "POST", users.create_user),
+    (_USER, "GET", users.show_user),
+    (f"{_USER}/roles", "POST", users.set_roles),
+    (f"{_USER}/enabled", "POST", users.set_enabled),
+    (f"{_USER}/password", "POST", users.set_password),
+    (f"{_USER}/api-key", "POST", users.issue_api_key),
+    ("/admin/tokens", "GET", tokens.list_tokens),
+    ("/admin/tokens/{grant_id:int}/revoke", "POST", tokens.revoke_token),
+    ("/admin/tokens/purge", "POST", tokens.purge),
+    ("/admin/audit", "GET", tokens.audit_log),
+    ("/admin/settings", "GET", system.settings_page),
+    ("/admin/settings", "POST", system.save_settings),
+    ("/admin/keys", "GET", system.keys_page),
+    ("/admin/keys/rotate", "POST", system.rotate_keys),
+)
+
+
+def build_admin_routes() -> list[BaseRoute]:
+    return [Route(path, guarded(handler), methods=[method]) for path, method, handler in ADMIN_ROUTES]

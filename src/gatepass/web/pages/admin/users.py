@@ -1,0 +1,127 @@
+"""Admin pages for users: list and search, create, roles, disable/enable, reset password, API key, tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gatepass.services.accounts import SYSTEM_MANAGER, AccountError
+from gatepass.services.stores import NotFound, UserRecord
+from gatepass.web.pages.admin.context import admin
+from gatepass.web.pages.admin.guard import done, page, query_text, read_form
+
+
+async def _user(request: Request) -> UserRecord:
+    user_id = request.path_params["user_id"]
+    found = await admin(request).accounts.get_user(user_id)
+    if found is None:
+        raise NotFound(f"No user has id {user_id}")
+    return found
+
+
+async def _roles(request: Request) -> list[tuple[str, bool, str]]:
+    return await admin(request).accounts.list_roles()
+
+
+async def list_users(request: Request, me: UserRecord) -> Response:
+    return await _list_page(request, {})
+
+
+async def _list_page(request: Request, extra: dict[str, Any], *, status_code: int = 200) -> Response:
+    search = query_text(request, "q", limit=200)
+    users = await admin(request).accounts.list_users(search)
+    context = {
+        "section": "users",
+        "users": users,
+        "q": search,
+        "roles": await _roles(request),
+        "values": {"email": "", "first_name": "", "last_name": "", "roles": []},
+        **extra,
+    }
+    return page(request, "admin/users.html", context, status_code=status_code)
+
+
+async def create_user(request: Request, me: UserRecord) -> Response:
+    form = await read_form(request)
+    email, first_name, last_name = (
+        form.text("email", limit=254),
+        form.text("first_name", limit=140),
+        form.text("last_name", limit=140),
+    )
+    roles = form.values("roles")
+    values = {"email": email, "first_name": first_name, "last_name": last_name, "roles": list(roles)}
+    password = form.text("password", limit=1024) or None
+    try:
+        created = await admin(request).accounts.create_user(
+            email, password, first_name=first_name, last_name=last_name, roles=roles
+        )
+    except AccountError as error:
+        return await _list_page(
+            request, {"values": values, "error": str(error), "error_field": error.field}, status_code=400
+        )
+    return done(f"/admin/users/{created.id}", "created")
+
+
+async def show_user(
+    request: Request, me: UserRecord, extra: dict[str, Any] | None = None, *, status_code: int = 200
+) -> Response:
+    user = await _user(request)
+    context = admin(request)
+    grants = await context.revocation.list_grants(user_id=user.id)
+    return page(
+        request,
+        "admin/user.html",
+        {
+            "section": "users",
+            "person": user,
+            "roles": await _roles(request),
+            "grants": grants,
+            "is_me": user.id == me.id,
+            **(extra or {}),
+        },
+        status_code=status_code,
+    )
+
+
+async def set_roles(request: Request, me: UserRecord) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    roles = form.values("roles")
+    if user.id == me.id and SYSTEM_MANAGER not in roles:
+        return await show_user(
+            request,
+            me,
+            {"error": "You cannot take System Manager away from yourself; ask another System Manager."},
+            status_code=400,
+        )
+    await admin(request).accounts.set_roles(user.id, roles)
+    return done(f"/admin/users/{user.id}", "saved")
+
+
+async def set_enabled(request: Request, me: UserRecord) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    is_enabled = form.text("enabled") == "1"
+    if user.id == me.id and not is_enabled:
+        return await show_user(request, me, {"error": "You cannot disable yourself."}, status_code=400)
+    await admin(request).accounts.set_enabled(user.id, is_enabled)
+    return done(f"/admin/users/{user.id}", "enabled" if is_enabled else "disabled")
+
+
+async def set_password(request: Request, me: UserRecord) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    try:
+        await admin(request).accounts.set_password(user.id, form.text("password", limit=2048))
+    except AccountError as error:
+        return await show_user(request, me, {"error": str(error), "error_field": "password"}, status_code=400)
+    return done(f"/admin/users/{user.id}", "password")
+
+
+async def issue_api_key(request: Request, me: UserRecord) -> Response:
+    user = await _user(request)
+    await read_form(request)
+    api_key, api_secret = await admin(request).api_keys.issue(user.id)
+    return await show_user(request, me, {"api_key": api_key, "api_secret": api_secret})

@@ -1,0 +1,68 @@
+"""/openapi.json, the docs page with its own CSP, and a schemathesis run with zero server errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from api_support import api_user
+
+from support import LiveServer
+
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+
+
+def test_openapi_describes_each_type_with_an_oauth2_code_flow_on_this_issuer(sqlite_server: LiveServer) -> None:
+    document = httpx.get(f"{sqlite_server.url}/openapi.json").json()
+    assert document["openapi"] == "3.0.3"
+    assert document["servers"] == [{"url": sqlite_server.url}]
+    flow = document["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]
+    assert flow["authorizationUrl"] == f"{sqlite_server.url}/oauth/authorize"
+    assert flow["tokenUrl"] == f"{sqlite_server.url}/oauth/token"
+    assert "all" in flow["scopes"]
+    assert {"/api/resource/ToDo", "/api/resource/ToDo/{name}", "/api/resource/Note"} <= set(document["paths"])
+    todo = document["components"]["schemas"]["ToDo"]["properties"]
+    assert todo["status"]["enum"] == ["Open", "Closed", "Cancelled"]
+    assert document["components"]["schemas"]["ToDo_new"]["required"] == ["description"]
+
+
+def test_the_docs_page_loads_swagger_ui_from_static_under_its_own_csp(sqlite_server: LiveServer) -> None:
+    page = httpx.get(f"{sqlite_server.url}/api/docs")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe" not in csp
+    assert '<script src="/static/swagger-ui/swagger-ui-bundle.js">' in page.text
+    assert httpx.get(f"{sqlite_server.url}/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert httpx.get(f"{sqlite_server.url}/static/api-docs.js").status_code == 200
+    login = httpx.get(f"{sqlite_server.url}/login")
+    assert login.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "script-src" not in login.headers["content-security-policy"]
+
+
+def test_schemathesis_finds_no_server_error(server: LiveServer, tmp_path: Path) -> None:
+    server.cli(
+        "doctype", "add", f"Fuzz{tmp_path.name[-6:].replace('_', '')}",
+        "--field", "title:Data:required", "--field", "count:Int", "--field", "price:Float", "--field", "done:Check",
+        "--field", "due:Date", "--field", "at:Datetime", "--field", "kind:Select:A:B", "--field", "todo:Link:ToDo",
+    )  # fmt: skip
+    manager = api_user(server, scopes=("all",), roles=("System Manager",))
+    log_offset = server.log_path.stat().st_size
+    result = subprocess.run(
+        [
+            str(SCHEMATHESIS), "run", f"{server.url}/openapi.json",
+            "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance",
+            "-H", f"Authorization: Bearer {manager.token(server, 'all')}",
+            "--max-examples", "25", "--seed", "5", "--no-color", "--generation-database", "none",
+            "--report-dir", str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:]
+    with server.log_path.open(encoding="utf-8") as log:
+        log.seek(log_offset)
+        server_errors = [line for line in log if '"status": 5' in line]
+    assert server_errors == []

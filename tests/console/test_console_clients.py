@@ -1,0 +1,268 @@
+"""The client pages over HTTP: every field, clear errors, secret rotation, enable/disable, delete, "try it"."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import httpx
+import pytest
+from console_support import (
+    ConsoleSession,
+    client_form,
+    console_client,
+    fields_of,
+    query_of,
+    s256,
+    text_of,
+)
+
+from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
+
+OTHER_URI = "https://app.example.com/oauth/callback"
+
+
+@pytest.fixture
+async def admin(sqlite_server: LiveServer) -> Any:
+    async with ConsoleSession(sqlite_server) as session:
+        yield await session.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+def _shown(server: LiveServer, client_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(server.cli("client", "show", client_id, "--json").stdout)
+    return shown
+
+
+async def _client_credentials(server: LiveServer, client_id: str, secret: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        return await http.post("/oauth/token", auth=(client_id, secret), data={"grant_type": "client_credentials"})
+
+
+async def test_every_client_field_is_set_on_create_and_changed_on_edit(
+    sqlite_server: LiveServer, admin: ConsoleSession
+) -> None:
+    app_name = f"Every Field {secrets.token_hex(3)}"
+    client_id, secret = await console_client(
+        admin,
+        app_name,
+        client_id=f"every-field-{secrets.token_hex(3)}",
+        token_endpoint_auth_method="client_secret_post",
+        redirect_uris=f"{REDIRECT_URI}\r\n{OTHER_URI}\r\n",
+        default_redirect_uri=OTHER_URI,
+        post_logout_redirect_uris="https://app.example.com/bye",
+        scopes=("openid", "email"),
+        extra_scopes="roles",
+        grant_types=("authorization_code", "refresh_token", "client_credentials"),
+        allowed_roles=("System Manager",),
+        skip_authorization="1",
+        require_pkce=None,
+        allow_plain_pkce="1",
+        is_frappe_legacy="1",
+        id_token_signed_response_alg="ES256",
+        access_token_ttl_seconds="600",
+        refresh_token_ttl_seconds="7200",
+        service_user_email=ADMIN_EMAIL,
+        client_uri="https://app.example.com",
+        logo_uri="https://app.example.com/logo.png",
+    )
+    assert client_id.startswith("every-field-") and secret
+    shown = _shown(sqlite_server, client_id)
+    assert {
+        key: shown[key]
+        for key in (
+            "app_name",
+            "client_type",
+            "token_endpoint_auth_method",
+            "redirect_uris",
+            "default_redirect_uri",
+            "post_logout_redirect_uris",
+            "scopes",
+            "grant_types",
+            "response_types",
+            "allowed_roles",
+            "skip_authorization",
+            "require_pkce",
+            "allow_plain_pkce",
+            "is_frappe_legacy",
+            "id_token_signed_response_alg",
+            "access_token_ttl_seconds",
+            "refresh_token_ttl_seconds",
+            "client_uri",
+            "logo_uri",
+            "is_enabled",
+        )
+    } == {
+        "app_name": app_name,
+        "client_type": "confidential",
+        "token_endpoint_auth_method": "client_secret_post",
+        "redirect_uris": [REDIRECT_URI, OTHER_URI],
+        "default_redirect_uri": OTHER_URI,
+        "post_logout_redirect_uris": ["https://app.example.com/bye"],
+        "scopes": ["openid", "email", "roles"],
+        "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types": ["code"],
+        "allowed_roles": ["System Manager"],
+        "skip_authorization": True,
+        "require_pkce": False,
+        "allow_plain_pkce": True,
+        "is_frappe_legacy": True,
+        "id_token_signed_response_alg": "ES256",
+        "access_token_ttl_seconds": 600,
+        "refresh_token_ttl_seconds": 7200,
+        "client_uri": "https://app.example.com",
+        "logo_uri": "https://app.example.com/logo.png",
+        "is_enabled": True,
+    }
+    assert shown["service_user_id"] is not None
+
+    # The edit page shows what is stored; saving another set of values replaces them all.
+    page = await admin.get(f"/admin/clients/{client_id}")
+    assert fields_of(page.text)["app_name"] == app_name
+    assert fields_of(page.text)["redirect_uris"] == f"{REDIRECT_URI}\n{OTHER_URI}"
+    edited = await admin.post(
+        f"/admin/clients/{client_id}",
+        client_form(
+            f"{app_name} v2",
+            client_type="public",
+            redirect_uris=REDIRECT_URI,
+            scopes=("openid", "profile"),
+            grant_types=("authorization_code",),
+            access_token_ttl_seconds="",
+            refresh_token_ttl_seconds="",
+            service_user_email="",
+            client_uri="",
+            logo_uri="",
+        ),
+    )
+    assert edited.status_code == 303
+    assert edited.headers["location"] == f"/admin/clients/{client_id}?notice=saved"
+    shown = _shown(sqlite_server, client_id)
+    assert (shown["app_name"], shown["client_type"], shown["token_endpoint_auth_method"]) == (
+        f"{app_name} v2",
+        "public",
+        "none",
+    )
+    assert (shown["redirect_uris"], shown["default_redirect_uri"]) == ([REDIRECT_URI], REDIRECT_URI)
+    assert (shown["scopes"], shown["grant_types"]) == (["openid", "profile"], ["authorization_code"])
+    assert (shown["skip_authorization"], shown["allow_plain_pkce"], shown["is_frappe_legacy"]) == (False, False, False)
+    assert (shown["access_token_ttl_seconds"], shown["refresh_token_ttl_seconds"]) == (None, None)
+    assert (shown["service_user_id"], shown["client_uri"], shown["id_token_signed_response_alg"]) == (None, "", "RS256")
+    assert "Saved." in text_of((await admin.get(edited.headers["location"])).text)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message", "kept"),
+    [
+        ({"redirect_uris": "not a uri"}, "redirect URI", ">not a uri</textarea>"),
+        ({"app_name": ""}, "Give the app a name: users see it on the consent screen", 'name="app_name"'),
+        ({"access_token_ttl_seconds": "ten"}, "Lifetimes are whole numbers of seconds", 'value="ten"'),
+        ({"client_uri": "javascript:x"}, "The client uri must be an http(s) address", 'value="javascript:x"'),
+        ({"extra_scopes": "no-such-scope"}, "'no-such-scope' is neither built in", 'value="no-such-scope" checked'),
+    ],
+    ids=["bad-redirect-uri", "no-name", "bad-lifetime", "script-home-page", "unknown-scope"],
+)
+async def test_a_mistake_in_the_client_form_says_what_to_fix_and_keeps_the_input(
+    admin: ConsoleSession, overrides: dict[str, str], message: str, kept: str
+) -> None:
+    overrides = dict(overrides)
+    app_name = overrides.pop("app_name", f"Mistake {secrets.token_hex(3)}")
+    response = await admin.post("/admin/clients/new", client_form(app_name, **overrides))
+    assert response.status_code == 400
+    assert message in text_of(response.text)
+    assert 'class="invalid"' in response.text
+    assert kept in response.text
+    assert fields_of(response.text)["app_name"] == app_name
+    if app_name:
+        assert "No client matches" in text_of((await admin.get("/admin/clients", q=app_name)).text)
+
+
+async def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops_working(
+    sqlite_server: LiveServer, admin: ConsoleSession
+) -> None:
+    client_id, old_secret = await console_client(
+        admin,
+        f"Rotation {secrets.token_hex(3)}",
+        grant_types=("client_credentials",),
+        redirect_uris="",
+        response_types=(),
+        scopes=("all",),
+        service_user_email=ADMIN_EMAIL,
+    )
+    assert old_secret is not None
+    assert (await _client_credentials(sqlite_server, client_id, old_secret)).status_code == 200
+    page = await admin.post(f"/admin/clients/{client_id}/secret")
+    assert page.status_code == 200
+    new_secret = fields_of(page.text)["client-secret"]
+    assert new_secret != old_secret
+    assert "The old secret no longer works." in text_of(page.text)
+    assert new_secret not in (await admin.get(f"/admin/clients/{client_id}")).text  # shown only once
+    assert (await _client_credentials(sqlite_server, client_id, new_secret)).status_code == 200
+    rejected = await _client_credentials(sqlite_server, client_id, old_secret)
+    assert (rejected.status_code, rejected.json()["error"]) == (401, "invalid_client")
+
+
+async def test_a_disabled_client_gets_no_tokens_until_enabled_again(
+    sqlite_server: LiveServer, admin: ConsoleSession
+) -> None:
+    client_id, secret = await console_client(
+        admin,
+        f"Switch {secrets.token_hex(3)}",
+        grant_types=("client_credentials",),
+        redirect_uris="",
+        response_types=(),
+        scopes=("all",),
+        service_user_email=ADMIN_EMAIL,
+    )
+    assert secret is not None
+    disabled = await admin.post(f"/admin/clients/{client_id}/enabled", {"enabled": "0"})
+    assert disabled.headers["location"] == f"/admin/clients/{client_id}?notice=client_disabled"
+    refused = await _client_credentials(sqlite_server, client_id, secret)
+    assert (refused.status_code, refused.json()) == (
+        401,
+        {"error": "invalid_client", "error_description": "Client authentication failed: the client is disabled"},
+    )
+    assert "disabled" in text_of((await admin.get("/admin/clients", q=client_id)).text)
+    await admin.post(f"/admin/clients/{client_id}/enabled", {"enabled": "1"})
+    assert (await _client_credentials(sqlite_server, client_id, secret)).status_code == 200
+
+
+async def test_deleting_a_client_asks_first_then_removes_it(admin: ConsoleSession) -> None:
+    app_name = f"Doomed {secrets.token_hex(3)}"
+    client_id, _ = await console_client(admin, app_name)
+    confirm = await admin.get(f"/admin/clients/{client_id}/delete")
+    assert f"Delete {app_name}?" in text_of(confirm.text)
+    assert "This cannot be undone" in text_of(confirm.text)
+    assert (await admin.get(f"/admin/clients/{client_id}")).status_code == 200  # asking deleted nothing
+    deleted = await admin.post(f"/admin/clients/{client_id}/delete")
+    assert deleted.headers["location"] == "/admin/clients?notice=deleted"
+    gone = await admin.get(f"/admin/clients/{client_id}")
+    assert gone.status_code == 404
+    assert f"No client has client_id {client_id}" in text_of(gone.text)
+
+
+async def test_try_it_builds_an_authorization_url_with_a_fresh_pkce_pair(admin: ConsoleSession) -> None:
+    client_id, secret = await console_client(
+        admin, f"Single Page {secrets.token_hex(3)}", client_type="public", redirect_uris=f"{REDIRECT_URI}\n{OTHER_URI}"
+    )
+    assert secret is None
+    first = fields_of((await admin.get(f"/admin/clients/{client_id}/try")).text)
+    second = fields_of(
+        (await admin.get(f"/admin/clients/{client_id}/try", redirect_uri=OTHER_URI, scope="openid")).text
+    )
+    assert first["code-verifier"] != second["code-verifier"]
+    for trial in (first, second):
+        assert trial["code-challenge"] == s256(trial["code-verifier"])
+    params = query_of(second["authorization-url"])
+    assert params == {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": OTHER_URI,
+        "scope": "openid",
+        "state": second["state"],
+        "code_challenge": second["code-challenge"],
+        "code_challenge_method": "S256",
+        "nonce": second["nonce"],
+    }
+    assert f"code_verifier={second['code-verifier']}" in second["token-request"]
+    assert f"client_id={client_id}" in second["token-request"]  # a public client names itself

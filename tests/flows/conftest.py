@@ -1,0 +1,161 @@
+"""Fixtures for the flow tests: users and clients on each server, HTTP clients, and lifetimes that run out.
+
+Users and clients are made once per server (in parallel CLI processes) and shared: a test that
+needs a pair of user and client with no history (first consent, say) gets its own in ``world``.
+Tests marked ``expiry`` wait for a short lifetime to end; they are moved to the end of the run and
+their tokens are issued when the first flow test starts, so the wait overlaps the other tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import Database, LiveServer
+
+# The helpers assert too: have pytest explain their failures.
+pytest.register_assert_rewrite("flows_support")
+
+from flows_support import (  # noqa: E402
+    ACCESS_TOKEN_TTL_SECONDS,
+    CODE_TTL_SECONDS,
+    SSL_CONTEXT,
+    Backchannel,
+    HttpBrowser,
+    Pkce,
+    PrivateWorld,
+    World,
+    close_logged_in,
+    code_request,
+    make_world,
+    provision,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "expiry: waits for a code or token lifetime to run out (run last, so the wait overlaps)"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    waiting = [item for item in items if item.get_closest_marker("expiry")]
+    if waiting:
+        items[:] = [item for item in items if not item.get_closest_marker("expiry")] + waiting
+
+
+@pytest.fixture(scope="session")
+def world(server: LiveServer) -> World:
+    """The core users and clients on each backend's shared server."""
+    return make_world(server, extended=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_world(sqlite_server: LiveServer) -> World:
+    """Every user and client of the long-tail tests, on the shared SQLite server."""
+    return make_world(sqlite_server, extended=True)
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client for back-channel calls (absolute URLs)."""
+    # No keep-alive: a connection idle past the server's keep-alive timeout can be closed by the
+    # server just as the next request is sent on it, which fails as a read error unrelated to the test.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=60, limits=limits, verify=SSL_CONTEXT) as client:
+        yield client
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _close_shared_browsers() -> AsyncIterator[None]:
+    yield
+    await close_logged_in()
+
+
+@pytest.fixture
+def api(world: World, http: httpx.AsyncClient) -> Backchannel:
+    """The back-channel endpoints of each backend's shared server."""
+    return Backchannel(http, world.server)
+
+
+@pytest.fixture
+def sqlite_api(sqlite_world: World, http: httpx.AsyncClient) -> Backchannel:
+    """The back-channel endpoints of the shared SQLite server."""
+    return Backchannel(http, sqlite_world.server)
+
+
+# -- a private server: short lifetimes, consent always asked ---------------------------------
+
+
+async def _issue_private_grants(world: World) -> PrivateWorld:
+    eve, web = world.user("eve"), world.client("web")
+    async with HttpBrowser(world.server, eve) as browser, httpx.AsyncClient(verify=SSL_CONTEXT) as http:
+        first = Pkce.new()
+        tokens_code = (await browser.authorize(code_request(web, first))).code
+        tokens = await Backchannel(http, world.server).tokens(web, tokens_code, first)
+        tokens_issued_at = time.monotonic()
+        pkce = Pkce.new()
+        code = (await browser.authorize(code_request(web, pkce))).code
+        code_issued_at = time.monotonic()
+    return PrivateWorld(world, code, pkce, code_issued_at, tokens, tokens_issued_at)
+
+
+def _make_private_world(var_dir: Path) -> PrivateWorld:
+    """Runs in a thread, with an event loop of its own, while the first tests start."""
+    live = LiveServer(
+        "sqlite",
+        var_dir,
+        Database.create("sqlite", var_dir),
+        extra_env={
+            "GATEPASS_TOKENS_CODE_TTL_SECONDS": str(CODE_TTL_SECONDS),
+            "GATEPASS_TOKENS_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+        },
+    )
+    try:
+        live.start()
+        users, clients = provision(
+            live,
+            {"eve": {"first_name": "Eve", "last_name": "Early"}},
+            lambda _: {
+                "web": ("--name", "Private App"),
+                "rs": ("--name", "Private RS", "--grant-type", "client_credentials"),
+                "trusted": ("--name", "Private Trusted App", "--skip-authorization"),
+            },
+            then=[("settings", "set", "consent_mode", "force")],
+        )
+        return asyncio.run(_issue_private_grants(World(live, users, clients)))
+    except BaseException:
+        live.stop()
+        raise
+
+
+@pytest.fixture(scope="session")
+def _private_world_started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[PrivateWorld]]:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_make_private_world, tmp_path_factory.mktemp("gatepass-private"))
+        yield future
+    if future.exception() is None:
+        future.result().world.server.stop()
+
+
+@pytest.fixture(scope="session")
+def private_world(_private_world_started: Future[PrivateWorld]) -> PrivateWorld:
+    """A SQLite server of its own with the shortest code and access-token lifetimes, and consent_mode
+    force (a runtime setting that would otherwise change the shared server under other tests).
+
+    Its code and tokens are issued as the session starts and left to expire."""
+    return _private_world_started.result(timeout=300)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_the_clock_early(request: pytest.FixtureRequest) -> Iterator[None]:
+    if any(item.get_closest_marker("expiry") for item in request.session.items):
+        request.getfixturevalue("_private_world_started")
+    yield

@@ -1,0 +1,181 @@
+"""prompt, max_age and login_hint at the authorization endpoint (OIDC Core §3.1.2.1, §3.1.2.6).
+
+auth_time has a resolution of one second, so the tests that show a fresh login moved it wait for
+the next whole second before logging in again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from oidc_support import (
+    AUTHORIZE,
+    Browser,
+    OidcWorld,
+    Pkce,
+    code_flow,
+    code_request,
+    find_form,
+    redeem,
+    verify_id_token,
+    without_query,
+)
+
+from support import REDIRECT_URI
+
+
+async def _next_second() -> int:
+    """Sleep into the next whole second and return it: a login after this has a later auth_time."""
+    now = time.time()
+    await asyncio.sleep(int(now) + 1 - now + 0.05)
+    return int(time.time())
+
+
+def _error_response(server_url: str, state: str, error: str, description: str) -> dict[str, str]:
+    return {"error": error, "error_description": description, "state": state, "iss": server_url}
+
+
+async def test_prompt_none_when_logged_out_returns_login_required(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    request = code_request(client, Pkce.new(), prompt="none")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        outcome = await browser.authorize(request)
+    assert outcome.response.status_code == 303
+    assert without_query(outcome.location) == REDIRECT_URI
+    assert outcome.pages == []
+    assert outcome.params == _error_response(
+        server.url, request["state"], "login_required", "The user is not logged in"
+    )
+
+
+async def test_prompt_none_without_consent_returns_consent_required(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("silent")
+    request = code_request(client, Pkce.new(), prompt="none")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        await browser.login()
+        outcome = await browser.authorize(request)
+    assert outcome.pages == []
+    assert outcome.params == _error_response(
+        server.url, request["state"], "consent_required", "The user has not yet allowed this app"
+    )
+
+
+async def test_prompt_none_with_a_session_and_consent_returns_a_code_silently(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        first = await code_flow(browser, client)
+        pkce = Pkce.new()
+        request = code_request(client, pkce, prompt="none")
+        outcome = await browser.authorize(request)
+    assert outcome.pages == []
+    assert (outcome.params["state"], outcome.params["iss"]) == (request["state"], server.url)
+    tokens = await redeem(server, client, outcome.code, pkce)
+    claims = verify_id_token(tokens["id_token"], server, client["client_id"])
+    assert claims["nonce"] == request["nonce"]
+    assert claims["auth_time"] == verify_id_token(first.id_token, server, client["client_id"])["auth_time"]
+
+
+async def test_prompt_none_with_other_values_is_invalid_request(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    request = code_request(client, Pkce.new(), prompt="none login")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        outcome = await browser.authorize(request)
+    assert outcome.params == _error_response(
+        server.url, request["state"], "invalid_request", "prompt=none cannot be combined with other prompt values"
+    )
+
+
+async def test_prompt_login_shows_the_login_form_to_a_logged_in_user_then_completes(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        first = await code_flow(browser, client)
+        assert await browser.is_logged_in()
+        relogin_from = await _next_second()
+        again = await code_flow(browser, client, prompt="login")
+    assert again.outcome.pages[:1] == ["login"]
+    first_login = verify_id_token(first.id_token, server, client["client_id"])["auth_time"]
+    claims = verify_id_token(again.id_token, server, client["client_id"])
+    assert claims["nonce"] == again.nonce
+    assert relogin_from <= claims["auth_time"] <= int(time.time())
+    assert claims["auth_time"] > first_login
+
+
+async def test_prompt_consent_asks_again_although_consent_is_remembered(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        await code_flow(browser, client)
+        remembered = await code_flow(browser, client)
+        assert remembered.outcome.pages == []
+        asked = await browser.authorize(code_request(client, Pkce.new(), prompt="consent"), decision=None)
+        assert asked.pages == ["consent"]
+        assert asked.response.status_code == 200
+        # Allowing on that page completes the request.
+        pkce = Pkce.new()
+        allowed = await browser.authorize(code_request(client, pkce, prompt="consent"))
+    assert allowed.pages == ["consent"]
+    tokens = await redeem(server, client, allowed.code, pkce)
+    verify_id_token(tokens["id_token"], server, client["client_id"])
+
+
+@pytest.mark.parametrize("max_age", ["0", "1"])
+async def test_max_age_forces_a_fresh_login_and_auth_time_is_its_time(oidc_sqlite: OidcWorld, max_age: str) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        await browser.login()
+        if max_age == "1":
+            await asyncio.sleep(1.1)  # make the login older than max_age
+        relogin_from = await _next_second()
+        flow = await code_flow(browser, client, max_age=max_age)
+    assert flow.outcome.pages[:1] == ["login"]
+    claims = verify_id_token(flow.id_token, server, client["client_id"])
+    # §3.1.2.1: with max_age, auth_time is REQUIRED, and it is the new login's time.
+    assert relogin_from <= claims["auth_time"] <= int(time.time())
+
+
+async def test_max_age_not_yet_reached_keeps_the_session_and_its_auth_time(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        first = await code_flow(browser, client)
+        again = await code_flow(browser, client, max_age="3600")
+    assert "login" not in again.outcome.pages
+    first_login = verify_id_token(first.id_token, server, client["client_id"])["auth_time"]
+    assert verify_id_token(again.id_token, server, client["client_id"])["auth_time"] == first_login
+
+
+async def test_prompt_none_with_a_login_older_than_max_age_returns_login_required(oidc_sqlite: OidcWorld) -> None:
+    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
+    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+        await code_flow(browser, client)
+        await _next_second()
+        request = code_request(client, Pkce.new(), prompt="none", max_age="0")
+        outcome = await browser.authorize(request)
+    assert outcome.pages == []
+    assert outcome.params == _error_response(
+        server.url, request["state"], "login_required", "The login is older than max_age"
+    )
+
+
+async def test_login_hint_fills_in_the_email_on_the_login_page(oidc_sqlite: OidcWorld) -> None:
+    server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("web")
+    pkce = Pkce.new()
+    request = code_request(client, pkce, login_hint=user["email"])
+    async with Browser(server, user) as browser:
+        redirect = await browser.http.get(f"{AUTHORIZE}?{urlencode(request)}")
+        assert redirect.status_code == 303
+        login_url = redirect.headers["location"]
+        assert urlsplit(login_url).path == "/login"
+        assert dict(parse_qsl(urlsplit(login_url).query))["login_hint"] == user["email"]
+        page = await browser.http.get(login_url)
+        form = find_form(page.text, "/login")
+        assert form is not None
+        assert form.fields["email"] == user["email"]
+        # The pre-filled form, with only the password added, completes the request.
+        outcome = await browser.follow(
+            await browser.http.post("/login", data={**form.fields, "password": user["password"]})
+        )
+    assert outcome.params["state"] == request["state"]
+    tokens = await redeem(server, client, outcome.code, pkce)
+    assert verify_id_token(tokens["id_token"], server, client["client_id"])["sub"] == user["sub"]
