@@ -64,6 +64,23 @@ def load(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
     return stacks
 
 
+# Library functions worth naming in the inclusive view, beside every Gatepass function that is not
+# web plumbing (the route and middleware wrappers hold nearly everything and say nothing).
+LANDMARKS = (
+    "_async_ping", "_start_transaction", "_prepare_and_execute", "Transaction.commit", "Transaction.rollback",
+    "AsyncSession.flush", "AsyncSession.close", "AsyncSession.execute", "AsyncConnection.execute",
+    "greenlet_spawn", "PasswordHasher.verify", "import_key", "encode", "Template.render", "Request.form",
+    "JSONResponse.render", "_compile_w_cache", "_generate_cache_key", "instances",
+)
+PLUMBING = ("gatepass/web/middleware.py", "gatepass/web/routes.py")
+
+
+def _is_landmark(func: str, file: str) -> bool:
+    if "gatepass/" in file:
+        return not file.endswith(PLUMBING)
+    return any(func == mark or func.endswith("." + mark) or func.endswith(mark) for mark in LANDMARKS)
+
+
 def label(func: str, file: str) -> str:
     short = file
     for marker in ("site-packages/", "src/", "lib/python3.11/"):
@@ -87,15 +104,14 @@ def summarise(path: Path, top: int) -> str:
         seen = set()
         for func, file in frames:
             name = label(func, file)
-            if name not in seen and ("gatepass/" in file or "sqlalchemy/" in file or "joserfc" in file
-                                     or "argon2" in file or "starlette/" in file):
+            if name not in seen and _is_landmark(func, file):
                 seen.add(name)
                 inclusive[name] += count
     out = [f"### {path.stem}: {total} samples", "", "| component (innermost frame) | share |", "|---|---:|"]
     out += [f"| {name} | {count / total:.1%} |" for name, count in components.most_common()]
     out += ["", "| self: top functions | share |", "|---|---:|"]
     out += [f"| `{name}` | {count / total:.1%} |" for name, count in selfs.most_common(top)]
-    out += ["", "| inclusive: Gatepass and library functions | share |", "|---|---:|"]
+    out += ["", "| inclusive: Gatepass functions and library landmarks | share |", "|---|---:|"]
     out += [f"| `{name}` | {count / total:.1%} |" for name, count in inclusive.most_common(top)]
     return "\n".join(out) + "\n"
 

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,13 +199,24 @@ def ensure_wrk() -> str:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_cpu_seconds(pid: int) -> float:
+def _proc_cpu_seconds(pid: int, *, with_reaped_children: bool = False) -> float:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
     fields = stat[stat.rfind(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    ticks = int(fields[11]) + int(fields[12])
+    if with_reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
 
 
 def _comm(pid: int) -> str:
@@ -267,12 +278,29 @@ class CpuSnapshot:
     at: float
     busy: float
     groups: dict[str, float]
+    server_writes: int = 0
+
+
+def _write_syscalls(pid: int) -> int:
+    """write(2) calls of a process so far: a server's are its responses plus its database round trips."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("syscw:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def cpu_snapshot(groups: dict[str, list[int]]) -> CpuSnapshot:
     totals = {name: sum(_proc_cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
-    totals["database"] = sum(_proc_cpu_seconds(pid) for pid in _all_pids() if _comm(pid) in DB_PROCESS_NAMES)
-    return CpuSnapshot(time.monotonic(), _busy_seconds(), totals)
+    # Backends that exited (pool churn) are counted through their parent, the server's main process.
+    database = [pid for pid in _all_pids() if _comm(pid) in DB_PROCESS_NAMES]
+    totals["database"] = sum(
+        _proc_cpu_seconds(pid, with_reaped_children=_comm(_parent(pid)) not in DB_PROCESS_NAMES) for pid in database
+    )
+    writes = sum(_write_syscalls(pid) for pid in groups.get("server", []))
+    return CpuSnapshot(time.monotonic(), _busy_seconds(), totals, writes)
 
 
 def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> dict[str, float]:
@@ -283,6 +311,7 @@ def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> d
     out = {name: seconds / requests * 1e6 for name, seconds in used.items()}
     out["other"] = max(0.0, (after.busy - before.busy) - sum(used.values())) / requests * 1e6
     out["machine_busy_pct"] = (after.busy - before.busy) / max(after.at - before.at, 1e-9) / (os.cpu_count() or 1) * 100
+    out["server_writes"] = (after.server_writes - before.server_writes) / requests
     return out
 
 
@@ -755,13 +784,15 @@ class Run:
         return {"server": [self.server_pid, *self.workers] if self.server_pid else [], "load": load_pids}
 
 
-def _profile_start(run: Run, name: str, seconds: float, pid: int) -> subprocess.Popen[bytes] | None:
-    if not run.args.profile or not pid:
+def _profile_start(run: Run, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy on the server's supervisor and, through --subprocesses, every worker."""
+    if not run.args.profile or not run.server_pid:
         return None
     out = Path(run.args.profile) / f"{name}.folded"
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-           "--rate", str(run.args.profile_rate), "--format", "raw", "--output", str(out), "--nonblocking"]
+    cmd = [str(BIN / "py-spy"), "record", "--pid", str(run.server_pid), "--subprocesses",
+           "--duration", str(max(1, int(seconds))), "--rate", str(run.args.profile_rate), "--format", "raw",
+           "--output", str(out), "--nonblocking"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
@@ -787,7 +818,7 @@ def wrk_once(run: Run, name: str, script: str, url: str, options: dict[str, Any]
             proc.wait()
 
     stop = CLEANUP.push(f"wrk {name}", kill_wrk)
-    profiler = _profile_start(run, name, seconds, run.workers[0] if run.workers else 0) if record else None
+    profiler = _profile_start(run, name, seconds) if record else None
     sessions_before = run.sessions_opened()
     before = cpu_snapshot(run.cpu_groups([]))
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -877,7 +908,7 @@ async def one_flow(client: httpx.AsyncClient, email: str, password: str, web_bas
     query = urlencode({"response_type": "code", "client_id": WEB_CLIENT, "redirect_uri": REDIRECT_URI,
                        "scope": FLOW_SCOPE, "state": state, "nonce": secrets.token_urlsafe(16),
                        "code_challenge": challenge, "code_challenge_method": "S256"})
-    requests = 1
+    requests = 1  # authorize, then (login page, login, authorize again), consent, token
     response = await client.get(f"/oauth/authorize?{query}")
     if not logged_in:
         login_url = _expect(response, 303, "authorize (no session)").headers["location"]
@@ -902,7 +933,7 @@ async def one_flow(client: httpx.AsyncClient, email: str, password: str, web_bas
     body = _expect(token, 200, "token").json()
     if "access_token" not in body or "id_token" not in body:
         raise FlowError(f"token response without tokens: {sorted(body)}")
-    return requests + 3
+    return requests + 2
 
 
 @dataclass
@@ -916,25 +947,51 @@ class FlowStats:
 
 
 async def flow_load(base: str, users: list[tuple[int, str]], password: str, web_basic: str, *, logged_in: bool,
-                    concurrency: int, warmup: float, duration: float) -> FlowStats:
+                    concurrency: int, warmup: float, duration: float, max_duration: float,
+                    on_ready: Callable[[], Awaitable[None]]) -> FlowStats:
+    """Flows of ``concurrency`` browsers; counts those completing in the measured window.
+
+    The window lasts ``duration`` seconds after the warm-up, longer (up to ``max_duration``) until at
+    least ``concurrency`` flows completed in it, so that slow flows still give a figure.
+    """
     stats = FlowStats()
-    start = time.monotonic()
-    measure_from, end = start + warmup, start + warmup + duration
+    window_end: list[float] = []  # set once, by the first browser to see the window closed
     limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    ready = asyncio.Event()
+    logged_in_count = [0]
+    clock: dict[str, float] = {}
+
+    def is_closed(now: float) -> bool:
+        is_due = now >= clock["hard_end"] or (now >= clock["nominal_end"] and stats.flows >= concurrency)
+        if is_due and not window_end:
+            window_end.append(now)
+        return bool(window_end)
 
     async def browser(n: int) -> None:
         email = users[n % len(users)][1]
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+            login_failed = False
             if logged_in:
                 # One login per browser before the clock starts: the flows reuse its session.
                 try:
                     await _log_in(client, "/login?next=/", email, password)
                 except (FlowError, httpx.HTTPError) as exc:
+                    login_failed = True
                     stats.errors += 1
                     stats.first_error = stats.first_error or f"login: {exc}"
-                    return
+            logged_in_count[0] += 1
+            if logged_in_count[0] == concurrency:
+                await on_ready()  # CPU counters and the profiler start here, after the logins
+                clock["measure_from"] = time.monotonic() + warmup
+                clock["nominal_end"] = clock["measure_from"] + duration
+                clock["hard_end"] = clock["measure_from"] + max(duration, max_duration)
+                ready.set()
+            await ready.wait()
+            if login_failed:
+                return
+            measure_from = clock["measure_from"]
             rounds = 0
-            while time.monotonic() < end and rounds < 1_000_000:
+            while not is_closed(time.monotonic()) and rounds < 1_000_000:
                 rounds += 1
                 if not logged_in:
                     client.cookies.clear()  # a new browser each time: login form, CSRF, password check
@@ -942,19 +999,19 @@ async def flow_load(base: str, users: list[tuple[int, str]], password: str, web_
                 try:
                     sent = await one_flow(client, email, password, web_basic, logged_in=logged_in)
                 except (FlowError, httpx.HTTPError, KeyError, ValueError) as exc:
-                    if measure_from <= time.monotonic() <= end:
+                    if time.monotonic() >= measure_from and not window_end:
                         stats.errors += 1
                         stats.first_error = stats.first_error or str(exc)
                     continue
                 finished = time.monotonic()
                 # Throughput: the flows that complete inside the measured window.
-                if measure_from <= finished <= end:
+                if finished >= measure_from and not is_closed(finished):
                     stats.flows += 1
                     stats.requests += sent
                     stats.latencies.append(finished - began)
 
     await asyncio.gather(*(browser(n) for n in range(concurrency)))
-    stats.elapsed = duration
+    stats.elapsed = (window_end[0] if window_end else time.monotonic()) - clock["measure_from"]
     return stats
 
 
@@ -969,26 +1026,33 @@ def measure_flows(run: Run, key: str, base: str, fixture: Fixture, *, logged_in:
     args = run.args
     web_basic = basic(WEB_CLIENT, fixture.secrets[WEB_CLIENT])
     load = [os.getpid()]
-    profiler = _profile_start(run, key, args.flow_warmup + args.flow_duration, run.workers[0] if run.workers else 0)
-    sessions_before = run.sessions_opened()
-    before = cpu_snapshot(run.cpu_groups(load))
+    started: dict[str, Any] = {}
+
+    async def on_ready() -> None:
+        started["profiler"] = _profile_start(run, key, args.flow_warmup + args.flow_duration)
+        started["sessions"] = await run.seeder.sessions_opened() if run.seeder else None
+        started["cpu"] = cpu_snapshot(run.cpu_groups(load))
+
     stats = run.loop.run_until_complete(flow_load(
         base, fixture.users, fixture.password, web_basic, logged_in=logged_in, concurrency=args.connections,
-        warmup=args.flow_warmup, duration=args.flow_duration))
+        warmup=args.flow_warmup, duration=args.flow_duration, max_duration=args.flow_max_duration,
+        on_ready=on_ready))
     after = cpu_snapshot(run.cpu_groups(load))
-    _profile_wait(profiler)
+    _profile_wait(started.get("profiler"))
+    before, sessions_before = started["cpu"], started["sessions"]
     label = PATHS[key]
     result = Result(key=key, label=label, rps=stats.requests / stats.elapsed, flows_per_s=stats.flows / stats.elapsed,
                     p50_ms=percentile(stats.latencies, 50) * 1000, p99_ms=percentile(stats.latencies, 99) * 1000,
                     errors=stats.errors, requests=stats.requests)
     # The load generator also ran in the warm-up: count CPU over flows of the whole window.
-    window = args.flow_warmup + args.flow_duration
-    result.cpu = cpu_per_request(before, after, max(1, round(stats.requests * window / args.flow_duration)))
+    window = args.flow_warmup + stats.elapsed
+    result.cpu = cpu_per_request(before, after, max(1, round(stats.requests * window / max(stats.elapsed, 1e-9))))
     sessions_after = run.sessions_opened()
     if sessions_before is not None and sessions_after is not None:
         result.new_connections = sessions_after - sessions_before
+    result.note = f"{stats.flows} flows completed in a {stats.elapsed:.0f} s window"
     if stats.first_error:
-        result.note = f"first error: {stats.first_error[:160]}"
+        result.note += f"; first error: {stats.first_error[:160]}"
     run.results[key] = result
     log(f"{label}: {result.flows_per_s:,.1f} flows/s ({result.rps:,.0f} req/s), p50 {result.p50_ms:.0f} ms, "
         f"p99 {result.p99_ms:.0f} ms, errors {result.errors}")
@@ -1309,7 +1373,7 @@ def lookup_table(run: Run) -> str:
 
 def cpu_table(run: Run) -> str:
     lines = ["| path | server µs/req | database µs/req | load generator µs/req | other processes µs/req | "
-             "machine busy | new DB connections |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "machine busy | server writes/req | new DB connections |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     keys = ["floor_start", "floor_end", "a", "b@small", "b@large", "c@small", "c@large", "d", "e", "f_pw", "f_nopw"]
     for key in keys:
         r = run.results.get(key)
@@ -1318,7 +1382,7 @@ def cpu_table(run: Run) -> str:
         c = r.cpu
         lines.append(f"| {key} | {c.get('server', 0):,.0f} | {c.get('database', 0):,.0f} | {c.get('load', 0):,.0f} | "
                      f"{c.get('other', 0):,.0f} | {c.get('machine_busy_pct', 0):.0f}% | "
-                     f"{'' if r.new_connections is None else r.new_connections} |")
+                     f"{c.get('server_writes', 0):.1f} | {'' if r.new_connections is None else r.new_connections} |")
     return "\n".join(lines)
 
 
@@ -1346,8 +1410,9 @@ Command: `{command}`
 
 `gatepass serve --workers {args.workers}` (uvicorn, uvloop, httptools; log level {args.log_level}, rate limits
 off), wrk with {args.connections} connections and {args.threads} threads, {args.duration:g} s per path after a
-{args.warmup:g} s warm-up. Flows: {args.connections} concurrent asyncio + httpx browsers, {args.flow_duration:g} s
-after a {args.flow_warmup:g} s warm-up; their p50/p99 are of whole flows. Errors are socket errors, timeouts and
+{args.warmup:g} s warm-up. Flows: {args.connections} concurrent asyncio + httpx browsers, measured for
+{args.flow_duration:g} s after a {args.flow_warmup:g} s warm-up, or longer (up to {args.flow_max_duration:g} s)
+until {args.connections} flows completed; their p50/p99 are of whole flows. Errors are socket errors, timeouts and
 HTTP statuses ≥ 400 (wrk), or failed flows. Ratio: requests/s over the floor's requests/s (mean of the floor
 measured at the start and at the end of the run: {run.results['floor_start'].rps:,.0f} and
 {run.results['floor_end'].rps:,.0f} req/s).
@@ -1367,6 +1432,9 @@ Each run rotates through {args.lookup_sample:,} different tokens (a uniform samp
 
 From /proc: CPU time of the Gatepass processes, of every database server process, of the load generator,
 and of everything else on the machine (other sessions), divided by the requests (flows: HTTP requests).
+Server writes/req: write(2) calls of the server processes per request, i.e. its HTTP responses plus one per
+message it sends to the database (each is a round trip): the floor shows what one response costs. New DB
+connections: connections opened to the benchmark database during the measurement (pool churn).
 
 {cpu_table(run)}
 
@@ -1415,6 +1483,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each path")
     parser.add_argument("--flow-duration", type=float, default=10)
     parser.add_argument("--flow-warmup", type=float, default=3)
+    parser.add_argument("--flow-max-duration", type=float, default=40,
+                        help="measure flows longer, up to this, until as many flows as browsers completed")
     parser.add_argument("--small", type=int, default=10_000, help="stored access tokens, first lookup measurement")
     parser.add_argument("--large", type=int, default=1_000_000, help="stored access tokens, second measurement")
     parser.add_argument("--refresh-tokens", type=int, default=80_000, help="seeded refresh tokens for (e)")

@@ -53,7 +53,7 @@ from gatepass.services.token import TokenService
 from gatepass.web.context import WebContext
 from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import service_unavailable, unhandled_error
-from gatepass.web.middleware import SecurityHeadersMiddleware
+from gatepass.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from gatepass.web.pages.admin.context import AdminContext
 from gatepass.web.routes import build_routes
 
@@ -258,13 +258,14 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=build_routes(),
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(CorsMiddleware)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware), Middleware(BodyLimitMiddleware), Middleware(CorsMiddleware),
+        ],
         exception_handlers={
             Exception: unhandled_error, DBAPIError: database_error, PoolTimeoutError: database_error,
             OSError: database_error,
         },
         lifespan=lifespan,
-        max_body_size=1024 * 1024,
     )
     app.state.gatepass = gatepass
     app.state.api = ApiContext(

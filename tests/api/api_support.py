@@ -56,7 +56,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def challenge(server: LiveServer, **attributes: str) -> str:
+def challenge(server: LiveServer, *, is_401: bool = False, **attributes: str) -> str:
+    """The WWW-Authenticate value; a 401 also points at the RFC 9728 resource metadata (§5.1)."""
+    if is_401:
+        attributes["resource_metadata"] = f"{server.url}/.well-known/oauth-protected-resource/api/resource"
     parts = [f'realm="{server.url}"', *(f'{key}="{value}"' for key, value in attributes.items())]
     return "Bearer " + ", ".join(parts)
 

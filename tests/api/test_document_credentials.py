@@ -39,7 +39,9 @@ def test_a_wrong_or_replaced_api_secret_is_401_invalid_token(world: ScopedWorld)
     description = "The API key or secret is invalid"
     assert wrong.status_code == 401
     assert wrong.json() == {"error": "invalid_token", "error_description": description}
-    assert wrong.headers["www-authenticate"] == challenge(server, error="invalid_token", error_description=description)
+    assert wrong.headers["www-authenticate"] == challenge(
+        server, is_401=True, error="invalid_token", error_description=description
+    )
     _api_key(server, world.other.email)
     assert httpx.get(url, headers={"Authorization": f"token {key}:{secret}"}).status_code == 401
     undecodable = httpx.get(url, headers={"Authorization": "Basic %%%"})

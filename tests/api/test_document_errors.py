@@ -22,14 +22,14 @@ def _invalid_token(server: LiveServer, response: httpx.Response, description: st
     assert response.status_code == 401
     assert response.json() == {"error": "invalid_token", "error_description": description}
     assert response.headers["www-authenticate"] == challenge(
-        server, error="invalid_token", error_description=description
+        server, is_401=True, error="invalid_token", error_description=description
     )
 
 
 def test_no_credentials_is_401_with_a_bare_bearer_challenge(world: ScopedWorld) -> None:
     response = httpx.get(f"{world.server.url}/api/resource/ToDo")
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == challenge(world.server)
+    assert response.headers["www-authenticate"] == challenge(world.server, is_401=True)
     assert response.json() == NO_CREDENTIALS
 
 

@@ -52,7 +52,6 @@ STARLETTE_PLAIN_TEXT_ERRORS = {"many-params"}
 VALUES_FOR_THE_DATABASE = ["binary-garbage", "non-utf8-values", "nul-bytes", "huge-value"]
 NUL_REACHES_THE_DATABASE = ("/oauth/revoke", "/oauth/introspect", "/oauth/authorize")
 FRAMING_BUG = "BUG: Starlette's plain-text 400/413 bypasses the RFC 6749 §5.2 JSON error (web/oauth/backchannel.py)"
-NUL_BUG = "BUG: protocol.params lets NUL through to PostgreSQL, which fails the query; the answer is 503"
 
 
 def assert_no_traceback(response: httpx.Response) -> None:
@@ -101,8 +100,6 @@ def test_malformed_post_gets_a_4xx_without_a_traceback(sqlite_http: httpx.Client
 def test_malformed_values_reaching_the_database_get_a_4xx_without_a_traceback(
     server: LiveServer, http: httpx.Client, request: pytest.FixtureRequest, path: str, body_name: str
 ) -> None:
-    if server.backend == "postgresql" and body_name == "nul-bytes" and path in NUL_REACHES_THE_DATABASE:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NUL_BUG))
     post_malformed(http, path, body_name)
 
 
@@ -195,8 +192,6 @@ def test_backchannel_answers_get_with_405_and_allow_post(sqlite_http: httpx.Clie
 def test_malformed_query_string_never_gives_a_5xx(
     server: LiveServer, http: httpx.Client, request: pytest.FixtureRequest, path: str, query: str
 ) -> None:
-    if server.backend == "postgresql" and path == "/oauth/authorize" and "client_id=%00" in query:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NUL_BUG))
     response = http.get(f"{path}?{query}")
     assert response.status_code < 500, response.text[:300]
     assert_no_traceback(response)
@@ -296,17 +291,11 @@ def test_login_with_fields_sent_as_files_is_rejected(http: httpx.Client, csrf_fo
 def test_nul_in_backchannel_parameters_is_bad_input_not_an_outage(
     server: LiveServer, http: httpx.Client, request: pytest.FixtureRequest, path: str, form: dict[str, str]
 ) -> None:
-    if server.backend == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NUL_BUG))
     response = http.post(path, data=form)
     assert response.status_code in (400, 401), response.text[:300]
     assert response.json()["error"] in ("invalid_request", "invalid_client")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Starlette's plain-text 400/413 bypasses the RFC 6749 §5.2 JSON error (web/oauth/backchannel.py)",
-)
 @pytest.mark.parametrize("path", BACKCHANNEL)
 @pytest.mark.parametrize(
     ("body", "content_type"),

@@ -13,6 +13,7 @@ from gatepass.protocol.errors import InvalidRequest, InvalidScope
 
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 MAX_PARAM_LENGTH = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def parse_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -25,6 +26,9 @@ def parse_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
         seen.add(name)
         if len(value) > MAX_PARAM_LENGTH:
             raise InvalidRequest(f"Parameter '{name}' is longer than {MAX_PARAM_LENGTH} characters")
+        # No OAuth parameter value contains control characters (RFC 6749 Appendix A: VSCHAR and friends).
+        if _CONTROL.search(value) or _CONTROL.search(name):
+            raise InvalidRequest(f"Parameter '{_CONTROL.sub('?', name)}' contains control characters")
         if value != "":
             params[name] = value
     return params

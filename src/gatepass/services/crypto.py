@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 
 import anyio.to_thread
@@ -13,8 +14,15 @@ from cryptography.fernet import Fernet, InvalidToken
 from gatepass.protocol.tokens import derive_key
 
 _HASHER = PasswordHasher()
-# Verifying against this when the email is unknown takes as long as a real check (no timing oracle).
-_DUMMY_HASH = _HASHER.hash("gatepass-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the email is unknown takes as long as a real check (no timing oracle).
+
+    Made on first use, not at import: every CLI call imports this module.
+    """
+    return _HASHER.hash("gatepass-timing-equaliser")
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def _verify() -> bool:
         try:
-            return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

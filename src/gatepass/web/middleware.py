@@ -6,7 +6,9 @@ import logging
 import secrets
 import time
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatepass import metrics
@@ -57,3 +59,38 @@ class SecurityHeadersMiddleware:
                                  extra={"http": {"method": scope["method"], "path": scope["path"], "status": status,
                                                  "duration_ms": round(elapsed * 1000, 2), "endpoint": endpoint}})
             request_id_var.reset(token)
+
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over 1 MiB with an answer in OAuth's JSON shape (no endpoint needs more)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            response = JSONResponse(
+                {"error": "invalid_request", "error_description": "The request body is larger than 1 MiB"},
+                status_code=413, headers={"Cache-Control": "no-store"},
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise HTTPException(status_code=413, detail="The request body is larger than 1 MiB")
+            return message
+
+        await self.app(scope, counting_receive, send)

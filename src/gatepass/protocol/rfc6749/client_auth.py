@@ -38,6 +38,8 @@ def parse_client_credentials(authorization: str | None, form: Mapping[str, str])
             raise InvalidClient("The Basic Authorization header must hold client_id:client_secret")
         raw_id, raw_secret = decoded.split(":", 1)
         client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in client_id + secret):
+            raise InvalidClient("The Basic Authorization header contains control characters")
         if form_secret is not None:
             raise InvalidRequest("Send the client secret in the Authorization header or the body, not both")
         if form_id is not None and form_id != client_id:

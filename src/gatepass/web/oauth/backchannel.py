@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,7 +19,11 @@ async def _form(request: Request) -> dict[str, str]:
     # RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded (multipart tolerated).
     if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidRequest("Send the parameters as application/x-www-form-urlencoded in the request body")
-    form = await request.form()
+    try:
+        form = await request.form()
+    except HTTPException as exc:
+        # Starlette's framing errors (bad multipart, too large, too many fields) answered in OAuth's shape.
+        raise InvalidRequest(f"The request body cannot be read: {exc.detail}") from None
     return parse_params((k, v) for k, v in form.multi_items() if isinstance(v, str))
 
 
