@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
-
 from private_servers import PrivatePostgres, PrivateRedis
+
 from support import Database, LiveServer
 
 
