@@ -13,8 +13,9 @@ async def test_preflight_is_allowed_for_a_registered_origin_and_refused_for_anot
     async with httpx.AsyncClient(base_url=sqlite_server.url) as http:
         allowed = await http.options("/oauth/token", headers={"Origin": "https://spa.example.com", **preflight})
         refused = await http.options("/oauth/token", headers={"Origin": "https://evil.example", **preflight})
-        posted = await http.post("/oauth/token", data={"grant_type": "authorization_code"},
-                                 headers={"Origin": "https://spa.example.com"})
+        posted = await http.post(
+            "/oauth/token", data={"grant_type": "authorization_code"}, headers={"Origin": "https://spa.example.com"}
+        )
     assert allowed.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == "https://spa.example.com"
     assert "POST" in allowed.headers["access-control-allow-methods"]

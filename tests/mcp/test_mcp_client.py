@@ -10,8 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 
-from support import LiveServer
+from support import BACKENDS, LiveServer
 
 CALLBACK = "http://127.0.0.1:9999/callback"
 
@@ -47,10 +48,13 @@ async def _authorize_in_browser(page: Any, url: str, user: dict[str, Any]) -> di
     return parse_qs(urlsplit(caught[-1]).query)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_client_knowing_only_the_api_url_discovers_registers_and_calls_the_api(
-    start_server, page: Any  # type: ignore[no-untyped-def]
+    start_server,
+    page: Any,
+    backend: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    server: LiveServer = start_server("sqlite")
+    server: LiveServer = start_server(backend)
     server.cli("settings", "set", "registration_mode", "open")
     server.cli("settings", "set", "registration_scopes", "openid profile all")
     user = server.create_user()
@@ -68,33 +72,57 @@ async def test_client_knowing_only_the_api_url_discovers_registers_and_calls_the
         assert metadata["issuer"] == issuer
         assert "S256" in metadata["code_challenge_methods_supported"]
         # 3. The client registers itself (RFC 7591), as a public client.
-        registered = await http.post(metadata["registration_endpoint"], json={
-            "client_name": "Assistant", "redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"], "scope": "openid all",
-        })
+        registered = await http.post(
+            metadata["registration_endpoint"],
+            json={
+                "client_name": "Assistant",
+                "redirect_uris": [CALLBACK],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "scope": "openid all",
+            },
+        )
         assert registered.status_code == 201, registered.text
         client = registered.json()
         assert "client_secret" not in client
         assert client["scope"] == "openid all"
         # 4. Code + PKCE with the resource, in a real browser (RFC 8707).
         verifier, challenge = _pkce()
-        query = urlencode({"response_type": "code", "client_id": client["client_id"], "redirect_uri": CALLBACK,
-                           "scope": "openid all", "state": "s-1", "code_challenge": challenge,
-                           "code_challenge_method": "S256", "resource": resource})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": client["client_id"],
+                "redirect_uri": CALLBACK,
+                "scope": "openid all",
+                "state": "s-1",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "resource": resource,
+            }
+        )
         answer = await _authorize_in_browser(page, f"{metadata['authorization_endpoint']}?{query}", user)
         assert answer["state"] == ["s-1"]
         assert answer["iss"] == [issuer]
-        token = await http.post(metadata["token_endpoint"], data={
-            "grant_type": "authorization_code", "code": answer["code"][0], "redirect_uri": CALLBACK,
-            "client_id": client["client_id"], "code_verifier": verifier, "resource": resource,
-        })
+        token = await http.post(
+            metadata["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": answer["code"][0],
+                "redirect_uri": CALLBACK,
+                "client_id": client["client_id"],
+                "code_verifier": verifier,
+                "resource": resource,
+            },
+        )
         assert token.status_code == 200, token.text
         # 5. The API answers, as the user.
-        todos = await http.get(f"{server.url}/api/resource/ToDo",
-                               headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        todos = await http.get(
+            f"{server.url}/api/resource/ToDo", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+        )
         assert todos.status_code == 200
         assert todos.json() == {"data": []}
-        introspected = await http.post(f"{issuer}/oauth/introspect", data={
-            "token": token.json()["access_token"], "client_id": client["client_id"]})
+        introspected = await http.post(
+            f"{issuer}/oauth/introspect", data={"token": token.json()["access_token"], "client_id": client["client_id"]}
+        )
         assert introspected.json()["aud"] == resource
         assert introspected.json()["username"] == user["email"]

@@ -32,9 +32,15 @@ def open_server(start_server) -> LiveServer:  # type: ignore[no-untyped-def]
 
 async def test_open_registration_answers_201_with_what_was_granted_and_is_rate_limited(open_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=open_server.url) as http:
-        first = await http.post("/oauth/register", json={**GOOD, "scope": "openid email roles",
-                                                         "grant_types": ["authorization_code", "refresh_token"],
-                                                         "contacts": ["ops@example.com"]})
+        first = await http.post(
+            "/oauth/register",
+            json={
+                **GOOD,
+                "scope": "openid email roles",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "contacts": ["ops@example.com"],
+            },
+        )
         answers = [await http.post("/oauth/register", json=GOOD) for _ in range(4)]
         metadata = (await http.get("/.well-known/openid-configuration")).json()
     assert first.status_code == 201
@@ -52,21 +58,42 @@ async def test_open_registration_answers_201_with_what_was_granted_and_is_rate_l
     assert '"is_dynamically_registered": true' in listed
 
 
-@pytest.mark.parametrize(("metadata", "error", "description"), [
-    ({"client_name": "x", "redirect_uris": ["http://evil.example/cb"]}, "invalid_redirect_uri",
-     "'http://evil.example/cb' uses http on a non-loopback host; use https (RFC 9700 section 2.6)"),
-    ({"client_name": "x", "redirect_uris": ["https://app.example.com/cb#frag"]}, "invalid_redirect_uri",
-     "'https://app.example.com/cb#frag' has a fragment; RFC 6749 section 3.1.2 forbids it"),
-    ({"client_name": "x", "redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri",
-     "'javascript:alert(1)' uses a scheme that is never allowed"),
-    ({"client_name": "x"}, "invalid_redirect_uri",
-     "redirect_uris is required: list the URIs the authorization server may redirect to"),
-    ({"client_name": "x", "redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"]},
-     "invalid_client_metadata",
-     "grant type 'client_credentials' cannot be registered; use authorization_code and refresh_token"),
-    ({"redirect_uris": ["https://a.example/cb"]}, "invalid_client_metadata",
-     "client_name is required: 1 to 140 characters shown to users on the consent screen"),
-], ids=["http elsewhere", "fragment", "javascript", "no redirect uris", "client credentials", "no name"])
+@pytest.mark.parametrize(
+    ("metadata", "error", "description"),
+    [
+        (
+            {"client_name": "x", "redirect_uris": ["http://evil.example/cb"]},
+            "invalid_redirect_uri",
+            "'http://evil.example/cb' uses http on a non-loopback host; use https (RFC 9700 section 2.6)",
+        ),
+        (
+            {"client_name": "x", "redirect_uris": ["https://app.example.com/cb#frag"]},
+            "invalid_redirect_uri",
+            "'https://app.example.com/cb#frag' has a fragment; RFC 6749 section 3.1.2 forbids it",
+        ),
+        (
+            {"client_name": "x", "redirect_uris": ["javascript:alert(1)"]},
+            "invalid_redirect_uri",
+            "'javascript:alert(1)' uses a scheme that is never allowed",
+        ),
+        (
+            {"client_name": "x"},
+            "invalid_redirect_uri",
+            "redirect_uris is required: list the URIs the authorization server may redirect to",
+        ),
+        (
+            {"client_name": "x", "redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"]},
+            "invalid_client_metadata",
+            "grant type 'client_credentials' cannot be registered; use authorization_code and refresh_token",
+        ),
+        (
+            {"redirect_uris": ["https://a.example/cb"]},
+            "invalid_client_metadata",
+            "client_name is required: 1 to 140 characters shown to users on the consent screen",
+        ),
+    ],
+    ids=["http elsewhere", "fragment", "javascript", "no redirect uris", "client credentials", "no name"],
+)
 async def test_bad_metadata_is_refused_with_the_reason(
     open_server: LiveServer, metadata: dict[str, Any], error: str, description: str
 ) -> None:
@@ -78,9 +105,14 @@ async def test_bad_metadata_is_refused_with_the_reason(
 
 async def test_native_app_redirect_uris_register(open_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=open_server.url) as http:
-        answer = await http.post("/oauth/register", json={
-            "client_name": "Native", "token_endpoint_auth_method": "none",
-            "redirect_uris": ["http://127.0.0.1/callback", "com.example.app:/callback"]})
+        answer = await http.post(
+            "/oauth/register",
+            json={
+                "client_name": "Native",
+                "token_endpoint_auth_method": "none",
+                "redirect_uris": ["http://127.0.0.1/callback", "com.example.app:/callback"],
+            },
+        )
     assert answer.status_code == 201
     assert "client_secret" not in answer.json()
 
@@ -108,9 +140,16 @@ async def test_client_reads_updates_and_deletes_its_own_registration(open_server
         uri = body["registration_client_uri"]
         read = await http.get(uri, headers=own)
         wrong = await http.get(uri, headers={"Authorization": "Bearer not-the-token"})
-        updated = await http.put(uri, headers=own, json={**GOOD, "client_id": body["client_id"],
-                                                         "client_name": "Renamed",
-                                                         "redirect_uris": ["https://app.example.com/new"]})
+        updated = await http.put(
+            uri,
+            headers=own,
+            json={
+                **GOOD,
+                "client_id": body["client_id"],
+                "client_name": "Renamed",
+                "redirect_uris": ["https://app.example.com/new"],
+            },
+        )
         deleted = await http.delete(uri, headers=own)
         gone = await http.get(uri, headers=own)
     assert read.status_code == 200
