@@ -402,4 +402,4 @@ class SqlTokenStore(StoreBase):
             )
             # Rotated refresh tokens stay until their grant goes, so a replay is still detected.
             codes = await session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at <= now))
-            return sum(int(result.rowcount) for result in (grants, tokens, codes))  # type: ignore[attr-defined]
+            return sum(int(result.rowcount) for result in (grants, tokens, codes))  # type: ignore[attr-defined,misc]
