@@ -60,7 +60,9 @@ def load(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        stacks.append(([parse_frame(f) for f in stack.split(";") if f], int(count)))
+        # --subprocesses puts the process (pid and command line) first: not a Python frame.
+        frames = [parse_frame(f) for f in stack.split(";") if f and not f.startswith("process ")]
+        stacks.append((frames, int(count)))
     return stacks
 
 
@@ -97,6 +99,7 @@ def summarise(path: Path, top: int) -> str:
     inclusive: Counter[str] = Counter()
     for frames, count in stacks:
         if not frames:
+            components["process with no Python frame (native, idle)"] += count
             continue
         func, file = frames[-1]
         components[component(file)] += count

