@@ -7,6 +7,8 @@ registry, because decoding checks only the signature (RFC 8725 §3.1, §3.8).
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -53,6 +55,15 @@ def public_jwk(private: Mapping[str, Any]) -> dict[str, Any]:
     return public
 
 
+@functools.lru_cache(maxsize=64)
+def _private_key(private_jwk_json: str) -> JWK:
+    """Importing a private RSA key validates it (~36 ms); sign often, import once per key.
+
+    Keyed by the key's full JSON, so a rotated key (a new kid) is a new entry and nothing goes stale.
+    """
+    return import_key(json.loads(private_jwk_json))
+
+
 def sign_jwt(claims: Mapping[str, Any], *, alg: str, private_jwk: Mapping[str, Any] | None = None,
              secret: str | None = None, typ: str = "JWT") -> str:
     """Sign claims with a private JWK (asymmetric, with its kid) or a shared secret (HS256)."""
@@ -65,7 +76,7 @@ def sign_jwt(claims: Mapping[str, Any], *, alg: str, private_jwk: Mapping[str, A
     else:
         if private_jwk is None:
             raise ValueError(f"{alg} needs a private key")
-        key = import_key(dict(private_jwk))
+        key = _private_key(json.dumps(dict(private_jwk), sort_keys=True))
         header["kid"] = private_jwk["kid"]
     with _quietly_for_eddsa():
         return jwt.encode(header, dict(claims), key, algorithms=[alg])
