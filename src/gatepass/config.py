@@ -92,8 +92,27 @@ class DatabaseSettings:
             "the async driver is chosen for you."
         ),
     )
-    pool_size: int = field(default=10, metadata=_doc("Connections kept per worker (PostgreSQL, MariaDB)."))
+    pool_size: int = field(
+        default=20,
+        metadata=_doc(
+            "Connections kept open per worker (PostgreSQL, MariaDB), plus up to half as many again for bursts. "
+            "Keep it at or above the requests a worker serves at once: a connection opened for a burst and "
+            "closed after it costs far more than the query it served."
+        ),
+    )
     echo: bool = field(default=False, metadata=_doc("Log every SQL statement (development only)."))
+    read_cache: str = field(
+        default="auto",
+        metadata=_doc(
+            "Per-worker cache of clients, users, access tokens, permissions, keys and settings; every write "
+            "that affects them empties it on every worker at once. `auto`: on with SQLite, or when Redis is "
+            "configured (it tells the other nodes); off for PostgreSQL or MariaDB without Redis, since other "
+            "nodes could not hear of changes. `node`: on, because this is the only node. `off`."
+        ),
+    )
+    read_cache_seconds: int = field(
+        default=60, metadata=_doc("Longest any cached read is trusted, change notices or not (1-3600).")
+    )
 
 
 @dataclass(frozen=True)
@@ -187,6 +206,15 @@ class Settings:
     def var_path(self) -> Path:
         return Path(self.server.var_dir)
 
+    @property
+    def is_read_cache_on(self) -> bool:
+        """See DatabaseSettings.read_cache: only where every process that writes can tell every worker."""
+        mode = self.database.read_cache
+        if mode == "auto":
+            is_sqlite = not self.database.url or self.database.url.startswith("sqlite")
+            return is_sqlite or bool(self.redis.url)
+        return mode == "node"
+
 
 _GROUPS: dict[str, type[Any]] = {
     "server": ServerSettings,
@@ -201,6 +229,7 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("server", "port"): (1, 65535),
     ("server", "workers"): (1, 64),
     ("database", "pool_size"): (1, 200),
+    ("database", "read_cache_seconds"): (1, 3600),
     ("tokens", "access_token_ttl_seconds"): (60, 86400),
     ("tokens", "refresh_token_ttl_seconds"): (3600, 31536000),
     ("tokens", "code_ttl_seconds"): (10, 600),
@@ -218,6 +247,7 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
 }
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+_READ_CACHE_MODES = ("auto", "node", "off")
 
 
 def _env_key(group: str, name: str) -> str:
@@ -334,6 +364,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"server.issuer: {issuer!r} must have no query, fragment or trailing slash (RFC 8414 §2)")
     if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
         raise SettingsError(f"server.issuer: {issuer!r} uses http on a non-loopback host; use https (RFC 9700 §2.6)")
+    if settings.database.read_cache not in _READ_CACHE_MODES:
+        raise SettingsError(
+            f"database.read_cache: {settings.database.read_cache!r}; allowed {', '.join(_READ_CACHE_MODES)}"
+        )
     if settings.server.log_level not in _LOG_LEVELS:
         raise SettingsError(f"server.log_level: {settings.server.log_level!r}; allowed {', '.join(_LOG_LEVELS)}")
     url = settings.database.url

@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.base import StoreBase, conflict_from, single_statement
 from gatepass.db.tables import OAuthClient
 from gatepass.protocol.values import ClientInfo
 from gatepass.services.stores import ClientRecord, NotFound
 
+_clients: Table = OAuthClient.__table__  # type: ignore[assignment]
+# Built once: every token, introspection and revocation request authenticates a client.
+_CLIENT_BY_ID = select(_clients).where(_clients.c.client_id == bindparam("client_id"))
 
-def _info(row: OAuthClient) -> ClientInfo:
+
+def _info(row: Any) -> ClientInfo:
+    """From an ORM row or a Core row: their attribute names are the column names."""
     return ClientInfo(
         client_id=row.client_id,
         app_name=row.app_name,
@@ -81,11 +86,12 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
 
 class SqlClientStore(StoreBase):
     async def get_client(self, client_id: str) -> ClientRecord | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))
-            ).scalar_one_or_none()
-            return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
+        return await self._cache.get(("client", client_id), lambda: self._load_client(client_id))
+
+    async def _load_client(self, client_id: str) -> ClientRecord | None:
+        async with single_statement(self._sessions) as connection:
+            row = (await connection.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
+        return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
 
     async def list_clients(self) -> list[ClientRecord]:
         async with self._sessions() as session:

@@ -181,6 +181,9 @@ class SqlDocTypeStore(StoreBase):
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get_access(self, doctype: str, user_id: int) -> DocumentAccess | None:
+        return await self._cache.get(("document_access", doctype, user_id), lambda: self._load_access(doctype, user_id))
+
+    async def _load_access(self, doctype: str, user_id: int) -> DocumentAccess | None:
         """The type, the user's roles, the type's permission rows and scopes, read in one session."""
         async with self._sessions() as session:
             found = await _doctypes(session, DocType.name == doctype)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.base import StoreBase, conflict_from, single_statement
 from gatepass.db.tables import DocField, DocType, Document, User
 from gatepass.services.stores import Condition, DocumentQuery, DocumentRecord, SortKey
 
@@ -132,9 +132,9 @@ def _order(key: SortKey) -> list[Any]:
 
 class SqlDocumentStore(StoreBase):
     async def get_document(self, doctype: str, name: str) -> DocumentRecord | None:
-        async with self._sessions() as session:
-            row = (await session.execute(_select(doctype).where(Document.name == name))).one_or_none()
-            return None if row is None else _record(row)
+        async with single_statement(self._sessions) as connection:
+            row = (await connection.execute(_select(doctype).where(Document.name == name))).one_or_none()
+        return None if row is None else _record(row)
 
     async def list_documents(self, query: DocumentQuery) -> list[DocumentRecord]:
         statement = _select(query.doctype)

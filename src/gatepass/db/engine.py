@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # pool_timeout: when the database is gone, fail within seconds instead of queueing for 30.
-    options.update(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size, pool_recycle=1800,
-                   pool_timeout=5)
+    options.update(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size // 2,
+                   pool_recycle=1800, pool_timeout=5)
     if backend == "postgresql":
         options["connect_args"] = {"timeout": 5, "command_timeout": 15}
     else:
@@ -96,6 +97,53 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "checkin", _pg_checked_in)
         event.listen(engine.sync_engine, "checkout", _pg_checkout)
     return engine
+
+
+#: Tables whose rows feed the read cache (cache/reads.py): a change to them must empty every worker's cache.
+_CACHED_TABLES = frozenset({
+    "users", "roles", "user_roles", "oauth_clients", "token_grants", "access_tokens", "runtime_settings",
+    "signing_keys", "doc_types", "doc_fields", "doc_permissions", "document_scopes",
+})
+#: Of those, the ones where a new row changes what a cached read returns. A new client, user, grant or
+#: token changes nothing already cached (misses are never cached); a new role link or permission does.
+_INSERT_MATTERS = frozenset({
+    "roles", "user_roles", "runtime_settings", "signing_keys", "doc_types", "doc_fields", "doc_permissions",
+    "document_scopes",
+})
+_CHANGED = "gatepass_changed_cached_rows"
+
+
+def _written_table(context: Any) -> str | None:
+    statement = getattr(context.compiled, "statement", None)
+    table = getattr(statement, "table", None)
+    return getattr(table, "name", None)
+
+
+def _note_write(conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+    if context is None or not (context.isinsert or context.isupdate or context.isdelete):
+        if statement.lstrip()[:6].upper() not in ("UPDATE", "DELETE", "INSERT"):
+            return
+        # Textual DML: the table is unknown, so assume it matters.
+        conn.info[_CHANGED] = True
+        return
+    table = _written_table(context)
+    if table is None or (table in _CACHED_TABLES and (not context.isinsert or table in _INSERT_MATTERS)):
+        conn.info[_CHANGED] = True
+
+
+def announce_changes(engine: AsyncEngine, on_change: Callable[[], None]) -> None:
+    """Call on_change once a connection that wrote cached rows goes back to the pool.
+
+    Check-in comes after the commit (or rollback), so a worker that hears of the change and reloads
+    reads the committed rows, never the old ones; a rollback just costs a needless refill.
+    """
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(_CHANGED, False):
+            on_change()
+
+    event.listen(engine.sync_engine, "after_cursor_execute", _note_write)
+    event.listen(engine.sync_engine, "checkin", checked_in)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
-from gatepass.db.base import StoreBase
+from gatepass.db.base import StoreBase, single_statement
 from gatepass.db.tables import AuditEvent, Consent, RuntimeSetting, SigningKey
 from gatepass.services.stores import AuditRecord, ConsentRecord, SigningKeyRecord
+
+_audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
 
 
 class SqlConsentStore(StoreBase):
@@ -42,6 +44,10 @@ class SqlConsentStore(StoreBase):
 
 class SqlSettingsStore(StoreBase):
     async def get_runtime_settings(self) -> dict[str, Any]:
+        cached = await self._cache.get("runtime_settings", self._load_runtime_settings)
+        return dict(cached or {})
+
+    async def _load_runtime_settings(self) -> dict[str, Any]:
         async with self._sessions() as session:
             rows = (await session.execute(select(RuntimeSetting))).scalars()
             return {row.key: row.value.get("value") for row in rows}
@@ -58,9 +64,12 @@ class SqlSettingsStore(StoreBase):
 
 class SqlSigningKeyStore(StoreBase):
     async def list_keys(self) -> list[SigningKeyRecord]:
+        return list(await self._cache.get("signing_keys", self._load_keys) or ())
+
+    async def _load_keys(self) -> tuple[SigningKeyRecord, ...]:
         async with self._sessions() as session:
             rows = (await session.execute(select(SigningKey).order_by(SigningKey.signs_from))).scalars()
-            return [
+            return tuple(
                 SigningKeyRecord(
                     row.kid,
                     row.alg,
@@ -72,7 +81,7 @@ class SqlSigningKeyStore(StoreBase):
                     row.unpublish_at,
                 )
                 for row in rows
-            ]
+            )
 
     async def add_key(self, key: SigningKeyRecord) -> None:
         async with self._sessions() as session, session.begin():
@@ -100,9 +109,10 @@ class SqlSigningKeyStore(StoreBase):
 
 class SqlAuditStore(StoreBase):
     async def add_event(self, event: AuditRecord) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(
-                AuditEvent(
+        # Core and one statement: every token issued writes an event, so this is on the hot path.
+        async with single_statement(self._sessions) as connection:
+            await connection.execute(
+                insert(_audit_events).values(
                     at=event.at,
                     event=event.event,
                     user_id=event.user_id,

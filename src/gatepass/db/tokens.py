@@ -5,21 +5,19 @@ Single use is one conditional UPDATE whose row count says who won (never read-th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Table, bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatepass.db.base import StoreBase
+from gatepass.db.base import StoreBase, engine_of, single_statement
 from gatepass.db.tables import AccessToken, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, GrantSummary, NewCode, NewGrant
 
 # The hot paths below use SQLAlchemy Core on these tables, with statements built once: no ORM unit of
-# work, identity map or attribute instrumentation per request, and fewer round trips (see _single_statement).
+# work, identity map or attribute instrumentation per request, and fewer round trips (see db.base.single_statement).
 _codes: Table = AuthorizationCode.__table__  # type: ignore[assignment]
 _grants: Table = TokenGrant.__table__  # type: ignore[assignment]
 _access: Table = AccessToken.__table__  # type: ignore[assignment]
@@ -45,26 +43,58 @@ _REFRESH_BY_DIGEST = (
 )
 
 
-def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    engine: AsyncEngine = sessions.kw["bind"]
-    return engine
+def _value(column: Any, value: Any) -> Any:
+    """A value typed as its column, so that PostgreSQL knows its type inside INSERT … SELECT."""
+    return literal(value, type_=column.type)
 
 
-@asynccontextmanager
-async def _single_statement(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
-    """A connection for exactly one statement, which is atomic by itself.
+def _issue_in_one_statement(
+    grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+) -> Any:
+    """PostgreSQL: the whole of add_grant_with_tokens as one atomic statement, one round trip.
 
-    On PostgreSQL it runs in autocommit: no BEGIN before it and no ROLLBACK or COMMIT after it, two
-    round trips fewer (asyncpg switches autocommit on the client side, without a round trip). The other
-    databases keep their usual transaction, where autocommit would cost a round trip to switch.
+    Data-modifying CTEs chain the steps: consume the code (when there is one), insert the grant from
+    that, then the tokens from the grant. A code already consumed updates no row, so nothing is
+    inserted and no row comes back, exactly as the transaction of the other databases decides.
     """
-    async with _engine(sessions).connect() as connection:
-        is_autocommit = connection.dialect.name == "postgresql"
-        if is_autocommit:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
-        if not is_autocommit:
-            await connection.commit()
+    grant_values = {
+        "client_id": grant.client_id, "user_id": grant.user_id, "grant_type": grant.grant_type,
+        "scopes": list(grant.scopes), "code_id": grant.code_id, "nonce": grant.nonce, "resource": grant.resource,
+        "auth_time": grant.auth_time, "created_at": grant.created_at, "expires_at": grant.expires_at,
+        "last_used_at": grant.created_at,
+    }
+    columns = list(grant_values)
+    selected = [_value(_grants.c[name], grant_values[name]) for name in columns]
+    if grant.code_id is None:
+        new_grant = insert(_grants).values(grant_values).returning(_grants.c.id).cte("new_grant")
+    else:
+        consumed = (
+            update(_codes)
+            .where(_codes.c.id == grant.code_id, _codes.c.consumed_at.is_(None))
+            .values(consumed_at=grant.created_at)
+            .returning(_codes.c.id)
+            .cte("consumed_code")
+        )
+        new_grant = (
+            insert(_grants).from_select(columns, select(*selected).select_from(consumed))
+            .returning(_grants.c.id)
+            .cte("new_grant")
+        )
+    access = _access_row(0, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
+                         grant.created_at, access_expires_at)
+    access_columns = [name for name in access if name != "grant_id"]
+    statement = insert(_access).from_select(
+        ["grant_id", *access_columns],
+        select(new_grant.c.id, *(_value(_access.c[name], access[name]) for name in access_columns)),
+    ).returning(_access.c.grant_id)
+    if refresh_digest is not None:
+        new_refresh = insert(_refresh).from_select(
+            ["token_digest", "grant_id", "created_at"],
+            select(_value(_refresh.c.token_digest, refresh_digest), new_grant.c.id,
+                   _value(_refresh.c.created_at, grant.created_at)),
+        ).cte("new_refresh")
+        statement = statement.add_cte(new_refresh)
+    return statement
 
 
 def _access_row(
@@ -94,12 +124,12 @@ class SqlCodeStore(StoreBase):
             "created_at": code.created_at,
             "expires_at": code.expires_at,
         }
-        async with _single_statement(self._sessions) as connection:
+        async with single_statement(self._sessions) as connection:
             result = await connection.execute(insert(_codes).values(values))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     async def get_code(self, code_digest: str) -> CodeRecord | None:
-        async with _single_statement(self._sessions) as connection:
+        async with single_statement(self._sessions) as connection:
             row = (await connection.execute(_CODE_BY_DIGEST, {"digest": code_digest})).one_or_none()
         if row is None:
             return None
@@ -120,7 +150,7 @@ class SqlCodeStore(StoreBase):
         )
 
     async def consume_code(self, code_id: int, now: datetime) -> bool:
-        async with _single_statement(self._sessions) as connection:
+        async with single_statement(self._sessions) as connection:
             result = await connection.execute(
                 update(_codes).where(_codes.c.id == code_id, _codes.c.consumed_at.is_(None)).values(consumed_at=now)
             )
@@ -173,7 +203,14 @@ class SqlTokenStore(StoreBase):
         A grant from a code consumes the code in the same transaction, so whoever finds the code
         consumed also finds its grant (to revoke it). None: the code was consumed already.
         """
-        async with _engine(self._sessions).begin() as connection:
+        engine = engine_of(self._sessions)
+        if engine.dialect.name == "postgresql":
+            async with single_statement(self._sessions) as connection:
+                row = (await connection.execute(
+                    _issue_in_one_statement(grant, access_digest, access_expires_at, refresh_digest)
+                )).first()
+            return None if row is None else int(row[0])
+        async with engine.begin() as connection:
             if grant.code_id is not None:
                 consumed = await connection.execute(
                     update(_codes)
@@ -225,7 +262,7 @@ class SqlTokenStore(StoreBase):
         now: datetime,
     ) -> bool:
         """Atomically retire one refresh token and issue its successors; False if someone else won."""
-        async with _engine(self._sessions).begin() as connection:
+        async with engine_of(self._sessions).begin() as connection:
             result = await connection.execute(
                 update(_refresh)
                 .where(_refresh.c.id == refresh_id, _refresh.c.rotated_at.is_(None), _refresh.c.revoked_at.is_(None))
@@ -280,14 +317,17 @@ class SqlTokenStore(StoreBase):
             session.add(RefreshToken(token_digest=token_digest, grant_id=grant_id, created_at=now))
 
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        async with _single_statement(self._sessions) as connection:
+        return await self._cache.get(("access_token", token_digest), lambda: self._load_access_token(token_digest))
+
+    async def _load_access_token(self, token_digest: str) -> AccessTokenRecord | None:
+        async with single_statement(self._sessions) as connection:
             row = (await connection.execute(_ACCESS_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None
         return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
-        async with _single_statement(self._sessions) as connection:
+        async with single_statement(self._sessions) as connection:
             row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.base import StoreBase, conflict_from, single_statement
 from gatepass.db.tables import LoginSession, LoginThrottle, Role, User, UserRole
 from gatepass.services.stores import (
     Conflict,
@@ -35,7 +36,19 @@ async def _roles_of(session: AsyncSession, user_ids: list[int]) -> dict[int, tup
     return {key: tuple(value) for key, value in result.items()}
 
 
-def _record(user: User, roles: tuple[str, ...]) -> UserRecord:
+_users: Table = User.__table__  # type: ignore[assignment]
+_user_roles: Table = UserRole.__table__  # type: ignore[assignment]
+_roles: Table = Role.__table__  # type: ignore[assignment]
+# One statement for a user and their roles: a row per role, or one row with a NULL role.
+_USER_WITH_ROLES = (
+    select(_users, _roles.c.name.label("role_name"))
+    .outerjoin(_user_roles, _user_roles.c.user_id == _users.c.id)
+    .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
+)
+
+
+def _record(user: Any, roles: tuple[str, ...]) -> UserRecord:
+    """From an ORM row or a Core row: their attribute names are the column names."""
     return UserRecord(
         id=user.id,
         sub=user.sub,
@@ -58,16 +71,15 @@ def full_name_of(first_name: str, last_name: str) -> str:
 
 
 class SqlUserStore(StoreBase):
-    async def _one(self, condition: object) -> UserRecord | None:
-        async with self._sessions() as session:
-            user = (await session.execute(select(User).where(condition))).scalar_one_or_none()  # type: ignore[arg-type]
-            if user is None:
-                return None
-            roles = await _roles_of(session, [user.id])
-            return _record(user, roles.get(user.id, ()))
+    async def _one(self, condition: Any) -> UserRecord | None:
+        async with single_statement(self._sessions) as connection:
+            rows = (await connection.execute(_USER_WITH_ROLES.where(condition))).all()
+        if not rows:
+            return None
+        return _record(rows[0], tuple(sorted(row.role_name for row in rows if row.role_name is not None)))
 
     async def get_user(self, user_id: int) -> UserRecord | None:
-        return await self._one(User.id == user_id)
+        return await self._cache.get(("user", user_id), lambda: self._one(User.id == user_id))
 
     async def get_user_by_email(self, email: str) -> UserRecord | None:
         return await self._one(User.email == email.strip().lower())
