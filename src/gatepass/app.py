@@ -20,12 +20,14 @@ from starlette.responses import Response
 
 from gatepass import metrics
 from gatepass.api.context import ApiContext
+from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
+from gatepass.cache.reads import ChangeStamp, ReadCache
 from gatepass.config import Settings, load_instance_secret
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
-from gatepass.db.engine import create_engine, create_session_factory
+from gatepass.db.engine import announce_changes, create_engine, create_session_factory
 from gatepass.db.misc import SqlAuditStore, SqlConsentStore, SqlSettingsStore, SqlSigningKeyStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
@@ -44,7 +46,7 @@ from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oidc import IdTokenService, OidcService
-from gatepass.services.providers import ProviderService
+from gatepass.services.providers import UNVERIFIED_EMAIL_RISK, ProviderService
 from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
@@ -56,6 +58,7 @@ from gatepass.web.errors import service_unavailable, unhandled_error
 from gatepass.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from gatepass.web.pages.admin.context import AdminContext
 from gatepass.web.routes import build_routes
+from gatepass.web.routing import IndexedRouter
 
 _log = logging.getLogger("gatepass")
 
@@ -92,6 +95,8 @@ class Gatepass:
     social: SocialLoginService
     relying_party: RelyingParty
     login_attempt_store: SqlLoginAttemptStore
+    read_cache: ReadCache
+    change_feed: RedisChangeFeed | None
 
     async def purge(self) -> int:
         now = utc_now()
@@ -114,6 +119,8 @@ class Gatepass:
         return checks
 
     async def close(self) -> None:
+        if self.change_feed is not None:
+            await self.change_feed.close()
         if isinstance(self.rate_limiter, RedisRateLimiter):
             await self.rate_limiter.close()
         await self.engine.dispose()
@@ -124,16 +131,38 @@ async def _revoke_everything_of(tokens: SqlTokenStore, sessions: SqlSessionStore
     await sessions.delete_sessions_of(user_id)
 
 
+def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, RedisChangeFeed | None]:
+    """The per-worker read cache (cache/reads.py), told of every write to the rows it holds."""
+    if not settings.is_read_cache_on:
+        return ReadCache(None, max_age_seconds=0), None
+    feed = RedisChangeFeed(settings.redis.url) if settings.redis.url else None
+    cache = ReadCache(
+        ChangeStamp(settings.var_path.resolve() / "run" / "changes"),
+        max_age_seconds=settings.database.read_cache_seconds,
+        is_trustworthy=(lambda: feed.is_listening) if feed is not None else (lambda: True),
+    )
+
+    def changed() -> None:
+        cache.changed()
+        if feed is not None:
+            feed.publish()
+
+    announce_changes(engine, changed)
+    return cache, feed
+
+
 def build_gatepass(settings: Settings) -> Gatepass:
     keys = InstanceKeys.from_secret(load_instance_secret(settings))
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
+    read_cache, change_feed = _read_cache(settings, engine)
     clock = utc_now
-    users, login_sessions = SqlUserStore(sessions), SqlSessionStore(sessions)
-    clients, codes, tokens = SqlClientStore(sessions), SqlCodeStore(sessions), SqlTokenStore(sessions)
+    users, login_sessions = SqlUserStore(sessions, read_cache), SqlSessionStore(sessions)
+    clients, codes = SqlClientStore(sessions, read_cache), SqlCodeStore(sessions)
+    tokens = SqlTokenStore(sessions, read_cache)
     consents = SqlConsentStore(sessions)
     audit = Audit(SqlAuditStore(sessions), clock, observe=metrics.observe_audit_event)
-    runtime = RuntimeSettingsService(SqlSettingsStore(sessions), clock)
+    runtime = RuntimeSettingsService(SqlSettingsStore(sessions, read_cache), clock)
     token_service = TokenService(
         clients=clients,
         codes=codes,
@@ -149,11 +178,11 @@ def build_gatepass(settings: Settings) -> Gatepass:
     )
     issuer = settings.server.issuer
     client_service = ClientService(clients, users, keys, audit, clock)
-    key_service = KeyService(SqlSigningKeyStore(sessions), keys, clock,
+    key_service = KeyService(SqlSigningKeyStore(sessions, read_cache), keys, clock,
                              id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds)
     token_service.id_tokens = IdTokenService(issuer=issuer, keys=key_service, clients=client_service, clock=clock,
                                              ttl_seconds=settings.tokens.id_token_ttl_seconds)
-    doctype_store, document_store = SqlDocTypeStore(sessions), SqlDocumentStore(sessions)
+    doctype_store, document_store = SqlDocTypeStore(sessions, read_cache), SqlDocumentStore(sessions)
     accounts = AccountService(
         users,
         login_sessions,
@@ -219,6 +248,8 @@ def build_gatepass(settings: Settings) -> Gatepass:
         social=social,
         relying_party=RelyingParty(social, clock),
         login_attempt_store=login_attempts,
+        read_cache=read_cache,
+        change_feed=change_feed,
     )
 
 
@@ -230,6 +261,18 @@ async def _purge_forever(gatepass: Gatepass, interval_seconds: int) -> None:
             _log.info("purged %d expired or revoked rows", purged)
         except Exception:  # a failed purge must never stop the server; it runs again later
             _log.exception("purge failed")
+
+
+async def _warn_about_risky_providers(providers: ProviderService) -> None:
+    """A relaxation that is on says so at every start (STYLE §4), like the `allow_*` settings."""
+    for config in await providers.list_enabled():
+        if config.allow_unverified_email:
+            _log.warning(
+                "login provider %s (%s) has allow_unverified_email on: %s",
+                config.name,
+                config.issuer,
+                UNVERIFIED_EMAIL_RISK,
+            )
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
@@ -246,14 +289,19 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await gatepass.keys_service.ensure_keys()
-        purge_task = None
+        await _warn_about_risky_providers(gatepass.social.providers)
+        background: list[asyncio.Task[None]] = []
         if settings.security.purge_interval_seconds:
-            purge_task = asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds))
+            background.append(
+                asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds))
+            )
+        if gatepass.change_feed is not None:
+            background.append(asyncio.create_task(gatepass.change_feed.listen(gatepass.read_cache.heard_of_change)))
         try:
             yield
         finally:
-            if purge_task is not None:
-                purge_task.cancel()
+            for task in background:
+                task.cancel()
             await gatepass.close()
 
     app = Starlette(
@@ -267,6 +315,7 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
     app.state.gatepass = gatepass
     app.state.api = ApiContext(
         issuer=settings.server.issuer,
@@ -287,6 +336,8 @@ def create_app(settings: Settings) -> Starlette:
         api_keys=gatepass.api_keys,
         settings=settings,
         purge=gatepass.purge,
+        providers=gatepass.social.providers,
+        check_provider=gatepass.relying_party.check,
     )
     app.state.web = WebContext(
         issuer=settings.server.issuer,

@@ -137,7 +137,9 @@ async def log_in_page(page: Any, email: str, password: str) -> None:
     await page.wait_for_load_state()
 
 
-def admin_paths(*, client_id: str, user_id: int, doctype: str, grant_id: int = 1) -> list[tuple[str, str]]:
+def admin_paths(
+    *, client_id: str, user_id: int, doctype: str, provider: str, grant_id: int = 1
+) -> list[tuple[str, str]]:
     """Every admin route as (method, concrete path), placeholders filled in."""
     from gatepass.web.pages.admin.routes import ADMIN_ROUTES
 
@@ -147,6 +149,7 @@ def admin_paths(*, client_id: str, user_id: int, doctype: str, grant_id: int = 1
             path.replace("{client_id}", client_id)
             .replace("{user_id:int}", str(user_id))
             .replace("{name}", doctype)
+            .replace("{provider}", provider)
             .replace("{grant_id:int}", str(grant_id))
         )
         filled.append((method, concrete))

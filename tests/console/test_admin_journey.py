@@ -205,7 +205,18 @@ async def test_admin_registers_a_client_runs_it_and_revokes_its_token(
     await _admin_reads_the_audit_log(page, server, client_id)
 
 
-SECTIONS = ("Overview", "Clients", "Scopes", "Roles & permissions", "Users", "Tokens", "Audit log", "Keys", "Settings")
+SECTIONS = (
+    "Overview",
+    "Clients",
+    "Scopes",
+    "Roles & permissions",
+    "Users",
+    "Login providers",
+    "Tokens",
+    "Audit log",
+    "Keys",
+    "Settings",
+)
 
 
 async def _seed(server: LiveServer) -> str:

@@ -14,9 +14,11 @@ from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 @pytest.fixture(scope="module")
 def outsider(sqlite_server: LiveServer) -> dict[str, Any]:
-    """A user without System Manager, with a client the paths can name."""
+    """A user without System Manager, with a client and a login provider the paths can name."""
     user = sqlite_server.create_user(roles=())
     user["client_id"] = sqlite_server.create_client(name="Access Test App")["client_id"]
+    user["provider"] = f"access{secrets.token_hex(3)}"
+    sqlite_server.cli("provider", "add", user["provider"], "--preset", "google", "--client-id", "access-test")
     return user
 
 
@@ -24,7 +26,7 @@ async def _paths(server: LiveServer, outsider: dict[str, Any]) -> list[tuple[str
     async with ConsoleSession(server) as admin:
         await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         user_id = await user_id_of(admin, outsider["email"])
-    return admin_paths(client_id=outsider["client_id"], user_id=user_id, doctype="ToDo")
+    return admin_paths(client_id=outsider["client_id"], user_id=user_id, doctype="ToDo", provider=outsider["provider"])
 
 
 async def test_non_admin_gets_403_on_every_admin_page(sqlite_server: LiveServer, outsider: dict[str, Any]) -> None:

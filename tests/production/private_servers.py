@@ -103,6 +103,8 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 class PrivateRedis:
     port: int
     process: subprocess.Popen[bytes] | None = None
+    #: More redis-server options, such as ("--timeout", "1"); kept across restarts.
+    args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -110,7 +112,18 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *self.args,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

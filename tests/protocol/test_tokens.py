@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gatepass.protocol.tokens import constant_time_equals, derive_key, half_hash, new_token, token_digest
+from gatepass.protocol.tokens import constant_time_equals, derive_key, half_hash, new_client_id, new_token, token_digest
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -91,3 +91,10 @@ OIDC_HASHES: list[dict[str, Any]] = json.loads(FIXTURE.read_text(encoding="utf-8
 @pytest.mark.parametrize("vector", OIDC_HASHES, ids=[vector["claim"] for vector in OIDC_HASHES])
 def test_half_hash_matches_the_oidc_core_appendix_a_examples(vector: dict[str, str]) -> None:
     assert half_hash(vector["value"]) == vector["hash"]
+
+
+def test_generated_client_ids_never_start_with_a_dash_that_a_command_line_would_read_as_an_option() -> None:
+    client_ids = [new_client_id() for _ in range(3000)]
+    assert not [client_id for client_id in client_ids if client_id.startswith("-")]
+    assert len(set(client_ids)) == len(client_ids)
+    assert all(len(client_id) >= 22 for client_id in client_ids)

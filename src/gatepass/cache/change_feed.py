@@ -41,10 +41,20 @@ class RedisChangeFeed:
         task.add_done_callback(self._pending.discard)
 
     async def _send(self) -> None:
-        try:
-            await asyncio.wait_for(self._redis.publish(CHANNEL, self._origin), timeout=1)
-        except Exception as exc:  # notices are best effort between nodes; see the module docstring
-            _log.warning("could not announce a change to other nodes: %s", type(exc).__name__)
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        # Two tries: a pooled connection Redis closed while idle (its `timeout`) or lost in a restart
+        # fails the first PUBLISH on it, and the pool then connects afresh.
+        for attempt in (1, 2):
+            try:
+                await asyncio.wait_for(self._redis.publish(CHANNEL, self._origin), timeout=1)
+                return
+            except RedisConnectionError as exc:
+                if attempt == 2:
+                    _log.warning("could not announce a change to other nodes: %s", type(exc).__name__)
+            except Exception as exc:  # notices are best effort between nodes; see the module docstring
+                _log.warning("could not announce a change to other nodes: %s", type(exc).__name__)
+                return
 
     async def listen(self, on_notice: Callable[[], None]) -> None:
         """Run for the worker's life: call on_notice for every change announced by another process."""

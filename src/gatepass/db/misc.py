@@ -12,6 +12,7 @@ from gatepass.db.tables import AuditEvent, Consent, RuntimeSetting, SigningKey
 from gatepass.services.stores import AuditRecord, ConsentRecord, SigningKeyRecord
 
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
+_INSERT_AUDIT_EVENT = insert(_audit_events)
 
 
 class SqlConsentStore(StoreBase):
@@ -112,14 +113,15 @@ class SqlAuditStore(StoreBase):
         # Core and one statement: every token issued writes an event, so this is on the hot path.
         async with single_statement(self._sessions) as connection:
             await connection.execute(
-                insert(_audit_events).values(
-                    at=event.at,
-                    event=event.event,
-                    user_id=event.user_id,
-                    client_id=event.client_id,
-                    ip=event.ip,
-                    detail=event.detail,
-                )
+                _INSERT_AUDIT_EVENT,
+                {
+                    "at": event.at,
+                    "event": event.event,
+                    "user_id": event.user_id,
+                    "client_id": event.client_id,
+                    "ip": event.ip,
+                    "detail": event.detail,
+                },
             )
 
     async def list_events(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatepass.db.base import StoreBase, engine_of, single_statement
@@ -43,58 +43,72 @@ _REFRESH_BY_DIGEST = (
 )
 
 
-def _value(column: Any, value: Any) -> Any:
-    """A value typed as its column, so that PostgreSQL knows its type inside INSERT … SELECT."""
-    return literal(value, type_=column.type)
+_GRANT_COLUMNS = ("client_id", "user_id", "grant_type", "scopes", "code_id", "nonce", "resource", "auth_time",
+                  "created_at", "expires_at", "last_used_at")
+_ACCESS_COLUMNS = ("token_digest", "client_id", "user_id", "scopes", "resource", "created_at", "expires_at")
 
 
-def _issue_in_one_statement(
-    grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
-) -> Any:
+def _param(table: Table, column: str, prefix: str) -> Any:
+    """A parameter typed as its column, so that PostgreSQL knows its type inside INSERT … SELECT."""
+    return bindparam(f"{prefix}{column}", type_=table.c[column].type)
+
+
+def _build_issue_statement(*, from_code: bool, with_refresh: bool) -> Any:
     """PostgreSQL: the whole of add_grant_with_tokens as one atomic statement, one round trip.
 
     Data-modifying CTEs chain the steps: consume the code (when there is one), insert the grant from
     that, then the tokens from the grant. A code already consumed updates no row, so nothing is
     inserted and no row comes back, exactly as the transaction of the other databases decides.
+    Built once per shape: composing it costs more CPU than running it.
     """
-    grant_values = {
-        "client_id": grant.client_id, "user_id": grant.user_id, "grant_type": grant.grant_type,
-        "scopes": list(grant.scopes), "code_id": grant.code_id, "nonce": grant.nonce, "resource": grant.resource,
-        "auth_time": grant.auth_time, "created_at": grant.created_at, "expires_at": grant.expires_at,
-        "last_used_at": grant.created_at,
-    }
-    columns = list(grant_values)
-    selected = [_value(_grants.c[name], grant_values[name]) for name in columns]
-    if grant.code_id is None:
-        new_grant = insert(_grants).values(grant_values).returning(_grants.c.id).cte("new_grant")
-    else:
+    grant_values = [_param(_grants, name, "g_") for name in _GRANT_COLUMNS]
+    if from_code:
         consumed = (
             update(_codes)
-            .where(_codes.c.id == grant.code_id, _codes.c.consumed_at.is_(None))
-            .values(consumed_at=grant.created_at)
+            .where(_codes.c.id == bindparam("g_code_id"), _codes.c.consumed_at.is_(None))
+            .values(consumed_at=bindparam("g_created_at"))
             .returning(_codes.c.id)
             .cte("consumed_code")
         )
-        new_grant = (
-            insert(_grants).from_select(columns, select(*selected).select_from(consumed))
-            .returning(_grants.c.id)
-            .cte("new_grant")
-        )
-    access = _access_row(0, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
-                         grant.created_at, access_expires_at)
-    access_columns = [name for name in access if name != "grant_id"]
+        grant_rows = select(*grant_values).select_from(consumed)
+    else:
+        grant_rows = select(*grant_values)
+    new_grant = insert(_grants).from_select(_GRANT_COLUMNS, grant_rows).returning(_grants.c.id).cte("new_grant")
     statement = insert(_access).from_select(
-        ["grant_id", *access_columns],
-        select(new_grant.c.id, *(_value(_access.c[name], access[name]) for name in access_columns)),
+        ("grant_id", *_ACCESS_COLUMNS),
+        select(new_grant.c.id, *(_param(_access, name, "a_") for name in _ACCESS_COLUMNS)),
     ).returning(_access.c.grant_id)
-    if refresh_digest is not None:
+    if with_refresh:
         new_refresh = insert(_refresh).from_select(
-            ["token_digest", "grant_id", "created_at"],
-            select(_value(_refresh.c.token_digest, refresh_digest), new_grant.c.id,
-                   _value(_refresh.c.created_at, grant.created_at)),
+            ("token_digest", "grant_id", "created_at"),
+            select(_param(_refresh, "token_digest", "r_"), new_grant.c.id, _param(_refresh, "created_at", "r_")),
         ).cte("new_refresh")
         statement = statement.add_cte(new_refresh)
     return statement
+
+
+_ISSUE_STATEMENTS = {
+    (from_code, with_refresh): _build_issue_statement(from_code=from_code, with_refresh=with_refresh)
+    for from_code in (False, True)
+    for with_refresh in (False, True)
+}
+
+
+def _issue_parameters(
+    grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+) -> dict[str, Any]:
+    parameters: dict[str, Any] = {
+        "g_client_id": grant.client_id, "g_user_id": grant.user_id, "g_grant_type": grant.grant_type,
+        "g_scopes": list(grant.scopes), "g_code_id": grant.code_id, "g_nonce": grant.nonce,
+        "g_resource": grant.resource, "g_auth_time": grant.auth_time, "g_created_at": grant.created_at,
+        "g_expires_at": grant.expires_at, "g_last_used_at": grant.created_at,
+    }
+    access = _access_row(0, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
+                         grant.created_at, access_expires_at)
+    parameters.update({f"a_{name}": access[name] for name in _ACCESS_COLUMNS})
+    if refresh_digest is not None:
+        parameters.update(r_token_digest=refresh_digest, r_created_at=grant.created_at)
+    return parameters
 
 
 def _access_row(
@@ -206,9 +220,9 @@ class SqlTokenStore(StoreBase):
         engine = engine_of(self._sessions)
         if engine.dialect.name == "postgresql":
             async with single_statement(self._sessions) as connection:
-                row = (await connection.execute(
-                    _issue_in_one_statement(grant, access_digest, access_expires_at, refresh_digest)
-                )).first()
+                statement = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None)]
+                parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest)
+                row = (await connection.execute(statement, parameters)).first()
             return None if row is None else int(row[0])
         async with engine.begin() as connection:
             if grant.code_id is not None:

@@ -19,6 +19,14 @@ def new_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def new_client_id() -> str:
+    """A random client_id (128 bits) that never starts with "-", which command lines read as an option."""
+    while True:
+        client_id = secrets.token_urlsafe(16)
+        if not client_id.startswith("-"):
+            return client_id
+
+
 def token_digest(key: bytes, token: str) -> str:
     """The value stored in place of ``token``: hex HMAC-SHA-256 under ``key``."""
     return hmac.new(key, token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()

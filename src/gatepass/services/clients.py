@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +10,7 @@ from datetime import datetime
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
-from gatepass.protocol.tokens import new_token, token_digest
+from gatepass.protocol.tokens import new_client_id, new_token, token_digest
 from gatepass.protocol.values import (
     AUTH_BASIC,
     AUTH_METHODS,
@@ -198,7 +197,7 @@ class ClientService:
     async def create(self, changes: ClientChanges, *, client_id: str | None = None) -> tuple[ClientInfo, str | None]:
         """Register a client; returns it and its secret, which is shown this once and never stored."""
         blank = ClientInfo(
-            client_id=client_id or secrets.token_urlsafe(16),
+            client_id=client_id or new_client_id(),
             app_name="",
             client_type="confidential",
             token_endpoint_auth_method=AUTH_BASIC,

@@ -21,6 +21,14 @@ from gatepass.services.stores import ProviderConfig, ProviderRecord, ProviderSto
 
 ROLE_SYNC_MODES = ("replace", "merge", "off")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: Names a provider cannot have: /admin/providers/new is the console's page for adding one.
+_RESERVED_NAMES = ("new",)
+#: Why trusting a provider's unverified emails is risky: shown in the console and logged at startup.
+UNVERIFIED_EMAIL_RISK = (
+    "its emails are trusted without email_verified, so whoever controls an account there with the email "
+    "of a local user logs in here as that user on the first login. Turn this on only for a provider you "
+    "administer (a Frappe server sends no email_verified at all)."
+)
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token
 
 
@@ -105,16 +113,47 @@ class ProviderChanges:
     role_sync: str | None = None
 
 
-def parse_role_map(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """REMOTE=LOCAL, or just NAME for the same name on both sides."""
+def parse_role_map(values: tuple[str, ...], *, source: str = "--role-map") -> tuple[tuple[str, str], ...]:
+    """REMOTE=LOCAL, or just NAME for the same name on both sides; ``source`` names the input in errors."""
     pairs: list[tuple[str, str]] = []
     for value in values:
         remote, has_equals, local = value.partition("=")
         remote, local = remote.strip(), (local.strip() if has_equals else remote.strip())
         if not remote or not local:
-            raise AccountError(f"--role-map {value!r}: write REMOTE=LOCAL (or NAME for the same name)", "role_map")
+            raise AccountError(f"{source} {value!r}: write REMOTE=LOCAL (or NAME for the same name)", "role_map")
         pairs.append((remote, local))
     return tuple(dict.fromkeys(pairs))
+
+
+def parse_provider_name(name: str) -> str:
+    """The name as stored (lower case); it goes in the URLs /login/<name>/start and /login/<name>/callback."""
+    name = name.strip().lower()
+    if not _NAME.match(name):
+        raise AccountError(
+            f"The provider name {name!r} must be 1-64 lower-case letters, digits, - or _ (it goes in URLs)", "name"
+        )
+    if name in _RESERVED_NAMES:
+        raise AccountError(f"The provider name {name!r} is reserved; choose another", "name")
+    return name
+
+
+def preset_defaults(name: str, preset: Preset) -> ProviderConfig:
+    """A new provider before the admin's changes: what the preset says, no client yet."""
+    return ProviderConfig(
+        name=name,
+        display_name=preset.display_name if preset.name != "oidc" else name,
+        preset=preset.name,
+        issuer=preset.issuer or "",
+        client_id="",
+        client_secret_encrypted=None,
+        scopes=preset.scopes,
+        is_enabled=True,
+        allow_signup=False,
+        allow_unverified_email=preset.allow_unverified_email,
+        default_roles=(),
+        role_map=(),
+        role_sync="replace" if "roles" in preset.scopes else "off",
+    )
 
 
 def normalise_issuer(issuer: str) -> str:
@@ -164,11 +203,7 @@ class ProviderService:
         return [record.config for record in await self.store.list_providers() if record.config.is_enabled]
 
     async def add(self, name: str, preset_name: str, changes: ProviderChanges) -> ProviderRecord:
-        name = name.strip().lower()
-        if not _NAME.match(name):
-            raise AccountError(
-                f"The provider name {name!r} must be 1-64 lower-case letters, digits, - or _ (it goes in URLs)", "name"
-            )
+        name = parse_provider_name(name)
         preset = PRESETS.get(preset_name)
         if preset is None:
             raise AccountError(f"Unknown preset {preset_name!r}; choose one of {', '.join(PRESETS)}", "preset")
@@ -177,21 +212,7 @@ class ProviderService:
             raise AccountError(f"The {preset.name} preset needs --issuer (the provider's base URL)", "issuer")
         if not changes.client_id:
             raise AccountError("--client-id is required (the client registered at the provider)", "client_id")
-        config = ProviderConfig(
-            name=name,
-            display_name=preset.display_name if preset.name != "oidc" else name,
-            preset=preset.name,
-            issuer=issuer,
-            client_id=changes.client_id,
-            client_secret_encrypted=None,
-            scopes=preset.scopes,
-            is_enabled=True,
-            allow_signup=False,
-            allow_unverified_email=preset.allow_unverified_email,
-            default_roles=(),
-            role_map=(),
-            role_sync="replace" if "roles" in preset.scopes else "off",
-        )
+        config = dataclasses.replace(preset_defaults(name, preset), issuer=issuer, client_id=changes.client_id)
         config = await self._checked(self._merge(config, changes))
         record = await self.store.add_provider(config, self._clock())
         await self._audit.record(audit.PROVIDER_CREATED, provider=name, issuer=config.issuer)

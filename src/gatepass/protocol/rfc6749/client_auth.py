@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -15,6 +16,8 @@ from urllib.parse import unquote_plus
 from gatepass.protocol.errors import InvalidClient, InvalidRequest
 from gatepass.protocol.tokens import constant_time_equals, token_digest
 from gatepass.protocol.values import AUTH_BASIC, AUTH_NONE, AUTH_POST, ClientInfo
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def parse_client_credentials(authorization: str | None, form: Mapping[str, str])
             raise InvalidClient("The Basic Authorization header must hold client_id:client_secret")
         raw_id, raw_secret = decoded.split(":", 1)
         client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in client_id + secret):
+        if _CONTROL_CHARACTER.search(client_id) or _CONTROL_CHARACTER.search(secret):
             raise InvalidClient("The Basic Authorization header contains control characters")
         if form_secret is not None:
             raise InvalidRequest("Send the client secret in the Authorization header or the body, not both")

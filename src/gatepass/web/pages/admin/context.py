@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from gatepass.config import Settings
+from gatepass.rp import CheckLine
 from gatepass.services.accounts import AccountService
 from gatepass.services.api_keys import ApiKeyService
 from gatepass.services.audit import Audit
 from gatepass.services.clients import ClientService
 from gatepass.services.doctypes import DocTypeService
 from gatepass.services.keys import KeyService
+from gatepass.services.providers import ProviderService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
 
@@ -33,6 +35,9 @@ class AdminContext:
     settings: Settings
     #: Delete expired and revoked codes, tokens and sessions (what `gatepass purge` does); returns the count.
     purge: Callable[[], Awaitable[int]]
+    #: Login providers ("Log in with …", issue 7), and the test `gatepass provider check NAME` runs.
+    providers: ProviderService
+    check_provider: Callable[[str], Awaitable[list[CheckLine]]]
 
 
 def admin(request: Request) -> AdminContext:

@@ -31,6 +31,7 @@ NOTICES = {
     "enabled": "Enabled.",
     "disabled": "Disabled. Every token it held stopped working.",
     "client_disabled": "Disabled. The client can no longer get tokens.",
+    "provider_disabled": "Disabled. The login page no longer offers it, and logins through it are refused.",
     "revoked": "Revoked: the tokens of that grant no longer work.",
     "password": "Password changed.",
     "rotated": "New signing keys made: published now, signing after the grace period.",

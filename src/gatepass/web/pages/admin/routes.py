@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from gatepass.web.pages.admin import clients, roles, scopes, system, tokens, users
+from gatepass.web.pages.admin import clients, providers, roles, scopes, system, tokens, users
 from gatepass.web.pages.admin.guard import AdminHandler, guarded
 
 _CLIENT = "/admin/clients/{client_id}"
 _USER = "/admin/users/{user_id:int}"
 _DOCTYPE = "/admin/doctypes/{name}"
+_PROVIDER = "/admin/providers/{provider}"
 
 #: (path, method, handler): GET pages and the POST forms beside them.
 ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
@@ -41,6 +42,15 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     (f"{_USER}/enabled", "POST", users.set_enabled),
     (f"{_USER}/password", "POST", users.set_password),
     (f"{_USER}/api-key", "POST", users.issue_api_key),
+    ("/admin/providers", "GET", providers.list_providers),
+    ("/admin/providers/new", "GET", providers.new_provider),
+    ("/admin/providers/new", "POST", providers.create_provider),
+    (_PROVIDER, "GET", providers.show_provider),
+    (_PROVIDER, "POST", providers.update_provider),
+    (f"{_PROVIDER}/enabled", "POST", providers.set_enabled),
+    (f"{_PROVIDER}/check", "POST", providers.check_provider),
+    (f"{_PROVIDER}/delete", "GET", providers.confirm_delete),
+    (f"{_PROVIDER}/delete", "POST", providers.delete_provider),
     ("/admin/tokens", "GET", tokens.list_tokens),
     ("/admin/tokens/{grant_id:int}/revoke", "POST", tokens.revoke_token),
     ("/admin/tokens/purge", "POST", tokens.purge),
