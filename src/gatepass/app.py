@@ -142,8 +142,8 @@ def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, Red
         is_trustworthy=(lambda: feed.is_listening) if feed is not None else (lambda: True),
     )
 
-    def changed() -> None:
-        cache.changed()
+    def changed(groups: frozenset[str]) -> None:
+        cache.changed(groups)
         if feed is not None:
             feed.publish()
 

@@ -2,19 +2,20 @@
 
 Correctness rests on one rule: every write that could change a cached read announces itself
 (db/engine.py watches the statements, so no write path can forget), and every read first checks
-whether anything was announced since the cache was filled; if so, the whole cache is dropped.
+whether anything was announced since the cache was filled; if so, the entries it may affect are dropped.
 
-- Workers of one node share an 8-byte "change stamp" in a memory-mapped file under var_dir. A
-  writer stores a new random stamp after its transaction has committed; every worker compares the
-  stamp on each read, which costs well under a microsecond. So a revocation, a role change or a
-  settings change made by any worker (or by the CLI on that node) is seen by every worker on its
-  next request, as strictly as when every read went to the database.
+- Workers of one node share 8-byte "change stamps" in a memory-mapped file under var_dir, one per
+  group of entries (see GROUPS). A writer stores a new random stamp after its transaction has
+  committed; every worker compares the stamp on each read, which costs well under a microsecond.
+  So a revocation, a role change or a settings change made by any worker (or by the CLI on that
+  node) is seen by every worker on its next request, as strictly as when every read went to the
+  database.
 - Other nodes hear of a change through Redis pub/sub (change_feed.py). While that subscription is
   down, the cache is bypassed, since notices could be missed.
 - ``max_age_seconds`` bounds how long any entry is trusted, whatever happens to the notices.
 
-Entries are dropped wholesale when changes arrive or the cache is full: a refill costs one query
-per key, and writes are rare next to reads, so precise invalidation would buy little.
+A group's entries are dropped wholesale when changes arrive or the cache is full: a refill costs one
+query per key, and writes are rare next to reads, so precise invalidation would buy little.
 """
 
 from __future__ import annotations
@@ -23,35 +24,51 @@ import mmap
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
 Value = TypeVar("Value")
 
-_STAMP_BYTES = 8
+#: Entries are grouped by what changes them. Token rows change with every refresh and revocation;
+#: the rest (users, roles, clients, permissions, keys, settings) only when an admin or a login
+#: changes them. A token change drops the token entries only; any other change drops them all, since
+#: deleting a user or a client also deletes their tokens.
+RECORDS, TOKENS = "records", "tokens"
+GROUPS = (RECORDS, TOKENS)
+_SLOT_BYTES = 8
 
 
 class ChangeStamp:
-    """The node-wide stamp: a random value, replaced by every write that affects cached reads."""
+    """The node-wide stamps, one slot per group: random values, replaced by every write to that group."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        size = _SLOT_BYTES * len(GROUPS)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            if os.fstat(descriptor).st_size < _STAMP_BYTES:
+            if os.fstat(descriptor).st_size < size:
                 # Two processes may both extend the file: the same size either way, content kept.
-                os.ftruncate(descriptor, _STAMP_BYTES)
-            self._map = mmap.mmap(descriptor, _STAMP_BYTES)
+                os.ftruncate(descriptor, size)
+            self._map = mmap.mmap(descriptor, size)
         finally:
             os.close(descriptor)
 
-    def read(self) -> bytes:
+    def read(self, slot: int) -> bytes:
         # A torn read can only look like a change (a needless refill), never hide one for long.
-        return self._map[:_STAMP_BYTES]
+        return self._map[slot * _SLOT_BYTES : (slot + 1) * _SLOT_BYTES]
 
-    def renew(self) -> None:
-        self._map[:_STAMP_BYTES] = secrets.token_bytes(_STAMP_BYTES)
+    def renew(self, slot: int) -> None:
+        self._map[slot * _SLOT_BYTES : (slot + 1) * _SLOT_BYTES] = secrets.token_bytes(_SLOT_BYTES)
+
+
+class _Group:
+    __slots__ = ("entries", "seen", "slot")
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.entries: dict[Hashable, tuple[float, object]] = {}
+        self.seen: tuple[bytes, int] = (b"", -1)
 
 
 class ReadCache:
@@ -69,49 +86,52 @@ class ReadCache:
         self._max_age = max_age_seconds
         self._max_entries = max_entries
         self._is_trustworthy = is_trustworthy
-        self._entries: dict[Hashable, tuple[float, object]] = {}
-        self._seen_stamp = stamp.read() if stamp is not None else b""
-        self._local_generation = 0
-        self._seen_generation = 0
+        self._groups = {name: _Group(slot) for slot, name in enumerate(GROUPS)}
+        #: Bumped for notices from other nodes, which empty every group.
+        self._remote_generation = 0
 
     @property
     def is_enabled(self) -> bool:
         return self._stamp is not None
 
-    def changed(self) -> None:
-        """A write committed here: tell this node's workers (the stamp) and forget what this worker holds."""
+    def changed(self, groups: Iterable[str]) -> None:
+        """A write to these groups committed here: tell this node's workers, this one included."""
         if self._stamp is not None:
-            self._stamp.renew()
-        self._local_generation += 1
+            for name in groups:
+                self._stamp.renew(self._groups[name].slot)
 
     def heard_of_change(self) -> None:
         """Another node announced a change (or notices may have been missed): forget everything."""
-        self._local_generation += 1
+        self._remote_generation += 1
 
-    def _is_current(self) -> bool:
-        """Drop every entry if anything changed since they were loaded; False when the cache must be bypassed."""
+    def _current(self, name: str) -> _Group | None:
+        """The group, emptied if anything changed since it was filled; None when the cache must be bypassed."""
         if self._stamp is None or not self._is_trustworthy():
-            return False
-        stamp = self._stamp.read()
-        if stamp != self._seen_stamp or self._local_generation != self._seen_generation:
-            self._entries.clear()
-            self._seen_stamp, self._seen_generation = stamp, self._local_generation
-        return True
+            return None
+        group = self._groups[name]
+        seen = (self._stamp.read(group.slot), self._remote_generation)
+        if seen != group.seen:
+            group.entries.clear()
+            group.seen = seen
+        return group
 
-    async def get(self, key: Hashable, load: Callable[[], Awaitable[Value | None]]) -> Value | None:
-        if not self._is_current():
+    async def get(
+        self, key: Hashable, load: Callable[[], Awaitable[Value | None]], *, group: str = RECORDS
+    ) -> Value | None:
+        current = self._current(group)
+        if current is None:
             return await load()
         now = time.monotonic()
-        hit = self._entries.get(key)
+        hit = current.entries.get(key)
         if hit is not None and now - hit[0] < self._max_age:
             return hit[1]  # type: ignore[return-value]
-        loaded_from = (self._seen_stamp, self._seen_generation)
+        loaded_from = current.seen
         value = await load()
         # Store only if nothing changed while loading: the row read may predate that change.
-        if value is not None and self._is_current() and loaded_from == (self._seen_stamp, self._seen_generation):
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()
-            self._entries[key] = (now, value)
+        if value is not None and self._current(group) is current and current.seen == loaded_from:
+            if len(current.entries) >= self._max_entries:
+                current.entries.clear()
+            current.entries[key] = (now, value)
         return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from gatepass.cache.reads import GROUPS, TOKENS
 from gatepass.config import Settings
 
 _ASYNC_DRIVERS = {
@@ -99,48 +101,57 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-#: Tables whose rows feed the read cache (cache/reads.py): a change to them must empty every worker's cache.
-_CACHED_TABLES = frozenset({
-    "users", "roles", "user_roles", "oauth_clients", "token_grants", "access_tokens", "runtime_settings",
-    "signing_keys", "doc_types", "doc_fields", "doc_permissions", "document_scopes",
-})
+#: Tables whose rows feed the read cache (cache/reads.py), and the groups of entries a write to them
+#: may change. Token rows change all the time and affect only token entries; a change to any other
+#: one empties every group (deleting a user or client deletes their tokens with it).
+_TOKEN_TABLES = frozenset({"token_grants", "access_tokens"})
+_CACHED_TABLES = _TOKEN_TABLES | {
+    "users", "roles", "user_roles", "oauth_clients", "runtime_settings", "signing_keys", "doc_types", "doc_fields",
+    "doc_permissions", "document_scopes",
+}
 #: Of those, the ones where a new row changes what a cached read returns. A new client, user, grant or
 #: token changes nothing already cached (misses are never cached); a new role link or permission does.
 _INSERT_MATTERS = frozenset({
     "roles", "user_roles", "runtime_settings", "signing_keys", "doc_types", "doc_fields", "doc_permissions",
     "document_scopes",
 })
-_CHANGED = "gatepass_changed_cached_rows"
+_ALL_GROUPS = frozenset(GROUPS)
+_TOKEN_GROUP = frozenset({TOKENS})
+_CHANGED = "gatepass_changed_cache_groups"
 
 
-def _written_table(context: Any) -> str | None:
-    statement = getattr(context.compiled, "statement", None)
-    table = getattr(statement, "table", None)
-    return getattr(table, "name", None)
+#: Every table a statement writes, whatever built it (Core, ORM flush, text, data-modifying CTEs).
+_WRITES = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+[`\"]?(\w+)")
 
 
-def _note_write(conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
-    if context is None or not (context.isinsert or context.isupdate or context.isdelete):
-        if statement.lstrip()[:6].upper() not in ("UPDATE", "DELETE", "INSERT"):
-            return
-        # Textual DML: the table is unknown, so assume it matters.
-        conn.info[_CHANGED] = True
-        return
-    table = _written_table(context)
-    if table is None or (table in _CACHED_TABLES and (not context.isinsert or table in _INSERT_MATTERS)):
-        conn.info[_CHANGED] = True
+def _groups_written(statement: str) -> frozenset[str]:
+    if statement.startswith("SELECT"):
+        return frozenset()
+    groups: frozenset[str] = frozenset()
+    for verb, table in _WRITES.findall(statement):
+        if table not in _CACHED_TABLES or (verb == "INSERT INTO" and table not in _INSERT_MATTERS):
+            continue
+        groups |= _TOKEN_GROUP if table in _TOKEN_TABLES else _ALL_GROUPS
+    return groups
 
 
-def announce_changes(engine: AsyncEngine, on_change: Callable[[], None]) -> None:
-    """Call on_change once a connection that wrote cached rows goes back to the pool.
+def _note_write(conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool) -> None:
+    groups = _groups_written(statement)
+    if groups:
+        conn.info[_CHANGED] = conn.info.get(_CHANGED, frozenset()) | groups
+
+
+def announce_changes(engine: AsyncEngine, on_change: Callable[[frozenset[str]], None]) -> None:
+    """Call on_change with the groups written once a connection that wrote cached rows goes back to the pool.
 
     Check-in comes after the commit (or rollback), so a worker that hears of the change and reloads
     reads the committed rows, never the old ones; a rollback just costs a needless refill.
     """
 
     def checked_in(_dbapi_connection: Any, record: Any) -> None:
-        if record.info.pop(_CHANGED, False):
-            on_change()
+        groups = record.info.pop(_CHANGED, None)
+        if groups:
+            on_change(groups)
 
     event.listen(engine.sync_engine, "after_cursor_execute", _note_write)
     event.listen(engine.sync_engine, "checkin", checked_in)
