@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,12 +15,28 @@ from gatepass.web.context import client_ip, web
 from gatepass.web.errors import oauth_json_error
 from gatepass.web.ratelimit import check_backchannel_rate
 
+_MAX_FIELDS = 1000
+
 
 async def _form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     # RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded (multipart tolerated).
     if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidRequest("Send the parameters as application/x-www-form-urlencoded in the request body")
+    if content_type == "application/x-www-form-urlencoded":
+        # The standard library's parser: a tenth of the cost of the multipart package's on these small bodies.
+        try:
+            pairs = parse_qsl(
+                (await request.body()).decode("utf-8"), keep_blank_values=True, max_num_fields=_MAX_FIELDS,
+                errors="strict",
+            )
+        except HTTPException as exc:
+            raise InvalidRequest(f"The request body cannot be read: {exc.detail}") from None
+        except UnicodeDecodeError:
+            raise InvalidRequest("The request body is not UTF-8: encode the parameters as UTF-8") from None
+        except ValueError:
+            raise InvalidRequest(f"The request body has more than {_MAX_FIELDS} parameters") from None
+        return parse_params(pairs)
     try:
         form = await request.form()
     except HTTPException as exc:
