@@ -141,18 +141,22 @@ _ISSUE_STATEMENTS = {
 def _issue_parameters(
     grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
 ) -> dict[str, Any]:
-    parameters: dict[str, Any] = {
-        "g_client_id": grant.client_id, "g_user_id": grant.user_id, "g_grant_type": grant.grant_type,
-        "g_scopes": list(grant.scopes), "g_code_id": grant.code_id, "g_nonce": grant.nonce,
-        "g_resource": grant.resource, "g_auth_time": grant.auth_time, "g_created_at": grant.created_at,
-        "g_expires_at": grant.expires_at, "g_last_used_at": grant.created_at,
-    }
+    parameters = {f"g_{name}": value for name, value in _grant_row(grant).items()}
     access = _access_row(0, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
                          grant.created_at, access_expires_at)
     parameters.update({f"a_{name}": access[name] for name in _ACCESS_COLUMNS})
     if refresh_digest is not None:
         parameters.update(r_token_digest=refresh_digest, r_created_at=grant.created_at)
     return parameters
+
+
+def _grant_row(grant: NewGrant) -> dict[str, Any]:
+    return {
+        "client_id": grant.client_id, "user_id": grant.user_id, "grant_type": grant.grant_type,
+        "scopes": list(grant.scopes), "code_id": grant.code_id, "nonce": grant.nonce, "resource": grant.resource,
+        "auth_time": grant.auth_time, "created_at": grant.created_at, "expires_at": grant.expires_at,
+        "last_used_at": grant.created_at,
+    }
 
 
 def _access_row(
@@ -235,19 +239,7 @@ async def _revoke_grants(session: AsyncSession, grant_ids: list[int], now: datet
 
 class SqlTokenStore(StoreBase):
     async def add_grant(self, grant: NewGrant) -> int:
-        row = TokenGrant(
-            client_id=grant.client_id,
-            user_id=grant.user_id,
-            grant_type=grant.grant_type,
-            scopes=list(grant.scopes),
-            code_id=grant.code_id,
-            nonce=grant.nonce,
-            resource=grant.resource,
-            auth_time=grant.auth_time,
-            created_at=grant.created_at,
-            expires_at=grant.expires_at,
-            last_used_at=grant.created_at,
-        )
+        row = TokenGrant(**_grant_row(grant))
         async with self._sessions() as session, session.begin():
             session.add(row)
             await session.flush()
@@ -277,21 +269,7 @@ class SqlTokenStore(StoreBase):
                 )
                 if consumed.rowcount != 1:
                     return None
-            inserted = await connection.execute(
-                insert(_grants).values(
-                    client_id=grant.client_id,
-                    user_id=grant.user_id,
-                    grant_type=grant.grant_type,
-                    scopes=list(grant.scopes),
-                    code_id=grant.code_id,
-                    nonce=grant.nonce,
-                    resource=grant.resource,
-                    auth_time=grant.auth_time,
-                    created_at=grant.created_at,
-                    expires_at=grant.expires_at,
-                    last_used_at=grant.created_at,
-                )
-            )
+            inserted = await connection.execute(insert(_grants).values(_grant_row(grant)))
             grant_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             await connection.execute(
                 insert(_access).values(
