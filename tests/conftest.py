@@ -1,5 +1,8 @@
 """Shared fixtures: one Gatepass server per database backend, a headless Chromium, CI rules.
 
+Session fixtures are per pytest-xdist worker (pyproject.toml runs two): each worker starts the
+servers its tests need, with databases of their own.
+
 SQLite always runs. PostgreSQL and MariaDB run when reachable and are required under CI=true,
 where any skipped test fails the run.
 """
@@ -36,6 +39,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if skipped:
         if reporter:
+            # Under xdist the progress line is not ended yet.
+            reporter.write("\n")
             reporter.write_line(f"CI=true: {skipped} test(s) were skipped; CI requires every test to run", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,10 +138,10 @@ class LiveServer:
                 "GATEPASS_ADMIN_EMAIL": ADMIN_EMAIL,
                 "GATEPASS_ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "GATEPASS_SECURITY_PURGE_INTERVAL_SECONDS": "0",
-            # Many tests log in from 127.0.0.1 against one shared server; rate-limit tests turn these back on.
-            "GATEPASS_RATE_LIMITS_LOGIN_PER_IP_PER_MINUTE": "0",
-            "GATEPASS_RATE_LIMITS_TOKEN_PER_IP_PER_MINUTE": "0",
-            "GATEPASS_RATE_LIMITS_TOKEN_PER_CLIENT_PER_MINUTE": "0",
+                # Many tests log in from 127.0.0.1 against one shared server; rate-limit tests turn these back on.
+                "GATEPASS_RATE_LIMITS_LOGIN_PER_IP_PER_MINUTE": "0",
+                "GATEPASS_RATE_LIMITS_TOKEN_PER_IP_PER_MINUTE": "0",
+                "GATEPASS_RATE_LIMITS_TOKEN_PER_CLIENT_PER_MINUTE": "0",
             }
         )
         env.update(self.extra_env)
@@ -171,14 +177,8 @@ class LiveServer:
         self.process = None
 
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "gatepass", *args],
-            env=self.env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        """`python -m gatepass ARGS` with this server's settings (see run_gatepass)."""
+        result = run_gatepass(args, env=self.env, input=input, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"gatepass {' '.join(args)} failed ({result.returncode}): {result.stderr}")
         return result
@@ -216,3 +216,325 @@ class LiveServer:
             args = (*args, "--redirect-uri", REDIRECT_URI)
         client: dict[str, Any] = json.loads(self.cli("client", "add", "--name", name, "--json", *args).stdout)
         return client
+
+
+# -- `gatepass` commands, forked from a warm interpreter ----------------------------------------
+#
+# A `gatepass` command spends about 1.5 s importing (SQLAlchemy, Alembic, Authlib, Starlette, ...)
+# before it does its work, and the suite runs hundreds of them. So each pytest process starts one
+# "zygote": a Python that has done those imports and then waits. For each command it forks twice:
+# a handler, and under it the command's own process, which gets the environment, working folder,
+# arguments and standard input, output and error that `python -m gatepass` would get, runs
+# gatepass's __main__ exactly as `-m` does, and exits as the interpreter would (threads joined,
+# atexit handlers run, output flushed). Exit code, output and error come back as from
+# subprocess.run. Anything the zygote cannot reproduce (another PYTHON*/LANG/... environment, no
+# fork) runs as a plain subprocess; GATEPASS_TEST_CLI_FORK=0 turns the zygote off.
+
+#: What `gatepass <command>` imports on any backend; a module that fails to import is left alone
+#: (the command's own import then fails as it would in a fresh process).
+_WARM_MODULES = (
+    "gatepass.cli",
+    "gatepass.app",
+    "gatepass.db.migrate",
+    "gatepass.services.accounts",
+    "gatepass.services.stores",
+    "gatepass.services.clients",
+    "gatepass.services.doctypes",
+    "gatepass.services.providers",
+    "sqlalchemy.exc",
+    "sqlalchemy.dialects.sqlite.aiosqlite",
+    "sqlalchemy.dialects.postgresql.asyncpg",
+    "sqlalchemy.dialects.mysql.aiomysql",
+    "aiosqlite",
+    "asyncpg",
+    "aiomysql",
+    "alembic.command",
+    "alembic.config",
+    "alembic.script",
+    "alembic.runtime.migration",
+    "alembic.runtime.environment",
+    "alembic.ddl.sqlite",
+    "alembic.ddl.postgresql",
+    "alembic.ddl.mysql",
+)
+
+_ZYGOTE = r"""
+import importlib, json, os, select, signal, socket, struct, sys
+
+def recv_exact(conn, size):
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+def recv_frame(conn):
+    (size,) = struct.unpack("!I", recv_exact(conn, 4))
+    return json.loads(recv_exact(conn, size))
+
+def send_frame(conn, message):
+    data = json.dumps(message).encode()
+    conn.sendall(struct.pack("!I", len(data)) + data)
+
+def exit_code(exc):
+    # As the interpreter turns an uncaught SystemExit into an exit status.
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write(str(code) + "\n")
+    except Exception:
+        pass
+    return 1
+
+def run_command(request):
+    # The command's own process: become `python -m gatepass ARGS`, then exit as the interpreter would.
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    sys.path[0] = request["cwd"]
+    sys.argv = ["-m", *request["args"]]
+    code = 0
+    try:
+        import runpy
+        runpy._run_module_as_main("gatepass")
+    except SystemExit as exc:
+        code = exit_code(exc)
+    except BaseException as exc:
+        # The traceback starts where `python -m` starts it: at runpy, not in this function.
+        sys.excepthook(type(exc), exc, exc.__traceback__.tb_next)
+        code = 1
+    try:
+        import threading
+        threading._shutdown()
+    except BaseException:
+        pass
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+    except SystemExit as exc:
+        code = exit_code(exc)
+    except BaseException:
+        pass
+    try:
+        sys.stdout.flush()
+    except BaseException:
+        code = 120
+    try:
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    os._exit(code)
+
+def handle(conn):
+    # A child of the zygote: forks the command, reports its pid, then its outcome.
+    request = recv_frame(conn)
+    if request.get("input") is None:
+        stdin = os.open(os.devnull, os.O_RDONLY)
+    else:
+        stdin = os.memfd_create("stdin")
+        os.write(stdin, bytes.fromhex(request["input"]))
+        os.lseek(stdin, 0, os.SEEK_SET)
+    out, err = os.memfd_create("stdout"), os.memfd_create("stderr")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            conn.close()
+            for fd, target in ((stdin, 0), (out, 1), (err, 2)):
+                os.dup2(fd, target)
+                os.close(fd)
+        except BaseException:
+            os._exit(70)
+        run_command(request)
+    send_frame(conn, {"pid": pid})
+    _, status = os.waitpid(pid, 0)
+    outputs = []
+    for fd in (out, err):
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        outputs.append(b"".join(chunks).hex())
+    send_frame(conn, {"returncode": os.waitstatus_to_exitcode(status), "stdout": outputs[0], "stderr": outputs[1]})
+
+def main():
+    path, modules = sys.argv[1], sys.argv[2].split(",")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            pass
+    import threading
+    if threading.active_count() != 1:
+        sys.exit("an import started a thread: forking is not safe")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(128)
+    # Handlers are not waited for: the kernel reaps them.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        # Standard input is a pipe from pytest: its end means pytest is gone.
+        readable, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in readable:
+            return
+        conn, _ = listener.accept()
+        if os.fork() == 0:
+            try:
+                listener.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                handle(conn)
+            finally:
+                os._exit(0)
+        conn.close()
+
+main()
+"""
+
+#: What the environment of a forked command may differ in from the zygote's (Gatepass settings, and
+#: the test pytest is running): the rest (PYTHON*, locale, TZ, PATH, ...) may be read when an
+#: interpreter starts, so a command whose environment differs there runs as a plain subprocess.
+_SETTINGS_PREFIX = "GATEPASS_"
+_PER_TEST = "PYTEST_CURRENT_TEST"
+
+
+class _Zygote:
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="gatepass-cli-"))
+        self.path = str(self.folder / "zygote.sock")
+        self.env = _base_env(os.environ)
+        with (self.folder / "zygote.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _ZYGOTE, self.path, ",".join(_WARM_MODULES)],
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline() != b"ready\n":
+            raise RuntimeError(f"the CLI zygote did not start: {self.stop()[-3000:]}")
+
+    def stop(self) -> str:
+        # The end of its standard input tells the zygote to exit.
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        log = (self.folder / "zygote.log").read_text(errors="replace")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return log
+
+    def run(
+        self, args: tuple[str, ...], env: dict[str, str], input: str | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        encoding = _text_encoding()
+        request = {
+            "args": list(args),
+            "env": env,
+            "cwd": os.getcwd(),
+            "input": None if input is None else input.encode(encoding).hex(),
+        }
+        pid = None
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            try:
+                conn.connect(self.path)
+                _send_frame(conn, request)
+                pid = _recv_frame(conn)["pid"]
+                outcome = _recv_frame(conn)
+            except TimeoutError:
+                if pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, 9)
+                raise subprocess.TimeoutExpired(_command(args), timeout) from None
+        return subprocess.CompletedProcess(
+            _command(args),
+            outcome["returncode"],
+            _decode(bytes.fromhex(outcome["stdout"]), encoding),
+            _decode(bytes.fromhex(outcome["stderr"]), encoding),
+        )
+
+
+#: How many commands ran each way in this process (to check that forking is in use).
+CLI_RUNS = {"forked": 0, "subprocess": 0}
+_zygote: _Zygote | None = None
+_zygote_failed = False
+_zygote_lock = threading.Lock()
+
+
+def _base_env(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    return {key: value for key, value in env.items() if not key.startswith(_SETTINGS_PREFIX) and key != _PER_TEST}
+
+
+def _text_encoding() -> str:
+    import locale
+
+    return locale.getpreferredencoding(False)
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    # As subprocess.run(text=True) does: universal newlines.
+    return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _command(args: tuple[str, ...]) -> list[str]:
+    return [sys.executable, "-m", "gatepass", *args]
+
+
+def _send_frame(conn: socket.socket, message: dict[str, Any]) -> None:
+    data = json.dumps(message).encode()
+    conn.sendall(struct.pack("!I", len(data)) + data)
+
+
+def _recv_frame(conn: socket.socket) -> dict[str, Any]:
+    def exact(size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = conn.recv(size - len(data))
+            if not chunk:
+                raise RuntimeError("the CLI zygote closed the connection")
+            data += chunk
+        return data
+
+    (size,) = struct.unpack("!I", exact(4))
+    message: dict[str, Any] = json.loads(exact(size))
+    return message
+
+
+def _get_zygote() -> _Zygote | None:
+    global _zygote, _zygote_failed
+    if os.environ.get("GATEPASS_TEST_CLI_FORK", "1") == "0" or not hasattr(os, "memfd_create"):
+        return None
+    with _zygote_lock:
+        if _zygote is None and not _zygote_failed:
+            try:
+                _zygote = _Zygote()
+            except (OSError, RuntimeError) as exc:
+                _zygote_failed = True
+                print(f"gatepass CLI commands run as plain subprocesses: {exc}", file=sys.stderr)
+            else:
+                atexit.register(_zygote.stop)
+        return _zygote
+
+
+def run_gatepass(
+    args: tuple[str, ...] | list[str], *, env: dict[str, str], input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m gatepass ARGS` with this environment, as subprocess.run(capture_output=True, text=True)."""
+    args = tuple(args)
+    zygote = _get_zygote()
+    if zygote is not None and _base_env(env) == zygote.env and args[:1] != ("serve",):
+        CLI_RUNS["forked"] += 1
+        return zygote.run(args, env, input, timeout)
+    CLI_RUNS["subprocess"] += 1
+    return subprocess.run(_command(args), env=env, input=input, capture_output=True, text=True, timeout=timeout)

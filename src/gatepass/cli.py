@@ -6,7 +6,6 @@ Commands that touch the database first bring its schema up to date.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -43,6 +42,8 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        import asyncio
+
         from sqlalchemy.exc import DBAPIError
 
         from gatepass.app import build_gatepass
