@@ -6,6 +6,7 @@ Endpoint labels are route templates, never raw paths, so label cardinality stays
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
@@ -30,6 +31,19 @@ _EVENT_COUNTERS = {
     "login.failed": LOGIN_FAILURES,
     "login.locked": LOGIN_FAILURES,
 }
+
+
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
+    """Count and time one answered request; the labelled series are looked up once per combination."""
+    key = (endpoint, method, status)
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series[key] = (REQUESTS.labels(endpoint, method, str(status)), LATENCY.labels(endpoint))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def observe_audit_event(event: str, detail: dict[str, object]) -> None:

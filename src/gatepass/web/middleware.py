@@ -6,7 +6,7 @@ import logging
 import secrets
 import time
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +17,23 @@ from gatepass.logging import request_id_var
 # frame-ancestors 'none': no page, least of all consent, may be framed (RFC 9700 §4.16).
 CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'"
 _access_log = logging.getLogger("gatepass.access")
+
+
+#: Added to every response that does not set its own.
+_SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _with_security_headers(raw: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in raw}
+    headers = [header for header in raw if header[0].lower() != b"x-request-id"]
+    headers.extend(header for header in _SECURITY_HEADERS if header[0] not in present)
+    headers.append((b"x-request-id", request_id))
+    return headers
 
 
 class SecurityHeadersMiddleware:
@@ -37,12 +54,7 @@ class SecurityHeadersMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers["X-Request-Id"] = request_id
+                message["headers"] = _with_security_headers(list(message.get("headers", ())), request_id.encode())
             await send(message)
 
         try:
@@ -51,8 +63,7 @@ class SecurityHeadersMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             endpoint = getattr(route, "path", None) or "unmatched"
-            metrics.REQUESTS.labels(endpoint, scope["method"], str(status)).inc()
-            metrics.LATENCY.labels(endpoint).observe(elapsed)
+            metrics.observe_request(endpoint, scope["method"], status, elapsed)
             if _access_log.isEnabledFor(logging.INFO):
                 # The path only: query strings carry codes and state.
                 _access_log.info("%s %s %d", scope["method"], scope["path"], status,

@@ -37,12 +37,16 @@ async def check_rate(request: Request, name: str, key: str, limit: int, *, windo
 
 async def check_backchannel_rate(request: Request, form: dict[str, str], *, endpoint: str) -> None:
     limits = web(request).rate_limits
-    ip = client_ip(request) or "unknown"
-    client_id = claimed_client_id(request, form)
+    # A limit of 0 is off: then nothing is parsed or counted for it.
     if endpoint == "introspect":
+        per_client = limits.introspection_per_client_per_minute
+        client_id = claimed_client_id(request, form) if per_client > 0 else None
         if client_id:
-            await check_rate(request, "introspect-client", client_id, limits.introspection_per_client_per_minute)
+            await check_rate(request, "introspect-client", client_id, per_client)
         return
-    await check_rate(request, f"{endpoint}-ip", ip, limits.token_per_ip_per_minute)
+    if limits.token_per_ip_per_minute > 0:
+        ip = client_ip(request) or "unknown"
+        await check_rate(request, f"{endpoint}-ip", ip, limits.token_per_ip_per_minute)
+    client_id = claimed_client_id(request, form) if limits.token_per_client_per_minute > 0 else None
     if client_id:
         await check_rate(request, f"{endpoint}-client", client_id, limits.token_per_client_per_minute)
