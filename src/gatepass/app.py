@@ -55,7 +55,7 @@ from gatepass.services.token import TokenService
 from gatepass.web.context import WebContext
 from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import service_unavailable, unhandled_error
-from gatepass.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from gatepass.web.middleware import BodyLimitMiddleware, NoticesBeforeAnswerMiddleware, SecurityHeadersMiddleware
 from gatepass.web.pages.admin.context import AdminContext
 from gatepass.web.routes import build_routes
 from gatepass.web.routing import IndexedRouter
@@ -304,11 +304,15 @@ def create_app(settings: Settings) -> Starlette:
                 task.cancel()
             await gatepass.close()
 
+    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(BodyLimitMiddleware), Middleware(CorsMiddleware)]
+    feed = gatepass.change_feed
+    if feed is not None:
+        middleware.append(
+            Middleware(NoticesBeforeAnswerMiddleware, has_pending=lambda: feed.has_pending, flush=feed.flush)
+        )
     app = Starlette(
         routes=build_routes(),
-        middleware=[
-            Middleware(SecurityHeadersMiddleware), Middleware(BodyLimitMiddleware), Middleware(CorsMiddleware),
-        ],
+        middleware=middleware,
         exception_handlers={
             Exception: unhandled_error, DBAPIError: database_error, PoolTimeoutError: database_error,
             OSError: database_error,

@@ -40,6 +40,15 @@ class RedisChangeFeed:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    async def flush(self) -> None:
+        """Wait until every notice announced so far has been handed to Redis (or has failed)."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
     async def _send(self) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -83,6 +92,5 @@ class RedisChangeFeed:
             await asyncio.sleep(_RETRY_SECONDS)
 
     async def close(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.flush()
         await self._redis.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -70,6 +71,32 @@ class SecurityHeadersMiddleware:
                                  extra={"http": {"method": scope["method"], "path": scope["path"], "status": status,
                                                  "duration_ms": round(elapsed * 1000, 2), "endpoint": endpoint}})
             request_id_var.reset(token)
+
+
+class NoticesBeforeAnswerMiddleware:
+    """Answer only once the change notices a request caused have reached Redis (see cache/change_feed.py).
+
+    Redis queues a notice for every subscribed node when it runs the PUBLISH, before its reply, so a
+    client told "revoked" cannot then reach a node the notice was not already on its way to. Requests
+    that changed nothing pass straight on.
+    """
+
+    def __init__(self, app: ASGIApp, *, has_pending: Callable[[], bool], flush: Callable[[], Awaitable[None]]) -> None:
+        self.app = app
+        self._has_pending = has_pending
+        self._flush = flush
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_notices(message: Message) -> None:
+            if message["type"] == "http.response.start" and self._has_pending():
+                await self._flush()
+            await send(message)
+
+        await self.app(scope, receive, send_after_notices)
 
 
 MAX_BODY_BYTES = 1024 * 1024
