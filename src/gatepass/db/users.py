@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,9 @@ _USER_WITH_ROLES = (
     .outerjoin(_user_roles, _user_roles.c.user_id == _users.c.id)
     .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
 )
+# Built once: every token check on a cache miss reads a user by id.
+_USER_BY_ID = _USER_WITH_ROLES.where(_users.c.id == bindparam("user_id"))
+_USER_BY_EMAIL = _USER_WITH_ROLES.where(_users.c.email == bindparam("email"))
 
 
 def _record(user: Any, roles: tuple[str, ...]) -> UserRecord:
@@ -71,18 +74,18 @@ def full_name_of(first_name: str, last_name: str) -> str:
 
 
 class SqlUserStore(StoreBase):
-    async def _one(self, condition: Any) -> UserRecord | None:
+    async def _one(self, statement: Any, parameters: dict[str, Any]) -> UserRecord | None:
         async with single_statement(self._sessions) as connection:
-            rows = (await connection.execute(_USER_WITH_ROLES.where(condition))).all()
+            rows = (await connection.execute(statement, parameters)).all()
         if not rows:
             return None
         return _record(rows[0], tuple(sorted(row.role_name for row in rows if row.role_name is not None)))
 
     async def get_user(self, user_id: int) -> UserRecord | None:
-        return await self._cache.get(("user", user_id), lambda: self._one(User.id == user_id))
+        return await self._cache.get(("user", user_id), lambda: self._one(_USER_BY_ID, {"user_id": user_id}))
 
     async def get_user_by_email(self, email: str) -> UserRecord | None:
-        return await self._one(User.email == email.strip().lower())
+        return await self._one(_USER_BY_EMAIL, {"email": email.strip().lower()})
 
     async def get_user_by_api_key(self, api_key: str) -> tuple[UserRecord, str | None] | None:
         async with self._sessions() as session:

@@ -36,6 +36,8 @@ class KeyService:
         self._keys = keys
         self._clock = clock
         self._id_token_ttl = timedelta(seconds=id_token_ttl_seconds)
+        #: A kid's private key never changes, so each is decrypted once per worker, not per id_token.
+        self._private_by_kid: dict[str, dict[str, Any]] = {}
 
     async def ensure_keys(self) -> None:
         """One key per asymmetric algorithm on first start (every worker may race; the kid differs)."""
@@ -93,5 +95,7 @@ class KeyService:
             await self.ensure_keys()
             candidates = [r for r in await self._store.list_keys() if r.alg == alg and r.signs_from <= now]
         newest = max(candidates, key=lambda r: (r.signs_from, r.created_at))
-        private: dict[str, Any] = json.loads(self._keys.decrypt(newest.private_jwk_encrypted))
-        return private
+        private = self._private_by_kid.get(newest.kid)
+        if private is None:
+            private = self._private_by_kid[newest.kid] = json.loads(self._keys.decrypt(newest.private_jwk_encrypted))
+        return dict(private)
