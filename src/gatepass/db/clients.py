@@ -48,10 +48,13 @@ def _info(row: Any) -> ClientInfo:
         registration_token_digest=row.registration_access_token_digest,
         contacts=tuple(row.contacts or ()),
         allowed_origins=tuple(row.allowed_origins or ()),
+        is_resource_server=row.is_resource_server,
+        has_completed_authorization=row.has_completed_authorization,
     )
 
 
 def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
+    """Every column an admin or the client itself may change; has_completed_authorization is only ever set."""
     return {
         "client_id": info.client_id,
         "app_name": info.app_name,
@@ -75,6 +78,7 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
         "registration_access_token_digest": info.registration_token_digest,
         "contacts": list(info.contacts),
         "allowed_origins": list(info.allowed_origins),
+        "is_resource_server": info.is_resource_server,
         "id_token_signed_response_alg": info.id_token_signed_response_alg,
         "access_token_ttl_seconds": info.access_token_ttl_seconds,
         "refresh_token_ttl_seconds": info.refresh_token_ttl_seconds,

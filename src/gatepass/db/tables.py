@@ -128,6 +128,11 @@ class OAuthClient(Base):
     contacts: Mapped[list[str] | None] = mapped_column(JSON)
     #: Browser origins allowed by CORS besides those of the redirect URIs.
     allowed_origins: Mapped[list[str] | None] = mapped_column(JSON)
+    #: RFC 7662 §4: a resource server may introspect tokens issued to other clients.
+    is_resource_server: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Set once a user first completed an authorization for this client; until then a dynamically
+    #: registered client's redirect URI is unproven, so errors are not redirected to it (RFC 9700 §4.11.2).
+    has_completed_authorization: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -51,6 +51,8 @@ class ClientInfo:
     registration_token_digest: str | None = None
     contacts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    is_resource_server: bool = False
+    has_completed_authorization: bool = False
 
     @property
     def is_public(self) -> bool:
