@@ -248,5 +248,7 @@ async def test_keyboard_alone_creates_a_client_and_revokes_an_app(sqlite_server:
     await revoke.focus()
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
-    await page.wait_for_load_state()
+    await page.get_by_role("button", name="Revoke access", exact=True).focus()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     assert await page.get_by_role("button", name="Revoke access of ", exact=False).count() == 0

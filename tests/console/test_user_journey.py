@@ -86,11 +86,19 @@ async def test_user_grants_an_app_sees_it_in_connected_apps_and_revokes_it(
         assert FRAME_ANCESTORS in (await response.all_headers())["content-security-policy"]
         row = page.locator("table tbody tr", has_text=app_name)
         assert await row.count() == 1
-        assert "openid" in await row.inner_text()
+        # Access in the consent screen's words, not scope codes.
+        assert "Know who you are" in await row.inner_text()
+        assert "openid" not in await row.inner_text()
         await shot(page, "connected-apps")
         await row.get_by_role("button", name=f"Revoke access of {app_name}").click()
-        await page.wait_for_load_state()
+        # It asks first, saying what the app loses; nothing is revoked yet.
+        await page.wait_for_url("**/account/apps/revoke?**")
+        assert await page.get_by_role("heading", name=f"Revoke access of {app_name}?").is_visible()
+        assert (await http.get("/oauth/userinfo", headers=bearer)).status_code == 200
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Revoke access", exact=True).click()
         assert await page.locator("table tbody tr", has_text=app_name).count() == 0
+        assert f"{app_name} no longer has access" in await page.get_by_role("status").inner_text()
         await shot(page, "connected-apps-after-revoke")
 
         assert (await http.get("/oauth/userinfo", headers=bearer)).status_code == 401

@@ -25,7 +25,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/logout", login.logout_submit, methods=["POST"]),
         Route("/login/{provider}/start", social_login.social_start, methods=["GET"]),
         Route("/login/{provider}/callback", social_login.social_callback, methods=["GET"]),
-        Route("/account/apps/revoke", home.revoke_app, methods=["POST"]),
+        Route("/account/apps/revoke", home.revoke_app, methods=["GET", "POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_endpoint, methods=["GET"]),
