@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gatepass.services.scopes import describe_scopes
 from gatepass.services.revoke import ConnectedApp
+from gatepass.services.scopes import describe_scopes
 from gatepass.web.context import current_session, web
 from gatepass.web.csrf import is_valid_csrf
 from gatepass.web.errors import error_page
@@ -53,7 +53,8 @@ async def revoke_app(request: Request) -> Response:
     context = web(request)
     if request.method == "GET":
         client_id = request.query_params.get("client_id", "")
-        app = next((a for a in await context.revocation.connected_apps(session[1].id) if a.client_id == client_id), None)
+        apps = await context.revocation.connected_apps(session[1].id)
+        app = next((candidate for candidate in apps if candidate.client_id == client_id), None)
         if app is None:
             return RedirectResponse("/", status_code=303)
         words = (await _scope_words(request, [app]))[app.client_id]
