@@ -99,7 +99,7 @@ async def admin(sqlite_server: LiveServer) -> Any:
 
 async def _events(admin: ConsoleSession, **filters: str) -> list[str]:
     """The event names in the audit table, newest first."""
-    return re.findall(r'class="event"><code>([^<]+)</code>', (await admin.get("/admin/audit", **filters)).text)
+    return re.findall(r'class="event"><code class="event">([^<]+)</code>', (await admin.get("/admin/audit", **filters)).text)
 
 
 def _minute(moment: datetime) -> str:
@@ -111,7 +111,8 @@ async def test_audit_log_filters_by_user_client_event_and_time(
 ) -> None:
     started = datetime.now(UTC)
     user = await console_user(admin)
-    client_id, _ = await console_client(admin, f"Audited {secrets.token_hex(3)}")
+    app_name = f"Audited {secrets.token_hex(3)}"
+    client_id, _ = await console_client(admin, app_name)
     async with ConsoleSession(sqlite_server) as stranger:
         page = await stranger.http.get("/login")
         await stranger.http.post(
@@ -126,6 +127,10 @@ async def test_audit_log_filters_by_user_client_event_and_time(
 
     assert await _events(admin, user=user["email"]) == ["login.failed", "user.created"]
     assert await _events(admin, client=client_id) == ["client.created"]
+    # Rows name the app and link to it; the bare client_id is only for a deleted client.
+    listed = (await admin.get("/admin/audit", client=client_id)).text
+    assert f'<a href="/admin/clients/{client_id}">{app_name}</a>' in listed
+    assert f"<code>{client_id}</code>" not in listed
     assert await _events(admin, event="login.failed", since=_minute(started), user=user["email"]) == ["login.failed"]
     later = await admin.get("/admin/audit", since=_minute(started + timedelta(minutes=5)))
     assert "No event matches." in text_of(later.text)

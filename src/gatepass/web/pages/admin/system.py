@@ -41,6 +41,7 @@ async def overview(request: Request, me: UserRecord) -> Response:
             "runtime": await context.runtime.all(),
             "recent": await context.audit.list_events(limit=8),
             "emails": {user.id: user.email for user in users},
+            "app_names": {record.info.client_id: record.info.app_name for record in clients},
         },
     )
 

@@ -109,6 +109,7 @@ async def audit_log(request: Request, me: UserRecord) -> Response:
         )
         for record in events
     ]
+    clients = await context.clients.search()
     return page(
         request,
         "admin/audit.html",
@@ -117,7 +118,8 @@ async def audit_log(request: Request, me: UserRecord) -> Response:
             "rows": rows,
             "limit": AUDIT_LIMIT,
             "event_names": await context.audit.list_event_names(),
-            "clients": await context.clients.search(),
+            "clients": clients,
+            "app_names": {record.info.client_id: record.info.app_name for record in clients},
             "filters": {"user": email, "client": client_id, "event": event, "since": since_text, "until": until_text},
             "error": " ".join(errors) or None,
         },
