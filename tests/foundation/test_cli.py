@@ -238,7 +238,7 @@ def test_client_rotate_secret_stops_the_old_secret_at_once(server: LiveServer, a
     assert new_secret != old_secret
 
     assert_invalid_client(
-        client_credentials(server, client_id, old_secret), "Client authentication failed: wrong client_secret"
+        client_credentials(server, client_id, old_secret), "Client authentication failed: unknown client or wrong client_secret"
     )
     assert client_credentials(server, client_id, new_secret).status_code == 200
 
@@ -249,7 +249,7 @@ def test_client_remove_deletes_the_client_and_its_credentials(server: LiveServer
 
     assert server.cli("client", "remove", client_id).stdout == f"Removed {client_id}.\n"
     assert cli_fails(server, "client", "show", client_id) == f"Error: No client has client_id {client_id}\n"
-    assert_invalid_client(client_credentials(server, client_id, secret), "Client authentication failed: unknown client")
+    assert_invalid_client(client_credentials(server, client_id, secret), "Client authentication failed: unknown client or wrong client_secret")
 
 
 # -- runtime settings -------------------------------------------------------------------------

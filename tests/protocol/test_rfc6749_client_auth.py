@@ -180,10 +180,10 @@ def test_check_client_authentication_returns_the_authenticated_client(
     assert check_client_authentication(ClientCredentials("app-1", secret, method), client, digest_key) is client
 
 
-WRONG_SECRET = "Client authentication failed: wrong client_secret"
+WRONG_SECRET = "Client authentication failed: unknown client or wrong client_secret"
 
 REJECTED: dict[str, tuple[dict[str, Any] | None, str, str | None, str]] = {
-    "unknown client": (None, AUTH_BASIC, "correct-client-secret", "Client authentication failed: unknown client"),
+    "unknown client": (None, AUTH_BASIC, "correct-client-secret", "Client authentication failed: unknown client or wrong client_secret"),
     "disabled client": (
         {"is_enabled": False},
         AUTH_BASIC,
@@ -271,7 +271,7 @@ def test_unknown_client_id_goes_to_the_log_detail_not_the_description(digest_key
     with pytest.raises(InvalidClient) as caught:
         check_client_authentication(ClientCredentials("ghost-client", "x", AUTH_BASIC), None, digest_key)
 
-    assert caught.value.detail == "client_id=ghost-client"
+    assert caught.value.detail == "unknown client_id=ghost-client"
     assert "ghost-client" not in caught.value.description
 
 

@@ -94,7 +94,7 @@ async def test_requests_oauthlib_backend_application_client(
             {},
             401,
             "invalid_client",
-            "Client authentication failed: wrong client_secret",
+            "Client authentication failed: unknown client or wrong client_secret",
         ),
     ],
     ids=["public-client", "no-service-user", "unregistered-scope", "wrong-secret"],

@@ -113,7 +113,7 @@ async def test_public_client_sees_only_its_own_tokens(sqlite_world: World, sqlit
     ("auth", "description"),
     [
         (None, "Client authentication is required: send client_id (and client_secret) by HTTP Basic or in the body"),
-        ("wrong-secret", "Client authentication failed: wrong client_secret"),
+        ("wrong-secret", "Client authentication failed: unknown client or wrong client_secret"),
     ],
     ids=["unauthenticated", "wrong-secret"],
 )

@@ -74,7 +74,7 @@ async def test_another_clients_token_is_not_revoked(sqlite_world: World, sqlite_
     ("auth", "description"),
     [
         (None, "Client authentication is required: send client_id (and client_secret) by HTTP Basic or in the body"),
-        ("wrong-secret", "Client authentication failed: wrong client_secret"),
+        ("wrong-secret", "Client authentication failed: unknown client or wrong client_secret"),
         ("client-id-only", "This client must authenticate with client_secret_basic: the client_secret is missing"),
     ],
     ids=["unauthenticated", "wrong-secret", "client-id-only"],

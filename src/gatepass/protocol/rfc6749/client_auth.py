@@ -59,27 +59,42 @@ def parse_client_credentials(authorization: str | None, form: Mapping[str, str])
     return ClientCredentials(form_id, None, AUTH_NONE)
 
 
+#: One answer for an unknown client_id and a wrong secret (both are RFC 6749 §5.2 invalid_client), so that
+#: the endpoint tells nobody which client_ids exist.
+AUTHENTICATION_FAILED = "Client authentication failed: unknown client or wrong client_secret"
+
+
 def check_client_authentication(
     credentials: ClientCredentials, client: ClientInfo | None, digest_key: bytes
 ) -> ClientInfo:
-    """The client is known, enabled, and authenticated as registered."""
+    """The client is known, enabled, and authenticated as registered.
+
+    The secret is checked before anything that depends on what the client is (its method, whether it is
+    disabled), so a caller without the secret learns no more from a known client_id than from an unknown one.
+    """
+    # Digested whatever the client, so that an unknown client_id takes as long as a wrong secret.
+    presented = token_digest(digest_key, credentials.client_secret or "")
     if client is None:
-        raise InvalidClient("Client authentication failed: unknown client", detail=f"client_id={credentials.client_id}")
-    if not client.is_enabled:
-        raise InvalidClient("Client authentication failed: the client is disabled")
+        raise InvalidClient(AUTHENTICATION_FAILED, detail=f"unknown client_id={credentials.client_id}")
     registered = client.token_endpoint_auth_method
     if registered == AUTH_NONE:
         if credentials.client_secret:
             raise InvalidClient("This is a public client: send client_id only, without a client_secret")
+        _check_enabled(client)
         return client
     if credentials.method == AUTH_NONE:
         raise InvalidClient(f"This client must authenticate with {registered}: the client_secret is missing")
+    expected = client.secret_digest
+    if expected is None or not constant_time_equals(presented, expected):
+        raise InvalidClient(AUTHENTICATION_FAILED, detail=f"wrong client_secret for client_id={client.client_id}")
     if credentials.method != registered and not (
         client.is_frappe_legacy and credentials.method in (AUTH_BASIC, AUTH_POST)
     ):
         raise InvalidClient(f"This client is registered for {registered}, but the request used {credentials.method}")
-    expected = client.secret_digest
-    presented = token_digest(digest_key, credentials.client_secret or "")
-    if expected is None or not constant_time_equals(presented, expected):
-        raise InvalidClient("Client authentication failed: wrong client_secret")
+    _check_enabled(client)
     return client
+
+
+def _check_enabled(client: ClientInfo) -> None:
+    if not client.is_enabled:
+        raise InvalidClient("Client authentication failed: the client is disabled")
