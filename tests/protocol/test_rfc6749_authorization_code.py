@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gatepass.protocol.errors import InvalidGrant
-from gatepass.protocol.rfc6749.authorization_code import CodeReused, check_code_redemption
+from gatepass.protocol.rfc6749.authorization_code import CodeReused, CodeVerifierFailed, check_code_redemption
 from gatepass.protocol.values import CodeRecord
 
 REDIRECT_URI = "https://app.example.com/callback"
@@ -131,7 +131,9 @@ def test_code_redemption_refuses_with_invalid_grant(
     with pytest.raises(InvalidGrant) as caught:
         redeem(code, **request_changes)
 
-    assert type(caught.value) is InvalidGrant
+    # A failed PKCE check is its own type, so that the service burns the code.
+    is_pkce = "code_verifier" in description
+    assert type(caught.value) is (CodeVerifierFailed if is_pkce else InvalidGrant)
     assert caught.value.error == "invalid_grant"
     assert caught.value.description == description
 

@@ -18,7 +18,7 @@ from gatepass.protocol.errors import (
     UnsupportedGrantType,
 )
 from gatepass.protocol.params import parse_scope, require
-from gatepass.protocol.rfc6749.authorization_code import CodeReused, check_code_redemption
+from gatepass.protocol.rfc6749.authorization_code import CodeReused, CodeVerifierFailed, check_code_redemption
 from gatepass.protocol.rfc6749.client_auth import check_client_authentication, parse_client_credentials
 from gatepass.protocol.rfc6749.client_credentials import check_client_credentials_grant
 from gatepass.protocol.rfc6749.refresh_token import RefreshTokenReused, check_refresh
@@ -245,6 +245,15 @@ class TokenService:
                 with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
                 with_id_token=True,
             )
+        except CodeVerifierFailed:
+            assert record is not None
+            # RFC 7636 §4.6 says invalid_grant; consuming the code as well leaves whoever holds a stolen code
+            # one guess at the verifier. One conditional update: a concurrent redemption still decides alone.
+            await self._codes.consume_code(record.code_id, now)
+            await self._audit.record(
+                audit.CODE_VERIFIER_FAILED, user_id=record.user_id, client_id=client.info.client_id, ip=ip
+            )
+            raise
         except CodeReused:
             assert record is not None
             revoked = await self._tokens.revoke_grants_from_code(record.code_id, now)

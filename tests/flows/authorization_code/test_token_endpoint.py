@@ -290,9 +290,15 @@ async def test_code_redemption_errors_are_invalid_grant(
         verifier = Pkce("short", pkce.challenge)
     response = await sqlite_api.redeem(client, code, verifier, redirect_uri=redirect_uri)
     assert_oauth_error(response, 400, "invalid_grant", description)
-    if case != "unknown-code":
-        # A failed attempt does not use the code up: the rightful client can still redeem it.
-        assert (await sqlite_api.redeem(web, code, pkce)).status_code == 200
+    retry = await sqlite_api.redeem(web, code, pkce)
+    if case.endswith("-verifier"):
+        # A failed PKCE check burns the code: whoever holds a stolen code gets one guess at the verifier.
+        assert_oauth_error(
+            retry, 400, "invalid_grant", "The authorization code was already used; tokens issued from it are revoked"
+        )
+    elif case != "unknown-code":
+        # Any other failed attempt does not use the code up: the rightful client can still redeem it.
+        assert retry.status_code == 200
 
 
 async def test_verifier_without_a_challenge_is_refused(sqlite_world: World, sqlite_api: Backchannel) -> None:
@@ -302,7 +308,13 @@ async def test_verifier_without_a_challenge_is_refused(sqlite_world: World, sqli
     assert_oauth_error(
         response, 400, "invalid_grant", "code_verifier was sent but the authorization request had no code_challenge"
     )
-    assert (await sqlite_api.redeem(client, code, None)).status_code == 200
+    # Like any failed PKCE check, the attempted downgrade burns the code.
+    assert_oauth_error(
+        await sqlite_api.redeem(client, code, None),
+        400,
+        "invalid_grant",
+        "The authorization code was already used; tokens issued from it are revoked",
+    )
 
 
 async def test_redirect_uri_may_be_left_out_at_the_token_endpoint_when_it_was_left_out_before(

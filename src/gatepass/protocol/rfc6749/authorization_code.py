@@ -2,7 +2,8 @@
 
 The code must belong to the authenticated client, be unexpired and unused, be presented with
 the same redirect_uri as the authorization request, and pass PKCE. Single use is enforced by
-the store's atomic consume; this module only judges the loaded record.
+the store's atomic consume; this module only judges the loaded record. A failed PKCE check burns
+the code (``CodeVerifierFailed``), so a stolen code gets exactly one guess at its verifier.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ class CodeReused(InvalidGrant):
 
     def __init__(self) -> None:
         super().__init__("The authorization code was already used; tokens issued from it are revoked")
+
+
+class CodeVerifierFailed(InvalidGrant):
+    """The code_verifier did not prove the code (RFC 7636 §4.6): the code must be consumed, unredeemed."""
 
 
 def check_code_redemption(
@@ -43,5 +48,8 @@ def check_code_redemption(
         raise InvalidGrant("redirect_uri is required: it was sent in the authorization request")
     if redirect_uri is not None and redirect_uri != code.redirect_uri:
         raise InvalidGrant("redirect_uri differs from the one used in the authorization request")
-    rfc7636_pkce.check_code_verifier(code_verifier, code.code_challenge, code.code_challenge_method)
+    try:
+        rfc7636_pkce.check_code_verifier(code_verifier, code.code_challenge, code.code_challenge_method)
+    except InvalidGrant as failed:
+        raise CodeVerifierFailed(failed.description) from None
     return code
