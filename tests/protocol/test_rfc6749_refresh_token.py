@@ -17,6 +17,8 @@ def _at(now: datetime, overrides: dict[str, Any]) -> dict[str, Any]:
     """Turn timedelta overrides into datetimes relative to now."""
     return {name: now + value if isinstance(value, timedelta) else value for name, value in overrides.items()}
 
+#: What app-1 may ask for now: everything its refresh tokens were granted, and more.
+CLIENT_SCOPES = ("openid", "profile", "email", "roles", "all")
 
 GRANTED: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]] = {
     "no scope requested: the original scopes": ({}, (), ("openid", "profile", "email")),
@@ -37,7 +39,7 @@ def test_refresh_returns_the_scopes_for_the_new_tokens(
 ) -> None:
     record = make_refresh(**_at(now, record_overrides))
 
-    assert check_refresh(record, client_id="app-1", requested_scopes=requested, now=now) == expected
+    assert check_refresh(record, client_id="app-1", requested_scopes=requested, client_scopes=CLIENT_SCOPES, now=now) == expected
 
 
 REFUSED: dict[str, tuple[dict[str, Any] | None, str, str]] = {
@@ -73,7 +75,7 @@ def test_refresh_refuses_with_invalid_grant(
     record = None if record_overrides is None else make_refresh(**_at(now, record_overrides))
 
     with pytest.raises(InvalidGrant) as caught:
-        check_refresh(record, client_id=client_id, requested_scopes=(), now=now)
+        check_refresh(record, client_id=client_id, requested_scopes=(), client_scopes=CLIENT_SCOPES, now=now)
 
     assert type(caught.value) is InvalidGrant
     assert caught.value.error == "invalid_grant"
@@ -91,7 +93,7 @@ def test_rotated_refresh_token_presented_again_raises_reuse(
     record = make_refresh(rotated_at=now - timedelta(minutes=3), expires_at=now + expires_in)
 
     with pytest.raises(RefreshTokenReused) as caught:
-        check_refresh(record, client_id="app-1", requested_scopes=(), now=now)
+        check_refresh(record, client_id="app-1", requested_scopes=(), client_scopes=CLIENT_SCOPES, now=now)
 
     assert isinstance(caught.value, InvalidGrant)
     assert caught.value.error == "invalid_grant"
@@ -109,9 +111,53 @@ def test_refresh_cannot_widen_the_scope(
     make_refresh: Callable[..., RefreshRecord], now: datetime, requested: tuple[str, ...], extra: str
 ) -> None:
     with pytest.raises(InvalidScope) as caught:
-        check_refresh(make_refresh(), client_id="app-1", requested_scopes=requested, now=now)
+        check_refresh(make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=CLIENT_SCOPES, now=now)
 
     assert caught.value.error == "invalid_scope"
     assert caught.value.description == (
         f"Scope '{extra}' was not granted originally; a refresh can only narrow the scope"
+    )
+
+
+NARROWED_BY_POLICY: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "a scope the client lost is dropped": ((), ("openid", "email"), ("openid", "email")),
+    "the request is narrowed too": (("profile", "email"), ("openid", "email"), ("email",)),
+    "the grant's order is kept": ((), ("email", "profile", "openid"), ("openid", "profile", "email")),
+}
+
+
+@pytest.mark.parametrize(
+    ("requested", "client_scopes", "expected"), list(NARROWED_BY_POLICY.values()), ids=list(NARROWED_BY_POLICY)
+)
+def test_refresh_keeps_only_the_scopes_the_client_may_still_have(
+    make_refresh: Callable[..., RefreshRecord],
+    now: datetime,
+    requested: tuple[str, ...],
+    client_scopes: tuple[str, ...],
+    expected: tuple[str, ...],
+) -> None:
+    scopes = check_refresh(
+        make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=client_scopes, now=now
+    )
+
+    assert scopes == expected
+
+
+@pytest.mark.parametrize(
+    ("requested", "client_scopes"),
+    [((), ("roles", "all")), (("email",), ("openid", "profile"))],
+    ids=["no scope of the grant left", "no requested scope left"],
+)
+def test_refresh_with_no_scope_left_is_invalid_grant(
+    make_refresh: Callable[..., RefreshRecord],
+    now: datetime,
+    requested: tuple[str, ...],
+    client_scopes: tuple[str, ...],
+) -> None:
+    with pytest.raises(InvalidGrant) as caught:
+        check_refresh(make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=client_scopes, now=now)
+
+    assert type(caught.value) is InvalidGrant
+    assert caught.value.description == (
+        "No scope of this grant is still allowed for this client; ask the user to authorize again"
     )

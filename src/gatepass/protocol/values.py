@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +58,10 @@ class ClientInfo:
     @property
     def is_public(self) -> bool:
         return self.client_type == "public"
+
+    def is_allowed_for(self, roles: Iterable[str]) -> bool:
+        """Whether a user with these roles may use the client: any user, unless it names allowed roles."""
+        return not self.allowed_roles or not set(self.allowed_roles).isdisjoint(roles)
 
 
 @dataclass(frozen=True)

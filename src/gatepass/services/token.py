@@ -273,11 +273,18 @@ class TokenService:
         info = client.info
         try:
             scopes = check_refresh(
-                record, client_id=info.client_id, requested_scopes=parse_scope(form.get("scope")), now=now
+                record,
+                client_id=info.client_id,
+                requested_scopes=parse_scope(form.get("scope")),
+                client_scopes=info.scopes,
+                now=now,
             )
             assert record is not None
             check_token_resource(form.get("resource"), record.resource)
             user = await self._active_user(record.user_id) if record.user_id is not None else None
+            if user is not None and not info.is_allowed_for(user.roles):
+                # As a new authorization would refuse: the client's allowed roles may have changed, or the user's.
+                raise InvalidGrant("This user has none of the roles this app is allowed for")
             access_token, refresh_token = new_token(), new_token()
             ttl = self._access_ttl_for(info)
             if not await self._tokens.rotate_refresh(
