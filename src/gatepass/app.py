@@ -177,7 +177,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
         api_resource=settings.document_api_resource,
     )
     issuer = settings.server.issuer
-    client_service = ClientService(clients, users, keys, audit, clock)
+    client_service = ClientService(clients, users, keys, audit, clock, grants=tokens)
     key_service = KeyService(SqlSigningKeyStore(sessions, read_cache), keys, clock,
                              id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds)
     token_service.id_tokens = IdTokenService(issuer=issuer, keys=key_service, clients=client_service, clock=clock,

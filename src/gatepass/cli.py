@@ -396,7 +396,12 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--frappe-legacy/--no-frappe-legacy",
             default=None,
-            help="Accept either secret method, as Frappe clients expect.",
+            help="Accept either secret method and let it introspect any token, as Frappe clients expect.",
+        ),
+        click.option(
+            "--resource-server/--no-resource-server",
+            default=None,
+            help="May introspect tokens issued to other clients (an API that checks tokens). Default off.",
         ),
         click.option(
             "--id-token-alg",
@@ -431,6 +436,7 @@ def _changes(kwargs: dict[str, Any]) -> Any:
         "service_user": "service_user_email",
         "skip_authorization": "skip_authorization",
         "frappe_legacy": "is_frappe_legacy",
+        "resource_server": "is_resource_server",
     }
     values: dict[str, Any] = {}
     for key, value in kwargs.items():

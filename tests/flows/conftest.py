@@ -125,7 +125,7 @@ def _make_private_world(var_dir: Path) -> PrivateWorld:
             {"eve": {"first_name": "Eve", "last_name": "Early"}},
             lambda _: {
                 "web": ("--name", "Private App"),
-                "rs": ("--name", "Private RS", "--grant-type", "client_credentials"),
+                "rs": ("--name", "Private RS", "--grant-type", "client_credentials", "--resource-server"),
                 "trusted": ("--name", "Private Trusted App", "--skip-authorization"),
             },
             then=[("settings", "set", "consent_mode", "force")],

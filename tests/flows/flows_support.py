@@ -526,8 +526,8 @@ def _core_clients(users: Mapping[str, Mapping[str, Any]]) -> dict[str, Sequence[
         "post": ("--name", "Post App", "--auth-method", "client_secret_post"),
         # A single-page or mobile app: no secret.
         "spa": ("--name", "Single Page App", "--public"),
-        # A resource server that introspects tokens.
-        "rs": ("--name", "Resource Server", "--grant-type", "client_credentials"),
+        # A resource server that introspects tokens (of any client: an admin marked it so).
+        "rs": ("--name", "Resource Server", "--grant-type", "client_credentials", "--resource-server"),
         # The seeds' shop backend: client credentials acting as a service user.
         "shop": (
             *("--name", "Shop Backend", "--grant-type", "client_credentials", "--scope", "all", "--scope", "roles"),

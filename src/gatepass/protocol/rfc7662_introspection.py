@@ -1,12 +1,29 @@
 """Token introspection responses (RFC 7662, https://www.rfc-editor.org/rfc/rfc7662).
 
-An active token lists its metadata (§2.2); anything else is exactly ``{"active": false}``.
+An active token lists its metadata (§2.2); anything else is exactly ``{"active": false}``, which is
+also the answer to a caller not allowed to learn about the token (§4), so that it learns nothing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from gatepass.protocol.values import ClientInfo
+
+
+def is_allowed_to_introspect(caller: ClientInfo, token_client_id: str) -> bool:
+    """RFC 7662 §4: whether an authenticated caller may learn about a token issued to token_client_id.
+
+    A client may see its own tokens. Another client's tokens only a resource server may see (a per-client
+    flag an admin sets), or a Frappe-legacy client, since Frappe lets any caller introspect any token.
+    """
+    if caller.client_id == token_client_id:
+        return True
+    # A public client proves nothing about who is calling, so it never sees another client's tokens.
+    if caller.is_public:
+        return False
+    return caller.is_resource_server or caller.is_frappe_legacy
 
 
 def build_introspection_response(

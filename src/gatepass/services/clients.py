@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_scope
@@ -32,6 +33,10 @@ from gatepass.services.stores import ClientRecord, ClientStore, NotFound, UserSt
 DEFAULT_SCOPES = ("openid", "profile", "email", "roles", "all")
 
 
+class ClientGrantStore(Protocol):
+    async def revoke_all_of_client(self, client_id: str, now: datetime) -> int: ...
+
+
 @dataclass(frozen=True)
 class ClientChanges:
     """Every field an admin may set; None leaves the current value (or the default on create).
@@ -53,6 +58,8 @@ class ClientChanges:
     require_pkce: bool | None = None
     allow_plain_pkce: bool | None = None
     is_frappe_legacy: bool | None = None
+    #: May introspect other clients' tokens (RFC 7662 §4). Only an admin sets it; registration never does.
+    is_resource_server: bool | None = None
     is_enabled: bool | None = None
     id_token_signed_response_alg: str | None = None
     access_token_ttl_seconds: int | None = None
@@ -99,6 +106,11 @@ def _check(info: ClientInfo) -> None:
         raise AccountError("At least one redirect URI is required for browser-based grants", field="redirect_uris")
     if GRANT_CLIENT_CREDENTIALS in info.grant_types and info.client_type == "public":
         raise AccountError("A public client cannot use client_credentials", field="grant_types")
+    if info.is_resource_server and info.client_type == "public":
+        raise AccountError(
+            "A public client cannot be a resource server: without a secret, anyone could introspect as it",
+            field="is_resource_server",
+        )
     if info.id_token_signed_response_alg not in ID_TOKEN_ALGORITHMS:
         raise AccountError(
             f"The id_token algorithm must be one of {', '.join(ID_TOKEN_ALGORITHMS)}",
@@ -132,8 +144,10 @@ class ClientService:
         keys: InstanceKeys,
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
+        grants: ClientGrantStore,
     ) -> None:
         self._clients = clients
+        self._grants = grants
         self._users = users
         self._keys = keys
         self._audit = audit_log
@@ -232,7 +246,20 @@ class ClientService:
             encrypted = None
         await self._clients.update_client(info, encrypted, self._clock())
         await self._audit.record(audit.CLIENT_UPDATED, client_id=client_id)
+        if info.is_enabled != record.info.is_enabled:
+            await self._revoke_grants_on_switch(client_id, is_enabled=info.is_enabled)
         return info, secret
+
+    async def _revoke_grants_on_switch(self, client_id: str, *, is_enabled: bool) -> None:
+        """Disabling a client ends every grant it holds, at once and on every worker (the revocation is a
+        database write, which the read cache hears of). Enabling it again revokes whatever is left, such as
+        a token issued while it was being disabled: nothing from before comes back to life.
+
+        The client row changes first, so token checks refuse its tokens before they are revoked.
+        """
+        revoked = await self._grants.revoke_all_of_client(client_id, self._clock())
+        event = audit.CLIENT_ENABLED if is_enabled else audit.CLIENT_DISABLED
+        await self._audit.record(event, client_id=client_id, grants_revoked=revoked)
 
     async def rotate_secret(self, client_id: str) -> str:
         record = await self._clients.get_client(client_id)
@@ -247,9 +274,12 @@ class ClientService:
         return secret
 
     async def delete(self, client_id: str) -> bool:
+        """Remove a client. Its grants are revoked first: deleting the row deletes them too, but a revocation
+        does not depend on the database enforcing its foreign keys, and the audit says how many there were."""
+        revoked = await self._grants.revoke_all_of_client(client_id, self._clock())
         deleted = await self._clients.delete_client(client_id)
         if deleted:
-            await self._audit.record(audit.CLIENT_DELETED, client_id=client_id)
+            await self._audit.record(audit.CLIENT_DELETED, client_id=client_id, grants_revoked=revoked)
         return deleted
 
     def client_secret_for_hs256(self, record: ClientRecord) -> str | None:

@@ -1,4 +1,8 @@
-"""Token introspection (RFC 7662) with Frappe's extra user fields."""
+"""Token introspection (RFC 7662) with Frappe's extra user fields.
+
+Who may learn about which token is protocol/rfc7662_introspection.is_allowed_to_introspect; a caller
+that may not gets exactly the answer an unknown token gets.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
-from gatepass.protocol.rfc7662_introspection import build_introspection_response
+from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
 from gatepass.services.stores import ClientStore, TokenStore, UserRecord, UserStore
 from gatepass.services.token import TokenService
 from gatepass.services.userinfo import user_claims
 
 INACTIVE: dict[str, Any] = {"active": False}
+
 
 
 class IntrospectionService:
@@ -70,12 +75,14 @@ class IntrospectionService:
                     refresh.resource,
                 )
                 iat = None
-            # A public client may only look at its own tokens; confidential clients act as resource servers.
-            if caller.info.is_public and client_id != caller.info.client_id:
+            if not is_allowed_to_introspect(caller.info, client_id):
                 return INACTIVE
             owner = await self._clients.get_client(client_id)
             user: UserRecord | None = await self._users.get_user(user_id) if user_id is not None else None
-            if owner is None or (user_id is not None and (user is None or not user.is_enabled)):
+            # A disabled client's grants are revoked as it is disabled; this covers one issued meanwhile.
+            if owner is None or not owner.info.is_enabled:
+                return INACTIVE
+            if user_id is not None and (user is None or not user.is_enabled):
                 return INACTIVE
             return build_introspection_response(
                 issuer=self._issuer,
