@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gatepass.db.base import StoreBase, conflict_from, single_statement
@@ -127,3 +127,14 @@ class SqlClientStore(StoreBase):
         async with self._sessions() as session, session.begin():
             result = await session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_completed_authorization(self, client_id: str) -> bool:
+        # The flag only ever goes from false to true: the condition makes a repeat a no-op that writes nothing.
+        statement = (
+            update(_clients)
+            .where(_clients.c.client_id == client_id, _clients.c.has_completed_authorization.is_(False))
+            .values(has_completed_authorization=True)
+        )
+        async with single_statement(self._sessions) as connection:
+            result = await connection.execute(statement)
+        return bool(result.rowcount)

@@ -110,6 +110,18 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class RequestNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the ``request`` parameter (a request object, §6.1) is not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the ``request_uri`` parameter (§6.2) is not supported."""
+
+    error = "request_uri_not_supported"
+
+
 class InvalidTarget(OAuthError):
     error = "invalid_target"
 

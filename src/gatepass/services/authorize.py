@@ -6,7 +6,11 @@ The steps, in order (each raises or returns):
 3. the login session (login page, or ``login_required`` for prompt=none);
 4. the client's allowed roles (``access_denied``);
 5. consent (page, or ``consent_required`` for prompt=none, or skipped);
-6. the code (or, for legacy implicit clients, the tokens) sent back to the client.
+6. the code (or, for legacy implicit clients, the tokens) sent back to the client, and the client
+   marked as having completed an authorization.
+
+An error from step 2 on is redirected only where ``is_redirectable`` allows it (RFC 9700 §4.11.2);
+otherwise it is raised as ``AuthorizationErrorShown``, for a page.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from gatepass.protocol.params import format_scope
 from gatepass.protocol.rfc6749.authorization import (
     build_authorization_redirect,
     check_client_and_redirect,
+    is_redirectable,
     validate_authorization_request,
 )
 from gatepass.protocol.rfc8707_resource import check_resource
@@ -71,6 +76,16 @@ class AuthorizationRedirectError(Exception):
         self.url = url
 
 
+class AuthorizationErrorShown(Exception):
+    """An OAuthError about a verified request that must not go to the client: show it on a page."""
+
+    def __init__(self, error: OAuthError, client: ClientInfo, redirect_uri: str) -> None:
+        super().__init__(error.description)
+        self.error = error
+        self.client = client
+        self.redirect_uri = redirect_uri
+
+
 class AuthorizeService:
     def __init__(
         self,
@@ -110,8 +125,16 @@ class AuthorizeService:
             params["state"] = target.state
         return build_authorization_redirect(target.redirect_uri, params, use_fragment=target.use_fragment)
 
+    def _refusal(self, client: ClientInfo, target: RedirectTarget, error: OAuthError) -> Exception:
+        """What to raise for ``error``: a redirect to the client, or a page (RFC 9700 §4.11.2)."""
+        if is_redirectable(error, client):
+            return AuthorizationRedirectError(error, self.error_redirect(target, error))
+        self._on_error(error.error)
+        return AuthorizationErrorShown(error, client, target.redirect_uri)
+
     async def load_request(self, params: Mapping[str, str]) -> tuple[ClientRecord, AuthorizationRequest]:
-        """Steps 1 and 2. Step-1 errors propagate as OAuthError; step-2 errors as AuthorizationRedirectError."""
+        """Steps 1 and 2. Step-1 errors propagate as OAuthError; step-2 errors as AuthorizationRedirectError
+        or AuthorizationErrorShown."""
         client_id = params.get("client_id")
         record = await self._clients.get_client(client_id) if client_id else None
         client, redirect_uri = check_client_and_redirect(params, record.info if record else None)
@@ -125,11 +148,11 @@ class AuthorizeService:
             returns_tokens = bool({"token", "id_token"} & set(params.get("response_type", "").split(" ")))
             use_fragment = mode == "fragment" or (mode is None and returns_tokens)
             target = RedirectTarget(redirect_uri, params.get("state"), use_fragment)
-            raise AuthorizationRedirectError(exc, self.error_redirect(target, exc)) from None
+            raise self._refusal(client, target, exc) from None
         return record, request
 
-    def _fail(self, request: AuthorizationRequest, error: Exception) -> AuthorizationRedirectError:
-        return AuthorizationRedirectError(error, self.error_redirect(request.target, error))
+    def _fail(self, client: ClientInfo, request: AuthorizationRequest, error: OAuthError) -> Exception:
+        return self._refusal(client, request.target, error)
 
     async def decide(
         self,
@@ -142,16 +165,16 @@ class AuthorizeService:
         now = self._clock()
         if session is None:
             if "none" in request.prompt:
-                raise self._fail(request, LoginRequired("The user is not logged in"))
+                raise self._fail(client, request, LoginRequired("The user is not logged in"))
             return NeedsLogin(is_forced=False)
         login, user = session
         is_stale = request.max_age is not None and (now - login.auth_time).total_seconds() > request.max_age
         if "login" in request.prompt or is_stale:
             if "none" in request.prompt:
-                raise self._fail(request, LoginRequired("The login is older than max_age"))
+                raise self._fail(client, request, LoginRequired("The login is older than max_age"))
             return NeedsLogin(is_forced=True)
         if client.allowed_roles and not set(client.allowed_roles) & set(user.roles):
-            raise self._fail(request, AccessDenied("This user has none of the roles this app is allowed for"))
+            raise self._fail(client, request, AccessDenied("This user has none of the roles this app is allowed for"))
         previous = await self._consents.get_consent(user.id, client.client_id)
         granted_before = previous.scopes if previous else ()
         if not client.skip_authorization:
@@ -159,7 +182,7 @@ class AuthorizeService:
             is_covered = mode == "auto" and set(request.scopes) <= set(granted_before)
             if "consent" in request.prompt or not is_covered:
                 if "none" in request.prompt:
-                    raise self._fail(request, ConsentRequired("The user has not yet allowed this app"))
+                    raise self._fail(client, request, ConsentRequired("The user has not yet allowed this app"))
                 return NeedsConsent(client, request, user, granted_before)
         return Redirect(await self._respond(record, request, user, login.auth_time))
 
@@ -176,10 +199,10 @@ class AuthorizeService:
         """The user's answer on the consent page; returns where to send the browser."""
         client = record.info
         if client.allowed_roles and not set(client.allowed_roles) & set(user.roles):
-            raise self._fail(request, AccessDenied("This user has none of the roles this app is allowed for"))
+            raise self._fail(client, request, AccessDenied("This user has none of the roles this app is allowed for"))
         if not is_allowed:
             await self._audit.record(audit.CONSENT_DENIED, user_id=user.id, client_id=client.client_id, ip=ip)
-            raise self._fail(request, AccessDenied("The user denied the request"))
+            raise self._fail(client, request, AccessDenied("The user denied the request"))
         await self._consents.save_consent(user.id, client.client_id, request.scopes, self._clock())
         await self._audit.record(
             audit.CONSENT_GRANTED,
@@ -198,6 +221,9 @@ class AuthorizeService:
             response["code"] = await self._issue_code(request, user, auth_time)
         else:
             response.update(await self._tokens.issue_implicit(record, request, user, auth_time))
+        if not record.info.has_completed_authorization:
+            # From now on its errors may be redirected (is_redirectable); written once per client.
+            await self._clients.mark_completed_authorization(record.info.client_id)
         response["state"] = request.state
         return build_authorization_redirect(
             request.redirect_uri,

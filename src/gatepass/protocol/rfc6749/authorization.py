@@ -6,7 +6,7 @@ redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1):
 1. ``check_client_and_redirect``: known, enabled client and an exactly matching redirect URI.
    Failures here are shown on an HTML page.
 2. ``validate_authorization_request``: everything else. Failures here go back to the client
-   through the verified redirect URI.
+   through the verified redirect URI, when ``is_redirectable`` says the client may be sent them.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from gatepass.protocol import rfc7636_pkce
 from gatepass.protocol.errors import (
     InvalidClient,
+    InvalidRedirectUri,
     InvalidRequest,
     InvalidScope,
+    OAuthError,
+    RequestNotSupported,
+    RequestUriNotSupported,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
 from gatepass.protocol.params import parse_scope, require
-from gatepass.protocol.rfc6749.redirect_uri import resolve_redirect_uri
+from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_is_unambiguous, resolve_redirect_uri
 from gatepass.protocol.values import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_IMPLICIT,
@@ -44,7 +48,57 @@ def check_client_and_redirect(params: Mapping[str, str], client: ClientInfo | No
         raise InvalidClient(f"No client is registered with client_id '{client_id}'")
     if not client.is_enabled:
         raise InvalidClient(f"The client '{client.app_name}' is disabled; ask the administrator to enable it")
-    return client, resolve_redirect_uri(params.get("redirect_uri"), client)
+    redirect_uri = resolve_redirect_uri(params.get("redirect_uri"), client)
+    try:
+        # A URI registered before the registration rules refused it still must not be followed.
+        check_redirect_uri_is_unambiguous(redirect_uri)
+    except InvalidRedirectUri as exc:
+        raise InvalidRedirectUri(
+            "The redirect URI registered for this app is not safe to use; the administrator must change it",
+            detail=exc.description,
+        ) from None
+    return client, redirect_uri
+
+
+#: The errors a client is sent back to its redirect URI with (RFC 6749 §4.1.2.1, §4.2.2.1; OIDC
+#: Core §3.1.2.6; RFC 8707 §2). Each says something about a request that a client it came from can
+#: act on. Every other error, and any error the list does not know yet, is shown on a page: above
+#: all invalid_client and invalid_redirect_uri, raised before the client and its redirect URI are
+#: known (RFC 6749 §4.1.2.1: MUST NOT redirect), and anything a request before that point fails on
+#: (missing or repeated parameters, control characters). invalid_request is sent back: the request
+#: is already tied to a client and one of its registered URIs, and a client needs it to learn that
+#: its PKCE, nonce or prompt is wrong; an attacker gains nothing from it that invalid_scope would not
+#: give them, and that risk is met by the rule on unproven clients below.
+REDIRECTABLE_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "consent_required",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "invalid_target",
+    }
+)
+
+
+def is_redirectable(error: OAuthError, client: ClientInfo) -> bool:
+    """Whether ``error`` may go to the client's verified redirect URI; otherwise it is shown on a page.
+
+    RFC 9700 §4.11.2: an authorization server must only redirect automatically to a URI it trusts.
+    Anyone may register a client with any https redirect URI when registration is open, and would
+    then own an open redirector on this server's name. So a dynamically registered client is not
+    trusted with redirected errors until one user has completed an authorization for it.
+    """
+    if not error.redirectable or error.error not in REDIRECTABLE_ERRORS:
+        return False
+    return client.has_completed_authorization or not client.is_dynamically_registered
 
 
 _RESPONSE_TYPE_ORDER = ("code", "id_token", "token")
@@ -108,10 +162,20 @@ def _parse_max_age(value: str | None) -> int | None:
     return int(value)
 
 
+def _check_no_request_object(params: Mapping[str, str]) -> None:
+    # OIDC Core §6 and §3.1.2.6: an OP that does not support request objects answers with these codes.
+    # Ignoring them instead would act on parameters other than those the client signed.
+    if "request" in params:
+        raise RequestNotSupported("The request parameter (a request object) is not supported; send plain parameters")
+    if "request_uri" in params:
+        raise RequestUriNotSupported("The request_uri parameter is not supported; send plain parameters")
+
+
 def validate_authorization_request(
     params: Mapping[str, str], client: ClientInfo, redirect_uri: str
 ) -> AuthorizationRequest:
-    """Phase 2: every other rule of the request. Raises redirectable OAuthErrors."""
+    """Phase 2: every other rule of the request. Raises OAuthErrors for the client (see ``is_redirectable``)."""
+    _check_no_request_object(params)
     response_type = _normalise_response_type(require(params, "response_type"))
     _check_response_type(response_type, client)
     scopes = _check_scopes(parse_scope(params.get("scope")), client)

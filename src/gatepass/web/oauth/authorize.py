@@ -9,8 +9,15 @@ from starlette.responses import RedirectResponse, Response
 
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_params
-from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered
-from gatepass.services.authorize import AuthorizationRedirectError, NeedsConsent, NeedsLogin, Redirect
+from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered, build_display_host
+from gatepass.services.accounts import SYSTEM_MANAGER
+from gatepass.services.authorize import (
+    AuthorizationErrorShown,
+    AuthorizationRedirectError,
+    NeedsConsent,
+    NeedsLogin,
+    Redirect,
+)
 from gatepass.services.scopes import describe_scopes
 from gatepass.web.context import client_ip, current_session, web
 from gatepass.web.csrf import is_valid_csrf
@@ -21,17 +28,34 @@ AUTHORIZE_PATH = "/oauth/authorize"
 _FORM_ONLY = ("csrf_token", "decision")
 
 
-def _page_for(request: Request, error: OAuthError) -> Response:
+async def _page_for(request: Request, error: OAuthError) -> Response:
     """Errors that must not go to the client: a page the integrator can act on."""
     if isinstance(error, RedirectUriNotRegistered):
+        session = await current_session(request)
+        # The registered URIs are the client's configuration: only an admin sees them all.
+        is_admin = session is not None and SYSTEM_MANAGER in session[1].roles
         return error_page(
             request,
             "This app sent a redirect URI that is not registered",
             error.description,
             mismatch=error.mismatch,
+            shows_registered=is_admin,
             error_code=error.error,
         )
     return error_page(request, "The app's sign-in request cannot be used", error.description, error_code=error.error)
+
+
+def _withheld_page(request: Request, shown: AuthorizationErrorShown) -> Response:
+    """An error about a verified request that the client is not trusted with (RFC 9700 §4.11.2)."""
+    client = shown.client
+    return error_page(
+        request,
+        "The app's sign-in request cannot be used",
+        shown.error.description,
+        error_code=shown.error.error,
+        withheld_from=build_display_host(shown.redirect_uri) or urlsplit(shown.redirect_uri).scheme,
+        is_unproven_client=client.is_dynamically_registered and not client.has_completed_authorization,
+    )
 
 
 async def _params(request: Request) -> dict[str, str]:
@@ -64,12 +88,16 @@ async def authorize(request: Request) -> Response:
         record, authorization = await context.authorize.load_request(params)
     except AuthorizationRedirectError as redirect:
         return RedirectResponse(redirect.url, status_code=303)
+    except AuthorizationErrorShown as shown:
+        return _withheld_page(request, shown)
     except OAuthError as error:
-        return _page_for(request, error)
+        return await _page_for(request, error)
     try:
         outcome = await context.authorize.decide(record, authorization, await current_session(request))
     except AuthorizationRedirectError as redirect:
         return RedirectResponse(redirect.url, status_code=303)
+    except AuthorizationErrorShown as shown:
+        return _withheld_page(request, shown)
     if isinstance(outcome, NeedsLogin):
         return _login_redirect(params, is_forced=outcome.is_forced)
     if isinstance(outcome, NeedsConsent):
@@ -90,8 +118,11 @@ def _consent_page(
         {
             "client": outcome.client,
             "consenting_user": outcome.user,
-            # Where the answer goes: shown so the user can spot a look-alike app.
-            "redirect_host": urlsplit(outcome.request.redirect_uri).netloc,
+            # Where the answer goes, named as the browser will reach it, so the user can spot a look-alike app.
+            "redirect_host": build_display_host(outcome.request.redirect_uri),
+            "redirect_scheme": urlsplit(outcome.request.redirect_uri).scheme,
+            "is_unproven_client": outcome.client.is_dynamically_registered
+            and not outcome.client.has_completed_authorization,
             "scopes": describe_scopes(outcome.request.scopes, outcome.granted_before, document_scopes),
             "params": sorted(consent_params.items()),
             "next": f"{AUTHORIZE_PATH}?{urlencode(params)}",
@@ -112,8 +143,10 @@ async def consent_submit(request: Request) -> Response:
         record, authorization = await context.authorize.load_request(params)
     except AuthorizationRedirectError as redirect:
         return RedirectResponse(redirect.url, status_code=303)
+    except AuthorizationErrorShown as shown:
+        return _withheld_page(request, shown)
     except OAuthError as error:
-        return _page_for(request, error)
+        return await _page_for(request, error)
     session = await current_session(request)
     if session is None:
         return _login_redirect(params, is_forced=False)
@@ -125,4 +158,6 @@ async def consent_submit(request: Request) -> Response:
         )
     except AuthorizationRedirectError as redirect:
         return RedirectResponse(redirect.url, status_code=303)
+    except AuthorizationErrorShown as shown:
+        return _withheld_page(request, shown)
     return RedirectResponse(url, status_code=303)
