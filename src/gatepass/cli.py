@@ -144,7 +144,7 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    click.echo(f"Gatepass serving {settings.server.issuer} on http://{settings.server.host}:{settings.server.port}")
+    _announce(settings)
     uvicorn.run(
         "gatepass.asgi:create_app_from_environment",
         factory=True,
@@ -158,6 +158,23 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _announce(settings: Any) -> None:
+    """The start line, and a WARNING when clients could not reach the server at its issuer."""
+    import logging
+
+    from gatepass.config import bind_url, issuer_warnings
+    from gatepass.logging import configure_logging
+
+    listening = bind_url(settings.server.host, settings.server.port)
+    if listening == settings.server.issuer:
+        click.echo(f"Gatepass serving {listening}")
+    else:
+        click.echo(f"Gatepass serving {settings.server.issuer}, listening on {listening}")
+    configure_logging(settings.server.log_level)
+    for warning in issuer_warnings(settings):
+        logging.getLogger("gatepass.serve").warning(warning)
 
 
 @main.command()

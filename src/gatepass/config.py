@@ -31,6 +31,9 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TokenSettings",
+    "bind_url",
+    "development_issuer",
+    "issuer_warnings",
     "load_instance_secret",
     "load_settings",
     "render_config_docs",
@@ -50,10 +53,11 @@ def _doc(text: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class ServerSettings:
     issuer: str = field(
-        default="http://127.0.0.1:8000",
+        default="",
         metadata=_doc(
             "Public base URL of this server; the `iss` of every token and metadata document. "
-            "Must be https, except on a loopback host for development (RFC 9700 §2.6)."
+            "Must be https, except on a loopback host for development (RFC 9700 §2.6). "
+            "Empty: `http://<host>:<port>` as served, with 127.0.0.1 for a host that is not a loopback address."
         ),
     )
     host: str = field(default="127.0.0.1", metadata=_doc("Address `gatepass serve` binds to."))
@@ -390,9 +394,58 @@ def load_instance_secret(settings: Settings) -> bytes:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     secret = path.read_text(encoding="utf-8").strip()
+    if not groups["server"].issuer:
+        server = groups["server"]
+        groups["server"] = dataclasses.replace(server, issuer=development_issuer(server.host, server.port))
     if len(secret) < 32:
         raise SettingsError(f"{path}: the instance secret is shorter than 32 characters; delete the file to regenerate")
     return secret.encode()
+
+
+def development_issuer(host: str, port: int) -> str:
+    """The issuer when none is set: the address `gatepass serve` answers on, so that discovery, `iss`
+    and every endpoint URL name the port actually served. A wildcard or public bind address is not
+    what a local browser types, and a plain-http issuer must stay on loopback (RFC 9700 §2.6), so
+    those fall back to 127.0.0.1."""
+    name = host if _is_loopback_host(host) else "127.0.0.1"
+    if ":" in name:
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
+
+def issuer_warnings(settings: Settings) -> list[str]:
+    """Why browsers and clients may not reach this server at its issuer, as `gatepass serve` binds it.
+
+    Only a plain-http loopback issuer is checked: it is reached directly, whereas an https issuer
+    normally sits behind a TLS proxy that forwards to another port.
+    """
+    server = settings.server
+    parts = urlsplit(server.issuer)
+    if parts.scheme != "http" or not _is_loopback_host(parts.hostname):
+        return []
+    bind = bind_url(server.host, server.port)
+    warnings: list[str] = []
+    is_bound_to_loopback = _is_loopback_host(server.host)
+    if not is_bound_to_loopback:
+        warnings.append(
+            f"gatepass serve listens on {bind}, beyond this machine, but the issuer {server.issuer} is a "
+            "loopback address other machines cannot reach: set GATEPASS_SERVER_ISSUER to the https URL "
+            "clients use (RFC 9700 §2.6)"
+        )
+    hosts = {parts.hostname, server.host.strip("[]")}
+    is_same_host = not is_bound_to_loopback or "localhost" in hosts or len(hosts) == 1
+    if (parts.port or 80) != server.port or not is_same_host:
+        warnings.append(
+            f"server.issuer is {server.issuer} but gatepass serve listens on {bind}: discovery, redirects "
+            "and the iss of every token name an address nothing answers on; unset GATEPASS_SERVER_ISSUER "
+            "to follow the address served, or make the two agree"
+        )
+    return warnings
+
+
+def bind_url(host: str, port: int) -> str:
+    """The address `gatepass serve` listens on, as a URL."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def render_config_docs() -> str:

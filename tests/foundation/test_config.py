@@ -6,16 +6,27 @@ Issue 2 §2; STYLE.md §4: one typed, frozen config read once at startup, docs g
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from gatepass.config import Settings, SettingsError, load_instance_secret, load_settings, render_config_docs
-from support import LiveServer
+from gatepass.config import (
+    ServerSettings,
+    Settings,
+    SettingsError,
+    issuer_warnings,
+    load_instance_secret,
+    load_settings,
+    render_config_docs,
+)
+from support import LiveServer, free_port
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -40,8 +51,9 @@ def run_gatepass(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProce
 
 def test_defaults_give_a_loopback_issuer_and_frappe_token_lifetimes() -> None:
     settings = load_settings({})
-    assert settings == Settings()
-    assert settings.server.issuer == "http://127.0.0.1:8000"
+    # The only default not in the dataclass: the issuer, which follows the address served.
+    assert settings == dataclasses.replace(Settings(), server=settings.server)
+    assert settings.server == dataclasses.replace(ServerSettings(), issuer="http://127.0.0.1:8000")
     assert settings.tokens.access_token_ttl_seconds == 3600
     assert settings.tokens.code_ttl_seconds == 300
     assert settings.database.url == ""
@@ -89,6 +101,120 @@ def test_settings_are_frozen() -> None:
         settings.tokens.access_token_ttl_seconds = 1  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.server = settings.server  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("environ", "issuer"),
+    [
+        ({"GATEPASS_SERVER_PORT": "8104"}, "http://127.0.0.1:8104"),
+        ({"GATEPASS_SERVER_HOST": "localhost", "GATEPASS_SERVER_PORT": "9000"}, "http://localhost:9000"),
+        ({"GATEPASS_SERVER_HOST": "::1"}, "http://[::1]:8000"),
+        # Not what a local browser types, and plain http must stay on loopback (RFC 9700 §2.6).
+        ({"GATEPASS_SERVER_HOST": "0.0.0.0", "GATEPASS_SERVER_PORT": "8080"}, "http://127.0.0.1:8080"),
+        ({"GATEPASS_SERVER_HOST": "192.0.2.10"}, "http://127.0.0.1:8000"),
+        ({"GATEPASS_SERVER_PORT": "8104", "GATEPASS_SERVER_ISSUER": "https://id.example.com"}, "https://id.example.com"),
+    ],
+    ids=["port", "localhost", "ipv6-loopback", "wildcard", "public-address", "issuer-set"],
+)
+def test_without_an_issuer_the_issuer_is_the_address_served(environ: dict[str, str], issuer: str) -> None:
+    assert load_settings(environ).server.issuer == issuer
+
+
+@pytest.mark.parametrize(
+    ("environ", "warnings"),
+    [
+        ({"GATEPASS_SERVER_PORT": "8104"}, []),
+        ({"GATEPASS_SERVER_ISSUER": "http://localhost:8104", "GATEPASS_SERVER_PORT": "8104"}, []),
+        # Behind a TLS proxy the ports differ on purpose.
+        ({"GATEPASS_SERVER_ISSUER": "https://127.0.0.1:8443", "GATEPASS_SERVER_PORT": "8104"}, []),
+        ({"GATEPASS_SERVER_ISSUER": "https://id.example.com", "GATEPASS_SERVER_HOST": "0.0.0.0"}, []),
+        (
+            {"GATEPASS_SERVER_ISSUER": "http://127.0.0.1:8000", "GATEPASS_SERVER_PORT": "8104"},
+            [
+                "server.issuer is http://127.0.0.1:8000 but gatepass serve listens on http://127.0.0.1:8104: "
+                "discovery, redirects and the iss of every token name an address nothing answers on; unset "
+                "GATEPASS_SERVER_ISSUER to follow the address served, or make the two agree"
+            ],
+        ),
+        (
+            {"GATEPASS_SERVER_ISSUER": "http://[::1]:8000", "GATEPASS_SERVER_HOST": "127.0.0.1"},
+            [
+                "server.issuer is http://[::1]:8000 but gatepass serve listens on http://127.0.0.1:8000: "
+                "discovery, redirects and the iss of every token name an address nothing answers on; unset "
+                "GATEPASS_SERVER_ISSUER to follow the address served, or make the two agree"
+            ],
+        ),
+        (
+            {"GATEPASS_SERVER_HOST": "0.0.0.0"},
+            [
+                "gatepass serve listens on http://0.0.0.0:8000, beyond this machine, but the issuer "
+                "http://127.0.0.1:8000 is a loopback address other machines cannot reach: set "
+                "GATEPASS_SERVER_ISSUER to the https URL clients use (RFC 9700 §2.6)"
+            ],
+        ),
+    ],
+    ids=["derived", "localhost-same-port", "https-proxy", "public-issuer", "other-port", "other-loopback", "wildcard"],
+)
+def test_an_http_loopback_issuer_that_disagrees_with_the_bind_address_is_warned_about(
+    environ: dict[str, str], warnings: list[str]
+) -> None:
+    assert issuer_warnings(load_settings(environ)) == warnings
+
+
+def _serve(folder: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """`gatepass serve` in its own folder and process; returns it once it answers, with what it said."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("GATEPASS_")}
+    log = folder / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gatepass", "serve"],
+            cwd=folder,
+            env={**clean, "GATEPASS_ADMIN_PASSWORD": "admin-password-1", **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            httpx.get(f"http://127.0.0.1:{env['GATEPASS_SERVER_PORT']}/healthz", timeout=1)
+            return process, log.read_text()
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"gatepass serve did not start: {log.read_text()}")
+
+
+def test_serve_on_another_port_names_that_port_everywhere(tmp_path: Path) -> None:
+    port = free_port()
+    process, said = _serve(tmp_path, GATEPASS_SERVER_PORT=str(port))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert f"Gatepass serving {url}\n" in said
+        assert '"level": "warning"' not in said
+        assert httpx.get(f"{url}/.well-known/openid-configuration").json()["issuer"] == url
+        assert httpx.get(f"{url}/.well-known/oauth-authorization-server").json()["token_endpoint"] == f"{url}/oauth/token"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_serve_warns_at_start_when_the_issuer_names_another_port(tmp_path: Path) -> None:
+    port = free_port()
+    process, said = _serve(tmp_path, GATEPASS_SERVER_PORT=str(port), GATEPASS_SERVER_ISSUER="http://127.0.0.1:8000")
+    process.terminate()
+    process.wait(timeout=15)
+    assert f"Gatepass serving http://127.0.0.1:8000, listening on http://127.0.0.1:{port}\n" in said
+    warnings = [json.loads(line) for line in said.splitlines() if line.startswith("{") and '"warning"' in line]
+    assert [(entry["level"], entry["logger"], entry["message"]) for entry in warnings] == [
+        (
+            "warning",
+            "gatepass.serve",
+            f"server.issuer is http://127.0.0.1:8000 but gatepass serve listens on http://127.0.0.1:{port}: "
+            "discovery, redirects and the iss of every token name an address nothing answers on; unset "
+            "GATEPASS_SERVER_ISSUER to follow the address served, or make the two agree",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
