@@ -467,25 +467,77 @@ def _changes(kwargs: dict[str, Any]) -> Any:
     return ClientChanges(**values)
 
 
-def _client_json(info: Any) -> dict[str, Any]:
+#: Settings only the authorization endpoint reads: not shown for a client that never goes through it.
+_BROWSER_ONLY_FIELDS = (
+    "redirect_uris",
+    "default_redirect_uri",
+    "post_logout_redirect_uris",
+    "response_types",
+    "allowed_roles",
+    "skip_authorization",
+    "require_pkce",
+    "allow_plain_pkce",
+    "id_token_signed_response_alg",
+)
+
+
+def _is_browser_based(info: Any) -> bool:
+    return "authorization_code" in info.grant_types or "implicit" in info.grant_types
+
+
+def _client_json(info: Any, service_user: str | None) -> dict[str, Any]:
+    """The client as an admin reads it: the service user by email, and only the settings that apply."""
     data = dataclasses.asdict(info)
     data.pop("secret_digest")
     data.pop("registration_token_digest", None)
+    data.pop("service_user_id")
+    if not _is_browser_based(info):
+        for name in _BROWSER_ONLY_FIELDS:
+            data.pop(name, None)
+    if "client_credentials" in info.grant_types or service_user is not None:
+        data["service_user"] = service_user
     return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
 
 
-def _print_client(info: Any, secret: str | None, as_json: bool) -> None:
+async def _service_user_email(gatepass: Any, info: Any) -> str | None:
+    user = await gatepass.accounts.get_user(info.service_user_id) if info.service_user_id is not None else None
+    return None if user is None else str(user.email)
+
+
+async def _print_client(gatepass: Any, saved: Any, as_json: bool) -> None:
+    info, secret, created = saved.info, saved.secret, saved.created_service_user
+    service_user = await _service_user_email(gatepass, info)
+    if created:
+        note = (
+            f"Made the service user {created} for this client: its tokens act as this user, who has no password "
+            f'and no roles yet. Give it what the integration needs: gatepass user roles {created} --add "ROLE"'
+        )
+        # With --json, standard output stays one JSON document.
+        click.echo(note, err=as_json)
     if as_json:
-        body = {"client_id": info.client_id, **({"client_secret": secret} if secret else {}), **_client_json(info)}
-        click.echo(json.dumps(body, indent=2))
+        body = {"client_id": info.client_id, **({"client_secret": secret} if secret else {})}
+        click.echo(json.dumps({**body, **_client_json(info, service_user)}, indent=2))
         return
     click.echo(f"client_id:     {info.client_id}")
     if secret:
         click.echo(f"client_secret: {secret}   (shown only now; store it safely)")
     click.echo(f"name:          {info.app_name} ({info.client_type}, {info.token_endpoint_auth_method})")
-    click.echo(f"redirect URIs: {' '.join(info.redirect_uris) or '-'}")
+    if _is_browser_based(info):
+        click.echo(f"redirect URIs: {' '.join(info.redirect_uris) or '-'}")
     click.echo(f"scopes:        {' '.join(info.scopes)}")
     click.echo(f"grant types:   {' '.join(info.grant_types)}")
+    if service_user is not None or "client_credentials" in info.grant_types:
+        click.echo(f"service user:  {service_user or '-'}")
+
+
+def _fit_response_types(changes: Any, kwargs: dict[str, Any], current: tuple[str, ...]) -> Any:
+    """Grant types given without --response-type bring `code` with authorization_code, and drop it without."""
+    grant_types = kwargs.get("grant_types")
+    if not grant_types or kwargs.get("response_types"):
+        return changes
+    kept = tuple(response_type for response_type in current if response_type != "code")
+    code = ("code",) if "authorization_code" in grant_types else ()
+    return dataclasses.replace(changes, response_types=code + kept)
 
 
 @main.group()
@@ -501,9 +553,12 @@ async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwar
     """Register a client. The secret is printed once; only its digest is kept."""
     if not kwargs.get("app_name"):
         fail("--name is required")
+    from gatepass.services.service_users import create_client
+
     await gatepass.doctypes.check_scopes_known(tuple(kwargs.get("scopes") or ()))
-    info, secret = await gatepass.clients.create(_changes(kwargs), client_id=client_id)
-    _print_client(info, secret, as_json)
+    changes = _fit_response_types(_changes(dict(kwargs)), kwargs, ("code",))
+    saved = await create_client(gatepass.clients, gatepass.accounts, changes, client_id=client_id)
+    await _print_client(gatepass, saved, as_json)
 
 
 @client.command("update")
@@ -513,9 +568,14 @@ async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwar
 @run_with_gatepass
 async def client_update(gatepass: Any, client_id: str, as_json: bool, **kwargs: Any) -> None:
     """Change a client; options not given keep their value. Lists given replace the old list."""
+    from gatepass.services.service_users import update_client
+
     await gatepass.doctypes.check_scopes_known(tuple(kwargs.get("scopes") or ()))
-    info, secret = await gatepass.clients.update(client_id, _changes(kwargs))
-    _print_client(info, secret, as_json)
+    record = await gatepass.clients.get(client_id)
+    current = record.info.response_types if record is not None else ()
+    changes = _fit_response_types(_changes(dict(kwargs)), kwargs, current)
+    saved = await update_client(gatepass.clients, gatepass.accounts, client_id, changes)
+    await _print_client(gatepass, saved, as_json)
 
 
 @client.command("list")
@@ -525,7 +585,8 @@ async def client_list(gatepass: Any, as_json: bool) -> None:
     """List clients."""
     records = await gatepass.clients.list()
     if as_json:
-        click.echo(json.dumps([_client_json(r.info) for r in records], indent=2))
+        listed = [_client_json(r.info, await _service_user_email(gatepass, r.info)) for r in records]
+        click.echo(json.dumps(listed, indent=2))
         return
     for record in records:
         state = "enabled" if record.info.is_enabled else "disabled"
@@ -541,11 +602,42 @@ async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
     record = await gatepass.clients.get(client_id)
     if record is None:
         fail(f"No client has client_id {client_id}")
+    shown = _client_json(record.info, await _service_user_email(gatepass, record.info))
     if as_json:
-        click.echo(json.dumps(_client_json(record.info), indent=2))
+        click.echo(json.dumps(shown, indent=2))
     else:
-        for key, value in _client_json(record.info).items():
+        for key, value in shown.items():
             click.echo(f"{key}: {' '.join(value) if isinstance(value, list) else value}")
+
+
+@client.command("try")
+@click.argument("client_id")
+@click.option("--redirect-uri", help="One of the client's redirect URIs (default: its default, else its first).")
+@click.option("--scope", "scopes", multiple=True, help="A scope to ask for; repeatable. Default: all of the client's.")
+@run_with_gatepass
+async def client_try(gatepass: Any, client_id: str, redirect_uri: str | None, scopes: tuple[str, ...]) -> None:
+    """Print a ready authorization URL with a fresh PKCE pair (S256), and the token request to run after Allow."""
+    from gatepass.services.client_trial import build_trial_authorization
+
+    record = await gatepass.clients.get(client_id)
+    if record is None:
+        fail(f"No client has client_id {client_id}")
+    issuer = gatepass.settings.server.issuer
+    trial = build_trial_authorization(issuer, record.info, redirect_uri=redirect_uri, scopes=scopes or None)
+    minutes, seconds = divmod(gatepass.settings.tokens.code_ttl_seconds, 60)
+    lifetime = f"{minutes} minute{'s' if minutes != 1 else ''}" if not seconds else f"{minutes * 60 + seconds} seconds"
+    secret_hint = "" if record.info.is_public else "CLIENT_SECRET with the client's secret and "
+    click.echo("1. Open this URL in a browser, log in and press Allow:")
+    click.echo()
+    click.echo(trial.authorization_url)
+    click.echo()
+    click.echo(f"2. The browser then goes to {trial.redirect_uri}?code=...&state={trial.state}&iss=...")
+    click.echo("   If nothing answers at that address, the browser shows an error page: the code is in its")
+    click.echo(f"   address bar all the same. The code works once, within {lifetime}.")
+    click.echo()
+    click.echo(f"3. Exchange the code for tokens: run this, replacing {secret_hint}CODE with the code:")
+    click.echo()
+    click.echo(trial.token_command)
 
 
 @client.command("remove")

@@ -6,13 +6,17 @@ is shown only at creation or rotation; bad input says what to fix and exits 2.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import click
 import httpx
@@ -158,8 +162,10 @@ def test_client_add_json_prints_credentials_that_get_a_token(server: LiveServer,
     assert client["client_type"] == "confidential"
     assert client["token_endpoint_auth_method"] == "client_secret_basic"
     assert client["grant_types"] == ["client_credentials"]
-    assert client["service_user_id"] is not None
-    assert "secret_digest" not in client
+    assert client["service_user"] == accounts.service_user["email"]
+    assert "secret_digest" not in client and "service_user_id" not in client
+    # Only what applies to a client that never sees the authorization endpoint.
+    assert not {"response_types", "require_pkce", "allow_plain_pkce", "redirect_uris"} & set(client)
 
     response = client_credentials(server, client["client_id"], client["client_secret"])
     assert response.status_code == 200
@@ -196,7 +202,7 @@ def test_client_list_and_show_never_print_the_secret(server: LiveServer, account
     assert listed[client_id] == shown
     expected = {key: value for key, value in accounts.service_client.items() if key != "client_secret"}
     assert shown == expected
-    assert (shown["require_pkce"], shown["allow_plain_pkce"], shown["is_enabled"]) == (True, False, True)
+    assert (shown["service_user"], shown["is_enabled"]) == (accounts.service_user["email"], True)
     assert "app_name: Batch Job" in outputs[2].splitlines()
     assert "scopes: profile email" in outputs[2].splitlines()
 
@@ -241,6 +247,103 @@ def test_client_rotate_secret_stops_the_old_secret_at_once(server: LiveServer, a
         client_credentials(server, client_id, old_secret), "Client authentication failed: unknown client or wrong client_secret"
     )
     assert client_credentials(server, client_id, new_secret).status_code == 200
+
+
+def _made_service_user(client_id: str) -> str:
+    # Random client_ids are [A-Za-z0-9_-]; the address is lower case, without a leading or trailing dash.
+    return f"service-{client_id.lower().strip('-.')}@clients.invalid"
+
+
+def test_a_client_credentials_client_added_without_a_service_user_gets_one_of_its_own(server: LiveServer) -> None:
+    added = server.cli("client", "add", "--name", "Nightly Sync", "--grant-type", "client_credentials", "--json")
+    client = json.loads(added.stdout)
+    email = _made_service_user(client["client_id"])
+    assert client["service_user"] == email
+    assert added.stderr == (
+        f"Made the service user {email} for this client: its tokens act as this user, who has no password and "
+        f'no roles yet. Give it what the integration needs: gatepass user roles {email} --add "ROLE"\n'
+    )
+    assert not {"response_types", "require_pkce", "allow_plain_pkce", "redirect_uris"} & set(client)
+    assert f"{email}\tenabled\t" in server.cli("user", "list").stdout.splitlines()
+
+    response = client_credentials(server, client["client_id"], client["client_secret"])
+    assert response.status_code == 200, response.text
+    introspected = httpx.post(
+        f"{server.url}/oauth/introspect",
+        data={"token": response.json()["access_token"]},
+        auth=(client["client_id"], client["client_secret"]),
+    ).json()
+    assert (introspected["active"], introspected["username"]) == (True, email)
+
+
+def test_a_client_credentials_client_is_never_left_without_a_service_user(server: LiveServer) -> None:
+    client_id = server.create_client(name="Grows a Backend")["client_id"]
+    changed = json.loads(server.cli("client", "update", client_id, "--grant-type", "client_credentials", "--json").stdout)
+    email = _made_service_user(client_id)
+    assert (changed["grant_types"], changed["service_user"]) == (["client_credentials"], email)
+    # Without the code flow, `code` goes from the response types, and the settings of that flow from the output.
+    assert "response_types" not in changed
+
+    assert cli_fails(server, "client", "update", client_id, "--service-user", "") == (
+        "Error: A client with the client_credentials grant acts as its service user and cannot be left without "
+        "one: name another service user, or take the client_credentials grant away\n"
+    )
+    back = json.loads(
+        server.cli(
+            "client", "update", client_id, "--grant-type", "authorization_code", "--grant-type", "refresh_token", "--json"
+        ).stdout
+    )
+    assert (back["response_types"], back["require_pkce"], back["service_user"]) == (["code"], True, email)
+    dropped = json.loads(server.cli("client", "update", client_id, "--service-user", "", "--json").stdout)
+    assert "service_user" not in dropped
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def test_client_try_prints_a_one_line_authorization_url_and_the_token_request_to_run(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    client = server.create_client(name="Try Me")
+    printed = server.cli("client", "try", client["client_id"]).stdout
+    urls = [line for line in printed.splitlines() if "/oauth/authorize?" in line]
+    assert len(urls) == 1 and urls[0].startswith(f"{server.url}/oauth/authorize?")
+    query = {key: values[0] for key, values in parse_qs(urlsplit(urls[0]).query).items()}
+    assert (query["response_type"], query["client_id"], query["redirect_uri"]) == ("code", client["client_id"], REDIRECT_URI)
+    assert query["code_challenge_method"] == "S256"
+    assert "The code works once, within 5 minutes." in printed
+
+    command = printed[printed.index("curl ") :]
+    verifier = re.search(r"code_verifier=(\S+)", command)
+    assert verifier and _s256(verifier.group(1)) == query["code_challenge"]
+    assert command.startswith(f"curl -s -u {client['client_id']}:CLIENT_SECRET {server.url}/oauth/token \\\n")
+    assert command.endswith("  -d code=CODE\n")
+    # The command runs as printed in a POSIX shell; with a made-up code the server refuses only the code.
+    filled = command.replace("CLIENT_SECRET", client["client_secret"]).replace("code=CODE", "code=made-up")
+    ran = subprocess.run(["sh", "-c", filled], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert json.loads(ran.stdout) == {
+        "error": "invalid_grant",
+        "error_description": "The authorization code is invalid or has expired",
+    }
+
+    again = server.cli("client", "try", client["client_id"]).stdout
+    assert re.search(r"code_verifier=(\S+)", again).group(1) != verifier.group(1)  # type: ignore[union-attr]
+
+
+def test_client_try_for_a_public_client_sends_the_client_id_in_the_body(server: LiveServer) -> None:
+    client = server.create_client("--public", name="Try Me Public")
+    printed = server.cli("client", "try", client["client_id"]).stdout
+    command = printed[printed.index("curl ") :]
+    assert command.startswith(f"curl -s {server.url}/oauth/token \\\n")
+    assert f"  --data-urlencode client_id={client['client_id']} \\\n" in command
+    assert "CLIENT_SECRET" not in printed
+
+
+def test_client_try_refuses_a_client_without_the_code_flow(server: LiveServer, accounts: Accounts) -> None:
+    client_id = accounts.service_client["client_id"]
+    assert cli_fails(server, "client", "try", client_id) == "Error: This client may not use the authorization code flow\n"
 
 
 def test_client_remove_deletes_the_client_and_its_credentials(server: LiveServer, accounts: Accounts) -> None:

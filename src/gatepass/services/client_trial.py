@@ -8,12 +8,13 @@ sees the challenge in the URL, as with any client.
 from __future__ import annotations
 
 import secrets
+import shlex
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from gatepass.protocol.params import format_scope
 from gatepass.protocol.rfc7636_pkce import s256_challenge
-from gatepass.protocol.values import GRANT_AUTHORIZATION_CODE, ClientInfo
+from gatepass.protocol.values import AUTH_BASIC, AUTH_POST, GRANT_AUTHORIZATION_CODE, ClientInfo
 from gatepass.services.accounts import AccountError
 
 
@@ -29,6 +30,8 @@ class TrialAuthorization:
     token_endpoint: str
     #: What to send to the token endpoint once the code is back (the code itself left as CODE).
     token_request: str
+    #: The same as a POSIX shell command (curl), with CODE and CLIENT_SECRET left for the user to fill in.
+    token_command: str
 
 
 def build_trial_authorization(
@@ -78,4 +81,25 @@ def build_trial_authorization(
         code_challenge=challenge,
         token_endpoint=token_endpoint,
         token_request=urlencode(token_params),
+        token_command=_token_command(client, token_endpoint, chosen_uri, verifier),
     )
+
+
+def _token_command(client: ClientInfo, token_endpoint: str, redirect_uri: str, verifier: str) -> str:
+    """curl for the code exchange, one option a line; the code comes last, where it is easiest to paste."""
+    if client.token_endpoint_auth_method == AUTH_BASIC:
+        first = ["curl", "-s", "-u", f"{client.client_id}:CLIENT_SECRET", token_endpoint]
+    else:
+        first = ["curl", "-s", token_endpoint]
+    options = [["-d", "grant_type=authorization_code"]]
+    if client.token_endpoint_auth_method != AUTH_BASIC:
+        options.append(["--data-urlencode", f"client_id={client.client_id}"])
+    if client.token_endpoint_auth_method == AUTH_POST:
+        options.append(["-d", "client_secret=CLIENT_SECRET"])
+    options += [
+        ["--data-urlencode", f"redirect_uri={redirect_uri}"],
+        ["-d", f"code_verifier={verifier}"],
+        ["-d", "code=CODE"],
+    ]
+    lines = [shlex.join(first), *(f"  {shlex.join(option)}" for option in options)]
+    return " \\\n".join(lines)

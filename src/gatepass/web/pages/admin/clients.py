@@ -8,6 +8,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gatepass.services import service_users
 from gatepass.services.accounts import AccountError
 from gatepass.services.client_trial import build_trial_authorization
 from gatepass.services.clients import ClientChanges
@@ -57,7 +58,11 @@ async def create_client(request: Request, me: UserRecord) -> Response:
         if not changes.app_name:
             raise AccountError("Give the app a name: users see it on the consent screen", field="app_name")
         await admin(request).doctypes.check_scopes_known(changes.scopes or ())
-        info, secret = await admin(request).clients.create(changes, client_id=form.text("client_id", limit=128) or None)
+        context = admin(request)
+        saved = await service_users.create_client(
+            context.clients, context.accounts, changes, client_id=form.text("client_id", limit=128) or None
+        )
+        info, secret = saved.info, saved.secret
     except AccountError as error:
         values = submitted_values(form)
         return page(
@@ -118,7 +123,9 @@ async def update_client(request: Request, me: UserRecord) -> Response:
         changes = changes_from(form)
         # Like the CLI: only built-in scopes and defined document scopes.
         await admin(request).doctypes.check_scopes_known(changes.scopes or ())
-        info, secret = await admin(request).clients.update(record.info.client_id, changes)
+        context = admin(request)
+        saved = await service_users.update_client(context.clients, context.accounts, record.info.client_id, changes)
+        info, secret = saved.info, saved.secret
     except AccountError as error:
         values = {**submitted_values(form), "client_id": record.info.client_id}
         return page(
