@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gatepass import metrics
@@ -54,8 +54,14 @@ from gatepass.services.social_login import SocialLoginService
 from gatepass.services.token import TokenService
 from gatepass.web.context import WebContext
 from gatepass.web.cors import CorsMiddleware
-from gatepass.web.errors import service_unavailable, unhandled_error
-from gatepass.web.middleware import BodyLimitMiddleware, NoticesBeforeAnswerMiddleware, SecurityHeadersMiddleware
+from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error
+from gatepass.web.middleware import (
+    BodyLimitMiddleware,
+    ErrorBoundaryMiddleware,
+    NoticesBeforeAnswerMiddleware,
+    SecurityHeadersMiddleware,
+    UnusableInputMiddleware,
+)
 from gatepass.web.pages.admin.context import AdminContext
 from gatepass.web.routes import build_routes
 from gatepass.web.routing import IndexedRouter
@@ -275,10 +281,22 @@ async def _warn_about_risky_providers(providers: ProviderService) -> None:
             )
 
 
+#: SQLSTATE classes that say the statement or its values were wrong, not that the database is gone:
+#: 22 data exception (e.g. a NUL in text), 23 integrity constraint violation, 42 syntax or access rule.
+_STATEMENT_FAULT_CLASSES = ("22", "23", "42")
+
+
+def _is_statement_fault(exc: Exception) -> bool:
+    if isinstance(exc, (IntegrityError, ProgrammingError, DataError, NotSupportedError)):
+        return True
+    # The asyncpg adapter raises a bare DBAPIError for most server errors; its SQLSTATE tells them apart.
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_STATEMENT_FAULT_CLASSES)
+
+
 async def database_error(request: Request, exc: Exception) -> Response:
     """A lost or unreachable database is a 503 the client may retry; a broken query stays a 500."""
-    is_our_bug = isinstance(exc, (IntegrityError, ProgrammingError, DataError, NotSupportedError))
-    if is_our_bug:
+    if _is_statement_fault(exc):
         return await unhandled_error(request, exc)
     return service_unavailable(request, exc)
 
@@ -304,7 +322,15 @@ def create_app(settings: Settings) -> Starlette:
                 task.cancel()
             await gatepass.close()
 
-    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(BodyLimitMiddleware), Middleware(CorsMiddleware)]
+    # The error boundary sits inside the security headers, so a 500 carries them too; text no value may
+    # hold is refused before any endpoint reads the path or query.
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(ErrorBoundaryMiddleware),
+        Middleware(UnusableInputMiddleware),
+        Middleware(BodyLimitMiddleware),
+        Middleware(CorsMiddleware),
+    ]
     feed = gatepass.change_feed
     if feed is not None:
         middleware.append(
@@ -314,8 +340,9 @@ def create_app(settings: Settings) -> Starlette:
         routes=build_routes(),
         middleware=middleware,
         exception_handlers={
+            # Exception's handler only answers what escapes ErrorBoundaryMiddleware (a fault in the headers' own layer).
             Exception: unhandled_error, DBAPIError: database_error, PoolTimeoutError: database_error,
-            OSError: database_error,
+            OSError: database_error, ClientDisconnect: client_disconnected,
         },
         lifespan=lifespan,
     )

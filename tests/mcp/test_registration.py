@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from support import LiveServer
+from support import Database, LiveServer
 
 GOOD = {"client_name": "Registered app", "redirect_uris": ["https://app.example.com/cb"]}
 
@@ -58,6 +60,19 @@ async def test_open_registration_answers_201_with_what_was_granted_and_is_rate_l
     assert '"is_dynamically_registered": true' in listed
 
 
+@pytest.fixture(scope="module")
+def unlimited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One open-registration server for the many refusals in this file (a server per case takes seconds)."""
+    var_dir = tmp_path_factory.mktemp("registration")
+    server = LiveServer(
+        "sqlite", var_dir, Database.create("sqlite", var_dir),
+        extra_env={"GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR": "0"},
+    ).start()
+    server.cli("settings", "set", "registration_mode", "open")
+    yield server
+    server.stop()
+
+
 @pytest.mark.parametrize(
     ("metadata", "error", "description"),
     [
@@ -95,9 +110,9 @@ async def test_open_registration_answers_201_with_what_was_granted_and_is_rate_l
     ids=["http elsewhere", "fragment", "javascript", "no redirect uris", "client credentials", "no name"],
 )
 async def test_bad_metadata_is_refused_with_the_reason(
-    open_server: LiveServer, metadata: dict[str, Any], error: str, description: str
+    unlimited_server: LiveServer, metadata: dict[str, Any], error: str, description: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=open_server.url) as http:
+    async with httpx.AsyncClient(base_url=unlimited_server.url) as http:
         answer = await http.post("/oauth/register", json=metadata)
     assert answer.status_code == 400
     assert answer.json() == {"error": error, "error_description": description}
@@ -121,7 +136,7 @@ async def test_token_mode_needs_a_single_use_initial_access_token(start_server) 
     server: LiveServer = start_server("sqlite")
     server.cli("settings", "set", "registration_mode", "token")
     initial = server.cli("registration", "token", "--json").stdout
-    token = __import__("json").loads(initial)["initial_access_token"]
+    token = json.loads(initial)["initial_access_token"]
     async with httpx.AsyncClient(base_url=server.url) as http:
         without = await http.post("/oauth/register", json=GOOD)
         with_token = await http.post("/oauth/register", json=GOOD, headers={"Authorization": f"Bearer {token}"})
@@ -161,3 +176,83 @@ async def test_client_reads_updates_and_deletes_its_own_registration(open_server
     assert updated.json()["redirect_uris"] == ["https://app.example.com/new"]
     assert deleted.status_code == 204
     assert gone.status_code == 401
+
+
+# -- bodies and metadata that must be refused with a reason, and refused whole --------------------
+
+_URI_METADATA = "must not contain spaces, quotes, angle brackets or control characters; percent-encode them"
+
+
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "description"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "invalid_request", "The request body nests arrays and objects more than 32 levels deep"),
+        ('["client_name"]', "invalid_request", "The request body must be a JSON object of client metadata"),
+        ('{"client_name": "x",', "invalid_request", "The request body is not valid JSON"),
+        (
+            '{"client_name": "a", "redirect_uris": ["https://a.example/cb"], "client_name": "b"}',
+            "invalid_client_metadata",
+            "The request body has the member 'client_name' more than once; send each member once",
+        ),
+        (
+            '{"client_name": "a", "redirect_uris": ["https://a.example/cb"], "default_max_age": NaN}',
+            "invalid_client_metadata",
+            "The request body has NaN, which is not a JSON number; send a finite number",
+        ),
+        (
+            '{"client_name": "a", "redirect_uris": ["https://a.example/cb"], "default_max_age": -Infinity}',
+            "invalid_client_metadata",
+            "The request body has -Infinity, which is not a JSON number; send a finite number",
+        ),
+        (
+            json.dumps({**GOOD, "contacts": [f"ops{i}@example.com" for i in range(21)]}),
+            "invalid_client_metadata",
+            "contacts lists 21 addresses; list at most 20",
+        ),
+        *[
+            (json.dumps({**GOOD, field: f"https://app.example.com/{bad}"}), "invalid_client_metadata",
+             f"{field} {_URI_METADATA}")
+            for field in ("client_uri", "logo_uri")
+            for bad in ('a"onload="x', "<script>", "a>b", "a b")
+        ],
+    ],
+    ids=[
+        "nested-10000-deep", "not-an-object", "truncated", "duplicate-member", "nan", "infinity", "21-contacts",
+        *[f"{field}-{name}" for field in ("client_uri", "logo_uri") for name in ("quote", "lt", "gt", "space")],
+    ],
+)
+async def test_unusable_bodies_are_refused_with_what_to_fix(
+    unlimited_server: LiveServer, body: str, error: str, description: str
+) -> None:
+    async with httpx.AsyncClient(base_url=unlimited_server.url) as http:
+        answer = await http.post("/oauth/register", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": error, "error_description": description}
+    assert answer.headers["cache-control"] == "no-store"
+    assert "Traceback" not in unlimited_server.log_path.read_text()
+
+
+async def test_refused_metadata_does_not_use_up_the_initial_access_token(start_server) -> None:  # type: ignore[no-untyped-def]
+    server: LiveServer = start_server("sqlite")
+    server.cli("settings", "set", "registration_mode", "token")
+    token = json.loads(server.cli("registration", "token", "--json").stdout)["initial_access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer) as http:
+        refused = [
+            await http.post("/oauth/register", json={**GOOD, "client_uri": 'https://app.example.com/"><script>'}),
+            await http.post("/oauth/register", json={**GOOD, "logo_uri": "https://app.example.com/a b.png"}),
+            await http.post("/oauth/register", content=b'{"client_name": "a", "client_name": "b"}',
+                            headers={"Content-Type": "application/json"}),
+        ]
+        registered = await http.post("/oauth/register", json={**GOOD, "client_uri": "https://app.example.com/%22"})
+        used_up = await http.post("/oauth/register", json=GOOD)
+    assert [answer.json()["error"] for answer in refused] == ["invalid_client_metadata"] * 3
+    assert refused[0].json()["error_description"] == f"client_uri {_URI_METADATA}"
+    assert refused[1].json()["error_description"] == f"logo_uri {_URI_METADATA}"
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["client_uri"] == "https://app.example.com/%22"
+    assert used_up.status_code == 401
+    assert used_up.json()["error_description"] == "The initial access token is invalid, expired or used up"
+    assert len(json.loads(server.cli("client", "list", "--json").stdout)) == 1

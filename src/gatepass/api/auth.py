@@ -16,12 +16,14 @@ from starlette.requests import Request
 
 from gatepass.api.context import ApiContext, api
 from gatepass.protocol.errors import InvalidToken
+from gatepass.protocol.params import find_unusable_text
 from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.protocol.values import Principal
 from gatepass.services.document_errors import CsrfTokenError
 from gatepass.web.context import current_session
 from gatepass.web.csrf import HEADER as CSRF_HEADER
 from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.errors import UnusableInput
 
 #: A login session acts with the user's full rights in the API, as in Frappe.
 SESSION_SCOPES = frozenset({"all"})
@@ -33,6 +35,11 @@ class NoCredentials(Exception):
 
 
 def _key_pair(text: str) -> tuple[str, str]:
+    problem = find_unusable_text(text)
+    if problem:
+        # Bad input, not a bad key: it must not reach the key lookup, where a database would choke on it.
+        raise UnusableInput(f"The API key or secret in the Authorization header contains {problem}; "
+                            "send the key pair exactly as issued")
     api_key, separator, api_secret = text.strip().partition(":")
     if not separator or not api_key or not api_secret:
         raise InvalidToken("Send the API key as Authorization: token <api_key>:<api_secret>")
@@ -64,7 +71,7 @@ async def _from_header(context: ApiContext, authorization: str) -> Principal:
 
 
 async def authenticate(request: Request) -> Principal:
-    """The principal of this request; raises NoCredentials, an OAuthError or CsrfTokenError."""
+    """The principal of this request; raises NoCredentials, an OAuthError, CsrfTokenError or UnusableInput."""
     authorization = request.headers.get("authorization")
     if authorization is not None:
         return await _from_header(api(request), authorization)

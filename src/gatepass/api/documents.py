@@ -7,7 +7,6 @@ steps: who is asking (api.auth), the use case, then the answer or the error from
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,9 +16,10 @@ from starlette.responses import JSONResponse, Response
 from gatepass.api.auth import NoCredentials, authenticate
 from gatepass.api.context import api
 from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue, parse_json_text
 from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.protocol.values import Principal
-from gatepass.services.document_errors import DocumentError
+from gatepass.services.document_errors import DocumentError, DocumentValidationError
 from gatepass.web.errors import bearer_error, credentials_required, document_error
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -37,10 +37,13 @@ async def _body(request: Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        # Each value the service keeps is checked there, named by its field (document_fields.check_text).
+        return parse_json_text(raw, is_text_checked=False)
+    except MalformedJson:
         # Not an object: the use case refuses it after the scope and role checks, in their order.
         return None
+    except RefusedJsonValue as exc:
+        raise DocumentValidationError(f"body: {exc}", field="body") from None
 
 
 def _metadata_url(issuer: str) -> str:

@@ -6,6 +6,8 @@ registry, because decoding checks only the signature (RFC 8725 §3.1, §3.8).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import functools
 import json
@@ -19,6 +21,7 @@ from joserfc.jwk import ECKey, KeyParameters, KeySet, OctKey, OKPKey, RSAKey, im
 from joserfc.jwt import JWTClaimsRegistry
 
 from gatepass.protocol.errors import InvalidRequest
+from gatepass.protocol.rfc7493_ijson import JsonTextError, parse_json_text
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 JWK = RSAKey | ECKey | OKPKey | OctKey
@@ -110,15 +113,25 @@ def _decode(token: str, public_jwks: Iterable[Mapping[str, Any]], secret: str | 
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
-    """Claims read without checking anything: only to choose which key to verify with."""
-    import base64
-    import json
+    """Claims read without checking anything: only to choose which key to verify with.
 
+    The header is read here too, with the same I-JSON parser, because joserfc's parser would recurse
+    into a deeply nested one before checking anything (RFC 7515 §5.2 step 3 needs a JSON object).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidRequest("id_token_hint is not a JWT: it must be three base64url parts separated by dots")
+    _json_object_part(parts[0], "header")
+    return _json_object_part(parts[1], "payload")
+
+
+def _json_object_part(part: str, name: str) -> dict[str, Any]:
     try:
-        payload = token.split(".")[1]
-        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        raise InvalidRequest("id_token_hint is not a JWT") from None
+        decoded = parse_json_text(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except binascii.Error:
+        raise InvalidRequest(f"id_token_hint is not a JWT: its {name} is not base64url") from None
+    except JsonTextError as exc:
+        raise InvalidRequest(f"id_token_hint is not a JWT: its {name} {exc.problem}") from None
     if not isinstance(decoded, dict):
-        raise InvalidRequest("id_token_hint is not a JWT")
+        raise InvalidRequest(f"id_token_hint is not a JWT: its {name} is not a JSON object")
     return decoded

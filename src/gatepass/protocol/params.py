@@ -14,6 +14,20 @@ from gatepass.protocol.errors import InvalidRequest, InvalidScope
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 MAX_PARAM_LENGTH = 4096
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def find_unusable_text(text: str) -> str | None:
+    """What makes ``text`` unusable as any value, or None.
+
+    A NUL cannot be stored in PostgreSQL text, and a lone surrogate cannot be encoded as UTF-8
+    (RFC 3629 §3); no identifier, name or secret holds either, so they are refused wherever they come in.
+    """
+    if "\x00" in text:
+        return "a NUL character"
+    if _SURROGATE.search(text):
+        return "a lone surrogate (U+D800 to U+DFFF)"
+    return None
 
 
 def parse_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -29,6 +43,8 @@ def parse_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
         # No OAuth parameter value contains control characters (RFC 6749 Appendix A: VSCHAR and friends).
         if _CONTROL.search(value) or _CONTROL.search(name):
             raise InvalidRequest(f"Parameter '{_CONTROL.sub('?', name)}' contains control characters")
+        if _SURROGATE.search(value) or _SURROGATE.search(name):
+            raise InvalidRequest(f"Parameter '{_SURROGATE.sub('?', name)}' contains a lone surrogate; send UTF-8 text")
         if value != "":
             params[name] = value
     return params

@@ -18,6 +18,11 @@ from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_regist
 from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS
 
 ALLOWED_GRANT_TYPES = ("authorization_code", "refresh_token")
+MAX_CONTACTS = 20
+#: RFC 5321 §4.5.3.1: a mailbox is at most 254 characters; other contact forms fit as well.
+MAX_CONTACT_LENGTH = 254
+#: Characters a URL never holds unescaped (RFC 3986 Appendix C) and that would end an HTML attribute or tag.
+_NOT_IN_URL = frozenset(' "<>`')
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,25 @@ def _https_url(body: Mapping[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > 2048:
-        raise InvalidClientMetadata(f"{name} must be a URL")
+        raise InvalidClientMetadata(f"{name} must be a URL of at most 2048 characters")
+    # Shown as a link or an image on the consent page: a URL as RFC 3986 writes it, never raw markup.
+    if any(c in _NOT_IN_URL or not c.isprintable() for c in value):
+        raise InvalidClientMetadata(
+            f"{name} must not contain spaces, quotes, angle brackets or control characters; percent-encode them"
+        )
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.netloc:
         raise InvalidClientMetadata(f"{name} must be an https URL")
     return value
+
+
+def _contacts(body: Mapping[str, Any]) -> tuple[str, ...]:
+    contacts = _string_list(body, "contacts") or ()
+    if len(contacts) > MAX_CONTACTS:
+        raise InvalidClientMetadata(f"contacts lists {len(contacts)} addresses; list at most {MAX_CONTACTS}")
+    if any(len(contact) > MAX_CONTACT_LENGTH for contact in contacts):
+        raise InvalidClientMetadata(f"each of contacts must be at most {MAX_CONTACT_LENGTH} characters")
+    return contacts
 
 
 def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> RegistrationRequest:
@@ -103,5 +122,5 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         client_name=name.strip(), redirect_uris=redirect_uris, grant_types=tuple(grant_types),
         response_types=("code",), token_endpoint_auth_method=str(method), scopes=scopes,
         client_uri=_https_url(body, "client_uri"), logo_uri=_https_url(body, "logo_uri"),
-        contacts=_string_list(body, "contacts") or (),
+        contacts=_contacts(body),
     )

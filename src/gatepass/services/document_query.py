@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gatepass.protocol.rfc7493_ijson import NOT_JSON, MalformedJson, RefusedJsonValue, parse_json_text
 from gatepass.services.document_errors import DocumentValidationError
 from gatepass.services.document_fields import (
     INT_MAX,
@@ -57,9 +58,12 @@ def _json(params: Mapping[str, str], parameter: str) -> Any:
     if raw is None or raw.strip() == "":
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise _bad(parameter, "not valid JSON") from None
+        return parse_json_text(raw)
+    except MalformedJson as exc:
+        # Too deep to read safely is said as such; anything else unreadable is plainly not JSON.
+        raise _bad(parameter, "not valid JSON" if exc.problem == NOT_JSON else exc.problem) from None
+    except RefusedJsonValue as exc:
+        raise _bad(parameter, str(exc)) from None
 
 
 def _known(doctype: DocTypeRecord, field: Any, parameter: str) -> str:

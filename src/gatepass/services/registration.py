@@ -7,8 +7,9 @@ with the registration access token it received, which is stored only as a digest
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from gatepass.protocol.rfc7591_registration import RegistrationRequest, parse_re
 from gatepass.protocol.tokens import constant_time_equals, new_token, token_digest
 from gatepass.protocol.values import ClientInfo
 from gatepass.services import audit
+from gatepass.services.accounts import AccountError
 from gatepass.services.clients import ClientChanges, ClientService
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.runtime import RuntimeSettingsService
@@ -29,6 +31,16 @@ class RegistrationStore(Protocol):
         self, token_digest: str, description: str, now: datetime, expires_at: datetime, uses: int
     ) -> None: ...
     async def consume_initial_token(self, token_digest: str, now: datetime) -> bool: ...
+
+
+@contextlib.contextmanager
+def _as_client_metadata_error() -> Iterator[None]:
+    """The client rules (services/clients.py) refuse what registration let through: RFC 7591 §3.2.2's error."""
+    try:
+        yield
+    except AccountError as exc:
+        where = f"{exc.field}: " if exc.field else ""
+        raise InvalidClientMetadata(f"{where}{exc}") from None
 
 
 class RegistrationDisabled(Exception):
@@ -68,13 +80,15 @@ class RegistrationService:
         mode = await self.mode()
         if mode == "off":
             raise RegistrationDisabled()
-        if mode == "token":
-            if initial_token is None:
-                raise InvalidToken("This server registers clients only with an initial access token (Bearer)")
-            if not await self._store.consume_initial_token(self._digest(initial_token), self._clock()):
-                raise InvalidToken("The initial access token is invalid, expired or used up")
+        if mode == "token" and initial_token is None:
+            raise InvalidToken("This server registers clients only with an initial access token (Bearer)")
+        # Metadata that will be refused must not cost a use of the initial access token: check it first.
         request = parse_registration(body, allowed_scopes=await self._allowed_scopes())
-        info, secret = await self._clients.create(self._changes(request))
+        if mode == "token" and initial_token is not None \
+                and not await self._store.consume_initial_token(self._digest(initial_token), self._clock()):
+            raise InvalidToken("The initial access token is invalid, expired or used up")
+        with _as_client_metadata_error():
+            info, secret = await self._clients.create(self._changes(request))
         registration_token = new_token()
         info = dataclasses.replace(info, is_dynamically_registered=True, contacts=request.contacts,
                                    registration_token_digest=self._digest(registration_token))
@@ -141,8 +155,9 @@ class RegistrationService:
         request = parse_registration(body, allowed_scopes=await self._allowed_scopes())
         if request.token_endpoint_auth_method != info.token_endpoint_auth_method:
             raise InvalidClientMetadata("token_endpoint_auth_method cannot change; register a new client instead")
-        await self._clients.update(client_id, dataclasses.replace(self._changes(request), client_type=None,
-                                                                  token_endpoint_auth_method=None))
+        with _as_client_metadata_error():
+            await self._clients.update(client_id, dataclasses.replace(self._changes(request), client_type=None,
+                                                                      token_endpoint_auth_method=None))
         return await self.read(client_id, registration_token)
 
     async def delete(self, client_id: str, registration_token: str | None) -> None:

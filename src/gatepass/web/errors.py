@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gatepass import metrics
-from gatepass.protocol.errors import InvalidClient, OAuthError, SlowDown, TemporarilyUnavailable
+from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
+from gatepass.protocol.errors import InvalidClient, InvalidRequest, OAuthError, SlowDown, TemporarilyUnavailable
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS
 from gatepass.protocol.rfc6750_bearer import build_bearer_challenge
-from gatepass.services.document_errors import DocumentError
+from gatepass.services.document_errors import DocumentError, DocumentValidationError
 from gatepass.web.templates import render
 
 _log = logging.getLogger("gatepass.web")
@@ -65,6 +66,39 @@ async def unhandled_error(request: Request, exc: Exception) -> Response:
     _log.exception("unhandled error in request %s", request_id, exc_info=exc)
     body = {"error": "server_error", "error_description": f"Unexpected server error (request {request_id})"}
     return JSONResponse(body, status_code=500, headers=NO_STORE_HEADERS)
+
+
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    """The client went away before sending its whole body: nobody is left to answer, nothing went wrong here."""
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    _log.info("client disconnected before the end of its request body (request %s)", request_id)
+    # Sent into a closed connection, so never read; the access log records it as a 400.
+    return Response(status_code=400, headers=NO_STORE_HEADERS)
+
+
+class UnusableInput(DocumentValidationError):
+    """The document API's answer to text no value may hold: a 400, since no other value would help either."""
+
+    error = "invalid_request"
+    status_code = 400
+
+
+#: Endpoints that answer with HTML pages although their paths sit among the JSON ones.
+_PAGE_PATHS = frozenset(
+    {"/oauth/authorize", f"{FRAPPE_METHOD_PREFIX}.authorize", "/oauth/consent", "/oauth/logout"}
+)
+_DOCUMENT_API_PREFIXES = ("/api/resource/", "/api/v1/resource/")
+_JSON_PREFIXES = ("/oauth/", "/api/", "/.well-known/", "/openapi.json")
+
+
+def unusable_input(request: Request, description: str) -> Response:
+    """A 400 in the shape of the endpoint asked: document API, OAuth JSON (RFC 6749 §5.2) or an HTML page."""
+    path = request.scope["path"]
+    if path.startswith(_DOCUMENT_API_PREFIXES):
+        return document_error(request, UnusableInput(description))
+    if path.startswith(_JSON_PREFIXES) and path not in _PAGE_PATHS:
+        return oauth_json_error(request, InvalidRequest(description))
+    return error_page(request, "This request cannot be used", description, error_code="invalid_request")
 
 
 def credentials_required(request: Request, *, realm: str, resource_metadata: str | None = None) -> JSONResponse:

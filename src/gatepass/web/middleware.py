@@ -9,11 +9,14 @@ from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatepass import metrics
 from gatepass.logging import request_id_var
+from gatepass.web.errors import unhandled_error, unusable_input
+from gatepass.web.requests import find_unusable_input
 
 # frame-ancestors 'none': no page, least of all consent, may be framed (RFC 9700 §4.16).
 CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'"
@@ -71,6 +74,63 @@ class SecurityHeadersMiddleware:
                                  extra={"http": {"method": scope["method"], "path": scope["path"], "status": status,
                                                  "duration_ms": round(elapsed * 1000, 2), "endpoint": endpoint}})
             request_id_var.reset(token)
+
+
+class ErrorBoundaryMiddleware:
+    """Turn an exception no handler took into the generic 500, inside the security headers' reach.
+
+    Starlette answers such exceptions from its outermost layer, past every middleware, and then
+    raises them again for the server to log a second time; here the 500 gets the same headers as
+    every other answer and the traceback is logged once, with the request id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal is_started
+            if message["type"] == "http.response.start":
+                is_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as exc:
+            if is_started:
+                # Half an answer is out: only the server can end the connection now.
+                raise
+            response = await unhandled_error(Request(scope), exc)
+            await response(scope, receive, send)
+
+
+def _is_console(path: str) -> bool:
+    return path == "/admin" or path.startswith("/admin/")
+
+
+class UnusableInputMiddleware:
+    """Refuse a path or query holding a NUL or a lone surrogate before any endpoint reads it (web/requests.py).
+
+    The admin console is left to answer for itself: its filters treat such text as matching nothing
+    and its unknown ids as not found, which its own tests hold it to.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _is_console(scope["path"]):
+            problem = find_unusable_input(scope)
+            if problem is not None:
+                response = unusable_input(Request(scope), problem)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class NoticesBeforeAnswerMiddleware:

@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gatepass.protocol.errors import InvalidClientMetadata, InvalidToken, OAuthError
+from gatepass.protocol.errors import InvalidClientMetadata, InvalidRequest, InvalidToken, OAuthError
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS
 from gatepass.protocol.rfc6750_bearer import parse_bearer
+from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue
 from gatepass.services.registration import RegistrationDisabled
 from gatepass.web.context import client_ip, web
 from gatepass.web.errors import bearer_error, oauth_json_error
 from gatepass.web.ratelimit import check_rate
+from gatepass.web.requests import read_json_body
 
 _DISABLED = {"error": "not_found", "error_description": "Dynamic client registration is switched off on this server"}
 
 
-async def _json_body(request: Request) -> Any:
+async def _json_body(request: Request) -> dict[str, Any]:
+    """RFC 7591 §3.1: the metadata as a JSON object; a body that is not one is invalid_request."""
     if request.headers.get("content-type", "").split(";", 1)[0].strip().lower() != "application/json":
         raise InvalidClientMetadata("Send the client metadata as a JSON object with Content-Type: application/json")
     try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidClientMetadata("The request body is not valid JSON") from None
+        body = await read_json_body(request)
+    except MalformedJson as exc:
+        raise InvalidRequest(exc.describe("The request body")) from None
+    except RefusedJsonValue as exc:
+        # JSON with an unusable member: RFC 7591 §3.2.2 names that invalid_client_metadata.
+        raise InvalidClientMetadata(exc.describe("The request body")) from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object of client metadata")
+    return body
 
 
 async def register(request: Request) -> Response:
