@@ -114,7 +114,7 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
         "logo_uri": "https://app.example.com/logo.png",
         "is_enabled": True,
     }
-    assert shown["service_user_id"] is not None
+    assert shown["service_user"] == ADMIN_EMAIL
 
     # The edit page shows what is stored; saving another set of values replaces them all.
     page = await admin.get(f"/admin/clients/{client_id}")
@@ -147,8 +147,26 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
     assert (shown["scopes"], shown["grant_types"]) == (["openid", "profile"], ["authorization_code"])
     assert (shown["skip_authorization"], shown["allow_plain_pkce"], shown["is_frappe_legacy"]) == (False, False, False)
     assert (shown["access_token_ttl_seconds"], shown["refresh_token_ttl_seconds"]) == (None, None)
-    assert (shown["service_user_id"], shown["client_uri"], shown["id_token_signed_response_alg"]) == (None, "", "RS256")
+    assert ("service_user" in shown, shown["client_uri"], shown["id_token_signed_response_alg"]) == (False, "", "RS256")
     assert "Saved." in text_of((await admin.get(edited.headers["location"])).text)
+
+
+async def test_a_client_credentials_client_made_in_the_console_gets_a_service_user_it_keeps(
+    sqlite_server: LiveServer, admin: ConsoleSession
+) -> None:
+    app_name = f"Console Sync {secrets.token_hex(3)}"
+    form = {"redirect_uris": "", "grant_types": ("client_credentials",), "response_types": (), "scopes": ("all",)}
+    client_id, secret = await console_client(admin, app_name, **form)
+    assert secret
+    email = f"service-{client_id.lower().strip('-.')}@clients.invalid"
+    assert _shown(sqlite_server, client_id)["service_user"] == email
+    assert (await _client_credentials(sqlite_server, client_id, secret)).status_code == 200
+
+    # Saving the form with the service user field emptied would leave the client unable to get a token.
+    refused = await admin.post(f"/admin/clients/{client_id}", client_form(app_name, service_user_email="", **form))
+    assert refused.status_code == 400
+    assert "acts as its service user and cannot be left without one" in text_of(refused.text)
+    assert _shown(sqlite_server, client_id)["service_user"] == email
 
 
 @pytest.mark.parametrize(
