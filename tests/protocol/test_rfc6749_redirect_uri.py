@@ -10,7 +10,9 @@ from gatepass.protocol.errors import InvalidRedirectUri, InvalidRequest
 from gatepass.protocol.rfc6749.redirect_uri import (
     RedirectUriMismatch,
     RedirectUriNotRegistered,
+    build_display_host,
     check_redirect_uri_for_registration,
+    check_redirect_uri_is_unambiguous,
     explain_mismatch,
     redirect_uri_matches,
     resolve_redirect_uri,
@@ -178,6 +180,13 @@ REGISTRABLE: dict[str, str] = {
     "http on localhost": "http://localhost:3000/callback",
     "private-use scheme": "com.example.app:/cb",
     "private-use scheme with authority": "com.example.app://oauth/cb",
+    "internationalised host": "https://b\u00fccher.example/cb",
+    "punycode host": "https://xn--bcher-kva.example/cb",
+    "highest port": "https://app.example.com:65535/cb",
+    "host with a trailing dot": "https://app.example.com./cb",
+    "IPv6 host with port": "https://[2001:db8::1]:8443/cb",
+    "at sign in the path": "https://app.example.com/users/@me/cb",
+    "at sign in the query": "https://app.example.com/cb?by=a@b.example",
 }
 
 
@@ -239,3 +248,170 @@ def test_registration_rejects_unsafe_redirect_uris(uri: str, description: str) -
     assert caught.value.error == "invalid_redirect_uri"
     assert caught.value.redirectable is False
     assert caught.value.description == description
+
+
+#: RFC 3986 §7.6 and RFC 9700 §4.1: each of these reads as one place and goes to another.
+AMBIGUOUS: dict[str, tuple[str, str]] = {
+    "userinfo that looks like the host and port": (
+        "https://app.example.com:443@evil.com/cb",
+        "'https://app.example.com:443@evil.com/cb' has user information ('app.example.com:443') before '@'; "
+        "a browser would go to 'evil.com'",
+    ),
+    "userinfo on loopback http": (
+        "http://app@127.0.0.1/cb",
+        "'http://app@127.0.0.1/cb' has user information ('app') before '@'; a browser would go to '127.0.0.1'",
+    ),
+    "userinfo on a private-use scheme": (
+        "com.example.app://me@oauth/cb",
+        "'com.example.app://me@oauth/cb' has user information ('me') before '@'; a browser would go to 'oauth'",
+    ),
+    "NUL in the path": (
+        "https://app.example.com/cb\x00.evil.com",
+        "'https://app.example.com/cb'.evil.com' contains the control character U+0000 at character 27; "
+        "no redirect URI holds one",
+    ),
+    "NUL in the host": (
+        "https://app.example.com\x00.evil.com/cb",
+        "'https://app.example.com'.evil.com/cb' contains the control character U+0000 at character 24; "
+        "no redirect URI holds one",
+    ),
+    "DEL": (
+        "https://app.example.com/c\x7fb",
+        "'https://app.example.com/c'b' contains the control character U+007F at character 26; no redirect URI holds one",
+    ),
+    "C1 control": (
+        "https://app.example.com/c\x90b",
+        "'https://app.example.com/c'b' contains the control character U+0090 at character 26; no redirect URI holds one",
+    ),
+    "right-to-left override": (
+        "https://app.example.com/\u202emoc.elgoog",
+        "'https://app.example.com/'moc.elgoog' contains U+202E RIGHT-TO-LEFT OVERRIDE at character 25, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "left-to-right override": (
+        "https://app.example.com/\u202dcb",
+        "'https://app.example.com/'cb' contains U+202D LEFT-TO-RIGHT OVERRIDE at character 25, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "right-to-left embedding": (
+        "https://app.example.com/\u202bcb",
+        "'https://app.example.com/'cb' contains U+202B RIGHT-TO-LEFT EMBEDDING at character 25, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "right-to-left isolate": (
+        "https://app.example.com/\u2067cb",
+        "'https://app.example.com/'cb' contains U+2067 RIGHT-TO-LEFT ISOLATE at character 25, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "right-to-left mark in the host": (
+        "https://app\u200f.example.com/cb",
+        "'https://app'.example.com/cb' contains U+200F RIGHT-TO-LEFT MARK at character 12, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "arabic letter mark": (
+        "https://app.example.com/\u061ccb",
+        "'https://app.example.com/'cb' contains U+061C ARABIC LETTER MARK at character 25, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "zero width space in the host": (
+        "https://app\u200b.example.com/cb",
+        "'https://app'.example.com/cb' contains U+200B ZERO WIDTH SPACE at character 12, "
+        "an invisible character that changes how the URI reads",
+    ),
+    "port above 65535": (
+        "https://app.example.com:99999/cb",
+        "'https://app.example.com:99999/cb' has the port '99999'; a port is a number from 1 to 65535",
+    ),
+    "port 0": (
+        "https://app.example.com:0/cb",
+        "'https://app.example.com:0/cb' has the port '0'; a port is a number from 1 to 65535",
+    ),
+    "empty port": (
+        "https://app.example.com:/cb",
+        "'https://app.example.com:/cb' has the port ''; a port is a number from 1 to 65535",
+    ),
+    "port that is not a number": (
+        "https://app.example.com:https/cb",
+        "'https://app.example.com:https/cb' has the port 'https'; a port is a number from 1 to 65535",
+    ),
+    "port out of range on loopback": (
+        "http://127.0.0.1:70000/cb",
+        "'http://127.0.0.1:70000/cb' has the port '70000'; a port is a number from 1 to 65535",
+    ),
+    "backslash in the host": (
+        "https://evil.com\\.app.example.com/cb",
+        "'https://evil.com'.app.example.com/cb' has a backslash in its host; browsers read it as '/', "
+        "so it goes elsewhere",
+    ),
+    "percent-encoded host": (
+        "https://%65vil.com/cb",
+        "'https://%65vil.com/cb' has the character '%' in its host; a host name has only letters, digits, '-' and '.'",
+    ),
+    "hexadecimal IPv4 host": (
+        "https://0x7f.1/cb",
+        "'https://0x7f.1/cb' has a numeric host; write an IP address as four decimal numbers",
+    ),
+    "IPv4 host as one number": (
+        "https://2130706433/cb",
+        "'https://2130706433/cb' has a numeric host; write an IP address as four decimal numbers",
+    ),
+    "IDN that browsers map differently": (
+        "https://stra\u00dfe.example/cb",
+        "'https://stra'e.example/cb' has a host that browsers may read differently; "
+        "register it in its ASCII (xn--) form",
+    ),
+}
+
+
+@pytest.mark.parametrize(("uri", "description"), list(AMBIGUOUS.values()), ids=list(AMBIGUOUS))
+def test_registration_refuses_uris_that_go_elsewhere_than_they_read(uri: str, description: str) -> None:
+    with pytest.raises(InvalidRedirectUri) as caught:
+        check_redirect_uri_for_registration(uri)
+
+    assert (caught.value.error, caught.value.redirectable) == ("invalid_redirect_uri", False)
+    assert caught.value.description == description
+    with pytest.raises(InvalidRedirectUri):
+        check_redirect_uri_is_unambiguous(uri)
+
+
+def test_a_registered_uri_with_userinfo_matches_only_itself_and_is_refused_before_use(
+    make_client: Callable[..., ClientInfo],
+) -> None:
+    legacy = "https://app.example.com:443@evil.com/cb"
+    client = make_client(redirect_uris=(legacy,))
+
+    assert resolve_redirect_uri(legacy, client) == legacy
+    with pytest.raises(InvalidRedirectUri):
+        check_redirect_uri_is_unambiguous(legacy)
+
+
+DISPLAY_HOSTS: dict[str, tuple[str, str | None]] = {
+    "plain": ("https://app.example.com/cb", "app.example.com"),
+    "upper case": ("https://APP.Example.COM/cb", "app.example.com"),
+    "default https port left out": ("https://app.example.com:443/cb", "app.example.com"),
+    "default http port left out": ("http://127.0.0.1:80/cb", "127.0.0.1"),
+    "other port shown": ("https://app.example.com:8443/cb", "app.example.com:8443"),
+    "port 80 on https shown": ("https://app.example.com:80/cb", "app.example.com:80"),
+    "internationalised name in punycode": ("https://b\u00fccher.example/cb", "xn--bcher-kva.example"),
+    "Cyrillic look-alike in punycode": ("https://\u0430pp.example.com/cb", "xn--pp-6kc.example.com"),
+    "IPv6 in brackets": ("http://[::1]:51004/cb", "[::1]:51004"),
+    "userinfo dropped, as a browser does": ("https://app.example.com:443@evil.com/cb", "evil.com"),
+    "private-use scheme has no host to show": ("com.example.app:/cb", None),
+    "private-use scheme with authority": ("com.example.app://oauth/cb", None),
+}
+
+
+@pytest.mark.parametrize(("uri", "expected"), list(DISPLAY_HOSTS.values()), ids=list(DISPLAY_HOSTS))
+def test_display_host_is_the_host_a_browser_goes_to(uri: str, expected: str | None) -> None:
+    assert build_display_host(uri) == expected
+
+
+def test_mismatch_tells_anonymous_visitors_only_the_closest_host() -> None:
+    mismatch = explain_mismatch(
+        "https://app.example.com/callbak", ("https://other.example.com/cb", "https://app.example.com/callback")
+    )
+    native = explain_mismatch("com.example.app:/cb", ("com.example.app:/callback",))
+
+    assert mismatch.closest_host == "app.example.com"
+    assert native.closest_host == "com.example.app:"
+    assert explain_mismatch("https://app.example.com/cb", ()).closest_host is None

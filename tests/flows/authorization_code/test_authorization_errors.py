@@ -50,7 +50,7 @@ async def test_missing_client_id_gets_an_error_page(sqlite_world: World) -> None
     assert_error_page(outcome.response, "Missing required parameter 'client_id'", "Error code: invalid_request")
 
 
-@pytest.mark.parametrize(
+MISMATCHES = pytest.mark.parametrize(
     ("sent", "closest", "difference_at"),
     [
         (REDIRECT_URI + "/", REDIRECT_URI, len(REDIRECT_URI)),
@@ -61,11 +61,14 @@ async def test_missing_client_id_gets_an_error_page(sqlite_world: World) -> None
     ],
     ids=["trailing-slash", "typo", "localhost-for-ip", "extra-query", "other-host"],
 )
-async def test_unregistered_redirect_uri_page_shows_sent_registered_and_first_difference(
+
+
+@MISMATCHES
+async def test_unregistered_redirect_uri_page_shows_an_admin_sent_registered_and_first_difference(
     sqlite_world: World, sent: str, closest: str, difference_at: int
 ) -> None:
     client = sqlite_world.client("two_uris")
-    browser = await logged_in(sqlite_world.server, sqlite_world.user("alice"))
+    browser = await logged_in(sqlite_world.server, sqlite_world.user("manager"))
     # Another error in the same request must not turn the page into a redirect.
     outcome = await browser.authorize(code_request(client, Pkce.new(), redirect_uri=sent, scope="bogus"))
     text = assert_error_page(
@@ -82,6 +85,31 @@ async def test_unregistered_redirect_uri_page_shows_sent_registered_and_first_di
     assert f"<mark>{escape(closest[difference_at:] or '(end)')}</mark>" in outcome.response.text
     assert "code=" not in text
     assert outcome.pages == []
+
+
+@MISMATCHES
+async def test_unregistered_redirect_uri_page_shows_others_only_the_closest_host_and_first_difference(
+    sqlite_world: World, sent: str, closest: str, difference_at: int
+) -> None:
+    client = sqlite_world.client("two_uris")
+    alice = await logged_in(sqlite_world.server, sqlite_world.user("alice"))
+    async with HttpBrowser(sqlite_world.server) as anonymous:
+        for browser in (alice, anonymous):
+            outcome = await browser.authorize(code_request(client, Pkce.new(), redirect_uri=sent, scope="bogus"))
+            text = assert_error_page(
+                outcome.response,
+                "This app sent a redirect URI that is not registered",
+                f"Sent {sent}",
+                f"Closest registered a URI on {urlsplit(closest).netloc}",
+                f"First difference at character {difference_at + 1}: {sent}",
+                "Error code: invalid_redirect_uri",
+            )
+            assert f"<mark>{escape(sent[difference_at:] or '(end)')}</mark>" in outcome.response.text
+            # Of the registered URIs, only the closest one's host: nothing past it, and no list.
+            assert "Registered for this client" not in text
+            for registered in (REDIRECT_URI, SECOND_REDIRECT):
+                assert registered not in text.replace(sent, "")
+            assert outcome.pages == []
 
 
 async def test_client_with_several_uris_and_no_default_must_send_one(sqlite_world: World) -> None:

@@ -1,0 +1,187 @@
+"""RFC 9700 §4.11.2: the authorization endpoint is no open redirector for self-registered clients.
+
+With open registration (RFC 7591), anyone can register a client with any https redirect URI. If
+every authorization error went back to that URI, a link to this server would bounce its visitor
+to the attacker's site with no login and no consent. So a dynamically registered client's errors
+are shown on a page until one user has completed an authorization for it; and, for every client,
+only the errors a client can act on are redirected (protocol/rfc6749/authorization.py
+REDIRECTABLE_ERRORS).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from flows_support import HttpBrowser, Pkce, code_request, page_text
+
+from gatepass.config import load_settings
+from gatepass.db.clients import SqlClientStore
+from gatepass.db.engine import create_engine, create_session_factory
+from support import BACKENDS, IS_CI, Database, LiveServer, backend_unavailable_reason
+
+ATTACKER_URI = "https://attacker.example/cb"
+NOT_SENT_BACK = (
+    "You were not sent back to attacker.example: this app registered itself and no one has completed "
+    "a sign-in to it here yet, so Gatepass does not send you there on an error."
+)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def open_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with open registration and no registration rate limit, on each backend."""
+    reason = backend_unavailable_reason(request.param)
+    if reason is not None:
+        # As tests/conftest.py's require(): a missing database fails under CI=true.
+        pytest.fail(reason) if IS_CI else pytest.skip(reason)
+    var_dir = tmp_path_factory.mktemp(f"open-redirector-{request.param}")
+    server = LiveServer(
+        request.param,
+        var_dir,
+        Database.create(request.param, var_dir),
+        extra_env={"GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR": "0"},
+    ).start()
+    server.cli("settings", "set", "registration_mode", "open")
+    yield server
+    server.stop()
+    server.database.drop()
+
+
+async def _register(server: LiveServer, redirect_uri: str = ATTACKER_URI) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        answer = await http.post(
+            "/oauth/register",
+            json={
+                "client_name": "Totally Legit App",
+                "redirect_uris": [redirect_uri],
+                "token_endpoint_auth_method": "none",
+                "scope": "openid email",
+            },
+        )
+    assert answer.status_code == 201, answer.text
+    registered: dict[str, Any] = answer.json()
+    return registered
+
+
+def _assert_withheld(response: httpx.Response, error: str, description: str) -> None:
+    """The error page, never a redirect towards the registered URI."""
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    text = page_text(response.text)
+    assert "The app's sign-in request cannot be used" in text
+    assert description in text
+    assert NOT_SENT_BACK in text
+    assert f"Error code: {error}" in text
+
+
+# Each is a request an attacker can craft for a client of their own; each used to bounce to ATTACKER_URI.
+UNPROVEN_CLIENT_ERRORS: dict[str, tuple[dict[str, str], str, str]] = {
+    "unregistered scope": (
+        {"scope": "admin"},
+        "invalid_scope",
+        "Scope 'admin' is not registered for this client; allowed: openid email",
+    ),
+    "unsupported response type": (
+        {"response_type": "device"},
+        "unsupported_response_type",
+        "response_type 'device' is not supported; use code (or, for legacy implicit clients, token)",
+    ),
+    "malformed request": (
+        {"code_challenge_method": "S512"},
+        "invalid_request",
+        "code_challenge_method 'S512' is not supported; use S256",
+    ),
+    "silent authentication": ({"prompt": "none"}, "login_required", "The user is not logged in"),
+    "request object": (
+        {"request": "eyJhbGciOiJub25lIn0.e30."},
+        "request_not_supported",
+        "The request parameter (a request object) is not supported; send plain parameters",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "description"), list(UNPROVEN_CLIENT_ERRORS.values()), ids=list(UNPROVEN_CLIENT_ERRORS)
+)
+async def test_self_registered_client_never_used_gets_no_redirect_for_any_error(
+    open_server: LiveServer, change: dict[str, str], error: str, description: str
+) -> None:
+    client = await _register(open_server)
+    async with HttpBrowser(open_server) as victim:
+        outcome = await victim.authorize(
+            {**code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI), **change}
+        )
+    _assert_withheld(outcome.response, error, description)
+    assert outcome.pages == []
+
+
+async def test_denying_a_self_registered_client_never_used_shows_a_page(open_server: LiveServer) -> None:
+    client = await _register(open_server)
+    user = open_server.create_user()
+    async with HttpBrowser(open_server, user) as browser:
+        outcome = await browser.authorize(
+            code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI), decision="deny"
+        )
+    assert outcome.pages == ["login", "consent"]
+    _assert_withheld(outcome.response, "access_denied", "The user denied the request")
+
+
+async def test_errors_are_redirected_once_a_user_has_completed_an_authorization(open_server: LiveServer) -> None:
+    client = await _register(open_server)
+    user = open_server.create_user()
+    async with HttpBrowser(open_server, user) as browser:
+        consent = await browser.authorize(
+            code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI), decision=None
+        )
+        # The consent page warns about a client no one has allowed before.
+        assert (
+            "This app registered itself with this server, and no one has allowed it here before. "
+            "Allow it only if you trust attacker.example." in page_text(consent.response.text)
+        )
+        allowed = await browser.authorize(code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI))
+    assert allowed.location.startswith(f"{ATTACKER_URI}?code=")
+    shown = json.loads(open_server.cli("client", "show", client["client_id"], "--json").stdout)
+    assert shown["has_completed_authorization"] is True
+
+    request = code_request(client, Pkce.new(), scope="admin", redirect_uri=ATTACKER_URI)
+    async with HttpBrowser(open_server) as anyone:
+        outcome = await anyone.authorize(request)
+    assert outcome.response.status_code == 303
+    assert outcome.location.startswith(f"{ATTACKER_URI}?")
+    assert outcome.params == {
+        "error": "invalid_scope",
+        "error_description": "Scope 'admin' is not registered for this client; allowed: openid email",
+        "state": request["state"],
+        "iss": open_server.url,
+    }
+
+
+async def test_a_client_registered_by_an_admin_gets_its_errors_redirected_at_once(open_server: LiveServer) -> None:
+    client = open_server.create_client("--public", "--redirect-uri", "https://app.example.com/cb")
+    request = code_request(client, Pkce.new(), scope="admin", redirect_uri="https://app.example.com/cb")
+    async with HttpBrowser(open_server) as anyone:
+        outcome = await anyone.authorize(request)
+    assert outcome.response.status_code == 303
+    assert outcome.params["error"] == "invalid_scope"
+
+
+async def test_completed_authorization_is_written_once_and_only_while_unset(open_server: LiveServer) -> None:
+    client = await _register(open_server)
+    engine = create_engine(load_settings(open_server.env))
+    try:
+        store = SqlClientStore(create_session_factory(engine))
+        before = await store.get_client(client["client_id"])
+        first = await store.mark_completed_authorization(client["client_id"])
+        again = await store.mark_completed_authorization(client["client_id"])
+        unknown = await store.mark_completed_authorization("no-such-client")
+        after = await store.get_client(client["client_id"])
+    finally:
+        await engine.dispose()
+    assert before is not None and after is not None
+    assert (before.info.has_completed_authorization, after.info.has_completed_authorization) == (False, True)
+    # The second call matches no row: nothing is written, so no cache anywhere is dropped for it.
+    assert (first, again, unknown) == (True, False, False)
