@@ -8,6 +8,7 @@ Updates are compare-and-set on ``modified``, so two writers never silently overw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -238,8 +239,11 @@ class SqlDocumentStore(StoreBase):
             )
             return int(counted.scalar_one())
 
-    async def find_link_to(self, doctype: str, name: str) -> tuple[str, str] | None:
-        """A document whose Link field points at this one, if any (Frappe refuses such deletes)."""
+    async def find_link_to(
+        self, doctype: str, name: str, *, visible: Mapping[str, int | None]
+    ) -> tuple[str, str] | None:
+        """A document whose Link field points at this one (Frappe refuses such deletes), among those
+        ``visible`` names: per linking type, None for every document or an owner's id for theirs only."""
         async with self._sessions() as session:
             links = await session.execute(
                 select(DocType.id, DocType.name, DocField.fieldname, DocField.options)
@@ -247,14 +251,15 @@ class SqlDocumentStore(StoreBase):
                 .where(DocField.fieldtype == "Link")
             )
             for doctype_id, linking_type, fieldname, options in links.tuples():
-                if list(options) != [doctype]:
+                if list(options) != [doctype] or linking_type not in visible:
                     continue
-                found = await session.execute(
-                    select(Document.name)
-                    .where(Document.doctype_id == doctype_id, Document.data[fieldname].as_string() == name)
-                    .limit(1)
+                statement = select(Document.name).where(
+                    Document.doctype_id == doctype_id, Document.data[fieldname].as_string() == name
                 )
-                linking_name = found.scalar_one_or_none()
+                owner_id = visible[linking_type]
+                if owner_id is not None:
+                    statement = statement.where(Document.owner_id == owner_id)
+                linking_name = (await session.execute(statement.limit(1))).scalar_one_or_none()
                 if linking_name is not None:
                     return linking_type, linking_name
         return None

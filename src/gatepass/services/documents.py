@@ -3,7 +3,11 @@
 Every call runs the same steps in order: load the type with the user's roles and permissions
 (one store call), check the token's scope (RFC 6750 §3.1 insufficient_scope), check the roles
 (PermissionError), then touch only what the principal may see. Owner-only access turns other
-users' documents into "not found", so their names are not confirmed either.
+users' documents into "not found", so their names are not confirmed either: not by a read, not
+by a Link (a link to a document the principal cannot read is refused as if it did not exist),
+not by a delete (links from documents the principal cannot read do not hold it back), and not
+by a create (only a principal who may read every document of a type may choose a name, since a
+taken name would otherwise confirm a document it cannot see).
 """
 
 from __future__ import annotations
@@ -89,13 +93,38 @@ class DocumentService:
         check_scope(principal, access, action)
         return access, require_right(access, action)
 
-    def _is_readable(self, principal: Principal, access: DocumentAccess, record: DocumentRecord) -> bool:
+    @staticmethod
+    def _read_right(principal: Principal, access: DocumentAccess) -> Right:
+        """What the principal may read of a type: its token's scope and its roles together."""
         try:
             check_scope(principal, access, "read")
         except InsufficientScope:
-            return False
-        right = right_of(access, "read")
+            return Right.NONE
+        return right_of(access, "read")
+
+    def _is_readable(self, principal: Principal, access: DocumentAccess, record: DocumentRecord) -> bool:
+        right = self._read_right(principal, access)
         return right is Right.ALL or (right is Right.OWN and record.owner_id == principal.user_id)
+
+    async def _is_linkable(self, principal: Principal, doctype: str, name: str) -> bool:
+        """A Link may name only a document the principal can read: anything else answers as missing."""
+        access = await self._doctypes.get_access(doctype, principal.user_id)
+        if access is None or self._read_right(principal, access) is Right.NONE or not _is_plausible_name(name):
+            return False
+        record = await self._documents.get_document(doctype, name)
+        return record is not None and self._is_readable(principal, access, record)
+
+    async def _visible_links(self, principal: Principal, doctype: str) -> dict[str, int | None]:
+        """Per type that links to ``doctype``: whose documents the principal can read (None: everyone's)."""
+        visible: dict[str, int | None] = {}
+        for linking in await self._doctypes.list_doctypes():
+            if not any(field.fieldtype == "Link" and field.options == (doctype,) for field in linking.fields):
+                continue
+            access = await self._doctypes.get_access(linking.name, principal.user_id)
+            right = self._read_right(principal, access) if access is not None else Right.NONE
+            if right is not Right.NONE:
+                visible[linking.name] = None if right is Right.ALL else principal.user_id
+        return visible
 
     async def _target(
         self, principal: Principal, access: DocumentAccess, name: str, action: str, right: Right
@@ -120,7 +149,13 @@ class DocumentService:
         return {"name": record.name, "doctype": access.doctype.name}
 
     async def _validated(
-        self, doctype: DocTypeRecord, values: dict[str, Any], existing: dict[str, Any], *, is_new: bool
+        self,
+        principal: Principal,
+        doctype: DocTypeRecord,
+        values: dict[str, Any],
+        existing: dict[str, Any],
+        *,
+        is_new: bool,
     ) -> dict[str, Any]:
         """The field values to store: converted, defaulted on create, required ones present, links valid."""
         today = self._clock().date()
@@ -146,7 +181,7 @@ class DocumentService:
         for field in doctype.fields:
             value = data.get(field.fieldname)
             is_link = field.fieldtype == "Link" and field.fieldname in changed and isinstance(value, str)
-            if is_link and not await self._documents.document_exists(field.options[0], str(value)):
+            if is_link and not await self._is_linkable(principal, field.options[0], str(value)):
                 raise LinkValidationError(
                     f"{field.fieldname}: could not find {field.options[0]} {value}", field=field.fieldname
                 )
@@ -172,7 +207,14 @@ class DocumentService:
         access, _ = await self._access(principal, doctype, "create")
         values = _body_object(body)
         name = _new_name(values.get("name"))
-        data = await self._validated(access.doctype, values, {}, is_new=True)
+        if values.get("name") not in (None, "") and self._read_right(principal, access) is not Right.ALL:
+            # Names are unique per type: a taken name would confirm a document this principal cannot see.
+            raise DocumentValidationError(
+                f"name: you can see only some {access.doctype.name} documents, so you cannot choose the name; "
+                "leave name out to get a generated one",
+                field="name",
+            )
+        data = await self._validated(principal, access.doctype, values, {}, is_new=True)
         try:
             record = await self._documents.add_document(
                 access.doctype.name, name, principal.user_id, data, self._clock()
@@ -193,7 +235,7 @@ class DocumentService:
                 f"modified: {access.doctype.name} {name} was changed after you loaded it; load it again",
                 field="modified",
             )
-        data = await self._validated(access.doctype, values, record.data, is_new=False)
+        data = await self._validated(principal, access.doctype, values, record.data, is_new=False)
         updated = await self._documents.update_document(
             access.doctype.name,
             name,
@@ -212,7 +254,9 @@ class DocumentService:
     async def delete_document(self, principal: Principal, doctype: str, name: str) -> None:
         access, right = await self._access(principal, doctype, "delete")
         record = await self._target(principal, access, name, "delete", right)
-        link = await self._documents.find_link_to(access.doctype.name, record.name)
+        # Links the principal cannot see neither hold the delete back nor show in its answer.
+        visible = await self._visible_links(principal, access.doctype.name)
+        link = await self._documents.find_link_to(access.doctype.name, record.name, visible=visible)
         if link is not None:
             raise LinkExistsError(
                 f"Cannot delete {access.doctype.name} {name}: a {link[0]} document links to it", field="name"
