@@ -36,7 +36,10 @@ __all__ = [
     "issuer_warnings",
     "load_instance_secret",
     "load_settings",
+    "make_private_dir",
+    "parse_networks",
     "render_config_docs",
+    "restrict_mode",
 ]
 
 ENV_PREFIX = "GATEPASS_"
@@ -84,6 +87,32 @@ class ServerSettings:
             "`<issuer>/api/resource`, is always one."
         ),
     )
+    #: Reverse proxies whose forwarding headers name the client (rate limits, lockouts, audit).
+    trusted_proxies: str = field(
+        default="",
+        metadata=_doc(
+            "Space- or comma-separated addresses or CIDRs of the reverse proxies in front of Gatepass, e.g. "
+            "`127.0.0.1 10.0.0.0/8`. A request from one of them is taken to come from the right-most address "
+            "in `X-Forwarded-For` (or `Forwarded`) that is not itself a trusted proxy. "
+            "Empty: forwarding headers are ignored and the client is the address that connected."
+        ),
+    )
+    #: Who may read /metrics besides loopback; everyone else gets a 404.
+    metrics_allowed_addresses: str = field(
+        default="",
+        metadata=_doc(
+            "Space- or comma-separated addresses or CIDRs that may read `/metrics`, besides loopback. "
+            "Everyone else gets 404, and so does any request forwarded for an address outside the list."
+        ),
+    )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies, "server.trusted_proxies")
+
+    @property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.metrics_allowed_addresses, "server.metrics_allowed_addresses")
 
 
 @dataclass(frozen=True)
@@ -156,9 +185,29 @@ class TokenSettings:
 class SecuritySettings:
     login_failures_before_lockout: int = field(
         default=5,
-        metadata=_doc("Failed logins for one email before it is locked out for a while (1-100)."),
+        metadata=_doc(
+            "Failed logins for one email from one client address (an IPv6 /64) before that address is locked "
+            "out of that email for a while; the owner can still log in from elsewhere (1-100)."
+        ),
     )
-    login_lockout_seconds: int = field(default=300, metadata=_doc("How long a locked-out email must wait (1-86400)."))
+    login_lockout_seconds: int = field(
+        default=300,
+        metadata=_doc(
+            "The first lockout; each further failure after a lockout doubles it, up to "
+            "`login_lockout_max_seconds` (1-86400)."
+        ),
+    )
+    login_lockout_max_seconds: int = field(
+        default=3600, metadata=_doc("The longest a lockout grows to (1-604800; at least `login_lockout_seconds`).")
+    )
+    login_failures_before_account_lockout: int = field(
+        default=100,
+        metadata=_doc(
+            "Failed logins for one email from all addresses together before the email is locked out for "
+            "everyone: the ceiling against guessing from many addresses; keep it far above "
+            "`login_failures_before_lockout` (1-1000000)."
+        ),
+    )
     purge_interval_seconds: int = field(
         default=3600,
         metadata=_doc("How often the server purges expired codes and tokens; 0 turns it off."),
@@ -242,6 +291,8 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("tokens", "session_ttl_seconds"): (300, 2592000),
     ("security", "login_failures_before_lockout"): (1, 100),
     ("security", "login_lockout_seconds"): (1, 86400),
+    ("security", "login_lockout_max_seconds"): (1, 604800),
+    ("security", "login_failures_before_account_lockout"): (1, 1_000_000),
     ("security", "purge_interval_seconds"): (0, 604800),
     ("rate_limits", "login_per_ip_per_minute"): (0, 1_000_000),
     ("rate_limits", "token_per_ip_per_minute"): (0, 1_000_000),
@@ -343,63 +394,12 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: str | P
             elif name in section:
                 values[name] = _cast(group, name, kind, section[name], "config file")
         groups[group] = cls(**values)
-    settings = Settings(**groups)
-    _check(settings)
-    return settings
-
-
-def _is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check(settings: Settings) -> None:
-    issuer = settings.server.issuer
-    parts = urlsplit(issuer)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"server.issuer: {issuer!r} must be an absolute http(s) URL")
-    if parts.query or parts.fragment or issuer.endswith("/"):
-        raise SettingsError(f"server.issuer: {issuer!r} must have no query, fragment or trailing slash (RFC 8414 §2)")
-    if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
-        raise SettingsError(f"server.issuer: {issuer!r} uses http on a non-loopback host; use https (RFC 9700 §2.6)")
-    if settings.database.read_cache not in _READ_CACHE_MODES:
-        raise SettingsError(
-            f"database.read_cache: {settings.database.read_cache!r}; allowed {', '.join(_READ_CACHE_MODES)}"
-        )
-    if settings.server.log_level not in _LOG_LEVELS:
-        raise SettingsError(f"server.log_level: {settings.server.log_level!r}; allowed {', '.join(_LOG_LEVELS)}")
-    url = settings.database.url
-    if url and url.split(":", 1)[0].split("+", 1)[0] not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
-        raise SettingsError(f"database.url: {url.split(':', 1)[0]!r} is not supported; use sqlite, postgresql or mysql")
-    if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
-
-
-def load_instance_secret(settings: Settings) -> bytes:
-    """The instance secret: from settings, else from the var folder, created there on first run."""
-    if settings.server.instance_secret:
-        if len(settings.server.instance_secret) < 32:
-            raise SettingsError("server.instance_secret: must be at least 32 characters")
-        return settings.server.instance_secret.encode()
-    path = settings.var_path / "instance_secret"
-    if not path.exists():
-        settings.var_path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    secret = path.read_text(encoding="utf-8").strip()
     if not groups["server"].issuer:
         server = groups["server"]
         groups["server"] = dataclasses.replace(server, issuer=development_issuer(server.host, server.port))
-    if len(secret) < 32:
-        raise SettingsError(f"{path}: the instance secret is shorter than 32 characters; delete the file to regenerate")
-    return secret.encode()
+    settings = Settings(**groups)
+    _check(settings)
+    return settings
 
 
 def development_issuer(host: str, port: int) -> str:
@@ -446,6 +446,101 @@ def issuer_warnings(settings: Settings) -> list[str]:
 def bind_url(host: str, port: int) -> str:
     """The address `gatepass serve` listens on, as a URL."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(settings: Settings) -> None:
+    issuer = settings.server.issuer
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"server.issuer: {issuer!r} must be an absolute http(s) URL")
+    if parts.query or parts.fragment or issuer.endswith("/"):
+        raise SettingsError(f"server.issuer: {issuer!r} must have no query, fragment or trailing slash (RFC 8414 §2)")
+    if parts.scheme == "http" and not _is_loopback_host(parts.hostname):
+        raise SettingsError(f"server.issuer: {issuer!r} uses http on a non-loopback host; use https (RFC 9700 §2.6)")
+    if settings.database.read_cache not in _READ_CACHE_MODES:
+        raise SettingsError(
+            f"database.read_cache: {settings.database.read_cache!r}; allowed {', '.join(_READ_CACHE_MODES)}"
+        )
+    if settings.server.log_level not in _LOG_LEVELS:
+        raise SettingsError(f"server.log_level: {settings.server.log_level!r}; allowed {', '.join(_LOG_LEVELS)}")
+    url = settings.database.url
+    if url and url.split(":", 1)[0].split("+", 1)[0] not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+        raise SettingsError(f"database.url: {url.split(':', 1)[0]!r} is not supported; use sqlite, postgresql or mysql")
+    if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
+    parse_networks(settings.server.trusted_proxies, "server.trusted_proxies")
+    parse_networks(settings.server.metrics_allowed_addresses, "server.metrics_allowed_addresses")
+    security = settings.security
+    if security.login_lockout_max_seconds < security.login_lockout_seconds:
+        raise SettingsError(
+            f"security.login_lockout_max_seconds: {security.login_lockout_max_seconds} is less than "
+            f"security.login_lockout_seconds ({security.login_lockout_seconds})"
+        )
+    if security.login_failures_before_account_lockout < security.login_failures_before_lockout:
+        raise SettingsError(
+            f"security.login_failures_before_account_lockout: {security.login_failures_before_account_lockout} "
+            f"is less than security.login_failures_before_lockout ({security.login_failures_before_lockout})"
+        )
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str, key: str) -> tuple[IPNetwork, ...]:
+    """Addresses or CIDRs separated by spaces or commas; a bare address is a network of one."""
+    networks = []
+    for item in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(f"{key}: {item!r} is not an IP address or CIDR such as 10.0.0.0/8") from None
+    return tuple(networks)
+
+
+def make_private_dir(path: Path) -> None:
+    """The var folder holds the instance secret and the SQLite database: only its owner may list or enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    restrict_mode(path, 0o007)
+
+
+def restrict_mode(path: Path, forbidden: int) -> None:
+    """Take the ``forbidden`` permission bits off an existing file or folder we own."""
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & forbidden:
+            path.chmod(mode & ~forbidden)
+    except PermissionError:  # someone else owns and set it up: theirs to decide
+        pass
+
+
+def load_instance_secret(settings: Settings) -> bytes:
+    """The instance secret: from settings, else from the var folder, created there on first run."""
+    if settings.server.instance_secret:
+        if len(settings.server.instance_secret) < 32:
+            raise SettingsError("server.instance_secret: must be at least 32 characters")
+        return settings.server.instance_secret.encode()
+    path = settings.var_path / "instance_secret"
+    make_private_dir(settings.var_path)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    restrict_mode(path, 0o077)
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < 32:
+        raise SettingsError(f"{path}: the instance secret is shorter than 32 characters; delete the file to regenerate")
+    return secret.encode()
 
 
 def render_config_docs() -> str:

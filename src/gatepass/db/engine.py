@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from gatepass.cache.reads import GROUPS, TOKENS
-from gatepass.config import Settings
+from gatepass.config import Settings, make_private_dir, restrict_mode
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -49,6 +50,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _make_private_sqlite_file(path: Path, var_path: Path) -> None:
+    """The database holds password hashes and encrypted keys: owner-only, in an owner-only folder.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they follow. A folder
+    other than the var folder is only made owner-only when Gatepass creates it.
+    """
+    if path.parent.resolve() == var_path.resolve():
+        make_private_dir(path.parent)
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    restrict_mode(path, 0o077)
+
+
 #: A PostgreSQL connection idle in the pool for longer than this is pinged before use.
 PING_AFTER_IDLE_SECONDS = 10.0
 
@@ -82,8 +98,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # SQLite: a file never drops a connection, so nothing to ping. PostgreSQL: see _pg_checkout.
     options: dict[str, Any] = {"echo": settings.database.echo, "pool_pre_ping": backend not in ("sqlite", "postgresql")}
     if backend == "sqlite":
-        if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:":
+            _make_private_sqlite_file(Path(url.database), settings.var_path)
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
