@@ -34,7 +34,7 @@ from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, S
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
 from gatepass.db.users import SqlSessionStore, SqlUserStore
 from gatepass.rp import RelyingParty
-from gatepass.services.accounts import AccountService
+from gatepass.services.accounts import FAILURES_REMEMBERED, AccountService, LockoutPolicy
 from gatepass.services.api_keys import ApiKeyService
 from gatepass.services.audit import Audit
 from gatepass.services.authorize import AuthorizeService
@@ -110,6 +110,7 @@ class Gatepass:
             await self.token_store.purge_expired(now)
             + await self.session_store.purge_expired(now)
             + await self.login_attempt_store.purge_attempts(now)
+            + await self.session_store.purge_throttles(now - FAILURES_REMEMBERED, now)
         )
 
     async def check_ready(self) -> dict[str, str]:
@@ -195,8 +196,12 @@ def build_gatepass(settings: Settings) -> Gatepass:
         keys,
         audit,
         clock,
-        lock_after=settings.security.login_failures_before_lockout,
-        lock_seconds=settings.security.login_lockout_seconds,
+        lockout=LockoutPolicy(
+            failures_per_source=settings.security.login_failures_before_lockout,
+            failures_per_account=settings.security.login_failures_before_account_lockout,
+            first_seconds=settings.security.login_lockout_seconds,
+            max_seconds=settings.security.login_lockout_max_seconds,
+        ),
         session_ttl_seconds=settings.tokens.session_ttl_seconds,
         revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, user_id),
     )
@@ -392,5 +397,7 @@ def create_app(settings: Settings) -> Starlette:
         rate_limits=settings.rate_limits,
         social=gatepass.social,
         relying_party=gatepass.relying_party,
+        trusted_proxies=settings.server.trusted_proxy_networks,
+        metrics_networks=settings.server.metrics_networks,
     )
     return app

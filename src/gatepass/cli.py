@@ -281,12 +281,12 @@ async def user_list(gatepass: Any, as_json: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @run_with_gatepass
 async def user_set_password(gatepass: Any, email: str, password: str | None, password_stdin: bool) -> None:
-    """Set a user's password."""
+    """Set a user's password; the user is signed out everywhere and every app's tokens are revoked."""
     secret = _read_password(password, password_stdin)
     if not secret:
         fail("give the new password with --password or --password-stdin")
     found = await _user_by_email(gatepass, email)
-    await gatepass.accounts.set_password(found.id, secret)
+    await gatepass.accounts.set_password(found.id, secret, by="cli")
     click.echo(f"Password of {found.email} changed.")
 
 

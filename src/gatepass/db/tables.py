@@ -171,7 +171,8 @@ class LoginSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per email (known or not, so lockout reveals nothing about who exists)."""
+    """Failed logins per email, and per email and client address (known emails or not, so lockout
+    reveals nothing about who exists); ``email_digest`` is the digest of either key."""
 
     __tablename__ = "login_throttles"
 

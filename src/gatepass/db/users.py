@@ -178,30 +178,40 @@ class SqlUserStore(StoreBase):
             except IntegrityError as exc:
                 raise conflict_from(exc, f"The role {name!r}") from None
 
-    async def get_throttle(self, email_digest: str) -> ThrottleRecord | None:
+    async def get_throttle(self, key_digest: str) -> ThrottleRecord | None:
         async with self._sessions() as session:
-            row = await session.get(LoginThrottle, email_digest)
+            row = await session.get(LoginThrottle, key_digest)
             return None if row is None else ThrottleRecord(row.failures, row.locked_until)
 
     async def record_login_failure(
-        self, email_digest: str, now: datetime, *, lock_after: int, lock_seconds: int
+        self,
+        key_digest: str,
+        now: datetime,
+        *,
+        lock_after: int,
+        lock_seconds: int,
+        max_lock_seconds: int,
+        forget_before: datetime,
     ) -> ThrottleRecord:
+        """Count one failure under a key (an email, or an email from one address); lock from ``lock_after`` on."""
         async with self._sessions() as session, session.begin():
-            row = await session.get(LoginThrottle, email_digest, with_for_update=True)
+            row = await session.get(LoginThrottle, key_digest, with_for_update=True)
             if row is None:
-                row = LoginThrottle(email_digest=email_digest, failures=0, last_failure_at=now)
+                row = LoginThrottle(email_digest=key_digest, failures=0, last_failure_at=now)
                 session.add(row)
+            elif row.last_failure_at < forget_before:
+                row.failures, row.locked_until = 0, None
             row.failures += 1
             row.last_failure_at = now
             if row.failures >= lock_after:
-                # Each failure past the limit doubles the wait, up to 16 times the base lockout.
-                factor = 2 ** min(row.failures - lock_after, 4)
-                row.locked_until = now + timedelta(seconds=lock_seconds * factor)
+                # Each failure past the limit doubles the wait (failures while locked are never counted).
+                doublings = min(row.failures - lock_after, 30)
+                row.locked_until = now + timedelta(seconds=min(lock_seconds * 2**doublings, max_lock_seconds))
             return ThrottleRecord(row.failures, row.locked_until)
 
-    async def clear_login_failures(self, email_digest: str) -> None:
+    async def clear_login_failures(self, key_digest: str) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(delete(LoginThrottle).where(LoginThrottle.email_digest == email_digest))
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.email_digest == key_digest))
 
 
 class SqlSessionStore(StoreBase):
@@ -239,6 +249,17 @@ class SqlSessionStore(StoreBase):
     async def purge_expired(self, now: datetime) -> int:
         async with self._sessions() as session, session.begin():
             result = await session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def purge_throttles(self, forget_before: datetime, now: datetime) -> int:
+        """Counters nobody has failed under since ``forget_before`` and that lock nothing any more."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(LoginThrottle).where(
+                    LoginThrottle.last_failure_at < forget_before,
+                    (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until <= now),
+                )
+            )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.services import audit
 from gatepass.services.crypto import InstanceKeys, hash_password, verify_password
-from gatepass.services.stores import NewUser, SessionRecord, SessionStore, UserRecord, UserStore
+from gatepass.services.stores import NewUser, SessionRecord, SessionStore, ThrottleRecord, UserRecord, UserStore
 
 SYSTEM_MANAGER = "System Manager"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,6 +32,39 @@ class LoginResult:
     user: UserRecord | None
     #: Seconds to wait when the email is locked out; None when not locked.
     retry_after_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """When failed logins lock an email out (security.login_* settings).
+
+    Counted per email and client address, so that someone guessing from one place locks only that
+    place out and the owner can still log in from another; and per email over every address, far
+    higher, against guessing spread over many addresses. Each failure after a lockout doubles the
+    next one, up to ``max_seconds``.
+    """
+
+    failures_per_source: int = 5
+    failures_per_account: int = 100
+    first_seconds: int = 300
+    max_seconds: int = 3600
+
+
+#: A counter with no failure for this long starts again from zero.
+FAILURES_REMEMBERED = timedelta(hours=24)
+
+
+def source_of(ip: str | None) -> str:
+    """The client address as lockouts and login rate limits count it: an IPv6 client holds a whole /64."""
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def normalise_email(email: str) -> str:
@@ -56,8 +90,7 @@ class AccountService:
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
         *,
-        lock_after: int,
-        lock_seconds: int,
+        lockout: LockoutPolicy,
         session_ttl_seconds: int,
         revoke_all_of: Callable[[int], Awaitable[object]],
     ) -> None:
@@ -66,8 +99,7 @@ class AccountService:
         self._keys = keys
         self._audit = audit_log
         self._clock = clock
-        self._lock_after = lock_after
-        self._lock_seconds = lock_seconds
+        self._lockout = lockout
         self._session_ttl = timedelta(seconds=session_ttl_seconds)
         self._revoke_all_of = revoke_all_of
 
@@ -107,10 +139,37 @@ class AccountService:
         await self._audit.record(audit.USER_CREATED, user_id=user.id, email=email)
         return user
 
-    async def set_password(self, user_id: int, password: str) -> None:
+    async def set_password(self, user_id: int, password: str, *, by: str, ip: str | None = None) -> None:
+        """An admin's or the command line's reset: the user is signed out everywhere and every app's
+        tokens stop, since whoever knew the old password may hold a session or a token."""
         check_password_strength(password)
         await self.users.set_password_hash(user_id, await hash_password(password), self._clock())
-        await self._audit.record(audit.USER_UPDATED, user_id=user_id, change="password")
+        await self._revoke_all_of(user_id)
+        await self._audit.record(audit.PASSWORD_CHANGED, user_id=user_id, ip=ip, by=by, signed_out_everywhere=True)
+
+    async def change_own_password(
+        self, user: UserRecord, current_password: str, new_password: str, *, sign_out_everywhere: bool, ip: str | None
+    ) -> None:
+        """The user's own change, proven by the current password (a wrong one counts as a failed login).
+
+        With ``sign_out_everywhere`` every session, this one included, ends and every app's tokens are
+        revoked; the caller then starts a fresh session for this browser.
+        """
+        if user.password_hash is None:
+            raise AccountError("Your account has no password: you log in through another provider", field="password")
+        keys = self._throttle_keys(user.email, ip)
+        if self._lock_of(await self._throttles(keys), self._clock()) is not None:
+            raise AccountError("Too many failed attempts. Try again later.", field="current_password")
+        if not await verify_password(user.password_hash, current_password[:1024]):
+            await self._record_failure(keys, user, ip)
+            raise AccountError("The current password is wrong", field="current_password")
+        check_password_strength(new_password)
+        await self.users.set_password_hash(user.id, await hash_password(new_password), self._clock())
+        if sign_out_everywhere:
+            await self._revoke_all_of(user.id)
+        await self._audit.record(
+            audit.PASSWORD_CHANGED, user_id=user.id, ip=ip, by="self", signed_out_everywhere=sign_out_everywhere
+        )
 
     async def set_enabled(self, user_id: int, is_enabled: bool) -> None:
         await self.users.set_enabled(user_id, is_enabled, self._clock())
@@ -147,27 +206,56 @@ class AccountService:
         """(name, is_builtin, description) of every role, by name."""
         return await self.users.list_roles()
 
-    def _email_digest(self, email: str) -> str:
-        return token_digest(self._keys.digest_key, "login:" + email.strip().lower())
+    def _throttle_keys(self, email: str, ip: str | None) -> tuple[str, str]:
+        """The digests counting failures for this email from this address, and from everywhere."""
+        email = email.strip().lower()
+        source = token_digest(self._keys.digest_key, f"login-source:{source_of(ip)}\n{email}")
+        return source, token_digest(self._keys.digest_key, "login:" + email)
+
+    async def _throttles(self, keys: tuple[str, str]) -> tuple[ThrottleRecord | None, ThrottleRecord | None]:
+        return await self.users.get_throttle(keys[0]), await self.users.get_throttle(keys[1])
+
+    @staticmethod
+    def _lock_of(throttles: tuple[ThrottleRecord | None, ...], now: datetime) -> tuple[str, int] | None:
+        """("source" or "account", seconds to wait) when either counter holds a running lockout."""
+        for scope, throttle in zip(("source", "account"), throttles, strict=True):
+            if throttle and throttle.locked_until and throttle.locked_until > now:
+                return scope, int((throttle.locked_until - now).total_seconds()) + 1
+        return None
+
+    async def _record_failure(self, keys: tuple[str, str], user: UserRecord | None, ip: str | None) -> None:
+        now, policy = self._clock(), self._lockout
+        thresholds = (policy.failures_per_source, policy.failures_per_account)
+        for scope, key, lock_after in zip(("source", "account"), keys, thresholds, strict=True):
+            throttle = await self.users.record_login_failure(
+                key, now, lock_after=lock_after, lock_seconds=policy.first_seconds,
+                max_lock_seconds=policy.max_seconds, forget_before=now - FAILURES_REMEMBERED,
+            )  # fmt: skip
+            if throttle.locked_until is not None and throttle.locked_until > now:
+                await self._audit.record(
+                    audit.LOGIN_LOCKOUT, user_id=user.id if user else None, ip=ip, scope=scope,
+                    failures=throttle.failures, seconds=int((throttle.locked_until - now).total_seconds()),
+                )  # fmt: skip
 
     async def authenticate(self, email: str, password: str, *, ip: str | None = None) -> LoginResult:
         """Check a password login. Known and unknown emails fail alike, in time and in message."""
         now = self._clock()
-        email_key = self._email_digest(email)
-        throttle = await self.users.get_throttle(email_key)
-        if throttle and throttle.locked_until and throttle.locked_until > now:
-            await self._audit.record(audit.LOGIN_LOCKED, ip=ip)
-            return LoginResult(None, retry_after_seconds=int((throttle.locked_until - now).total_seconds()) + 1)
+        keys = self._throttle_keys(email, ip)
+        throttles = await self._throttles(keys)
+        locked = self._lock_of(throttles, now)
+        if locked is not None:
+            await self._audit.record(audit.LOGIN_LOCKED, ip=ip, scope=locked[0])
+            return LoginResult(None, retry_after_seconds=locked[1])
         user = await self.users.get_user_by_email(email.strip().lower()) if len(email) <= 254 else None
         is_valid = await verify_password(user.password_hash if user else None, password[:1024])
         if user is None or not is_valid or not user.is_enabled:
-            await self.users.record_login_failure(
-                email_key, now, lock_after=self._lock_after, lock_seconds=self._lock_seconds
-            )
+            await self._record_failure(keys, user, ip)
             await self._audit.record(audit.LOGIN_FAILED, user_id=user.id if user else None, ip=ip)
             return LoginResult(None)
-        if throttle:
-            await self.users.clear_login_failures(email_key)
+        # Only this address's count starts over: the count over all addresses is what stops guessing
+        # spread over many of them, and the owner's success says nothing about those.
+        if throttles[0] is not None:
+            await self.users.clear_login_failures(keys[0])
         await self._audit.record(audit.LOGIN_SUCCEEDED, user_id=user.id, ip=ip)
         return LoginResult(user)
 

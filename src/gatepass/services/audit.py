@@ -39,6 +39,10 @@ PROVIDER_DELETED = "provider.deleted"
 SOCIAL_LOGIN_FAILED = "social_login.failed"
 IDENTITY_LINKED = "identity.linked"
 ROLES_SYNCED = "user.roles_synced"
+# Lockouts and password changes (services/accounts.py): a lockout began for one address ("source")
+# or for the email everywhere ("account"); a password was changed by the user, an admin or the CLI.
+LOGIN_LOCKOUT = "login.lockout"
+PASSWORD_CHANGED = "user.password_changed"
 
 _log = logging.getLogger("gatepass.audit")
 

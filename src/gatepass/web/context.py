@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from gatepass.cache.rate_limit import RateLimiter
-from gatepass.config import RateLimitSettings
+from gatepass.config import IPNetwork, RateLimitSettings
 from gatepass.rp import RelyingParty
 from gatepass.services.accounts import AccountService
 from gatepass.services.authorize import AuthorizeService
@@ -25,6 +25,7 @@ from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.social_login import SocialLoginService
 from gatepass.services.stores import SessionRecord, UserRecord
 from gatepass.services.token import TokenService
+from gatepass.web.forwarded import client_address
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class WebContext:
     #: Logging in through other providers (issue 7).
     social: SocialLoginService
     relying_party: RelyingParty
+    #: Reverse proxies whose X-Forwarded-For / Forwarded headers name the client (server.trusted_proxies).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    #: Who may read /metrics besides loopback (server.metrics_allowed_addresses).
+    metrics_networks: tuple[IPNetwork, ...] = ()
 
     @property
     def session_cookie(self) -> str:
@@ -80,4 +85,12 @@ async def current_session(request: Request) -> tuple[SessionRecord, UserRecord] 
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address, as every rate limit, lockout and audit record counts it.
+
+    The connecting peer, unless it is a trusted proxy: then the address it forwarded the request for.
+    """
+    if "gatepass.client_ip" not in request.scope:
+        peer = request.client.host if request.client else None
+        request.scope["gatepass.client_ip"] = client_address(peer, request.headers, web(request).trusted_proxies)
+    found: str | None = request.scope["gatepass.client_ip"]
+    return found

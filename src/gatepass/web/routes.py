@@ -26,6 +26,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/login/{provider}/start", social_login.social_start, methods=["GET"]),
         Route("/login/{provider}/callback", social_login.social_callback, methods=["GET"]),
         Route("/account/apps/revoke", home.revoke_app, methods=["GET", "POST"]),
+        Route("/account/password", home.change_password, methods=["POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_endpoint, methods=["GET"]),

@@ -1,15 +1,18 @@
-"""The account page: who is logged in and which apps hold access (connected apps)."""
+"""The account page: who is logged in, which apps hold access (connected apps), and the password."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.services.accounts import AccountError
 from gatepass.services.revoke import ConnectedApp
 from gatepass.services.scopes import describe_scopes
-from gatepass.web.context import current_session, web
+from gatepass.services.stores import UserRecord
+from gatepass.web.context import client_ip, current_session, web
 from gatepass.web.csrf import is_valid_csrf
 from gatepass.web.errors import error_page
 from gatepass.web.templates import render
@@ -29,7 +32,12 @@ async def home(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return RedirectResponse("/login", status_code=303)
-    user = session[1]
+    return await _account_page(request, session[1])
+
+
+async def _account_page(
+    request: Request, user: UserRecord, extra: dict[str, Any] | None = None, *, status_code: int = 200
+) -> Response:
     context = web(request)
     grants = await context.revocation.connected_apps(user.id)
     revoked = request.query_params.get("revoked")
@@ -41,8 +49,59 @@ async def home(request: Request) -> Response:
             "grants": grants,
             "access_words": await _scope_words(request, grants),
             "revoked_app_name": revoked_client.info.app_name if revoked_client else None,
+            "password_notice": _PASSWORD_NOTICES.get(request.query_params.get("password", "")),
+            "password_error": None,
+            "password_field": None,
+            "sign_out_everywhere": True,
+            **(extra or {}),
         },
+        status_code=status_code,
     )
+
+
+_PASSWORD_NOTICES = {
+    "changed": "Your password was changed.",
+    "changed-everywhere": (
+        "Your password was changed. You were signed out everywhere else, and every app must ask you again."
+    ),
+}
+
+
+async def change_password(request: Request) -> Response:
+    """The current password proves it is the user; by default every other session and every app's
+    tokens end, and this browser gets a fresh session."""
+    session = await current_session(request)
+    if session is None:
+        return RedirectResponse("/login", status_code=303)
+    user, context = session[1], web(request)
+    form = await request.form()
+    if not is_valid_csrf(request, str(form.get("csrf_token") or "")):
+        return error_page(
+            request, "Password not changed", "The form expired or was sent from another site. Please try again."
+        )
+    new_password = str(form.get("new_password") or "")
+    sign_out_everywhere = form.get("sign_out_everywhere") == "1"
+    try:
+        if new_password != str(form.get("new_password_again") or ""):
+            raise AccountError("The two new passwords differ", field="new_password")
+        await context.accounts.change_own_password(
+            user, str(form.get("current_password") or ""), new_password,
+            sign_out_everywhere=sign_out_everywhere, ip=client_ip(request),
+        )  # fmt: skip
+    except AccountError as error:
+        return await _account_page(
+            request, user,
+            {"password_error": str(error), "password_field": error.field, "sign_out_everywhere": sign_out_everywhere},
+            status_code=400,
+        )  # fmt: skip
+    if not sign_out_everywhere:
+        return RedirectResponse("/?password=changed", status_code=303)
+    response = RedirectResponse("/?password=changed-everywhere", status_code=303)
+    response.set_cookie(
+        context.session_cookie, await context.accounts.start_session(user.id),
+        httponly=True, samesite="lax", secure=context.is_https, path="/",
+    )  # fmt: skip
+    return response
 
 
 async def revoke_app(request: Request) -> Response:

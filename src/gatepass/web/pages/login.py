@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gatepass.protocol.errors import SlowDown
-from gatepass.services.accounts import LoginResult
+from gatepass.services.accounts import LoginResult, source_of
 from gatepass.web.context import client_ip, current_session, web
 from gatepass.web.csrf import is_valid_csrf
 from gatepass.web.pages.app_hint import waiting_app
@@ -67,7 +67,8 @@ async def login_submit(request: Request) -> Response:
         )
     limit = context.rate_limits.login_per_ip_per_minute
     try:
-        await check_rate(request, "login-ip", client_ip(request) or "unknown", limit)
+        # Counted per client address as lockouts count it: an IPv6 client holds a whole /64.
+        await check_rate(request, "login-ip", source_of(client_ip(request)), limit)
     except SlowDown as error:
         response = render(request, "login.html", {
             "next": next_url, "email": email,

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from gatepass.services.accounts import SYSTEM_MANAGER, AccountError
 from gatepass.services.stores import NotFound, UserRecord
+from gatepass.web.context import client_ip, web
 from gatepass.web.pages.admin.context import admin
 from gatepass.web.pages.admin.guard import done, page, query_text, read_form
 
@@ -111,13 +112,23 @@ async def set_enabled(request: Request, me: UserRecord) -> Response:
 
 
 async def set_password(request: Request, me: UserRecord) -> Response:
+    """A reset signs the user out everywhere and revokes their apps' tokens; an admin resetting their
+    own password gets a fresh session in this browser."""
     user = await _user(request)
     form = await read_form(request)
+    accounts = admin(request).accounts
     try:
-        await admin(request).accounts.set_password(user.id, form.text("password", limit=2048))
+        await accounts.set_password(user.id, form.text("password", limit=2048), by="admin", ip=client_ip(request))
     except AccountError as error:
         return await show_user(request, me, {"error": str(error), "error_field": "password"}, status_code=400)
-    return done(f"/admin/users/{user.id}", "password")
+    response = done(f"/admin/users/{user.id}", "password")
+    if user.id == me.id:
+        context = web(request)
+        response.set_cookie(
+            context.session_cookie, await accounts.start_session(me.id),
+            httponly=True, samesite="lax", secure=context.is_https, path="/",
+        )  # fmt: skip
+    return response
 
 
 async def issue_api_key(request: Request, me: UserRecord) -> Response:
