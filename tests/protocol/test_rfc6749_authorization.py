@@ -8,17 +8,29 @@ from typing import Any
 import pytest
 
 from gatepass.protocol.errors import (
+    AccessDenied,
+    ConsentRequired,
+    InteractionRequired,
     InvalidClient,
+    InvalidGrant,
+    InvalidRedirectUri,
     InvalidRequest,
     InvalidScope,
+    InvalidTarget,
+    LoginRequired,
     OAuthError,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    ServerError,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
 from gatepass.protocol.rfc6749.authorization import (
     PROMPT_VALUES,
+    REDIRECTABLE_ERRORS,
     build_authorization_redirect,
     check_client_and_redirect,
+    is_redirectable,
     validate_authorization_request,
 )
 from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered
@@ -588,3 +600,86 @@ def test_error_redirect_carries_the_issuer(make_client: Callable[..., ClientInfo
         "&error_description=Scope+%27admin%27+is+not+registered+for+this+client"
         "&state=xyz&iss=https%3A%2F%2Fid.example.com"
     )
+
+
+REDIRECTED_TO_A_TRUSTED_CLIENT = [
+    InvalidRequest, UnauthorizedClient, AccessDenied, UnsupportedResponseType, InvalidScope, ServerError,
+    InteractionRequired, LoginRequired, ConsentRequired, RequestNotSupported, RequestUriNotSupported, InvalidTarget,
+]
+
+
+@pytest.mark.parametrize("error_class", REDIRECTED_TO_A_TRUSTED_CLIENT, ids=lambda cls: cls.error)
+def test_client_visible_errors_are_redirected_to_a_trusted_client_only(
+    make_client: Callable[..., ClientInfo], error_class: type[OAuthError]
+) -> None:
+    error = error_class("Something the client can act on")
+
+    assert is_redirectable(error, make_client())
+    assert is_redirectable(error, make_client(is_dynamically_registered=True, has_completed_authorization=True))
+    # RFC 9700 §4.11.2: a self-registered client no one has used yet could be an open redirector.
+    assert not is_redirectable(error, make_client(is_dynamically_registered=True))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [InvalidClient("unknown"), InvalidRedirectUri("mismatch"), InvalidGrant("a token endpoint code")],
+    ids=["invalid_client", "invalid_redirect_uri", "not-on-the-list"],
+)
+def test_errors_about_the_client_or_its_uri_and_unknown_errors_are_never_redirected(
+    make_client: Callable[..., ClientInfo], error: OAuthError
+) -> None:
+    assert not is_redirectable(error, make_client())
+
+
+def test_redirectable_errors_are_exactly_the_documented_list() -> None:
+    assert frozenset({
+        "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type", "invalid_scope",
+        "server_error", "temporarily_unavailable", "interaction_required", "login_required", "consent_required",
+        "request_not_supported", "request_uri_not_supported", "invalid_target",
+    }) == REDIRECTABLE_ERRORS
+
+
+@pytest.mark.parametrize(
+    ("changes", "error_class", "description"),
+    [
+        (
+            {"request": "eyJhbGciOiJub25lIn0.e30."},
+            RequestNotSupported,
+            "The request parameter (a request object) is not supported; send plain parameters",
+        ),
+        (
+            {"request_uri": "https://app.example.com/r.jwt"},
+            RequestUriNotSupported,
+            "The request_uri parameter is not supported; send plain parameters",
+        ),
+        (
+            {"request": "x", "response_type": None},
+            RequestNotSupported,
+            "The request parameter (a request object) is not supported; send plain parameters",
+        ),
+    ],
+    ids=["request", "request_uri", "request-before-other-checks"],
+)
+def test_phase2_refuses_request_objects_rather_than_ignoring_them(
+    make_client: Callable[..., ClientInfo],
+    changes: dict[str, str | None],
+    error_class: type[OAuthError],
+    description: str,
+) -> None:
+    with pytest.raises(error_class) as caught:
+        validate_authorization_request(_params(**changes), make_client(), REDIRECT_URI)
+
+    assert caught.value.description == description
+
+
+def test_phase1_refuses_a_stored_redirect_uri_that_goes_elsewhere(make_client: Callable[..., ClientInfo]) -> None:
+    legacy = "https://app.example.com:443@evil.com/cb"
+
+    with pytest.raises(InvalidRedirectUri) as caught:
+        check_client_and_redirect(_params(redirect_uri=legacy), make_client(redirect_uris=(legacy,)))
+
+    assert caught.value.redirectable is False
+    assert caught.value.description == (
+        "The redirect URI registered for this app is not safe to use; the administrator must change it"
+    )
+    assert caught.value.detail is not None and "a browser would go to 'evil.com'" in caught.value.detail
