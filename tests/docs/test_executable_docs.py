@@ -91,7 +91,7 @@ async def _allow_in_browser(page: Any, authorization_url: str) -> str:
         await page.click("button[type=submit]")
         await page.click("button[value=allow]")
     query = parse_qs(urlsplit((await sent.value).url).query)
-    return query["code"][0]
+    return str(query["code"][0])
 
 
 def _unmarked(path: Path) -> list[Block]:
