@@ -467,12 +467,9 @@ def _changes(kwargs: dict[str, Any]) -> Any:
     return ClientChanges(**values)
 
 
-#: Settings only the authorization endpoint reads: not shown for a client that never goes through it.
+#: Switches only the authorization endpoint reads: not shown for a client that never goes through it.
+#: (Its lists, such as redirect_uris and response_types, stay: empty, they say the same thing.)
 _BROWSER_ONLY_FIELDS = (
-    "redirect_uris",
-    "default_redirect_uri",
-    "post_logout_redirect_uris",
-    "response_types",
     "allowed_roles",
     "skip_authorization",
     "require_pkce",

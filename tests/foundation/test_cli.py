@@ -165,7 +165,8 @@ def test_client_add_json_prints_credentials_that_get_a_token(server: LiveServer,
     assert client["service_user"] == accounts.service_user["email"]
     assert "secret_digest" not in client and "service_user_id" not in client
     # Only what applies to a client that never sees the authorization endpoint.
-    assert not {"response_types", "require_pkce", "allow_plain_pkce", "redirect_uris"} & set(client)
+    assert (client["response_types"], client["redirect_uris"]) == ([], [])
+    assert not {"require_pkce", "allow_plain_pkce", "skip_authorization", "id_token_signed_response_alg"} & set(client)
 
     response = client_credentials(server, client["client_id"], client["client_secret"])
     assert response.status_code == 200
@@ -263,7 +264,8 @@ def test_a_client_credentials_client_added_without_a_service_user_gets_one_of_it
         f"Made the service user {email} for this client: its tokens act as this user, who has no password and "
         f'no roles yet. Give it what the integration needs: gatepass user roles {email} --add "ROLE"\n'
     )
-    assert not {"response_types", "require_pkce", "allow_plain_pkce", "redirect_uris"} & set(client)
+    assert (client["response_types"], client["redirect_uris"]) == ([], [])
+    assert not {"require_pkce", "allow_plain_pkce", "skip_authorization", "id_token_signed_response_alg"} & set(client)
     assert f"{email}\tenabled\t" in server.cli("user", "list").stdout.splitlines()
 
     response = client_credentials(server, client["client_id"], client["client_secret"])
@@ -282,7 +284,7 @@ def test_a_client_credentials_client_is_never_left_without_a_service_user(server
     email = _made_service_user(client_id)
     assert (changed["grant_types"], changed["service_user"]) == (["client_credentials"], email)
     # Without the code flow, `code` goes from the response types, and the settings of that flow from the output.
-    assert "response_types" not in changed
+    assert changed["response_types"] == [] and "require_pkce" not in changed
 
     assert cli_fails(server, "client", "update", client_id, "--service-user", "") == (
         "Error: A client with the client_credentials grant acts as its service user and cannot be left without "
