@@ -93,7 +93,7 @@ class Block:
 def read_blocks(path: Path) -> list[Block]:
     """Every fenced block of a Markdown file, with its marker and the output block after it."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    name = str(path.relative_to(ROOT))
+    name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     raw: list[tuple[int, int, str, str, bool]] = []  # start line, end line, language, text, illustrative
     index = 0
     while index < len(lines):

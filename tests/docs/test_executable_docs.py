@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from docs_support import ILLUSTRATIVE, ROOT, Block, DocSession, output_problem, shell_blocks
+from docs_support import ILLUSTRATIVE, ROOT, Block, DocSession, output_problem, read_blocks, shell_blocks
 
 from conftest import require
 from gatepass.config import load_settings
@@ -159,3 +159,22 @@ def test_output_comparison_lets_only_run_specific_values_differ(shown: str, prin
         assert found is None
     else:
         assert found is not None and found.startswith(problem), found
+
+
+def test_shell_blocks_are_read_with_their_marker_and_the_output_right_after_them(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "Run:\n\n```sh\necho one\n```\n\n```text\none\n```\n\n"
+        "1. In a list:\n\n   <!-- illustrative -->\n   ```bash\n   make deploy\n   ```\n\n"
+        "```console\n$ printf 'a\\\\n' \\\n  | cat\na\n```\n\nSome words.\n\n```json\n{}\n```\n",
+        encoding="utf-8",
+    )
+    blocks = shell_blocks(doc)
+    assert [(block.language, block.is_illustrative, block.expected_output) for block in blocks] == [
+        ("sh", False, "one\n"),
+        ("bash", True, None),
+        ("console", False, "a"),
+    ]
+    assert blocks[1].commands == "make deploy\n"
+    assert blocks[2].commands == "printf 'a\\\\n' \\\n  | cat\n"
+    assert [block.language for block in read_blocks(doc)] == ["sh", "text", "bash", "console", "json"]
