@@ -31,8 +31,8 @@ def find_unusable_input(scope: Scope) -> str | None:
     if problem:
         return f"The URL path contains {problem}; no name or identifier holds one"
     raw_query: bytes = scope.get("query_string", b"")
-    # Decoded as Starlette decodes it; an escape-free ASCII query is its own decoding.
-    if b"%" not in raw_query and b"\x00" not in raw_query and raw_query.isascii():
+    # Decoded as Starlette decodes it (Latin-1, then UTF-8 escapes): without a % or a NUL byte, nothing to find.
+    if b"%" not in raw_query and b"\x00" not in raw_query:
         return None
     for name, value in parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True):
         problem = find_unusable_text(name) or find_unusable_text(value)
