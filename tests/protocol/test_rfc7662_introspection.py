@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from gatepass.protocol.rfc7662_introspection import build_introspection_response
+from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
+from gatepass.protocol.values import ClientInfo
 
 ISSUED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ISSUED_AT_EPOCH = 1772366400
@@ -84,3 +86,28 @@ def test_expiry_is_whole_seconds_since_the_epoch() -> None:
 
     assert body["exp"] == ISSUED_AT_EPOCH + 59
     assert isinstance(body["exp"], int)
+
+
+# -- who may introspect whose tokens (§4) ----------------------------------------------------------
+
+MAY_INTROSPECT: dict[str, tuple[dict[str, Any], str, bool]] = {
+    "its own token": ({}, "app-1", True),
+    "another client's token": ({}, "app-2", False),
+    "a resource server, another client's token": ({"is_resource_server": True}, "app-2", True),
+    "a Frappe-legacy client, another client's token": ({"is_frappe_legacy": True}, "app-2", True),
+    "a public client, its own token": ({"client_type": "public"}, "app-1", True),
+    "a public client marked anyway, another client's token": (
+        {"client_type": "public", "is_resource_server": True, "is_frappe_legacy": True},
+        "app-2",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("caller", "token_client_id", "expected"), list(MAY_INTROSPECT.values()), ids=list(MAY_INTROSPECT)
+)
+def test_only_the_tokens_client_resource_servers_and_frappe_legacy_clients_may_introspect(
+    make_client: Callable[..., ClientInfo], caller: dict[str, Any], token_client_id: str, expected: bool
+) -> None:
+    assert is_allowed_to_introspect(make_client(**caller), token_client_id) is expected

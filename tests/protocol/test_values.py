@@ -65,3 +65,20 @@ def test_values_are_frozen(make_client: Callable[..., ClientInfo]) -> None:
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         client.is_enabled = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("allowed_roles", "user_roles", "expected"),
+    [
+        ((), (), True),
+        (("Manager",), ("Manager", "Clerk"), True),
+        (("Manager", "Auditor"), ("Auditor",), True),
+        (("Manager",), ("Clerk",), False),
+        (("Manager",), (), False),
+    ],
+    ids=["no roles named", "one of them", "any one of several", "none of them", "a user without roles"],
+)
+def test_a_client_naming_allowed_roles_admits_only_users_with_one_of_them(
+    make_client: Callable[..., ClientInfo], allowed_roles: tuple[str, ...], user_roles: tuple[str, ...], expected: bool
+) -> None:
+    assert make_client(allowed_roles=allowed_roles).is_allowed_for(user_roles) is expected

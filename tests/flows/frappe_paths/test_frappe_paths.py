@@ -23,6 +23,7 @@ from flows_support import (
     assert_error_redirect,
     code_request,
     logged_in,
+    obtain_tokens,
 )
 
 from support import REDIRECT_URI
@@ -145,3 +146,15 @@ async def test_frappe_back_channel_paths_answer_get_with_405(
     response = await http.get(sqlite_world.server.url + path)
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+async def test_frappe_legacy_client_introspects_other_clients_tokens_as_frappe_allows(
+    sqlite_world: World, sqlite_api: Backchannel
+) -> None:
+    web, legacy, post = sqlite_world.client("web"), sqlite_world.client("legacy"), sqlite_world.client("post")
+    tokens = await obtain_tokens(sqlite_api, sqlite_world.user("bob"), web)
+    frappe = sqlite_api.frappe()
+    seen = await frappe.introspect(legacy, tokens["access_token"])
+    assert (seen["active"], seen["client_id"]) == (True, web["client_id"])
+    # A client that is neither Frappe-legacy nor a resource server learns nothing, on Frappe's path too.
+    assert await frappe.introspect(post, tokens["access_token"]) == INACTIVE
