@@ -19,7 +19,6 @@ from gatepass.services.userinfo import user_claims
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-
 class IntrospectionService:
     def __init__(
         self,

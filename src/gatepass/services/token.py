@@ -376,11 +376,11 @@ class TokenService:
             raise InvalidToken("The access token has been revoked")
         if record.expires_at <= self._clock():
             raise InvalidToken("The access token has expired; use the refresh token to get a new one")
-        if not await self.is_client_enabled(record.client_id):
+        if not await self._is_client_enabled(record.client_id):
             raise InvalidToken("The access token was issued to a client that is disabled")
         return record
 
-    async def is_client_enabled(self, client_id: str) -> bool:
+    async def _is_client_enabled(self, client_id: str) -> bool:
         """Disabling a client revokes its grants; this also stops a token issued while it was being disabled."""
         client = await self._clients.get_client(client_id)
         return client is not None and client.info.is_enabled
