@@ -53,8 +53,10 @@ def test_behind_a_trusted_proxy_one_client_exhausting_its_budget_leaves_others_t
     assert TOO_MANY in page_text(limited.text)
     assert _statuses(server, quiet, 1) == [401]
     assert _statuses(server, {"Forwarded": 'for="198.51.100.21:4711";proto=https'}, 1) == [401]
+    # A Forwarded header that names no client (only proto=) says nothing against X-Forwarded-For.
+    assert _statuses(server, {"X-Forwarded-For": "198.51.100.22", "Forwarded": "proto=https"}, 1) == [401]
     ips = [ip for _, ip, _ in audit_events(server, "login.failed")]
-    assert ips == ["203.0.113.10"] * LIMIT + ["198.51.100.20", "198.51.100.21"]
+    assert ips == ["203.0.113.10"] * LIMIT + ["198.51.100.20", "198.51.100.21", "198.51.100.22"]
 
 
 def test_the_right_most_untrusted_address_counts_so_a_client_cannot_pick_its_own(

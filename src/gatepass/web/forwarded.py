@@ -47,14 +47,12 @@ def _forwarded_for(value: str) -> list[str]:
 
 def forwarding_chains(headers: Headers) -> list[list[str]]:
     """The forwarded-for addresses of each forwarding header present, left (client) to right (last proxy)."""
-    chains = []
-    x_forwarded_for = headers.getlist("x-forwarded-for")
-    if x_forwarded_for:
-        chains.append([item for value in x_forwarded_for for item in value.split(",")])
-    forwarded = headers.getlist("forwarded")
-    if forwarded:
-        chains.append([node for value in forwarded for node in _forwarded_for(value)])
-    return chains
+    x_forwarded_for = [
+        item for value in headers.getlist("x-forwarded-for") for item in value.split(",") if item.strip()
+    ]
+    # A Forwarded header may carry only proto= or host=: it then says nothing about the client.
+    forwarded = [node for value in headers.getlist("forwarded") for node in _forwarded_for(value)]
+    return [chain for chain in (x_forwarded_for, forwarded) if chain]
 
 
 def _is_in(address: IPAddress | None, networks: Sequence[IPNetwork]) -> bool:
