@@ -142,6 +142,7 @@ class DocSession:
     ran: list[Block] = field(default_factory=list)
     #: Each random value shown in the document, and the real one it stood for.
     bindings: dict[str, str] = field(default_factory=dict)
+    initial_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -159,6 +160,7 @@ class DocSession:
             # No issuer: the development issuer follows the port served (as after `make run`).
             "GATEPASS_SERVER_PORT": str(self.port),
         }
+        self.initial_env = dict(self.env)
         with (self.folder / "server.log").open("ab") as log:
             self.server = subprocess.Popen(
                 [str(VENV_BIN / "gatepass"), "serve"], cwd=self.folder, env=self.env, stdout=log, stderr=log
@@ -175,6 +177,11 @@ class DocSession:
                     pass
                 time.sleep(0.1)
         raise RuntimeError(f"gatepass serve did not start: {self.log()}")
+
+    def new_terminal(self) -> None:
+        """Another document: a new shell, whose shown values stand for new real ones (same server)."""
+        self.env = dict(self.initial_env)
+        self.bindings = {}
 
     def stop(self) -> None:
         if self.server is not None and self.server.poll() is None:

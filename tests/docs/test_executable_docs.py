@@ -1,8 +1,8 @@
 """The commands of README.md and docs/ run as written, against a real server, and print what the documents show.
 
-Each document runs in a folder of its own that stands for a fresh checkout (`.venv` linked in, an
-empty `./var`), against `gatepass serve` started there on a free port with no setting but the port,
-on a new SQLite database. The conventions (which blocks run, how output is compared, the
+A document runs in a folder that stands for a fresh checkout (`.venv` linked in, an empty `./var`),
+against `gatepass serve` started there on a free port with no setting but the port, on a new SQLite
+database (short documents share one, each in a shell of its own). The conventions (which blocks run, how output is compared, the
 `<!-- illustrative -->` marker) are in docs_support.py.
 
 README.md is written for a person at a terminal, who copies values from one command's output into
@@ -27,13 +27,11 @@ from conftest import require
 from gatepass.config import load_settings
 
 README = ROOT / "README.md"
-#: The documents that are scripts: every shell block not marked illustrative runs, in order.
+#: The documents that are scripts: every shell block not marked illustrative runs, in order. The short
+#: ones share a server (each in a new shell), since starting one costs more than their commands.
 SCRIPTED_DOCS = (
-    "docs/integrators.md",
-    "docs/frappe-compatibility.md",
-    "docs/mcp.md",
-    "docs/documents.md",
-    "docs/postman/README.md",
+    ("docs/integrators.md",),
+    ("docs/frappe-compatibility.md", "docs/mcp.md", "docs/documents.md", "docs/postman/README.md"),
 )
 #: Where each value a README reader copies comes from: the placeholder the README writes, a piece of
 #: the command that prints it, and the pattern that finds it in that command's output.
@@ -125,17 +123,20 @@ def test_readme_gives_the_real_code_lifetime() -> None:
     assert f"within {minutes} minutes" in README.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("doc", SCRIPTED_DOCS)
-def test_doc_commands_run_and_print_what_the_doc_shows(session: DocSession, doc: str) -> None:
-    blocks = _unmarked(ROOT / doc)
-    for block in blocks:
-        session.run(block)
+@pytest.mark.parametrize("docs", SCRIPTED_DOCS, ids=lambda docs: docs[0] if len(docs) == 1 else "short-docs")
+def test_doc_commands_run_and_print_what_the_doc_shows(session: DocSession, docs: tuple[str, ...]) -> None:
+    blocks: list[Block] = []
+    for doc in docs:
+        session.new_terminal()
+        for block in _unmarked(ROOT / doc):
+            session.run(block)
+            blocks.append(block)
     assert session.ran == blocks
 
 
 def test_every_shell_block_of_the_docs_is_run_or_marked_illustrative() -> None:
     documents = [README, *sorted((ROOT / "docs").rglob("*.md"))]
-    run = {README, *(ROOT / doc for doc in SCRIPTED_DOCS)}
+    run = {README, *(ROOT / doc for docs in SCRIPTED_DOCS for doc in docs)}
     unrun = [block.where() for path in documents if path not in run for block in _unmarked(path)]
     assert unrun == [], f"mark these {ILLUSTRATIVE} on the line before, or add their document to SCRIPTED_DOCS"
 
