@@ -11,6 +11,7 @@ really go to, as Chromium itself parses the URI.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -94,8 +95,9 @@ async def test_admin_console_never_stores_invisible_or_control_characters(
     sqlite_server: LiveServer, admin: ConsoleSession, uri: str
 ) -> None:
     # The console's form cleaning drops them before the rule sees the URI; either way none is stored.
-    response = await admin.post("/admin/clients/new", client_form("Invisible chars app", redirect_uris=uri))
-    stored = json.loads(sqlite_server.cli("client", "list", "--json").stdout)
+    app_name = f"Invisible chars app {secrets.token_hex(3)}"
+    response = await admin.post("/admin/clients/new", client_form(app_name, redirect_uris=uri))
+    stored = [c for c in json.loads(sqlite_server.cli("client", "list", "--json").stdout) if c["app_name"] == app_name]
     assert all("\u202e" not in u and "\x00" not in u for client in stored for u in client["redirect_uris"])
     assert response.status_code in (200, 400)
 
