@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -117,6 +118,25 @@ async def test_self_registered_client_never_used_gets_no_redirect_for_any_error(
         )
     _assert_withheld(outcome.response, error, description)
     assert outcome.pages == []
+
+
+async def test_a_real_browser_following_the_link_stays_on_the_error_page(open_server: LiveServer, page: Any) -> None:
+    client = await _register(open_server)
+    reached: list[str] = []
+
+    async def note_and_refuse(route: Any) -> None:
+        reached.append(route.request.url)
+        await route.abort()
+
+    await page.route("https://attacker.example/**", note_and_refuse)
+    request = code_request(client, Pkce.new(), scope="admin", redirect_uri=ATTACKER_URI)
+    await page.goto(f"{open_server.url}/oauth/authorize?{urlencode(request)}")
+    assert reached == []
+    assert page.url.startswith(f"{open_server.url}/oauth/authorize?")
+    assert await page.get_by_role("alert").inner_text() == (
+        "Scope 'admin' is not registered for this client; allowed: openid email"
+    )
+    assert await page.get_by_role("link", name="attacker.example").count() == 0
 
 
 async def test_denying_a_self_registered_client_never_used_shows_a_page(open_server: LiveServer) -> None:
