@@ -133,9 +133,14 @@ class Gatepass:
         await self.engine.dispose()
 
 
-async def _revoke_everything_of(tokens: SqlTokenStore, sessions: SqlSessionStore, user_id: int) -> None:
+async def _revoke_everything_of(
+    tokens: SqlTokenStore, sessions: SqlSessionStore, consents: SqlConsentStore, user_id: int
+) -> None:
+    """Whoever held the old password (or the disabled account) may have opened sessions and allowed apps:
+    end the sessions, revoke every grant, and forget the consents so every app must ask the user again."""
     await tokens.revoke_all_of_user(user_id, utc_now())
     await sessions.delete_sessions_of(user_id)
+    await consents.delete_consents_of(user_id)
 
 
 def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, RedisChangeFeed | None]:
@@ -203,7 +208,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
             max_seconds=settings.security.login_lockout_max_seconds,
         ),
         session_ttl_seconds=settings.tokens.session_ttl_seconds,
-        revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, user_id),
+        revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, consents, user_id),
     )
     login_attempts = SqlLoginAttemptStore(sessions)
     social = SocialLoginService(

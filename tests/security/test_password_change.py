@@ -106,6 +106,10 @@ async def test_changing_your_password_signs_out_everywhere_else_and_revokes_ever
     assert await _tokens_work(api, client, tokens) == (401, 400)
     assert not await _can_log_in(server, user["email"], user["password"])
     assert await _can_log_in(server, user["email"], NEW_PASSWORD)
+    # The remembered consent went too: the app must ask again.
+    async with HttpBrowser(server, {**user, "password": NEW_PASSWORD}) as browser:
+        outcome = await browser.authorize(code_request(client, Pkce.new(), scope="openid profile email"), decision=None)
+    assert outcome.pages == ["login", "consent"]
     [(found_user_id, _, detail)] = [
         event for event in audit_events(server, "user.password_changed") if event[0] == user_id(server, user["email"])
     ]

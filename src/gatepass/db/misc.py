@@ -42,6 +42,10 @@ class SqlConsentStore(StoreBase):
         async with self._sessions() as session, session.begin():
             await session.execute(delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id))
 
+    async def delete_consents_of(self, user_id: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(Consent).where(Consent.user_id == user_id))
+
 
 class SqlSettingsStore(StoreBase):
     async def get_runtime_settings(self) -> dict[str, Any]:
