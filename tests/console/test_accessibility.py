@@ -118,6 +118,12 @@ async def test_login_consent_error_and_account_pages_pass_axe(
     await page.goto(_authorization_url(sqlite_server, client_id))
     await log_in_page(page, user["email"], user["password"])
     await assert_accessible(page, axe_source, "consent")
+    # The app's name is not a link and must not look like one.
+    name_color, heading_color = await page.locator("h1 .app").evaluate(
+        "e => [getComputedStyle(e).color, getComputedStyle(e.closest('h1')).color]"
+    )
+    assert name_color == heading_color
+    assert await page.locator("h1 a").count() == 0
 
     await page.goto(f"{sqlite_server.url}/")
     await assert_accessible(page, axe_source, "account home")
