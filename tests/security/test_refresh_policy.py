@@ -39,27 +39,24 @@ async def _tokens(api: Backchannel, user: dict[str, Any], client: dict[str, Any]
     return await api.tokens(client, code, pkce)
 
 
-def _parties(server: LiveServer, *client_args: str, roles: tuple[str, ...] = ()) -> tuple[Any, Any, Any]:
+def _parties(server: LiveServer, *client_args: str, roles: tuple[str, ...] = ()) -> tuple[Any, Any]:
     users, clients = provision(
         server,
         {"rita": {"first_name": "Rita", "last_name": "Refresh", "roles": roles}},
-        lambda _: {
-            "app": ("--name", "Policy App", *client_args),
-            "rs": ("--name", "Policy Watcher", "--grant-type", "client_credentials", "--resource-server"),
-        },
+        lambda _: {"app": ("--name", "Policy App", *client_args)},
     )
-    return users["rita"], clients["app"], clients["rs"]
+    return users["rita"], clients["app"]
 
 
 async def test_refresh_drops_the_scopes_the_client_may_no_longer_ask_for(server: LiveServer, api: Backchannel) -> None:
-    user, app, rs = _parties(server)
+    user, app = _parties(server)
     tokens = await _tokens(api, user, app, "openid profile email")
     server.cli("client", "update", app["client_id"], "--scope", "openid", "--scope", "email", "--scope", "all")
 
     refreshed = await api.refresh(app, tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["scope"] == "openid email"
-    assert (await api.introspect(rs, refreshed.json()["access_token"]))["scope"] == "openid email"
+    assert (await api.introspect(app, refreshed.json()["access_token"]))["scope"] == "openid email"
     # A requested scope is narrowed the same way.
     again = await api.refresh(app, refreshed.json()["refresh_token"], scope="profile email")
     assert again.status_code == 200, again.text
@@ -67,7 +64,7 @@ async def test_refresh_drops_the_scopes_the_client_may_no_longer_ask_for(server:
 
 
 async def test_refresh_with_no_scope_left_is_invalid_grant(server: LiveServer, api: Backchannel) -> None:
-    user, app, _ = _parties(server)
+    user, app = _parties(server)
     tokens = await _tokens(api, user, app, "profile email")
     server.cli("client", "update", app["client_id"], "--scope", "openid", "--scope", "all")
 
@@ -86,7 +83,7 @@ async def test_refresh_is_refused_once_the_user_has_none_of_the_allowed_roles(
 ) -> None:
     role = f"Refresher {secrets.token_hex(3)}"
     server.cli("role", "add", role)
-    user, app, _ = _parties(server, "--allowed-role", role, roles=(role,))
+    user, app = _parties(server, "--allowed-role", role, roles=(role,))
     tokens = await _tokens(api, user, app, "openid email")
     refreshed = await api.refresh(app, tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
@@ -100,7 +97,7 @@ async def test_refresh_is_refused_once_the_user_has_none_of_the_allowed_roles(
 
 
 async def test_refresh_is_refused_for_a_disabled_user(server: LiveServer, api: Backchannel) -> None:
-    user, app, _ = _parties(server)
+    user, app = _parties(server)
     tokens = await _tokens(api, user, app, "openid email")
     server.cli("user", "disable", user["email"])
     # Disabling the user revoked every grant; the refresh is refused either way.
