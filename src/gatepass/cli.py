@@ -7,6 +7,7 @@ Commands that touch the database first bring its schema up to date.
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 import os
 import secrets
@@ -37,6 +38,14 @@ def _settings() -> Any:
         fail(str(exc))
 
 
+def _system_account() -> str:
+    """The operating-system account running a command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (e.g. a bare container)
+        return f"uid {os.getuid()}"
+
+
 def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
     """Run an async command with a migrated database and the services built."""
 
@@ -49,6 +58,7 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
         from gatepass.app import build_gatepass
         from gatepass.db.migrate import upgrade_to_head
         from gatepass.services.accounts import AccountError
+        from gatepass.services.audit import acting_as
         from gatepass.services.stores import Conflict, NotFound
 
         settings = _settings()
@@ -59,7 +69,8 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
                 await upgrade_to_head(gatepass.engine)
                 await gatepass.accounts.ensure_builtin_roles()
                 await gatepass.keys_service.ensure_keys()
-                return await func(gatepass, *args, **kwargs)
+                with acting_as(f"cli:{_system_account()}"):
+                    return await func(gatepass, *args, **kwargs)
             finally:
                 await gatepass.close()
 

@@ -127,6 +127,11 @@ async def test_audit_log_filters_by_user_client_event_and_time(
 
     assert await _events(admin, user=user["email"]) == ["login.failed", "user.created"]
     assert await _events(admin, client=client_id) == ["client.created"]
+    # Each change says who made it: the admin in the console, the system account on the command line.
+    assert "admin:admin@example.com" in text_of((await admin.get("/admin/audit", client=client_id)).text)
+    made_by_cli = sqlite_server.create_client(name=f"From the shell {secrets.token_hex(3)}")
+    by_cli = text_of((await admin.get("/admin/audit", client=made_by_cli["client_id"])).text)
+    assert "client.created cli:" in by_cli
     # Rows name the app and link to it; the bare client_id is only for a deleted client.
     listed = (await admin.get("/admin/audit", client=client_id)).text
     assert f'<a href="/admin/clients/{client_id}">{app_name}</a>' in listed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +48,20 @@ PASSWORD_CHANGED = "user.password_changed"
 
 _log = logging.getLogger("gatepass.audit")
 
+#: Who makes the changes of the current request or command ("admin:<email>", "cli:<account>"); every
+#: event recorded meanwhile carries it as ``actor``, so no code path can forget to say who it was.
+_actor: ContextVar[str | None] = ContextVar("gatepass_audit_actor", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Attribute every audit event recorded inside the block to ``actor``."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
 
 class Audit:
     def __init__(self, store: AuditStore, clock: Callable[[], datetime],
@@ -63,6 +79,9 @@ class Audit:
         ip: str | None = None,
         **detail: Any,
     ) -> None:
+        actor = _actor.get()
+        if actor is not None:
+            detail.setdefault("actor", actor)
         record = AuditRecord(self._clock(), event, user_id, client_id, ip, detail)
         _log.info(
             event, extra={"audit": {"event": event, "user_id": user_id, "client_id": client_id, "ip": ip, **detail}}

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gatepass.services.accounts import SYSTEM_MANAGER
+from gatepass.services.audit import acting_as
 from gatepass.services.stores import Conflict, NotFound, UserRecord
 from gatepass.web.context import current_session
 from gatepass.web.csrf import is_valid_csrf
@@ -110,7 +111,8 @@ def guarded(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
         if SYSTEM_MANAGER not in user.roles:
             return render(request, "admin/forbidden.html", {"title": "Admins only"}, status_code=403)
         try:
-            return await handler(request, user)
+            with acting_as(f"admin:{user.email}"):
+                return await handler(request, user)
         except FormExpired:
             return error_page(request, "Nothing was changed", EXPIRED, status_code=400)
         except NotFound as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -105,7 +106,7 @@ async def audit_log(request: Request, me: UserRecord) -> Response:
         (
             record,
             emails.get(record.user_id) if record.user_id else None,
-            json.dumps(record.detail, sort_keys=True, default=str) if record.detail else "",
+            _detail_without_actor(record.detail),
         )
         for record in events
     ]
@@ -124,3 +125,9 @@ async def audit_log(request: Request, me: UserRecord) -> Response:
             "error": " ".join(errors) or None,
         },
     )
+
+
+def _detail_without_actor(detail: dict[str, Any] | None) -> str:
+    """The event's detail as JSON; who acted has a column of its own."""
+    shown = {key: value for key, value in (detail or {}).items() if key != "actor"}
+    return json.dumps(shown, sort_keys=True, default=str) if shown else ""
