@@ -23,9 +23,10 @@ def upgrade() -> None:
         )
     # Clients that already hold grants have proven their redirect URIs with a real user.
     op.execute(
-        "UPDATE oauth_clients SET has_completed_authorization = "
-        + ("TRUE" if op.get_bind().dialect.name == "postgresql" else "1")
-        + " WHERE client_id IN (SELECT client_id FROM token_grants)"
+        sa.text(
+            "UPDATE oauth_clients SET has_completed_authorization = :proven"
+            " WHERE client_id IN (SELECT client_id FROM token_grants)"
+        ).bindparams(proven=True)
     )
 
 
