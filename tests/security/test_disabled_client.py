@@ -179,6 +179,9 @@ async def test_disabling_in_the_console_revokes_at_once_and_is_audited(
     async with HttpBrowser(server, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}) as admin:
         await admin.login()
         page = await admin.http.get(path)
+        assert "Disabling the client, enabling it again or deleting it revokes every token it holds." in page_text(
+            page.text
+        )
         csrf = next(form.fields["csrf_token"] for form in parse_forms(page.text) if "csrf_token" in form.fields)
         switched = await admin.http.post(f"{path}/enabled", data={"enabled": "0", "csrf_token": csrf})
         assert switched.headers["location"] == f"{path}?notice=client_disabled"
