@@ -205,6 +205,6 @@ def client_form(app_name: str, **overrides: Any) -> list[tuple[str, str]]:
 async def console_client(admin: ConsoleSession, app_name: str, **overrides: Any) -> tuple[str, str | None]:
     """A client registered on the New client page; returns the client_id and secret read from the page."""
     response = await admin.post("/admin/clients/new", client_form(app_name, **overrides))
-    assert response.status_code == 200, text_of(response.text)[:300]
-    fields = fields_of(response.text)
+    assert response.status_code == 303, text_of(response.text)[:300]
+    fields = fields_of((await admin.get(response.headers["location"])).text)
     return fields["client-id"], fields.get("client-secret")

@@ -209,12 +209,20 @@ async def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops_
     )
     assert old_secret is not None
     assert (await _client_credentials(sqlite_server, client_id, old_secret)).status_code == 200
-    page = await admin.post(f"/admin/clients/{client_id}/secret")
+    rotated = await admin.post(f"/admin/clients/{client_id}/secret")
+    # Post/redirect/get: the secret is in neither the address nor a page a reload makes again.
+    assert rotated.status_code == 303
+    assert rotated.headers["location"] == f"/admin/clients/{client_id}/credentials"
+    page = await admin.get(rotated.headers["location"])
+    assert page.headers["cache-control"] == "no-store"
     assert page.status_code == 200
     new_secret = fields_of(page.text)["client-secret"]
     assert new_secret != old_secret
     assert "The old secret no longer works." in text_of(page.text)
     assert new_secret not in (await admin.get(f"/admin/clients/{client_id}")).text  # shown only once
+    reloaded = await admin.get(rotated.headers["location"])
+    assert new_secret not in reloaded.text
+    assert "The secret was shown once and Gatepass does not keep it." in text_of(reloaded.text)
     assert (await _client_credentials(sqlite_server, client_id, new_secret)).status_code == 200
     rejected = await _client_credentials(sqlite_server, client_id, old_secret)
     assert (rejected.status_code, rejected.json()["error"]) == (401, "invalid_client")
@@ -284,3 +292,17 @@ async def test_try_it_builds_an_authorization_url_with_a_fresh_pkce_pair(admin: 
     }
     assert f"code_verifier={second['code-verifier']}" in second["token-request"]
     assert f"client_id={client_id}" in second["token-request"]  # a public client names itself
+
+
+async def test_reloading_the_page_after_creating_a_client_creates_no_second_one(admin: ConsoleSession) -> None:
+    app_name = f"Reload {secrets.token_hex(3)}"
+    created = await admin.post("/admin/clients/new", client_form(app_name))
+    assert created.status_code == 303
+    credentials = created.headers["location"]
+    assert credentials.endswith("/credentials") and "secret" not in credentials.split("/credentials")[0]
+    first = await admin.get(credentials)
+    assert fields_of(first.text)["client-secret"]
+    # A reload is a GET of the credentials page: nothing is created, and the secret is not shown again.
+    again = await admin.get(credentials)
+    assert "client-secret" not in fields_of(again.text)
+    assert text_of((await admin.get("/admin/clients", q=app_name)).text).count(app_name) == 1

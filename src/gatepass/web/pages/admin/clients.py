@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from gatepass.services import service_users
 from gatepass.services.accounts import AccountError
 from gatepass.services.client_trial import build_trial_authorization
 from gatepass.services.clients import ClientChanges
 from gatepass.services.stores import ClientRecord, NotFound, UserRecord
+from gatepass.web.context import web
 from gatepass.web.pages.admin.client_form import blank_values, changes_from, choices, submitted_values, values_of
 from gatepass.web.pages.admin.context import admin
 from gatepass.web.pages.admin.guard import done, page, query_text, read_form
@@ -77,22 +80,69 @@ async def create_client(request: Request, me: UserRecord) -> Response:
             },
             status_code=400,
         )
-    return _secret_page(request, info.client_id, info.app_name, secret, is_new=True)
+    return _show_secret_once(request, info.client_id, secret, is_new=True)
 
 
-def _secret_page(request: Request, client_id: str, app_name: str, secret: str | None, *, is_new: bool) -> Response:
-    return page(
+#: The one showing of a new secret travels from the POST to the page that shows it in this cookie,
+#: encrypted with the instance key and scoped to that page, so a reload creates nothing and the
+#: secret never stands in an address, the browser's history or a server-side store.
+_SHOWN_ONCE_COOKIE = "gatepass_shown_once"
+_SHOWN_ONCE_SECONDS = 120
+
+
+def _show_secret_once(request: Request, client_id: str, secret: str | None, *, is_new: bool) -> Response:
+    """Post/redirect/get: answer the POST with a redirect to the credentials page, carrying the secret."""
+    context = web(request)
+    target = f"/admin/clients/{quote(client_id, safe='')}/credentials"
+    response = RedirectResponse(target, status_code=303)
+    sealed = {"client_id": client_id, "secret": secret, "is_new": is_new, "until": time.time() + _SHOWN_ONCE_SECONDS}
+    response.set_cookie(
+        _SHOWN_ONCE_COOKIE,
+        context.keys.encrypt(json.dumps(sealed)),
+        max_age=_SHOWN_ONCE_SECONDS,
+        path=target,
+        secure=context.is_https,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+def _opened_once(request: Request, client_id: str) -> dict[str, Any] | None:
+    """What the POST sealed for this client, if it is still fresh; None after it was shown or expired."""
+    sealed = request.cookies.get(_SHOWN_ONCE_COOKIE)
+    if not sealed:
+        return None
+    try:
+        opened: dict[str, Any] = json.loads(web(request).keys.decrypt(sealed))
+    except ValueError:  # a cookie from another instance secret, or tampered with
+        return None
+    if opened.get("client_id") != client_id or float(opened.get("until", 0)) < time.time():
+        return None
+    return opened
+
+
+async def show_credentials(request: Request, me: UserRecord) -> Response:
+    """The client_id and, this once, the new secret; a reload shows that it was already shown."""
+    record = await _record(request)
+    opened = _opened_once(request, record.info.client_id)
+    response = page(
         request,
         "admin/client_secret.html",
         {
             "section": "clients",
-            "client_id": client_id,
-            "app_name": app_name,
-            "secret": secret,
-            "is_new": is_new,
-            "client_path": f"/admin/clients/{quote(client_id, safe='')}",
+            "client_id": record.info.client_id,
+            "app_name": record.info.app_name,
+            "is_public": record.info.is_public,
+            "secret": opened["secret"] if opened else None,
+            "is_new": bool(opened and opened["is_new"]),
+            "was_shown": opened is None,
+            "client_path": _path(record),
         },
     )
+    response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(_SHOWN_ONCE_COOKIE, path=request.url.path, secure=web(request).is_https, httponly=True)
+    return response
 
 
 # -- one client -------------------------------------------------------------------------------
@@ -146,7 +196,7 @@ async def update_client(request: Request, me: UserRecord) -> Response:
         )
     if secret is not None:
         # The change needs a secret the client never had (or that was never kept): show it this once.
-        return _secret_page(request, info.client_id, info.app_name, secret, is_new=False)
+        return _show_secret_once(request, info.client_id, secret, is_new=False)
     return done(_path(record), "saved")
 
 
@@ -154,7 +204,7 @@ async def rotate_secret(request: Request, me: UserRecord) -> Response:
     record = await _record(request)
     await read_form(request)
     secret = await admin(request).clients.rotate_secret(record.info.client_id)
-    return _secret_page(request, record.info.client_id, record.info.app_name, secret, is_new=False)
+    return _show_secret_once(request, record.info.client_id, secret, is_new=False)
 
 
 async def set_enabled(request: Request, me: UserRecord) -> Response:

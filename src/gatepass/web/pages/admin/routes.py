@@ -25,6 +25,7 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     (f"{_CLIENT}/delete", "GET", clients.confirm_delete),
     (f"{_CLIENT}/delete", "POST", clients.delete_client),
     (f"{_CLIENT}/try", "GET", clients.try_client),
+    (f"{_CLIENT}/credentials", "GET", clients.show_credentials),
     ("/admin/scopes", "GET", scopes.scopes_page),
     ("/admin/scopes", "POST", scopes.add_scope),
     ("/admin/scopes/delete", "POST", scopes.delete_scope),
