@@ -306,3 +306,41 @@ async def test_reloading_the_page_after_creating_a_client_creates_no_second_one(
     again = await admin.get(credentials)
     assert "client-secret" not in fields_of(again.text)
     assert text_of((await admin.get("/admin/clients", q=app_name)).text).count(app_name) == 1
+
+
+async def test_the_client_form_names_grants_in_words_and_offers_a_frappe_compatible_preset(
+    sqlite_server: LiveServer, admin: ConsoleSession
+) -> None:
+    strict = (await admin.get("/admin/clients/new")).text
+    assert "Users log in and allow it <code>authorization_code</code>" in strict
+    assert "Acts on its own, as its service user <code>client_credentials</code>" in strict
+    assert "An authorization code <code>code</code>" in strict
+    for legend in ("Who may use it", "Redirect URIs", "How it gets tokens", "Tokens", "Consent"):
+        assert f"<legend>{legend}</legend>" in strict
+    assert 'name="is_frappe_legacy" value="1" checked' not in strict
+
+    preset = (await admin.get("/admin/clients/new", preset="frappe")).text
+    assert "a Frappe-compatible client</strong>" in preset
+    assert 'name="is_frappe_legacy" value="1" checked' in preset
+    assert 'name="require_pkce" value="1" checked' not in preset
+    assert '<option value="HS256" selected>' in preset
+    assert '<option value="client_secret_post" selected>' in preset
+
+    app_name = f"Frappe App {secrets.token_hex(3)}"
+    client_id, secret = await console_client(
+        admin,
+        app_name,
+        scopes=("openid", "all"),
+        require_pkce=None,
+        allow_plain_pkce="1",
+        is_frappe_legacy="1",
+        token_endpoint_auth_method="client_secret_post",
+        id_token_signed_response_alg="HS256",
+    )
+    assert secret
+    shown = json.loads(sqlite_server.cli("client", "show", client_id, "--json").stdout)
+    assert (shown["is_frappe_legacy"], shown["require_pkce"], shown["id_token_signed_response_alg"]) == (
+        True,
+        False,
+        "HS256",
+    )

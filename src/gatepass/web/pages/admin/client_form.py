@@ -18,6 +18,20 @@ from gatepass.web.pages.admin.guard import AdminForm
 
 SECRET_METHODS = (AUTH_BASIC, AUTH_POST)
 
+#: Each grant and response type in words, shown beside its code.
+GRANT_LABELS = {
+    "authorization_code": "Users log in and allow it",
+    "refresh_token": "Keeps access without asking again (refresh tokens)",
+    "client_credentials": "Acts on its own, as its service user",
+    "implicit": "Tokens straight from the browser (legacy implicit flow)",
+}
+RESPONSE_TYPE_LABELS = {
+    "code": "An authorization code",
+    "token": "An access token in the redirect (legacy)",
+    "id_token": "An id_token only (legacy)",
+    "id_token token": "An id_token and an access token (legacy)",
+}
+
 
 async def choices(request: Request, current_scopes: tuple[str, ...] = ()) -> dict[str, Any]:
     context = admin(request)
@@ -28,7 +42,9 @@ async def choices(request: Request, current_scopes: tuple[str, ...] = ()) -> dic
         "scope_titles": {name: BUILTIN_SCOPES.get(name, (name, ""))[0] for name in known},
         "all_roles": [name for name, _, _ in await context.accounts.list_roles()],
         "grant_types": GRANT_TYPES,
+        "grant_labels": GRANT_LABELS,
         "response_types": RESPONSE_TYPES,
+        "response_type_labels": RESPONSE_TYPE_LABELS,
         "algorithms": ID_TOKEN_ALGORITHMS,
         "secret_methods": SECRET_METHODS,
     }
@@ -58,6 +74,20 @@ def blank_values() -> dict[str, Any]:
         "service_user_email": "",
         "client_uri": "",
         "logo_uri": "",
+    }
+
+
+def frappe_preset_values() -> dict[str, Any]:
+    """A client as apps written for Frappe's provider expect it: the secret in either place, no PKCE
+    needed, HS256 id_tokens signed with the secret, and the scopes Frappe apps ask for."""
+    return {
+        **blank_values(),
+        "token_endpoint_auth_method": AUTH_POST,
+        "scopes": ["openid", "all"],
+        "require_pkce": False,
+        "allow_plain_pkce": True,
+        "is_frappe_legacy": True,
+        "id_token_signed_response_alg": "HS256",
     }
 
 

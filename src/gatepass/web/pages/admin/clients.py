@@ -16,7 +16,14 @@ from gatepass.services.client_trial import build_trial_authorization
 from gatepass.services.clients import ClientChanges
 from gatepass.services.stores import ClientRecord, NotFound, UserRecord
 from gatepass.web.context import web
-from gatepass.web.pages.admin.client_form import blank_values, changes_from, choices, submitted_values, values_of
+from gatepass.web.pages.admin.client_form import (
+    blank_values,
+    changes_from,
+    choices,
+    frappe_preset_values,
+    submitted_values,
+    values_of,
+)
 from gatepass.web.pages.admin.context import admin
 from gatepass.web.pages.admin.guard import done, page, query_text, read_form
 
@@ -49,8 +56,12 @@ async def list_clients(request: Request, me: UserRecord) -> Response:
 
 
 async def new_client(request: Request, me: UserRecord) -> Response:
+    preset = request.query_params.get("preset")
+    values = frappe_preset_values() if preset == "frappe" else blank_values()
     return page(
-        request, "admin/client_new.html", {"section": "clients", "values": blank_values(), **await choices(request)}
+        request,
+        "admin/client_new.html",
+        {"section": "clients", "values": values, "preset": preset, **await choices(request)},
     )
 
 
