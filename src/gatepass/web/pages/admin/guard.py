@@ -68,6 +68,12 @@ class AdminForm:
         """One value per line (redirect URIs, fields), blank lines dropped, each once."""
         return tuple(dict.fromkeys(line.strip() for line in self.text(name, limit=65536).splitlines() if line.strip()))
 
+    def uri_lines(self, name: str) -> tuple[str, ...]:
+        """Addresses, one per line, with nothing silently removed: one holding an invisible or control
+        character must be refused by the address rule, never stored as another address than was typed."""
+        raw = str(self._data.get(name) or "")[:65536]
+        return tuple(dict.fromkeys(line.strip() for line in raw.split("\n") if line.strip()))
+
     def values(self, name: str) -> tuple[str, ...]:
         """Every value of a repeated field (checkboxes), each once, in form order."""
         return tuple(dict.fromkeys(_printable(str(value)) for value in self._data.getlist(name) if str(value).strip()))
