@@ -140,8 +140,12 @@ _CHANGED = "gatepass_changed_cache_groups"
 _WRITES = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+[`\"]?(\w+)")
 
 
+#: Noting a grant's last use (db/tokens.py touch_grant) changes nothing any cached read returns.
+_LAST_USE_ONLY = re.compile(r"UPDATE [`\"]?token_grants[`\"]? SET last_used_at=[^,]+ WHERE token_grants\.id = \S+")
+
+
 def _groups_written(statement: str) -> frozenset[str]:
-    if statement.startswith("SELECT"):
+    if statement.startswith("SELECT") or _LAST_USE_ONLY.fullmatch(statement):
         return frozenset()
     groups: frozenset[str] = frozenset()
     for verb, table in _WRITES.findall(statement):

@@ -6,6 +6,7 @@ Each grant is a handler registered by its ``grant_type``; an unknown type is
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -62,6 +63,13 @@ class IdTokenIssuer(Protocol):
     ) -> str: ...
 
 
+#: How precisely a grant's last use is kept, and how many grants a worker remembers having noted.
+LAST_USE_RESOLUTION = timedelta(seconds=60)
+_LAST_USE_MEMORY = 100_000
+
+_log = logging.getLogger("gatepass.tokens")
+
+
 class GrantTokenStore(Protocol):
     async def add_grant_with_tokens(
         self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
@@ -83,6 +91,7 @@ class GrantTokenStore(Protocol):
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
     async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
+    async def touch_grant(self, grant_id: int, now: datetime) -> None: ...
     async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
 
 
@@ -116,6 +125,7 @@ class TokenService:
         self._clock = clock
         self._access_ttl = access_token_ttl_seconds
         self._refresh_ttl = refresh_token_ttl_seconds
+        self._last_use_noted: dict[int, datetime] = {}
         self.id_tokens: IdTokenIssuer | None = None
         self._handlers: dict[str, Handler] = {
             GRANT_AUTHORIZATION_CODE: self._authorization_code,
@@ -368,17 +378,36 @@ class TokenService:
     # -- checking tokens ------------------------------------------------------------------
 
     async def load_access_token(self, token: str) -> AccessTokenRecord:
-        """The stored access token, or InvalidToken saying whether it is unknown, expired or revoked."""
+        """The stored access token, or InvalidToken saying whether it is unknown, expired or revoked.
+
+        A token that passes is an app using its access: its grant's last use is noted (see _note_use).
+        """
         record = await self._tokens.get_access_token(self.digest(token))
         if record is None:
             raise InvalidToken("The access token is invalid")
         if record.revoked_at is not None:
             raise InvalidToken("The access token has been revoked")
-        if record.expires_at <= self._clock():
+        now = self._clock()
+        if record.expires_at <= now:
             raise InvalidToken("The access token has expired; use the refresh token to get a new one")
         if not await self._is_client_enabled(record.client_id):
             raise InvalidToken("The access token was issued to a client that is disabled")
+        await self._note_use(record.grant_id, now)
         return record
+
+    async def _note_use(self, grant_id: int, now: datetime) -> None:
+        """Write a grant's last use at most once a minute per worker: enough for "last used" on the
+        account page and the console, without a database write on every API call."""
+        noted = self._last_use_noted.get(grant_id)
+        if noted is not None and now - noted < LAST_USE_RESOLUTION:
+            return
+        if len(self._last_use_noted) >= _LAST_USE_MEMORY:
+            self._last_use_noted.clear()
+        self._last_use_noted[grant_id] = now
+        try:
+            await self._tokens.touch_grant(grant_id, now)
+        except Exception:  # bookkeeping must never fail the API call it describes
+            _log.warning("could not note the last use of grant %d", grant_id, exc_info=True)
 
     async def _is_client_enabled(self, client_id: str) -> bool:
         """Disabling a client revokes its grants; this also stops a token issued while it was being disabled."""

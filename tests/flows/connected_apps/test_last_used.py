@@ -1,0 +1,47 @@
+"""Connected apps say when an app last used its access: at its API calls, not at the moment it was granted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from flows_support import SSL_CONTEXT, Backchannel, HttpBrowser, Pkce, code_request, provision
+
+from support import LiveServer
+
+
+@pytest.fixture
+async def api(server: LiveServer) -> AsyncIterator[Backchannel]:
+    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as http:
+        yield Backchannel(http, server)
+
+
+def _last_used(account_page: str, app_name: str) -> str:
+    """The "Last used" cell of the app's row on the account page."""
+    row = next(row for row in account_page.split("<tr>") if app_name in row)
+    found = re.search(r'data-label="Last used">([^<]*)</td>', row)
+    assert found is not None, row
+    return found.group(1).strip()
+
+
+async def test_last_used_is_never_until_the_app_calls_an_api_then_the_time_of_that_call(
+    server: LiveServer, api: Backchannel
+) -> None:
+    users, clients = provision(server, {"lu": {}}, lambda _: {"app": ("--name", "Last Use App")})
+    user: dict[str, Any] = users["lu"]
+    pkce = Pkce.new()
+    async with HttpBrowser(server, user) as browser:
+        code = (await browser.authorize(code_request(clients["app"], pkce, scope="openid email"))).code
+        tokens = await api.tokens(clients["app"], code, pkce)
+        assert _last_used((await browser.http.get("/")).text, "Last Use App") == "never"
+
+        userinfo = await api.http.get(
+            f"{server.url}/oauth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+        assert userinfo.status_code == 200
+        used = _last_used((await browser.http.get("/")).text, "Last Use App")
+        assert used != "never"
+        assert used.endswith(" UTC") and used[:4].isdigit(), used
