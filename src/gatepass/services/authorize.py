@@ -173,7 +173,7 @@ class AuthorizeService:
             if "none" in request.prompt:
                 raise self._fail(client, request, LoginRequired("The login is older than max_age"))
             return NeedsLogin(is_forced=True)
-        if client.allowed_roles and not set(client.allowed_roles) & set(user.roles):
+        if not client.is_allowed_for(user.roles):
             raise self._fail(client, request, AccessDenied("This user has none of the roles this app is allowed for"))
         previous = await self._consents.get_consent(user.id, client.client_id)
         granted_before = previous.scopes if previous else ()
@@ -198,7 +198,7 @@ class AuthorizeService:
     ) -> str:
         """The user's answer on the consent page; returns where to send the browser."""
         client = record.info
-        if client.allowed_roles and not set(client.allowed_roles) & set(user.roles):
+        if not client.is_allowed_for(user.roles):
             raise self._fail(client, request, AccessDenied("This user has none of the roles this app is allowed for"))
         if not is_allowed:
             await self._audit.record(audit.CONSENT_DENIED, user_id=user.id, client_id=client.client_id, ip=ip)

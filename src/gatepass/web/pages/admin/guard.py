@@ -31,7 +31,7 @@ NOTICES = {
     "deleted": "Deleted.",
     "enabled": "Enabled.",
     "disabled": "Disabled. Every token it held stopped working.",
-    "client_disabled": "Disabled. The client can no longer get tokens.",
+    "client_disabled": "Disabled. The client can no longer get tokens, and every token it held is revoked.",
     "provider_disabled": "Disabled. The login page no longer offers it, and logins through it are refused.",
     "revoked": "Revoked: the tokens of that grant no longer work.",
     "password": "Password changed.",
