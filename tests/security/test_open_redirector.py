@@ -180,6 +180,35 @@ async def test_errors_are_redirected_once_a_user_has_completed_an_authorization(
     }
 
 
+async def test_a_new_redirect_uri_added_by_the_client_itself_is_unproven_again(open_server: LiveServer) -> None:
+    client = await _register(open_server, "https://app.example.com/cb")
+    user = open_server.create_user()
+    async with HttpBrowser(open_server, user) as browser:
+        allowed = await browser.authorize(
+            code_request(client, Pkce.new(), scope="openid", redirect_uri="https://app.example.com/cb")
+        )
+    assert allowed.location.startswith("https://app.example.com/cb?code=")
+    # RFC 7592: the client changes its own registration, adding the attacker's URI.
+    async with httpx.AsyncClient(base_url=open_server.url) as http:
+        changed = await http.put(
+            f"/oauth/register/{client['client_id']}",
+            headers={"Authorization": f"Bearer {client['registration_access_token']}"},
+            json={
+                "client_id": client["client_id"],
+                "client_name": "Totally Legit App",
+                "redirect_uris": ["https://app.example.com/cb", ATTACKER_URI],
+                "token_endpoint_auth_method": "none",
+                "scope": "openid email",
+            },
+        )
+    assert changed.status_code == 200, changed.text
+    async with HttpBrowser(open_server) as victim:
+        outcome = await victim.authorize(code_request(client, Pkce.new(), scope="admin", redirect_uri=ATTACKER_URI))
+    _assert_withheld(
+        outcome.response, "invalid_scope", "Scope 'admin' is not registered for this client; allowed: openid email"
+    )
+
+
 async def test_a_client_registered_by_an_admin_gets_its_errors_redirected_at_once(open_server: LiveServer) -> None:
     client = open_server.create_client("--public", "--redirect-uri", "https://app.example.com/cb")
     request = code_request(client, Pkce.new(), scope="admin", redirect_uri="https://app.example.com/cb")

@@ -138,3 +138,9 @@ class SqlClientStore(StoreBase):
         async with single_statement(self._sessions) as connection:
             result = await connection.execute(statement)
         return bool(result.rowcount)
+
+    async def forget_completed_authorization(self, client_id: str) -> None:
+        """A self-registered client that adds a redirect URI has proven none of the new ones."""
+        statement = update(_clients).where(_clients.c.client_id == client_id).values(has_completed_authorization=False)
+        async with single_statement(self._sessions) as connection:
+            await connection.execute(statement)

@@ -158,6 +158,10 @@ class RegistrationService:
         with _as_client_metadata_error():
             await self._clients.update(client_id, dataclasses.replace(self._changes(request), client_type=None,
                                                                       token_endpoint_auth_method=None))
+        if set(request.redirect_uris) - set(info.redirect_uris):
+            # RFC 9700 §4.11.2: a new redirect URI is unproven; errors go to a page until a user completes
+            # an authorization again, or one use would make any later URI an open redirector.
+            await self._client_store.forget_completed_authorization(client_id)
         return await self.read(client_id, registration_token)
 
     async def delete(self, client_id: str, registration_token: str | None) -> None:
