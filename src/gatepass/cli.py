@@ -716,9 +716,21 @@ async def keys_list(gatepass: Any, as_json: bool) -> None:
     """List signing keys: next (published, not signing yet), signing, retired (published until unpublish)."""
     states = await gatepass.keys_service.list()
     if as_json:
-        click.echo(json.dumps([{"kid": k.kid, "alg": k.alg, "state": k.state, "signs_from": k.signs_from.isoformat(),
-                                "unpublish_at": k.unpublish_at.isoformat() if k.unpublish_at else None}
-                               for k in states], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "kid": k.kid,
+                        "alg": k.alg,
+                        "state": k.state,
+                        "signs_from": k.signs_from.isoformat(),
+                        "unpublish_at": k.unpublish_at.isoformat() if k.unpublish_at else None,
+                    }
+                    for k in states
+                ],
+                indent=2,
+            )
+        )
         return
     for k in states:
         unpublish = f"\tunpublished {k.unpublish_at:%Y-%m-%d %H:%M}" if k.unpublish_at else ""
@@ -726,10 +738,19 @@ async def keys_list(gatepass: Any, as_json: bool) -> None:
 
 
 @keys.command("rotate")
-@click.option("--grace-seconds", type=click.IntRange(0, 604800), default=None,
-              help="How long the new keys are only published before they sign (default from settings).")
-@click.option("--alg", "algorithms", multiple=True, type=click.Choice(["RS256", "ES256", "EdDSA"]),
-              help="Rotate only these algorithms; repeatable. Default: all.")
+@click.option(
+    "--grace-seconds",
+    type=click.IntRange(0, 604800),
+    default=None,
+    help="How long the new keys are only published before they sign (default from settings).",
+)
+@click.option(
+    "--alg",
+    "algorithms",
+    multiple=True,
+    type=click.Choice(["RS256", "ES256", "EdDSA"]),
+    help="Rotate only these algorithms; repeatable. Default: all.",
+)
 @run_with_gatepass
 async def keys_rotate(gatepass: Any, grace_seconds: int | None, algorithms: tuple[str, ...]) -> None:
     """Make new signing keys; published now, signing after the grace period."""
@@ -1183,8 +1204,13 @@ def registration() -> None:
 
 @registration.command("token")
 @click.option("--description", default="", help="Who the token is for.")
-@click.option("--ttl", "ttl_seconds", type=click.IntRange(60, 31536000), default=7 * 24 * 3600,
-              help="Seconds until it expires (default one week).")
+@click.option(
+    "--ttl",
+    "ttl_seconds",
+    type=click.IntRange(60, 31536000),
+    default=7 * 24 * 3600,
+    help="Seconds until it expires (default one week).",
+)
 @click.option("--uses", type=click.IntRange(1, 10000), default=1, help="How many registrations it allows.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @run_with_gatepass

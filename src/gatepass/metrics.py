@@ -12,7 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 REQUESTS = Counter("gatepass_http_requests_total", "HTTP requests answered.", ["endpoint", "method", "status"])
 LATENCY = Histogram(
-    "gatepass_http_request_duration_seconds", "Time to answer a request.", ["endpoint"],
+    "gatepass_http_request_duration_seconds",
+    "Time to answer a request.",
+    ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 TOKENS_ISSUED = Counter("gatepass_tokens_issued_total", "Tokens issued, by grant type.", ["grant_type"])

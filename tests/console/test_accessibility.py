@@ -245,7 +245,12 @@ async def test_keyboard_alone_creates_a_client_and_revokes_an_app(sqlite_server:
         exchanged = await http.post(
             "/oauth/token",
             auth=(client_id, secret),
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
         )
     assert exchanged.status_code == 200, exchanged.text
     await page.goto(f"{sqlite_server.url}/")

@@ -99,7 +99,9 @@ async def admin(sqlite_server: LiveServer) -> Any:
 
 async def _events(admin: ConsoleSession, **filters: str) -> list[str]:
     """The event names in the audit table, newest first."""
-    return re.findall(r'class="event"><code class="event">([^<]+)</code>', (await admin.get("/admin/audit", **filters)).text)
+    return re.findall(
+        r'class="event"><code class="event">([^<]+)</code>', (await admin.get("/admin/audit", **filters)).text
+    )
 
 
 def _minute(moment: datetime) -> str:

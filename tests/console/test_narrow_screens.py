@@ -82,7 +82,12 @@ async def _connect_an_app(
         exchanged = await http.post(
             "/oauth/token",
             auth=(client_id, secret),
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
         )
     assert exchanged.status_code == 200, exchanged.text
     return consent_overflow
@@ -112,11 +117,14 @@ async def test_no_page_scrolls_sideways_at_390_px(sqlite_server: LiveServer, pho
     await phone.context.clear_cookies()
     await phone.goto(f"{sqlite_server.url}/login")
     await log_in_page(phone, ADMIN_EMAIL, ADMIN_PASSWORD)
-    paths = ["/", *(
-        path
-        for method, path in admin_paths(client_id=client_id, user_id=user_id, doctype="Note", provider="new")
-        if method == "GET" and not path.startswith("/admin/providers/new/")
-    )]
+    paths = [
+        "/",
+        *(
+            path
+            for method, path in admin_paths(client_id=client_id, user_id=user_id, doctype="Note", provider="new")
+            if method == "GET" and not path.startswith("/admin/providers/new/")
+        ),
+    ]
     for path in paths:
         response = await phone.goto(f"{sqlite_server.url}{path}")
         if response.status >= 400:

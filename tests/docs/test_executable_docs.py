@@ -152,7 +152,15 @@ def test_every_shell_block_of_the_docs_is_run_or_marked_illustrative() -> None:
         ("created 2026-12-03 08:40:00.123456", "created 2027-01-01 00:00:00.5", None),
         ("Wrong email or password.", "Wrong email.", "line 1: expected"),
     ],
-    ids=["random-values-and-timestamps", "extra-key", "one-shown-value-two-real-ones", "ellipsis", "crlf", "dates", "text"],
+    ids=[
+        "random-values-and-timestamps",
+        "extra-key",
+        "one-shown-value-two-real-ones",
+        "ellipsis",
+        "crlf",
+        "dates",
+        "text",
+    ],
 )
 def test_output_comparison_lets_only_run_specific_values_differ(shown: str, printed: str, problem: str | None) -> None:
     found = output_problem(shown, printed, {})

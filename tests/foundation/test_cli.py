@@ -245,7 +245,8 @@ def test_client_rotate_secret_stops_the_old_secret_at_once(server: LiveServer, a
     assert new_secret != old_secret
 
     assert_invalid_client(
-        client_credentials(server, client_id, old_secret), "Client authentication failed: unknown client or wrong client_secret"
+        client_credentials(server, client_id, old_secret),
+        "Client authentication failed: unknown client or wrong client_secret",
     )
     assert client_credentials(server, client_id, new_secret).status_code == 200
 
@@ -280,7 +281,9 @@ def test_a_client_credentials_client_added_without_a_service_user_gets_one_of_it
 
 def test_a_client_credentials_client_is_never_left_without_a_service_user(server: LiveServer) -> None:
     client_id = server.create_client(name="Grows a Backend")["client_id"]
-    changed = json.loads(server.cli("client", "update", client_id, "--grant-type", "client_credentials", "--json").stdout)
+    changed = json.loads(
+        server.cli("client", "update", client_id, "--grant-type", "client_credentials", "--json").stdout
+    )
     email = _made_service_user(client_id)
     assert (changed["grant_types"], changed["service_user"]) == (["client_credentials"], email)
     # Without the code flow, `code` goes from the response types, and the settings of that flow from the output.
@@ -292,7 +295,14 @@ def test_a_client_credentials_client_is_never_left_without_a_service_user(server
     )
     back = json.loads(
         server.cli(
-            "client", "update", client_id, "--grant-type", "authorization_code", "--grant-type", "refresh_token", "--json"
+            "client",
+            "update",
+            client_id,
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--json",
         ).stdout
     )
     assert (back["response_types"], back["require_pkce"], back["service_user"]) == (["code"], True, email)
@@ -313,7 +323,11 @@ def test_client_try_prints_a_one_line_authorization_url_and_the_token_request_to
     urls = [line for line in printed.splitlines() if "/oauth/authorize?" in line]
     assert len(urls) == 1 and urls[0].startswith(f"{server.url}/oauth/authorize?")
     query = {key: values[0] for key, values in parse_qs(urlsplit(urls[0]).query).items()}
-    assert (query["response_type"], query["client_id"], query["redirect_uri"]) == ("code", client["client_id"], REDIRECT_URI)
+    assert (query["response_type"], query["client_id"], query["redirect_uri"]) == (
+        "code",
+        client["client_id"],
+        REDIRECT_URI,
+    )
     assert query["code_challenge_method"] == "S256"
     assert "The code works once, within 5 minutes." in printed
 
@@ -345,7 +359,9 @@ def test_client_try_for_a_public_client_sends_the_client_id_in_the_body(server: 
 
 def test_client_try_refuses_a_client_without_the_code_flow(server: LiveServer, accounts: Accounts) -> None:
     client_id = accounts.service_client["client_id"]
-    assert cli_fails(server, "client", "try", client_id) == "Error: This client may not use the authorization code flow\n"
+    assert (
+        cli_fails(server, "client", "try", client_id) == "Error: This client may not use the authorization code flow\n"
+    )
 
 
 def test_client_remove_deletes_the_client_and_its_credentials(server: LiveServer, accounts: Accounts) -> None:
@@ -354,7 +370,10 @@ def test_client_remove_deletes_the_client_and_its_credentials(server: LiveServer
 
     assert server.cli("client", "remove", client_id).stdout == f"Removed {client_id}.\n"
     assert cli_fails(server, "client", "show", client_id) == f"Error: No client has client_id {client_id}\n"
-    assert_invalid_client(client_credentials(server, client_id, secret), "Client authentication failed: unknown client or wrong client_secret")
+    assert_invalid_client(
+        client_credentials(server, client_id, secret),
+        "Client authentication failed: unknown client or wrong client_secret",
+    )
 
 
 # -- runtime settings -------------------------------------------------------------------------

@@ -65,7 +65,9 @@ def unlimited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
     """One open-registration server for the many refusals in this file (a server per case takes seconds)."""
     var_dir = tmp_path_factory.mktemp("registration")
     server = LiveServer(
-        "sqlite", var_dir, Database.create("sqlite", var_dir),
+        "sqlite",
+        var_dir,
+        Database.create("sqlite", var_dir),
         extra_env={"GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR": "0"},
     ).start()
     server.cli("settings", "set", "registration_mode", "open")
@@ -183,12 +185,14 @@ async def test_client_reads_updates_and_deletes_its_own_registration(open_server
 _URI_METADATA = "must not contain spaces, quotes, angle brackets or control characters; percent-encode them"
 
 
-
-
 @pytest.mark.parametrize(
     ("body", "error", "description"),
     [
-        ("[" * 10_000 + "]" * 10_000, "invalid_request", "The request body nests arrays and objects more than 32 levels deep"),
+        (
+            "[" * 10_000 + "]" * 10_000,
+            "invalid_request",
+            "The request body nests arrays and objects more than 32 levels deep",
+        ),
         ('["client_name"]', "invalid_request", "The request body must be a JSON object of client metadata"),
         ('{"client_name": "x",', "invalid_request", "The request body is not valid JSON"),
         (
@@ -212,14 +216,23 @@ _URI_METADATA = "must not contain spaces, quotes, angle brackets or control char
             "contacts lists 21 addresses; list at most 20",
         ),
         *[
-            (json.dumps({**GOOD, field: f"https://app.example.com/{bad}"}), "invalid_client_metadata",
-             f"{field} {_URI_METADATA}")
+            (
+                json.dumps({**GOOD, field: f"https://app.example.com/{bad}"}),
+                "invalid_client_metadata",
+                f"{field} {_URI_METADATA}",
+            )
             for field in ("client_uri", "logo_uri")
             for bad in ('a"onload="x', "<script>", "a>b", "a b")
         ],
     ],
     ids=[
-        "nested-10000-deep", "not-an-object", "truncated", "duplicate-member", "nan", "infinity", "21-contacts",
+        "nested-10000-deep",
+        "not-an-object",
+        "truncated",
+        "duplicate-member",
+        "nan",
+        "infinity",
+        "21-contacts",
         *[f"{field}-{name}" for field in ("client_uri", "logo_uri") for name in ("quote", "lt", "gt", "space")],
     ],
 )
@@ -243,8 +256,11 @@ async def test_refused_metadata_does_not_use_up_the_initial_access_token(start_s
         refused = [
             await http.post("/oauth/register", json={**GOOD, "client_uri": 'https://app.example.com/"><script>'}),
             await http.post("/oauth/register", json={**GOOD, "logo_uri": "https://app.example.com/a b.png"}),
-            await http.post("/oauth/register", content=b'{"client_name": "a", "client_name": "b"}',
-                            headers={"Content-Type": "application/json"}),
+            await http.post(
+                "/oauth/register",
+                content=b'{"client_name": "a", "client_name": "b"}',
+                headers={"Content-Type": "application/json"},
+            ),
         ]
         registered = await http.post("/oauth/register", json={**GOOD, "client_uri": "https://app.example.com/%22"})
         used_up = await http.post("/oauth/register", json=GOOD)

@@ -603,8 +603,18 @@ def test_error_redirect_carries_the_issuer(make_client: Callable[..., ClientInfo
 
 
 REDIRECTED_TO_A_TRUSTED_CLIENT = [
-    InvalidRequest, UnauthorizedClient, AccessDenied, UnsupportedResponseType, InvalidScope, ServerError,
-    InteractionRequired, LoginRequired, ConsentRequired, RequestNotSupported, RequestUriNotSupported, InvalidTarget,
+    InvalidRequest,
+    UnauthorizedClient,
+    AccessDenied,
+    UnsupportedResponseType,
+    InvalidScope,
+    ServerError,
+    InteractionRequired,
+    LoginRequired,
+    ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    InvalidTarget,
 ]
 
 
@@ -632,11 +642,26 @@ def test_errors_about_the_client_or_its_uri_and_unknown_errors_are_never_redirec
 
 
 def test_redirectable_errors_are_exactly_the_documented_list() -> None:
-    assert frozenset({
-        "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type", "invalid_scope",
-        "server_error", "temporarily_unavailable", "interaction_required", "login_required", "consent_required",
-        "request_not_supported", "request_uri_not_supported", "invalid_target",
-    }) == REDIRECTABLE_ERRORS
+    assert (
+        frozenset(
+            {
+                "invalid_request",
+                "unauthorized_client",
+                "access_denied",
+                "unsupported_response_type",
+                "invalid_scope",
+                "server_error",
+                "temporarily_unavailable",
+                "interaction_required",
+                "login_required",
+                "consent_required",
+                "request_not_supported",
+                "request_uri_not_supported",
+                "invalid_target",
+            }
+        )
+        == REDIRECTABLE_ERRORS
+    )
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,12 @@ def test_check_client_authentication_returns_the_authenticated_client(
 WRONG_SECRET = "Client authentication failed: unknown client or wrong client_secret"
 
 REJECTED: dict[str, tuple[dict[str, Any] | None, str, str | None, str]] = {
-    "unknown client": (None, AUTH_BASIC, "correct-client-secret", "Client authentication failed: unknown client or wrong client_secret"),
+    "unknown client": (
+        None,
+        AUTH_BASIC,
+        "correct-client-secret",
+        "Client authentication failed: unknown client or wrong client_secret",
+    ),
     "disabled client": (
         {"is_enabled": False},
         AUTH_BASIC,

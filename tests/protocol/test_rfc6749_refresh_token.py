@@ -17,6 +17,7 @@ def _at(now: datetime, overrides: dict[str, Any]) -> dict[str, Any]:
     """Turn timedelta overrides into datetimes relative to now."""
     return {name: now + value if isinstance(value, timedelta) else value for name, value in overrides.items()}
 
+
 #: What app-1 may ask for now: everything its refresh tokens were granted, and more.
 CLIENT_SCOPES = ("openid", "profile", "email", "roles", "all")
 
@@ -39,7 +40,10 @@ def test_refresh_returns_the_scopes_for_the_new_tokens(
 ) -> None:
     record = make_refresh(**_at(now, record_overrides))
 
-    assert check_refresh(record, client_id="app-1", requested_scopes=requested, client_scopes=CLIENT_SCOPES, now=now) == expected
+    assert (
+        check_refresh(record, client_id="app-1", requested_scopes=requested, client_scopes=CLIENT_SCOPES, now=now)
+        == expected
+    )
 
 
 REFUSED: dict[str, tuple[dict[str, Any] | None, str, str]] = {
@@ -111,7 +115,9 @@ def test_refresh_cannot_widen_the_scope(
     make_refresh: Callable[..., RefreshRecord], now: datetime, requested: tuple[str, ...], extra: str
 ) -> None:
     with pytest.raises(InvalidScope) as caught:
-        check_refresh(make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=CLIENT_SCOPES, now=now)
+        check_refresh(
+            make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=CLIENT_SCOPES, now=now
+        )
 
     assert caught.value.error == "invalid_scope"
     assert caught.value.description == (
@@ -155,7 +161,9 @@ def test_refresh_with_no_scope_left_is_invalid_grant(
     client_scopes: tuple[str, ...],
 ) -> None:
     with pytest.raises(InvalidGrant) as caught:
-        check_refresh(make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=client_scopes, now=now)
+        check_refresh(
+            make_refresh(), client_id="app-1", requested_scopes=requested, client_scopes=client_scopes, now=now
+        )
 
     assert type(caught.value) is InvalidGrant
     assert caught.value.description == (

@@ -113,8 +113,15 @@ def endpoints() -> list[Endpoint]:
 
 def test_the_fuzzed_routes_are_the_route_table() -> None:
     templates = {endpoint.template for endpoint in endpoints()}
-    assert {"/oauth/token", "/oauth/register", "/oauth/register/{client_id}", "/login/{provider}/start",
-            "/api/resource/{doctype}/{name}", "/oauth/logout", "/static/{path:path}"} <= templates
+    assert {
+        "/oauth/token",
+        "/oauth/register",
+        "/oauth/register/{client_id}",
+        "/login/{provider}/start",
+        "/api/resource/{doctype}/{name}",
+        "/oauth/logout",
+        "/static/{path:path}",
+    } <= templates
     assert len(templates) >= 40
 
 
@@ -209,10 +216,17 @@ def test_no_route_answers_bad_input_with_a_5xx_or_a_traceback(fuzzed: tuple[Live
         # The server is asynchronous: a few requests at once keep it busy without a queue building up.
         with ThreadPoolExecutor(max_workers=6) as pool:
             answers = list(pool.map(lambda probe: (probe, send(http, probe)), every_probe))
-            list(pool.map(lambda args: hang_up_mid_body(server, *args), [
-                (method, endpoint.path("x")) for endpoint in endpoints() for method in endpoint.methods
-                if method in _WRITES and endpoint.is_first_path_of_handler
-            ]))
+            list(
+                pool.map(
+                    lambda args: hang_up_mid_body(server, *args),
+                    [
+                        (method, endpoint.path("x"))
+                        for endpoint in endpoints()
+                        for method in endpoint.methods
+                        if method in _WRITES and endpoint.is_first_path_of_handler
+                    ],
+                )
+            )
         # Still logged in: the console's handlers, not only its login check, saw every probe.
         assert http.get("/admin").status_code == 200
         # A last request, so the log has caught up with the hang-ups once it is logged.
@@ -227,7 +241,9 @@ def test_no_route_answers_bad_input_with_a_5xx_or_a_traceback(fuzzed: tuple[Live
         assert time.monotonic() < deadline, "the server stopped logging"
         time.sleep(0.05)
     assert failures == [], f"{len(failures)} of {len(answers)} requests got a 5xx:\n" + "\n".join(failures[:20])
-    statuses = [json.loads(line).get("http", {}).get("status", 0) for line in logged.splitlines() if line.startswith("{")]
+    statuses = [
+        json.loads(line).get("http", {}).get("status", 0) for line in logged.splitlines() if line.startswith("{")
+    ]
     assert [status for status in statuses if status >= 500] == []
     assert "Traceback" not in logged
     assert "dependency unavailable" not in logged

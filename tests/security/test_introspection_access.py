@@ -119,7 +119,14 @@ async def test_a_frappe_legacy_client_introspects_any_token_as_frappe_allows(
 
 def test_a_public_client_cannot_be_marked_a_resource_server(sqlite_server: LiveServer) -> None:
     refused = sqlite_server.cli(
-        "client", "add", "--name", "Public RS", "--public", "--redirect-uri", REDIRECT_URI, "--resource-server",
+        "client",
+        "add",
+        "--name",
+        "Public RS",
+        "--public",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--resource-server",
         check=False,
     )
     assert refused.returncode != 0

@@ -169,7 +169,9 @@ def _hang_up_mid_body(server: LiveServer, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/login"])
-def test_a_client_hanging_up_mid_body_is_logged_at_info_without_a_traceback(sqlite_server: LiveServer, path: str) -> None:
+def test_a_client_hanging_up_mid_body_is_logged_at_info_without_a_traceback(
+    sqlite_server: LiveServer, path: str
+) -> None:
     log = LogWindow(sqlite_server)
     _hang_up_mid_body(sqlite_server, path)
     logged = log.wait_for(f"POST {path} ")

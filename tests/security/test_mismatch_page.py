@@ -45,7 +45,9 @@ async def test_anonymous_visitor_sees_the_closest_host_and_position_but_no_regis
     assert "Registered for this client" not in text
 
 
-async def test_logged_in_user_without_admin_role_sees_no_more(sqlite_server: LiveServer, client: dict[str, Any]) -> None:
+async def test_logged_in_user_without_admin_role_sees_no_more(
+    sqlite_server: LiveServer, client: dict[str, Any]
+) -> None:
     async with HttpBrowser(sqlite_server, sqlite_server.create_user()) as browser:
         await browser.login()
         outcome = await browser.authorize(code_request(client, Pkce.new(), redirect_uri=SENT))

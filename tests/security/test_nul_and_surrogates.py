@@ -125,9 +125,7 @@ def test_unusable_text_in_a_registration_is_invalid_client_metadata(
     server: LiveServer, open_registration: None, log: LogWindow, raw_name: str, description: str
 ) -> None:
     body = '{"client_name": ' + raw_name + ', "redirect_uris": ["https://app.example.com/cb"]}'
-    response = httpx.post(
-        f"{server.url}/oauth/register", content=body, headers={"Content-Type": "application/json"}
-    )
+    response = httpx.post(f"{server.url}/oauth/register", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client_metadata", "error_description": description}
 
@@ -155,7 +153,11 @@ def test_nul_in_a_token_request_is_invalid_request(server: LiveServer, log: LogW
 def _document_error(response: httpx.Response, message: str) -> None:
     assert response.status_code == 400, response.text
     body = response.json()
-    assert (body["exc_type"], body["error"], body["error_description"]) == ("ValidationError", "invalid_request", message)
+    assert (body["exc_type"], body["error"], body["error_description"]) == (
+        "ValidationError",
+        "invalid_request",
+        message,
+    )
     assert json.loads(json.loads(body["_server_messages"])[0])["message"] == message
 
 
@@ -175,9 +177,7 @@ def test_nul_in_a_list_query_is_a_400(server: LiveServer, api_token: str, log: L
     _document_error(response, "The query parameter 'fields' contains a NUL character; no parameter value holds one")
 
 
-@pytest.mark.parametrize(
-    "credentials", [b"key\x00:secret", b"key:sec\x00ret"], ids=["nul-in-key", "nul-in-secret"]
-)
+@pytest.mark.parametrize("credentials", [b"key\x00:secret", b"key:sec\x00ret"], ids=["nul-in-key", "nul-in-secret"])
 def test_nul_in_a_basic_api_key_is_a_400(server: LiveServer, log: LogWindow, credentials: bytes) -> None:
     response = httpx.get(
         f"{server.url}/api/resource/ToDo",
@@ -207,7 +207,5 @@ def test_unusable_text_in_a_document_name_is_a_validation_error(
     )
     assert response.status_code == 417, response.text
     assert (response.json()["field"], response.json()["error_description"]) == ("name", message)
-    lookup = httpx.get(
-        f"{server.url}/api/resource/ToDo/a%ED%A0%80b", headers={"Authorization": f"Bearer {api_token}"}
-    )
+    lookup = httpx.get(f"{server.url}/api/resource/ToDo/a%ED%A0%80b", headers={"Authorization": f"Bearer {api_token}"})
     assert lookup.status_code == 404

@@ -126,7 +126,9 @@ async def test_unchecking_the_box_keeps_other_sessions_and_apps(server: LiveServ
         assert await _is_signed_in(here)
         assert await _is_signed_in(elsewhere)
     assert await _tokens_work(api, client, tokens) == (200, 200)
-    details = [d for uid, _, d in audit_events(server, "user.password_changed") if uid == user_id(server, user["email"])]
+    details = [
+        d for uid, _, d in audit_events(server, "user.password_changed") if uid == user_id(server, user["email"])
+    ]
     assert details == [{"by": "self", "signed_out_everywhere": False}]
 
 
@@ -144,9 +146,10 @@ async def test_an_admin_reset_signs_the_user_out_and_revokes_every_app(server: L
     user, client = _parties(server)
     tokens = await _tokens(api, user, client)
     person = user_id(server, user["email"])
-    async with await _browser(server, user) as users_browser, await _browser(
-        server, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    ) as admin:
+    async with (
+        await _browser(server, user) as users_browser,
+        await _browser(server, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}) as admin,
+    ):
         page = await admin.http.get(f"/admin/users/{person}")
         form = next(form for form in parse_forms(page.text) if form.action == f"/admin/users/{person}/password")
         reset = await admin.http.post(form.action, data={**form.fields, "password": NEW_PASSWORD})
@@ -168,5 +171,7 @@ async def test_the_command_line_reset_signs_the_user_out_and_revokes_every_app(
         server.cli("user", "set-password", user["email"], "--password-stdin", input=NEW_PASSWORD + "\n")
         assert not await _is_signed_in(users_browser)
     assert await _tokens_work(api, client, tokens) == (401, 400)
-    details = [d for uid, _, d in audit_events(server, "user.password_changed") if uid == user_id(server, user["email"])]
+    details = [
+        d for uid, _, d in audit_events(server, "user.password_changed") if uid == user_id(server, user["email"])
+    ]
     assert details == [{"by": "cli", "signed_out_everywhere": True}]

@@ -90,9 +90,7 @@ async def test_admin_console_refuses_a_redirect_uri_that_goes_elsewhere(
     assert 'class="invalid"' in response.text
 
 
-@pytest.mark.parametrize(
-    ("uri", "message"), [(RTL, RTL_REFUSED), (NUL, None)], ids=["right-to-left override", "NUL"]
-)
+@pytest.mark.parametrize(("uri", "message"), [(RTL, RTL_REFUSED), (NUL, None)], ids=["right-to-left override", "NUL"])
 async def test_admin_console_refuses_invisible_or_control_characters(
     sqlite_server: LiveServer, admin: ConsoleSession, uri: str, message: str | None
 ) -> None:

@@ -91,4 +91,6 @@ def test_without_trusted_proxies_forwarding_headers_are_ignored(start_server: Ca
 def test_a_trusted_proxies_entry_that_is_not_an_address_stops_startup() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({"GATEPASS_SERVER_TRUSTED_PROXIES": "10.0.0.0/8 proxy.internal"})
-    assert str(caught.value) == "server.trusted_proxies: 'proxy.internal' is not an IP address or CIDR such as 10.0.0.0/8"
+    assert (
+        str(caught.value) == "server.trusted_proxies: 'proxy.internal' is not an IP address or CIDR such as 10.0.0.0/8"
+    )

@@ -38,8 +38,9 @@ def _key_pair(text: str) -> tuple[str, str]:
     problem = find_unusable_text(text)
     if problem:
         # Bad input, not a bad key: it must not reach the key lookup, where a database would choke on it.
-        raise UnusableInput(f"The API key or secret in the Authorization header contains {problem}; "
-                            "send the key pair exactly as issued")
+        raise UnusableInput(
+            f"The API key or secret in the Authorization header contains {problem}; send the key pair exactly as issued"
+        )
     api_key, separator, api_secret = text.strip().partition(":")
     if not separator or not api_key or not api_secret:
         raise InvalidToken("Send the API key as Authorization: token <api_key>:<api_secret>")

@@ -81,8 +81,9 @@ class RedisChangeFeed:
                 raise
             except Exception as exc:  # Redis down or restarting: bypass the cache and try again
                 if self.is_listening:
-                    _log.warning("change notices from other nodes stopped (%s); reading from the database",
-                                 type(exc).__name__)
+                    _log.warning(
+                        "change notices from other nodes stopped (%s); reading from the database", type(exc).__name__
+                    )
                 self.is_listening = False
             finally:
                 self.is_listening = False

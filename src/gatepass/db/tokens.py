@@ -25,18 +25,44 @@ _access: Table = AccessToken.__table__  # type: ignore[assignment]
 _refresh: Table = RefreshToken.__table__  # type: ignore[assignment]
 
 _CODE_BY_DIGEST = select(
-    _codes.c.id, _codes.c.client_id, _codes.c.user_id, _codes.c.redirect_uri, _codes.c.redirect_uri_was_sent,
-    _codes.c.scopes, _codes.c.code_challenge, _codes.c.code_challenge_method, _codes.c.nonce, _codes.c.auth_time,
-    _codes.c.expires_at, _codes.c.consumed_at, _codes.c.resource,
+    _codes.c.id,
+    _codes.c.client_id,
+    _codes.c.user_id,
+    _codes.c.redirect_uri,
+    _codes.c.redirect_uri_was_sent,
+    _codes.c.scopes,
+    _codes.c.code_challenge,
+    _codes.c.code_challenge_method,
+    _codes.c.nonce,
+    _codes.c.auth_time,
+    _codes.c.expires_at,
+    _codes.c.consumed_at,
+    _codes.c.resource,
 ).where(_codes.c.code_digest == bindparam("digest"))
 _ACCESS_BY_DIGEST = select(
-    _access.c.id, _access.c.grant_id, _access.c.client_id, _access.c.user_id, _access.c.scopes, _access.c.resource,
-    _access.c.created_at, _access.c.expires_at, _access.c.revoked_at,
+    _access.c.id,
+    _access.c.grant_id,
+    _access.c.client_id,
+    _access.c.user_id,
+    _access.c.scopes,
+    _access.c.resource,
+    _access.c.created_at,
+    _access.c.expires_at,
+    _access.c.revoked_at,
 ).where(_access.c.token_digest == bindparam("digest"))
 _REFRESH_BY_DIGEST = (
     select(
-        _refresh.c.id, _grants.c.id, _grants.c.client_id, _grants.c.user_id, _grants.c.scopes, _grants.c.expires_at,
-        _refresh.c.rotated_at, _refresh.c.revoked_at, _grants.c.revoked_at, _grants.c.auth_time, _grants.c.nonce,
+        _refresh.c.id,
+        _grants.c.id,
+        _grants.c.client_id,
+        _grants.c.user_id,
+        _grants.c.scopes,
+        _grants.c.expires_at,
+        _refresh.c.rotated_at,
+        _refresh.c.revoked_at,
+        _grants.c.revoked_at,
+        _grants.c.auth_time,
+        _grants.c.nonce,
         _grants.c.resource,
     )
     .join_from(_refresh, _grants, _grants.c.id == _refresh.c.grant_id)
@@ -44,8 +70,19 @@ _REFRESH_BY_DIGEST = (
 )
 
 
-_GRANT_COLUMNS = ("client_id", "user_id", "grant_type", "scopes", "code_id", "nonce", "resource", "auth_time",
-                  "created_at", "expires_at", "last_used_at")
+_GRANT_COLUMNS = (
+    "client_id",
+    "user_id",
+    "grant_type",
+    "scopes",
+    "code_id",
+    "nonce",
+    "resource",
+    "auth_time",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+)
 _ACCESS_COLUMNS = ("token_digest", "client_id", "user_id", "scopes", "resource", "created_at", "expires_at")
 
 
@@ -75,15 +112,23 @@ def _build_issue_statement(*, from_code: bool, with_refresh: bool) -> Any:
     else:
         grant_rows = select(*grant_values)
     new_grant = insert(_grants).from_select(_GRANT_COLUMNS, grant_rows).returning(_grants.c.id).cte("new_grant")
-    statement = insert(_access).from_select(
-        ("grant_id", *_ACCESS_COLUMNS),
-        select(new_grant.c.id, *(_param(_access, name, "a_") for name in _ACCESS_COLUMNS)),
-    ).returning(_access.c.grant_id)
+    statement = (
+        insert(_access)
+        .from_select(
+            ("grant_id", *_ACCESS_COLUMNS),
+            select(new_grant.c.id, *(_param(_access, name, "a_") for name in _ACCESS_COLUMNS)),
+        )
+        .returning(_access.c.grant_id)
+    )
     if with_refresh:
-        new_refresh = insert(_refresh).from_select(
-            ("token_digest", "grant_id", "created_at"),
-            select(_param(_refresh, "token_digest", "r_"), new_grant.c.id, _param(_refresh, "created_at", "r_")),
-        ).cte("new_refresh")
+        new_refresh = (
+            insert(_refresh)
+            .from_select(
+                ("token_digest", "grant_id", "created_at"),
+                select(_param(_refresh, "token_digest", "r_"), new_grant.c.id, _param(_refresh, "created_at", "r_")),
+            )
+            .cte("new_refresh")
+        )
         statement = statement.add_cte(new_refresh)
     return statement
 
@@ -97,8 +142,9 @@ def _build_rotate_statement() -> Any:
     """
     rotated = (
         update(_refresh)
-        .where(_refresh.c.id == bindparam("refresh_id"), _refresh.c.rotated_at.is_(None),
-               _refresh.c.revoked_at.is_(None))
+        .where(
+            _refresh.c.id == bindparam("refresh_id"), _refresh.c.rotated_at.is_(None), _refresh.c.revoked_at.is_(None)
+        )
         .values(rotated_at=bindparam("now"))
         .returning(_refresh.c.grant_id)
         .cte("rotated")
@@ -110,19 +156,24 @@ def _build_rotate_statement() -> Any:
         .values(revoked_at=bindparam("now"))
         .cte("superseded")
     )
-    new_access = insert(_access).from_select(
-        ("grant_id", *_ACCESS_COLUMNS),
-        select(rotated.c.grant_id, *(_param(_access, name, "a_") for name in _ACCESS_COLUMNS)),
-    ).cte("new_access")
-    touched = (
-        update(_grants).where(_grants.c.id.in_(grant_ids)).values(last_used_at=bindparam("now")).cte("touched")
+    new_access = (
+        insert(_access)
+        .from_select(
+            ("grant_id", *_ACCESS_COLUMNS),
+            select(rotated.c.grant_id, *(_param(_access, name, "a_") for name in _ACCESS_COLUMNS)),
+        )
+        .cte("new_access")
     )
+    touched = update(_grants).where(_grants.c.id.in_(grant_ids)).values(last_used_at=bindparam("now")).cte("touched")
     return (
         insert(_refresh)
         .from_select(
             ("token_digest", "grant_id", "created_at"),
-            select(_param(_refresh, "token_digest", "r_"), rotated.c.grant_id,
-                   bindparam("now", type_=_refresh.c.created_at.type)),
+            select(
+                _param(_refresh, "token_digest", "r_"),
+                rotated.c.grant_id,
+                bindparam("now", type_=_refresh.c.created_at.type),
+            ),
         )
         .returning(_refresh.c.id)
         .add_cte(superseded, new_access, touched)
@@ -142,8 +193,16 @@ def _issue_parameters(
     grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
 ) -> dict[str, Any]:
     parameters = {f"g_{name}": value for name, value in _grant_row(grant).items()}
-    access = _access_row(0, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
-                         grant.created_at, access_expires_at)
+    access = _access_row(
+        0,
+        access_digest,
+        grant.client_id,
+        grant.user_id,
+        grant.scopes,
+        grant.resource,
+        grant.created_at,
+        access_expires_at,
+    )
     parameters.update({f"a_{name}": access[name] for name in _ACCESS_COLUMNS})
     if refresh_digest is not None:
         parameters.update(r_token_digest=refresh_digest, r_created_at=grant.created_at)
@@ -156,20 +215,39 @@ _TOUCH_GRANT = update(_grants).where(_grants.c.id == bindparam("grant_id")).valu
 
 def _grant_row(grant: NewGrant) -> dict[str, Any]:
     return {
-        "client_id": grant.client_id, "user_id": grant.user_id, "grant_type": grant.grant_type,
-        "scopes": list(grant.scopes), "code_id": grant.code_id, "nonce": grant.nonce, "resource": grant.resource,
-        "auth_time": grant.auth_time, "created_at": grant.created_at, "expires_at": grant.expires_at,
+        "client_id": grant.client_id,
+        "user_id": grant.user_id,
+        "grant_type": grant.grant_type,
+        "scopes": list(grant.scopes),
+        "code_id": grant.code_id,
+        "nonce": grant.nonce,
+        "resource": grant.resource,
+        "auth_time": grant.auth_time,
+        "created_at": grant.created_at,
+        "expires_at": grant.expires_at,
         "last_used_at": None,
     }
 
 
 def _access_row(
-    grant_id: int, token_digest: str, client_id: str, user_id: int | None, scopes: tuple[str, ...],
-    resource: str | None, now: datetime, expires_at: datetime,
+    grant_id: int,
+    token_digest: str,
+    client_id: str,
+    user_id: int | None,
+    scopes: tuple[str, ...],
+    resource: str | None,
+    now: datetime,
+    expires_at: datetime,
 ) -> dict[str, Any]:
     return {
-        "token_digest": token_digest, "grant_id": grant_id, "client_id": client_id, "user_id": user_id,
-        "scopes": list(scopes), "resource": resource, "created_at": now, "expires_at": expires_at,
+        "token_digest": token_digest,
+        "grant_id": grant_id,
+        "client_id": client_id,
+        "user_id": user_id,
+        "scopes": list(scopes),
+        "resource": resource,
+        "created_at": now,
+        "expires_at": expires_at,
     }
 
 
@@ -277,8 +355,16 @@ class SqlTokenStore(StoreBase):
             grant_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             await connection.execute(
                 insert(_access).values(
-                    _access_row(grant_id, access_digest, grant.client_id, grant.user_id, grant.scopes, grant.resource,
-                                grant.created_at, access_expires_at)
+                    _access_row(
+                        grant_id,
+                        access_digest,
+                        grant.client_id,
+                        grant.user_id,
+                        grant.scopes,
+                        grant.resource,
+                        grant.created_at,
+                        access_expires_at,
+                    )
                 )
             )
             if refresh_digest is not None:
@@ -381,8 +467,20 @@ class SqlTokenStore(StoreBase):
             row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None
-        (refresh_id, grant_id, client_id, user_id, scopes, expires_at, rotated_at, refresh_revoked_at,
-         grant_revoked_at, auth_time, nonce, resource) = row
+        (
+            refresh_id,
+            grant_id,
+            client_id,
+            user_id,
+            scopes,
+            expires_at,
+            rotated_at,
+            refresh_revoked_at,
+            grant_revoked_at,
+            auth_time,
+            nonce,
+            resource,
+        ) = row
         return RefreshRecord(
             refresh_id=refresh_id,
             family_id=grant_id,

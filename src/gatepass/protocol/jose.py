@@ -67,8 +67,14 @@ def _private_key(private_jwk_json: str) -> JWK:
     return import_key(json.loads(private_jwk_json))
 
 
-def sign_jwt(claims: Mapping[str, Any], *, alg: str, private_jwk: Mapping[str, Any] | None = None,
-             secret: str | None = None, typ: str = "JWT") -> str:
+def sign_jwt(
+    claims: Mapping[str, Any],
+    *,
+    alg: str,
+    private_jwk: Mapping[str, Any] | None = None,
+    secret: str | None = None,
+    typ: str = "JWT",
+) -> str:
     """Sign claims with a private JWK (asymmetric, with its kid) or a shared secret (HS256)."""
     header: dict[str, Any] = {"alg": alg, "typ": typ}
     key: JWK
@@ -85,8 +91,16 @@ def sign_jwt(claims: Mapping[str, Any], *, alg: str, private_jwk: Mapping[str, A
         return jwt.encode(header, dict(claims), key, algorithms=[alg])
 
 
-def verify_jwt(token: str, *, public_jwks: Iterable[Mapping[str, Any]], issuer: str, audience: str | None = None,
-               now: int, check_expiry: bool = True, secret: str | None = None) -> dict[str, Any]:
+def verify_jwt(
+    token: str,
+    *,
+    public_jwks: Iterable[Mapping[str, Any]],
+    issuer: str,
+    audience: str | None = None,
+    now: int,
+    check_expiry: bool = True,
+    secret: str | None = None,
+) -> dict[str, Any]:
     """Verify signature and claims; returns the claims or raises InvalidRequest."""
     try:
         with _quietly_for_eddsa():

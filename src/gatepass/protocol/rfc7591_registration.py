@@ -99,7 +99,7 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         raise InvalidClientMetadata("grant_types must include authorization_code")
     response_types = _string_list(body, "response_types") or ("code",)
     if response_types != ("code",):
-        raise InvalidClientMetadata("response_types must be [\"code\"]: only the authorization code flow is offered")
+        raise InvalidClientMetadata('response_types must be ["code"]: only the authorization code flow is offered')
     method = body.get("token_endpoint_auth_method", AUTH_BASIC)
     if method not in AUTH_METHODS:
         raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
@@ -119,8 +119,13 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         allowed = " ".join(allowed_scopes)
         raise InvalidClientMetadata(f"None of the requested scopes may be registered; allowed: {allowed}")
     return RegistrationRequest(
-        client_name=name.strip(), redirect_uris=redirect_uris, grant_types=tuple(grant_types),
-        response_types=("code",), token_endpoint_auth_method=str(method), scopes=scopes,
-        client_uri=_https_url(body, "client_uri"), logo_uri=_https_url(body, "logo_uri"),
+        client_name=name.strip(),
+        redirect_uris=redirect_uris,
+        grant_types=tuple(grant_types),
+        response_types=("code",),
+        token_endpoint_auth_method=str(method),
+        scopes=scopes,
+        client_uri=_https_url(body, "client_uri"),
+        logo_uri=_https_url(body, "logo_uri"),
         contacts=_contacts(body),
     )

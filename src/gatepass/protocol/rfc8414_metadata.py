@@ -8,13 +8,31 @@ from __future__ import annotations
 from typing import Any
 
 CLAIMS_SUPPORTED = (
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "name", "given_name",
-    "family_name", "picture", "email", "email_verified", "roles",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "azp",
+    "at_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "picture",
+    "email",
+    "email_verified",
+    "roles",
 )
 
 
 def build_authorization_server_metadata(
-    issuer: str, *, scopes: tuple[str, ...], id_token_algorithms: tuple[str, ...], has_implicit: bool = True,
+    issuer: str,
+    *,
+    scopes: tuple[str, ...],
+    id_token_algorithms: tuple[str, ...],
+    has_implicit: bool = True,
 ) -> dict[str, Any]:
     response_types = ["code"]
     if has_implicit:

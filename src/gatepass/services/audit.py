@@ -64,8 +64,12 @@ def acting_as(actor: str) -> Iterator[None]:
 
 
 class Audit:
-    def __init__(self, store: AuditStore, clock: Callable[[], datetime],
-                 observe: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: AuditStore,
+        clock: Callable[[], datetime],
+        observe: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._observe = observe

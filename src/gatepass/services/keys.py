@@ -30,8 +30,9 @@ class KeyState:
 
 
 class KeyService:
-    def __init__(self, store: SigningKeyStore, keys: InstanceKeys, clock: Callable[[], datetime], *,
-                 id_token_ttl_seconds: int) -> None:
+    def __init__(
+        self, store: SigningKeyStore, keys: InstanceKeys, clock: Callable[[], datetime], *, id_token_ttl_seconds: int
+    ) -> None:
         self._store = store
         self._keys = keys
         self._clock = clock
@@ -50,9 +51,16 @@ class KeyService:
         now = self._clock()
         kid = f"{alg.lower()}-{now.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
         private = generate_signing_key(alg, kid)
-        record = SigningKeyRecord(kid=kid, alg=alg, public_jwk=public_jwk(private),
-                                  private_jwk_encrypted=self._keys.encrypt(json.dumps(private)), created_at=now,
-                                  signs_from=signs_from, retired_at=None, unpublish_at=None)
+        record = SigningKeyRecord(
+            kid=kid,
+            alg=alg,
+            public_jwk=public_jwk(private),
+            private_jwk_encrypted=self._keys.encrypt(json.dumps(private)),
+            created_at=now,
+            signs_from=signs_from,
+            retired_at=None,
+            unpublish_at=None,
+        )
         await self._store.add_key(record)
         return record
 
@@ -77,14 +85,15 @@ class KeyService:
 
     async def list(self) -> list[KeyState]:
         now = self._clock()
-        return [KeyState(r.kid, r.alg, self._state(r, now), r.created_at, r.signs_from, r.unpublish_at)
-                for r in await self._store.list_keys()]
+        return [
+            KeyState(r.kid, r.alg, self._state(r, now), r.created_at, r.signs_from, r.unpublish_at)
+            for r in await self._store.list_keys()
+        ]
 
     async def jwks(self) -> dict[str, Any]:
         """Every key that is published: next, signing, and retired ones whose tokens may still be valid."""
         now = self._clock()
-        keys = [r.public_jwk for r in await self._store.list_keys()
-                if r.unpublish_at is None or r.unpublish_at > now]
+        keys = [r.public_jwk for r in await self._store.list_keys() if r.unpublish_at is None or r.unpublish_at > now]
         return {"keys": keys}
 
     async def signing_key(self, alg: str) -> dict[str, Any]:

@@ -20,8 +20,9 @@ FRAPPE_PROFILE_SCOPES = frozenset({"profile", "email", "roles"})
 
 
 class IdTokenService:
-    def __init__(self, *, issuer: str, keys: KeyService, clients: ClientService, clock: Callable[[], datetime],
-                 ttl_seconds: int) -> None:
+    def __init__(
+        self, *, issuer: str, keys: KeyService, clients: ClientService, clock: Callable[[], datetime], ttl_seconds: int
+    ) -> None:
         self._issuer = issuer
         self._keys = keys
         self._clients = clients
@@ -29,13 +30,28 @@ class IdTokenService:
         self._ttl = ttl_seconds
 
     async def issue_id_token(
-        self, client: ClientRecord, user: UserRecord, scopes: tuple[str, ...], *, nonce: str | None,
-        auth_time: datetime | None, access_token: str | None, code: str | None = None,
+        self,
+        client: ClientRecord,
+        user: UserRecord,
+        scopes: tuple[str, ...],
+        *,
+        nonce: str | None,
+        auth_time: datetime | None,
+        access_token: str | None,
+        code: str | None = None,
     ) -> str:
         alg = client.info.id_token_signed_response_alg
         claims = build_id_token_claims(
-            issuer=self._issuer, subject=user.sub, client_id=client.info.client_id, now=self._clock(),
-            ttl_seconds=self._ttl, auth_time=auth_time, nonce=nonce, alg=alg, access_token=access_token, code=code,
+            issuer=self._issuer,
+            subject=user.sub,
+            client_id=client.info.client_id,
+            now=self._clock(),
+            ttl_seconds=self._ttl,
+            auth_time=auth_time,
+            nonce=nonce,
+            alg=alg,
+            access_token=access_token,
+            code=code,
             user_claims=user_claims(user, self._issuer, frozenset(scopes)),
         )
         if alg == "HS256":
@@ -54,8 +70,16 @@ class LogoutRequest:
 
 
 class OidcService:
-    def __init__(self, *, issuer: str, tokens: TokenService, users: UserStore, clients: ClientService,
-                 keys: KeyService, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        tokens: TokenService,
+        users: UserStore,
+        clients: ClientService,
+        keys: KeyService,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._issuer = issuer
         self._tokens = tokens
         self._users = users
@@ -99,13 +123,22 @@ class OidcService:
         if client_id and client is None:
             raise InvalidRequest(f"No client is registered with client_id '{client_id}'")
         if hint is not None and client is not None:
-            secret = self._clients.client_secret_for_hs256(client) \
-                if client.info.id_token_signed_response_alg == "HS256" else None
+            secret = (
+                self._clients.client_secret_for_hs256(client)
+                if client.info.id_token_signed_response_alg == "HS256"
+                else None
+            )
             jwks = (await self._keys.jwks())["keys"]
             # An expired id_token is still a fine hint (§2: the OP need not check exp).
-            claims = verify_jwt(hint, public_jwks=jwks, secret=secret, issuer=self._issuer,
-                                audience=client.info.client_id, now=int(self._clock().timestamp()),
-                                check_expiry=False)
+            claims = verify_jwt(
+                hint,
+                public_jwks=jwks,
+                secret=secret,
+                issuer=self._issuer,
+                audience=client.info.client_id,
+                now=int(self._clock().timestamp()),
+                check_expiry=False,
+            )
             subject = str(claims.get("sub"))
         redirect = params.get("post_logout_redirect_uri")
         if redirect is not None:

@@ -48,9 +48,18 @@ class RegistrationDisabled(Exception):
 
 
 class RegistrationService:
-    def __init__(self, *, issuer: str, clients: ClientService, client_store: ClientStore, store: RegistrationStore,
-                 runtime: RuntimeSettingsService, keys: InstanceKeys, audit_log: audit.Audit,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        clients: ClientService,
+        client_store: ClientStore,
+        store: RegistrationStore,
+        runtime: RuntimeSettingsService,
+        keys: InstanceKeys,
+        audit_log: audit.Audit,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._issuer = issuer
         self._clients = clients
         self._client_store = client_store
@@ -66,8 +75,13 @@ class RegistrationService:
     async def issue_initial_token(self, description: str, *, ttl_seconds: int, uses: int) -> str:
         token = new_token()
         now = self._clock()
-        await self._store.add_initial_token(token_digest(self._keys.digest_key, token), description[:280], now,
-                                            now + timedelta(seconds=ttl_seconds), uses)
+        await self._store.add_initial_token(
+            token_digest(self._keys.digest_key, token),
+            description[:280],
+            now,
+            now + timedelta(seconds=ttl_seconds),
+            uses,
+        )
         return token
 
     def _digest(self, token: str) -> str:
@@ -84,14 +98,21 @@ class RegistrationService:
             raise InvalidToken("This server registers clients only with an initial access token (Bearer)")
         # Metadata that will be refused must not cost a use of the initial access token: check it first.
         request = parse_registration(body, allowed_scopes=await self._allowed_scopes())
-        if mode == "token" and initial_token is not None \
-                and not await self._store.consume_initial_token(self._digest(initial_token), self._clock()):
+        if (
+            mode == "token"
+            and initial_token is not None
+            and not await self._store.consume_initial_token(self._digest(initial_token), self._clock())
+        ):
             raise InvalidToken("The initial access token is invalid, expired or used up")
         with _as_client_metadata_error():
             info, secret = await self._clients.create(self._changes(request))
         registration_token = new_token()
-        info = dataclasses.replace(info, is_dynamically_registered=True, contacts=request.contacts,
-                                   registration_token_digest=self._digest(registration_token))
+        info = dataclasses.replace(
+            info,
+            is_dynamically_registered=True,
+            contacts=request.contacts,
+            registration_token_digest=self._digest(registration_token),
+        )
         await self._client_store.update_client(info, None, self._clock())
         await self._audit.record("client.registered", client_id=info.client_id, ip=ip, mode=mode)
         record = await self._client_store.get_client(info.client_id)
@@ -106,10 +127,15 @@ class RegistrationService:
     @staticmethod
     def _changes(request: RegistrationRequest) -> ClientChanges:
         return ClientChanges(
-            app_name=request.client_name, client_type="public" if request.is_public else "confidential",
-            token_endpoint_auth_method=request.token_endpoint_auth_method, redirect_uris=request.redirect_uris,
-            scopes=request.scopes, grant_types=request.grant_types, response_types=request.response_types,
-            client_uri=request.client_uri, logo_uri=request.logo_uri,
+            app_name=request.client_name,
+            client_type="public" if request.is_public else "confidential",
+            token_endpoint_auth_method=request.token_endpoint_auth_method,
+            redirect_uris=request.redirect_uris,
+            scopes=request.scopes,
+            grant_types=request.grant_types,
+            response_types=request.response_types,
+            client_uri=request.client_uri,
+            logo_uri=request.logo_uri,
         )
 
     def _response(self, info: ClientInfo, issued_at: int) -> dict[str, Any]:
@@ -137,8 +163,12 @@ class RegistrationService:
         expected = record.info.registration_token_digest if record else None
         presented = self._digest(registration_token or "")
         # RFC 7592 §2: the same answer for an unknown client and a wrong token.
-        if record is None or expected is None or not registration_token \
-                or not constant_time_equals(presented, expected):
+        if (
+            record is None
+            or expected is None
+            or not registration_token
+            or not constant_time_equals(presented, expected)
+        ):
             raise InvalidToken("The registration access token is invalid for this client")
         return record.info
 
@@ -156,8 +186,10 @@ class RegistrationService:
         if request.token_endpoint_auth_method != info.token_endpoint_auth_method:
             raise InvalidClientMetadata("token_endpoint_auth_method cannot change; register a new client instead")
         with _as_client_metadata_error():
-            await self._clients.update(client_id, dataclasses.replace(self._changes(request), client_type=None,
-                                                                      token_endpoint_auth_method=None))
+            await self._clients.update(
+                client_id,
+                dataclasses.replace(self._changes(request), client_type=None, token_endpoint_auth_method=None),
+            )
         if set(request.redirect_uris) - set(info.redirect_uris):
             # RFC 9700 §4.11.2: a new redirect URI is unproven; errors go to a page until a user completes
             # an authorization again, or one use would make any later URI an open redirector.

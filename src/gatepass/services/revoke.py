@@ -81,7 +81,11 @@ class RevocationService:
             return None
         await self._store.revoke_grant(grant_id, self._clock())
         await self._audit.record(
-            audit.TOKEN_REVOKED, user_id=found[0].user_id, client_id=found[0].client_id, ip=ip, grant_id=grant_id,
+            audit.TOKEN_REVOKED,
+            user_id=found[0].user_id,
+            client_id=found[0].client_id,
+            ip=ip,
+            grant_id=grant_id,
             by="admin",
         )
         return found[0]

@@ -14,11 +14,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 
 _PUBLIC_PREFIXES = ("/.well-known/",)
-_CLIENT_PATHS = frozenset({
-    "/oauth/token", "/oauth/revoke", "/oauth/userinfo", "/oauth/register",
-    f"{FRAPPE_METHOD_PREFIX}.get_token", f"{FRAPPE_METHOD_PREFIX}.revoke_token",
-    f"{FRAPPE_METHOD_PREFIX}.openid_profile", f"{FRAPPE_METHOD_PREFIX}.register_client",
-})
+_CLIENT_PATHS = frozenset(
+    {
+        "/oauth/token",
+        "/oauth/revoke",
+        "/oauth/userinfo",
+        "/oauth/register",
+        f"{FRAPPE_METHOD_PREFIX}.get_token",
+        f"{FRAPPE_METHOD_PREFIX}.revoke_token",
+        f"{FRAPPE_METHOD_PREFIX}.openid_profile",
+        f"{FRAPPE_METHOD_PREFIX}.register_client",
+    }
+)
 _EXPOSED = "WWW-Authenticate, Retry-After"
 
 
@@ -58,13 +65,15 @@ class CorsMiddleware:
     @staticmethod
     def _preflight(scope: Scope, allowed: str | None) -> Response:
         if allowed is None:
-            return Response("This origin is not registered for any client", status_code=403,
-                            headers={"Vary": "Origin"})
+            return Response("This origin is not registered for any client", status_code=403, headers={"Vary": "Origin"})
         methods = "GET, PUT, DELETE, OPTIONS" if scope["path"].startswith("/oauth/register/") else "GET, POST, OPTIONS"
-        return Response(status_code=204, headers={
-            "Access-Control-Allow-Origin": allowed,
-            "Access-Control-Allow-Methods": methods,
-            "Access-Control-Allow-Headers": "Authorization, Content-Type",
-            "Access-Control-Max-Age": "600",
-            "Vary": "Origin",
-        })
+        return Response(
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Origin": allowed,
+                "Access-Control-Allow-Methods": methods,
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            },
+        )

@@ -40,8 +40,13 @@ def bearer_error(
     """Resource endpoints: RFC 6750 §3 challenge in WWW-Authenticate, the same words in the body."""
     metrics.OAUTH_ERRORS.labels(error.error).inc()
     scope = getattr(error, "scope", None)
-    challenge = build_bearer_challenge(realm, error=error.error, description=error.description, scope=scope,
-                                       resource_metadata=resource_metadata if error.status_code == 401 else None)
+    challenge = build_bearer_challenge(
+        realm,
+        error=error.error,
+        description=error.description,
+        scope=scope,
+        resource_metadata=resource_metadata if error.status_code == 401 else None,
+    )
     body: dict[str, Any] = error.to_dict()
     if scope:
         body["scope"] = scope
@@ -84,9 +89,7 @@ class UnusableInput(DocumentValidationError):
 
 
 #: Endpoints that answer with HTML pages although their paths sit among the JSON ones.
-_PAGE_PATHS = frozenset(
-    {"/oauth/authorize", f"{FRAPPE_METHOD_PREFIX}.authorize", "/oauth/consent", "/oauth/logout"}
-)
+_PAGE_PATHS = frozenset({"/oauth/authorize", f"{FRAPPE_METHOD_PREFIX}.authorize", "/oauth/consent", "/oauth/logout"})
 _DOCUMENT_API_PREFIXES = ("/api/resource/", "/api/v1/resource/")
 _JSON_PREFIXES = ("/oauth/", "/api/", "/.well-known/", "/openapi.json")
 

@@ -70,9 +70,21 @@ class SecurityHeadersMiddleware:
             metrics.observe_request(endpoint, scope["method"], status, elapsed)
             if _access_log.isEnabledFor(logging.INFO):
                 # The path only: query strings carry codes and state.
-                _access_log.info("%s %s %d", scope["method"], scope["path"], status,
-                                 extra={"http": {"method": scope["method"], "path": scope["path"], "status": status,
-                                                 "duration_ms": round(elapsed * 1000, 2), "endpoint": endpoint}})
+                _access_log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "http": {
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 2),
+                            "endpoint": endpoint,
+                        }
+                    },
+                )
             request_id_var.reset(token)
 
 
@@ -177,7 +189,8 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             response = JSONResponse(
                 {"error": "invalid_request", "error_description": "The request body is larger than 1 MiB"},
-                status_code=413, headers={"Cache-Control": "no-store"},
+                status_code=413,
+                headers={"Cache-Control": "no-store"},
             )
             await response(scope, receive, send)
             return

@@ -54,8 +54,9 @@ def build_routes() -> list[BaseRoute]:
         Route("/.well-known/oauth-authorization-server", discovery.authorization_server_metadata, methods=["GET"]),
         Route("/.well-known/jwks.json", discovery.jwks, methods=["GET"]),
         Route("/.well-known/oauth-protected-resource", discovery.protected_resource_metadata, methods=["GET"]),
-        Route("/.well-known/oauth-protected-resource/{path:path}", discovery.protected_resource_metadata,
-              methods=["GET"]),
+        Route(
+            "/.well-known/oauth-protected-resource/{path:path}", discovery.protected_resource_metadata, methods=["GET"]
+        ),
         Route("/oauth/register", register.register, methods=["POST"]),
         Route(f"{frappe}.register_client", register.register, methods=["POST"]),
         Route("/oauth/register/{client_id}", register.configuration, methods=["GET", "PUT", "DELETE"]),

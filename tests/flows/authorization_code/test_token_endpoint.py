@@ -83,7 +83,11 @@ async def test_wrong_client_secret_is_401_invalid_client_with_a_basic_challenge(
         sqlite_world.server.url + TOKEN, data=_form("any-code"), auth=(web["client_id"], "not-the-secret")
     )
     assert_oauth_error(
-        response, 401, "invalid_client", "Client authentication failed: unknown client or wrong client_secret", challenge=BASIC_CHALLENGE
+        response,
+        401,
+        "invalid_client",
+        "Client authentication failed: unknown client or wrong client_secret",
+        challenge=BASIC_CHALLENGE,
     )
 
 
@@ -139,7 +143,13 @@ async def test_wrong_client_secret_is_401_invalid_client_with_a_basic_challenge(
             "invalid_client",
             "The Basic Authorization header is not valid base64 of client_id:client_secret",
         ),
-        ("unknown", "basic", 401, "invalid_client", "Client authentication failed: unknown client or wrong client_secret"),
+        (
+            "unknown",
+            "basic",
+            401,
+            "invalid_client",
+            "Client authentication failed: unknown client or wrong client_secret",
+        ),
     ],
     ids=[
         "basic-client-uses-post",

@@ -21,20 +21,32 @@ def token_hash(value: str, alg: str) -> str:
 
 
 def build_id_token_claims(
-    *, issuer: str, subject: str, client_id: str, now: datetime, ttl_seconds: int, auth_time: datetime | None,
-    nonce: str | None, alg: str, access_token: str | None, code: str | None, user_claims: dict[str, Any],
+    *,
+    issuer: str,
+    subject: str,
+    client_id: str,
+    now: datetime,
+    ttl_seconds: int,
+    auth_time: datetime | None,
+    nonce: str | None,
+    alg: str,
+    access_token: str | None,
+    code: str | None,
+    user_claims: dict[str, Any],
 ) -> dict[str, Any]:
     issued_at = int(now.timestamp())
     claims: dict[str, Any] = {**user_claims}
-    claims.update({
-        "iss": issuer,
-        "sub": subject,
-        "aud": client_id,
-        # §2: azp is the party the token was issued to; with one audience it equals aud.
-        "azp": client_id,
-        "iat": issued_at,
-        "exp": issued_at + ttl_seconds,
-    })
+    claims.update(
+        {
+            "iss": issuer,
+            "sub": subject,
+            "aud": client_id,
+            # §2: azp is the party the token was issued to; with one audience it equals aud.
+            "azp": client_id,
+            "iat": issued_at,
+            "exp": issued_at + ttl_seconds,
+        }
+    )
     if auth_time is not None:
         claims["auth_time"] = int(auth_time.timestamp())
     if nonce is not None:

@@ -27,14 +27,16 @@ async def _with_registration(request: Request, document: dict[str, Any]) -> dict
 
 
 async def openid_configuration(request: Request) -> Response:
-    document = build_openid_configuration(web(request).issuer, scopes=tuple(BUILTIN_SCOPES),
-                                          id_token_algorithms=_ALGORITHMS)
+    document = build_openid_configuration(
+        web(request).issuer, scopes=tuple(BUILTIN_SCOPES), id_token_algorithms=_ALGORITHMS
+    )
     return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
 
 
 async def authorization_server_metadata(request: Request) -> Response:
-    document = build_authorization_server_metadata(web(request).issuer, scopes=tuple(BUILTIN_SCOPES),
-                                                   id_token_algorithms=_ALGORITHMS)
+    document = build_authorization_server_metadata(
+        web(request).issuer, scopes=tuple(BUILTIN_SCOPES), id_token_algorithms=_ALGORITHMS
+    )
     return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
 
 
@@ -44,14 +46,20 @@ async def protected_resource_metadata(request: Request) -> Response:
     path = request.path_params.get("path", "").strip("/")
     resource = context.document_api_resource
     if path and f"{context.issuer}/{path}" != resource:
-        return JSONResponse({"error": "not_found", "error_description": f"No protected resource at /{path}"},
-                            status_code=404)
-    document = build_resource_metadata(resource, issuer=context.issuer, scopes=tuple(BUILTIN_SCOPES),
-                                       resource_name="Gatepass document API",
-                                       documentation=f"{context.issuer}/api/docs")
+        return JSONResponse(
+            {"error": "not_found", "error_description": f"No protected resource at /{path}"}, status_code=404
+        )
+    document = build_resource_metadata(
+        resource,
+        issuer=context.issuer,
+        scopes=tuple(BUILTIN_SCOPES),
+        resource_name="Gatepass document API",
+        documentation=f"{context.issuer}/api/docs",
+    )
     return JSONResponse(document, headers=_CACHEABLE)
 
 
 async def jwks(request: Request) -> Response:
-    return JSONResponse(await web(request).signing_keys.jwks(), headers=_CACHEABLE,
-                        media_type="application/jwk-set+json")
+    return JSONResponse(
+        await web(request).signing_keys.jwks(), headers=_CACHEABLE, media_type="application/jwk-set+json"
+    )

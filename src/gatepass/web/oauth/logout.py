@@ -56,6 +56,9 @@ async def end_session(request: Request) -> Response:
         is_confirmed = is_valid_csrf(request, str((await request.form()).get("csrf_token") or ""))
     # §2: without proof that the RP asked for this user's logout, ask the user first.
     if session is not None and not is_confirmed and logout.hinted_subject != session[1].sub:
-        return render(request, "logout_confirm.html", {"params": sorted(params.items()),
-                                                       "client": logout.client.info if logout.client else None})
+        return render(
+            request,
+            "logout_confirm.html",
+            {"params": sorted(params.items()), "client": logout.client.info if logout.client else None},
+        )
     return await _finish(request, logout)

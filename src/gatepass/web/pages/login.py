@@ -70,10 +70,18 @@ async def login_submit(request: Request) -> Response:
         # Counted per client address as lockouts count it: an IPv6 client holds a whole /64.
         await check_rate(request, "login-ip", source_of(client_ip(request)), limit)
     except SlowDown as error:
-        response = render(request, "login.html", {
-            "next": next_url, "email": email,
-            "error": f"Too many login attempts from your network. Try again in {error.retry_after_seconds} seconds.",
-        }, status_code=429)
+        response = render(
+            request,
+            "login.html",
+            {
+                "next": next_url,
+                "email": email,
+                "error": (
+                    f"Too many login attempts from your network. Try again in {error.retry_after_seconds} seconds."
+                ),
+            },
+            status_code=429,
+        )
         response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
     if not email or not password:
@@ -103,9 +111,18 @@ async def login_submit(request: Request) -> Response:
         return response
     if result.user is None:
         providers = await context.social.providers.list_enabled()
-        return render(request, "login.html", {"next": next_url, "email": email, "error": BAD_LOGIN,
-                                              "providers": providers, "app": await waiting_app(request, next_url)},
-                      status_code=401)
+        return render(
+            request,
+            "login.html",
+            {
+                "next": next_url,
+                "email": email,
+                "error": BAD_LOGIN,
+                "providers": providers,
+                "app": await waiting_app(request, next_url),
+            },
+            status_code=401,
+        )
     old = request.cookies.get(context.session_cookie)
     if old:
         await context.accounts.end_session(old, None)

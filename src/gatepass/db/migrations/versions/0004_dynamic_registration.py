@@ -19,8 +19,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("oauth_clients") as batch:
-        batch.add_column(sa.Column("is_dynamically_registered", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+        batch.add_column(
+            sa.Column("is_dynamically_registered", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch.add_column(sa.Column("registration_access_token_digest", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("contacts", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("allowed_origins", sa.JSON(), nullable=True))
