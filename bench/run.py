@@ -10,7 +10,8 @@ One run, on this machine, against 127.0.0.1 only:
 3. the floor (bench/floor.py: a bare Starlette JSON endpoint on the same uvicorn stack and worker count);
 4. ``gatepass serve --workers 2``, measured with wrk (bench/wrk/*.lua) on the hot paths, the token
    lookup at 10,000 and at 1,000,000 stored access tokens, and whole authorization code + PKCE flows
-   driven by an asyncio + httpx load generator (with and without the password check);
+   driven by an asyncio + httpx load generator (with and without the password check), and password
+   logins alone;
 5. the RSS of each worker after the whole run, then bench/RESULTS.md and the table on stdout.
 
 Every process and database it starts is stopped and dropped on exit, error or Ctrl-C.
@@ -75,6 +76,7 @@ PATHS = {
     "e": "(e) refresh grant (rotation + id_token)",
     "f_pw": "(f) code + PKCE flows, with password check",
     "f_nopw": "(f) code + PKCE flows, logged-in session",
+    "g": "(g) password logins (POST /login, argon2id check)",
 }
 
 
@@ -961,6 +963,13 @@ async def one_flow(client: httpx.AsyncClient, email: str, password: str, web_bas
     return requests + 2
 
 
+async def one_login(client: httpx.AsyncClient, email: str, password: str) -> int:
+    """A new browser logging in: the login page (CSRF cookie), then the form with the real password."""
+    client.cookies.clear()
+    await _log_in(client, "/login?next=/", email, password)
+    return 2
+
+
 @dataclass
 class FlowStats:
     flows: int = 0
@@ -973,7 +982,7 @@ class FlowStats:
 
 async def flow_load(base: str, users: list[tuple[int, str]], password: str, web_basic: str, *, logged_in: bool,
                     concurrency: int, warmup: float, duration: float, max_duration: float,
-                    on_ready: Callable[[], Awaitable[None]]) -> FlowStats:
+                    on_ready: Callable[[], Awaitable[None]], logins_only: bool = False) -> FlowStats:
     """Flows of ``concurrency`` browsers; counts those completing in the measured window.
 
     The window lasts ``duration`` seconds after the warm-up, longer (up to ``max_duration``) until at
@@ -1022,7 +1031,10 @@ async def flow_load(base: str, users: list[tuple[int, str]], password: str, web_
                     client.cookies.clear()  # a new browser each time: login form, CSRF, password check
                 began = time.monotonic()
                 try:
-                    sent = await one_flow(client, email, password, web_basic, logged_in=logged_in)
+                    if logins_only:
+                        sent = await one_login(client, email, password)
+                    else:
+                        sent = await one_flow(client, email, password, web_basic, logged_in=logged_in)
                 except (FlowError, httpx.HTTPError, KeyError, ValueError) as exc:
                     if time.monotonic() >= measure_from and not window_end:
                         stats.errors += 1
@@ -1047,7 +1059,8 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
-def measure_flows(run: Run, key: str, base: str, fixture: Fixture, *, logged_in: bool) -> Result:
+def measure_flows(run: Run, key: str, base: str, fixture: Fixture, *, logged_in: bool,
+                  logins_only: bool = False) -> Result:
     args = run.args
     web_basic = basic(WEB_CLIENT, fixture.secrets[WEB_CLIENT])
     load = [os.getpid()]
@@ -1062,7 +1075,7 @@ def measure_flows(run: Run, key: str, base: str, fixture: Fixture, *, logged_in:
     stats = run.loop.run_until_complete(flow_load(
         base, fixture.users, fixture.password, web_basic, logged_in=logged_in, concurrency=args.connections,
         warmup=args.flow_warmup, duration=args.flow_duration, max_duration=args.flow_max_duration,
-        on_ready=on_ready))
+        on_ready=on_ready, logins_only=logins_only))
     after = cpu_snapshot(run.cpu_groups(load), run.backend_pids())
     _profile_wait(started.get("profiler"))
     before, sessions_before = started["cpu"], started["sessions"]
@@ -1076,11 +1089,12 @@ def measure_flows(run: Run, key: str, base: str, fixture: Fixture, *, logged_in:
     sessions_after = run.sessions_opened()
     if sessions_before is not None and sessions_after is not None:
         result.new_connections = sessions_after - sessions_before
-    result.note = f"{stats.flows} flows completed in a {stats.elapsed:.0f} s window"
+    unit = "logins" if logins_only else "flows"
+    result.note = f"{stats.flows} {unit} completed in a {stats.elapsed:.0f} s window"
     if stats.first_error:
         result.note += f"; first error: {stats.first_error[:160]}"
     run.results[key] = result
-    log(f"{label}: {result.flows_per_s:,.1f} flows/s ({result.rps:,.0f} req/s), p50 {result.p50_ms:.0f} ms, "
+    log(f"{label}: {result.flows_per_s:,.1f} {unit}/s ({result.rps:,.0f} req/s), p50 {result.p50_ms:.0f} ms, "
         f"p99 {result.p99_ms:.0f} ms, errors {result.errors}")
     return result
 
@@ -1304,6 +1318,9 @@ def run_bench(args: argparse.Namespace) -> Run:
         measure_flows(run, "f_pw", base, fixture, logged_in=False)
         measure_flows(run, "f_nopw", base, fixture, logged_in=True)
 
+    if selected(args, "g"):
+        measure_flows(run, "g", base, fixture, logged_in=False, logins_only=True)
+
     run.rss = {pid: rss_kib(pid) for pid in uvicorn_workers(server.proc.pid)}  # type: ignore[attr-defined]
     run.supervisor_rss = rss_kib(server.proc.pid)  # type: ignore[attr-defined]
     server.stop()
@@ -1394,7 +1411,7 @@ def table(run: Run) -> str:
     floor = res.get("floor")
     lines = ["| hot path | requests/s | p50 ms | p99 ms | errors | ratio to floor |",
              "|---|---:|---:|---:|---:|---:|"]
-    order = ["floor", "a", "b", "c", "d", "e", "f_pw", "f_nopw"]
+    order = ["floor", "a", "b", "c", "d", "e", "f_pw", "f_nopw", "g"]
     for key in order:
         r = res.get(key)
         if r is None:
@@ -1405,6 +1422,8 @@ def table(run: Run) -> str:
         rate = f"{r.rps:,.0f}"
         if key.startswith("f_"):
             rate = f"{r.flows_per_s:,.1f} flows/s ({r.rps:,.0f} req/s)"
+        if key == "g":
+            rate = f"{r.flows_per_s:,.1f} logins/s ({r.rps:,.0f} req/s)"
         share = f"{r.rps / floor.rps:.1%}" if floor and floor.rps and key != "floor" else "1"
         label = PATHS.get(key, r.label)
         if key in ("b", "c"):
@@ -1437,7 +1456,7 @@ def cpu_table(run: Run) -> str:
     lines = ["| path | server µs/req | database µs/req | load generator µs/req | other processes µs/req | "
              "machine busy | server writes/req | new DB connections |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     keys = ["floor_start", "floor_end", "a", "b", "b@small", "b@large", "c", "c@small", "c@large", "d", "e", "f_pw",
-            "f_nopw"]
+            "f_nopw", "g"]
     for key in keys:
         r = run.results.get(key)
         if r is None or not r.cpu:
@@ -1534,6 +1553,8 @@ they compare with the logged-in row.
   → consent POST → code → token (PKCE S256, client_secret_basic, id_token): 6 requests, with `consent_mode=force`
   so every flow shows the consent page, and a new browser (no cookies) each time. The logged-in variant keeps
   one session per browser (logged in before the clock starts) and starts at authorize: 3 requests.
+- (g) a new browser (no cookies) logging in: login page (CSRF cookie) → login POST with the real password, which
+  the server checks with argon2id (security.password_hash_* settings) off its event loop: 2 requests a login.
 {chr(10).join(f'- note, {r.key}: {r.note}' for r in notes)}
 """
 
@@ -1566,7 +1587,7 @@ def main() -> int:
                         help="database.read_cache: node (one node, as here: the default) or off (every read "
                              "goes to the database)")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(),
-                        help="comma list of a,b,c,d,e,f,floor (development; the table is then partial)")
+                        help="comma list of a,b,c,d,e,f,g,floor (development; the table is then partial)")
     parser.add_argument("--profile", metavar="DIR",
                         help="also record each path with py-spy into DIR; RESULTS.md is left alone")
     parser.add_argument("--profile-rate", type=int, default=200)

@@ -40,7 +40,7 @@ from gatepass.services.audit import Audit
 from gatepass.services.authorize import AuthorizeService
 from gatepass.services.clients import ClientService
 from gatepass.services.cors import CorsPolicy
-from gatepass.services.crypto import InstanceKeys
+from gatepass.services.crypto import InstanceKeys, Passwords
 from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
@@ -209,6 +209,11 @@ def build_gatepass(settings: Settings) -> Gatepass:
         ),
         session_ttl_seconds=settings.tokens.session_ttl_seconds,
         revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, consents, user_id),
+        passwords=Passwords(
+            memory_kib=settings.security.password_hash_memory_kib,
+            time_cost=settings.security.password_hash_time_cost,
+            parallelism=settings.security.password_hash_parallelism,
+        ),
     )
     login_attempts = SqlLoginAttemptStore(sessions)
     social = SocialLoginService(

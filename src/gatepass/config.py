@@ -212,6 +212,21 @@ class SecuritySettings:
         default=3600,
         metadata=_doc("How often the server purges expired codes and tokens; 0 turns it off."),
     )
+    password_hash_memory_kib: int = field(
+        default=19456,
+        metadata=_doc(
+            "argon2id memory per password hash or check, in KiB (7168-4194304). The default, 19 MiB with 2 passes "
+            "and 1 lane, is OWASP's minimum; memory times passes may not go below 35840 (OWASP's cheapest "
+            "listed set, 7 MiB with 5 passes). Each worker runs at most one check per core at a time, "
+            "up to 4. A hash made with other parameters is made again at its owner's next login."
+        ),
+    )
+    password_hash_time_cost: int = field(
+        default=2, metadata=_doc("argon2id passes over the memory per password hash or check (1-20).")
+    )
+    password_hash_parallelism: int = field(
+        default=1, metadata=_doc("argon2id lanes (threads) per password hash or check (1-16).")
+    )
 
 
 @dataclass(frozen=True)
@@ -294,6 +309,9 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("security", "login_lockout_max_seconds"): (1, 604800),
     ("security", "login_failures_before_account_lockout"): (1, 1_000_000),
     ("security", "purge_interval_seconds"): (0, 604800),
+    ("security", "password_hash_memory_kib"): (7168, 4_194_304),
+    ("security", "password_hash_time_cost"): (1, 20),
+    ("security", "password_hash_parallelism"): (1, 16),
     ("rate_limits", "login_per_ip_per_minute"): (0, 1_000_000),
     ("rate_limits", "token_per_ip_per_minute"): (0, 1_000_000),
     ("rate_limits", "token_per_client_per_minute"): (0, 1_000_000),
@@ -301,6 +319,8 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("rate_limits", "registration_per_ip_per_hour"): (0, 1_000_000),
 }
 
+#: OWASP lists equally strong argon2id sets, more memory for fewer passes; 7 MiB with 5 passes needs the least.
+_MIN_PASSWORD_HASH_KIB_PASSES = 7168 * 5
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _READ_CACHE_MODES = ("auto", "node", "off")
 
@@ -486,6 +506,12 @@ def _check(settings: Settings) -> None:
         raise SettingsError(
             f"security.login_lockout_max_seconds: {security.login_lockout_max_seconds} is less than "
             f"security.login_lockout_seconds ({security.login_lockout_seconds})"
+        )
+    if security.password_hash_memory_kib * security.password_hash_time_cost < _MIN_PASSWORD_HASH_KIB_PASSES:
+        raise SettingsError(
+            f"security.password_hash_memory_kib: {security.password_hash_memory_kib} KiB with "
+            f"security.password_hash_time_cost {security.password_hash_time_cost} is below OWASP's minimum for "
+            f"argon2id; memory times passes must be at least {_MIN_PASSWORD_HASH_KIB_PASSES} (19456 KiB with 2 passes)"
         )
     if security.login_failures_before_account_lockout < security.login_failures_before_lockout:
         raise SettingsError(

@@ -140,6 +140,15 @@ class SqlUserStore(StoreBase):
     async def set_password_hash(self, user_id: int, password_hash: str, now: datetime) -> None:
         await self._update(user_id, password_hash=password_hash, updated_at=now)
 
+    async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str, now: datetime) -> bool:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(User)
+                .where(User.id == user_id, User.password_hash == old_hash)
+                .values(password_hash=new_hash, updated_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def set_enabled(self, user_id: int, is_enabled: bool, now: datetime) -> None:
         await self._update(user_id, is_enabled=is_enabled, updated_at=now)
 

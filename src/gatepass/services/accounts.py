@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.services import audit
-from gatepass.services.crypto import InstanceKeys, hash_password, verify_password
+from gatepass.services.crypto import InstanceKeys, Passwords
 from gatepass.services.stores import NewUser, SessionRecord, SessionStore, ThrottleRecord, UserRecord, UserStore
 
 SYSTEM_MANAGER = "System Manager"
@@ -93,6 +93,7 @@ class AccountService:
         lockout: LockoutPolicy,
         session_ttl_seconds: int,
         revoke_all_of: Callable[[int], Awaitable[object]],
+        passwords: Passwords | None = None,
     ) -> None:
         self.users = users
         self._sessions = sessions
@@ -102,6 +103,7 @@ class AccountService:
         self._lockout = lockout
         self._session_ttl = timedelta(seconds=session_ttl_seconds)
         self._revoke_all_of = revoke_all_of
+        self._passwords = passwords or Passwords()
 
     async def ensure_builtin_roles(self) -> None:
         existing = {name for name, _, _ in await self.users.list_roles()}
@@ -122,7 +124,7 @@ class AccountService:
         email = normalise_email(email)
         if password is not None:
             check_password_strength(password)
-        password_hash = await hash_password(password) if password is not None else None
+        password_hash = await self._passwords.hash(password) if password is not None else None
         user = await self.users.add_user(
             NewUser(
                 email=email,
@@ -143,7 +145,7 @@ class AccountService:
         """An admin's or the command line's reset: the user is signed out everywhere and every app's
         tokens stop, since whoever knew the old password may hold a session or a token."""
         check_password_strength(password)
-        await self.users.set_password_hash(user_id, await hash_password(password), self._clock())
+        await self.users.set_password_hash(user_id, await self._passwords.hash(password), self._clock())
         await self._revoke_all_of(user_id)
         await self._audit.record(audit.PASSWORD_CHANGED, user_id=user_id, ip=ip, by=by, signed_out_everywhere=True)
 
@@ -160,11 +162,11 @@ class AccountService:
         keys = self._throttle_keys(user.email, ip)
         if self._lock_of(await self._throttles(keys), self._clock()) is not None:
             raise AccountError("Too many failed attempts. Try again later.", field="current_password")
-        if not await verify_password(user.password_hash, current_password[:1024]):
+        if not (await self._passwords.check(user.password_hash, current_password[:1024])).is_valid:
             await self._record_failure(keys, user, ip)
             raise AccountError("The current password is wrong", field="current_password")
         check_password_strength(new_password)
-        await self.users.set_password_hash(user.id, await hash_password(new_password), self._clock())
+        await self.users.set_password_hash(user.id, await self._passwords.hash(new_password), self._clock())
         if sign_out_everywhere:
             await self._revoke_all_of(user.id)
         await self._audit.record(
@@ -247,8 +249,8 @@ class AccountService:
             await self._audit.record(audit.LOGIN_LOCKED, ip=ip, scope=locked[0])
             return LoginResult(None, retry_after_seconds=locked[1])
         user = await self.users.get_user_by_email(email.strip().lower()) if len(email) <= 254 else None
-        is_valid = await verify_password(user.password_hash if user else None, password[:1024])
-        if user is None or not is_valid or not user.is_enabled:
+        check = await self._passwords.check(user.password_hash if user else None, password[:1024])
+        if user is None or not check.is_valid or not user.is_enabled:
             await self._record_failure(keys, user, ip)
             await self._audit.record(audit.LOGIN_FAILED, user_id=user.id if user else None, ip=ip)
             return LoginResult(None)
@@ -256,8 +258,17 @@ class AccountService:
         # spread over many of them, and the owner's success says nothing about those.
         if throttles[0] is not None:
             await self.users.clear_login_failures(keys[0])
+        if check.needs_rehash and user.password_hash is not None:
+            await self._upgrade_hash(user.id, user.password_hash, password[:1024])
         await self._audit.record(audit.LOGIN_SUCCEEDED, user_id=user.id, ip=ip)
         return LoginResult(user)
+
+    async def _upgrade_hash(self, user_id: int, old_hash: str, password: str) -> None:
+        """Hash the password again with the current parameters, the only moment the plain password is known.
+
+        Only over the hash just checked: a password changed meanwhile must not be overwritten by the old one.
+        """
+        await self.users.replace_password_hash(user_id, old_hash, await self._passwords.hash(password), self._clock())
 
     async def start_session(self, user_id: int) -> str:
         """A new login session; returns the cookie value (only its digest is stored)."""

@@ -2,27 +2,81 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
-from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
-import anyio.to_thread
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.fernet import Fernet, InvalidToken
 
 from gatepass.protocol.tokens import derive_key
 
-_HASHER = PasswordHasher()
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    is_valid: bool
+    #: A valid password whose stored hash was made with other parameters: hash it again now.
+    needs_rehash: bool = False
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    """Verifying against this when the email is unknown takes as long as a real check (no timing oracle).
+def _hashing_threads() -> ThreadPoolExecutor:
+    """The threads every password hash and check in this process runs on, at most one per core.
 
-    Made on first use, not at import: every CLI call imports this module.
+    Each argon2 call holds `memory_kib` of memory and a core for its whole run, outside the GIL.
+    More calls at once than cores only makes each one slower and multiplies the memory; a burst
+    of logins waits here in order instead of taking anyio's or asyncio's shared threads (up to
+    40 and 32), which file responses and DNS lookups also need.
     """
-    return _HASHER.hash("gatepass-timing-equaliser")
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="argon2")
+
+
+@dataclass(frozen=True)
+class Passwords:
+    """argon2id with the configured cost (security.password_hash_* settings).
+
+    The defaults are OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane.
+    """
+
+    memory_kib: int = 19456
+    time_cost: int = 2
+    parallelism: int = 1
+    _hasher: PasswordHasher = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        hasher = PasswordHasher(
+            time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism, type=Type.ID
+        )
+        object.__setattr__(self, "_hasher", hasher)
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        """Checking against this when the email is unknown costs what a wrong password costs (no timing oracle).
+
+        Made with the current parameters on first use, not at construction: every CLI call builds the app.
+        """
+        return self._hasher.hash("gatepass-timing-equaliser")
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), self._hasher.hash, password)
+
+    async def check(self, password_hash: str | None, password: str) -> PasswordCheck:
+        """Check a password against its stored hash; None (no such user, no password) checks a dummy and fails."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_hashing_threads(), self._check, password_hash, password)
+
+    def _check(self, password_hash: str | None, password: str) -> PasswordCheck:
+        try:
+            self._hasher.verify(password_hash or self._dummy_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return PasswordCheck(False)
+        if password_hash is None:
+            return PasswordCheck(False)
+        return PasswordCheck(True, needs_rehash=self._hasher.check_needs_rehash(password_hash))
 
 
 @dataclass(frozen=True)
@@ -50,18 +104,3 @@ class InstanceKeys:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
         except InvalidToken:
             raise ValueError("cannot decrypt: was the instance secret changed?") from None
-
-
-async def hash_password(password: str) -> str:
-    # argon2 is deliberately slow; keep it off the event loop.
-    return await anyio.to_thread.run_sync(_HASHER.hash, password)
-
-
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    def _verify() -> bool:
-        try:
-            return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
-
-    return await anyio.to_thread.run_sync(_verify)
