@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import await_only
 
 from gatepass.cache.reads import GROUPS, TOKENS
 from gatepass.config import Settings, make_private_dir, restrict_mode
@@ -40,14 +46,147 @@ def database_url(settings: Settings) -> URL:
     return url
 
 
+#: How long a writer waits for another to finish: in this process on the write queue, from another process
+#: in SQLite's busy handler. Longer than that, and the statement fails with "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 10
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the one writer; busy_timeout queues writers instead of failing.
+    # WAL lets readers run beside the one writer. The busy handler only waits for writers of other
+    # processes (other workers, the CLI): this process's writers queue on _SQLiteQueuedWrites' lock.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.close()
+
+
+#: A statement that writes: SQLite takes its write lock for it (Core, ORM flush, text, WITH ... INSERT).
+_WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b|\s*WITH\b.*\b(INSERT|UPDATE|DELETE|REPLACE)\b",
+                              re.IGNORECASE | re.DOTALL)  # fmt: skip
+
+
+class _WriteQueue:
+    """The writers of one event loop, one at a time; which task holds the turn."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.holder: asyncio.Task[Any] | None = None
+
+
+class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
+    """aiosqlite whose write transactions in one process take turns on an asyncio lock.
+
+    SQLite has one writer at a time. Left to SQLite, concurrent writers of one process each sit in the
+    busy handler, which sleeps and retries on a back-off of up to 100 ms: throughput falls and p99 climbs
+    with every writer added. Here a transaction's first write waits for its turn on the event loop
+    (first come, first served, no polling), then opens the transaction with BEGIN IMMEDIATE, which
+    takes the write lock at once; the turn passes on the moment the COMMIT or ROLLBACK returns.
+    Reads need no turn: in WAL they run on their own connections beside the writer.
+
+    As the driver always did, a transaction's reads before its first write run outside it, so no
+    transaction ever holds a read snapshot it must later upgrade to a write (which SQLite refuses,
+    without waiting, once another writer committed meanwhile). The stores write first and check
+    with the statement itself (``UPDATE ... WHERE consumed_at IS NULL``), never read-then-write.
+
+    Other processes on the same file (workers, the CLI) still meet in SQLite's busy handler.
+    """
+
+    supports_statement_cache = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteQueue] = weakref.WeakKeyDictionary()
+        #: id() of each DBAPI connection in a write transaction opened here, and the queue it holds a turn of.
+        self._turns: dict[int, _WriteQueue | None] = {}
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        self._begin_write(statement, context)
+        super().do_execute(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
+
+    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
+        self._begin_write(statement, context)
+        super().do_execute_no_params(cursor, statement, context)  # type: ignore[no-untyped-call]
+
+    def do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        self._begin_write(statement, context)
+        super().do_executemany(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        try:
+            super().do_commit(dbapi_connection)  # type: ignore[no-untyped-call]
+        finally:
+            self._end_write(dbapi_connection)
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        try:
+            super().do_rollback(dbapi_connection)  # type: ignore[no-untyped-call]
+        finally:
+            self._end_write(dbapi_connection)
+
+    def do_close(self, dbapi_connection: Any) -> None:
+        try:
+            super().do_close(dbapi_connection)  # type: ignore[no-untyped-call]
+        finally:
+            self._end_write(dbapi_connection)
+
+    def _begin_write(self, statement: str, context: Any) -> None:
+        if context is None or not _WRITE_STATEMENT.match(statement):
+            return
+        dbapi_connection = context.root_connection.connection.dbapi_connection
+        key = id(dbapi_connection)
+        if key in self._turns:
+            return  # this transaction has begun already
+        queue = self._take_turn()
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE").close()
+        except BaseException:
+            self._pass_turn(queue)
+            raise
+        self._turns[key] = queue
+
+    def _take_turn(self) -> _WriteQueue | None:
+        """Wait for this loop's writers ahead; None when there is no loop, or this task already has the turn."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _WriteQueue()
+        task = asyncio.current_task(loop)
+        if task is not None and queue.holder is task:
+            # A second connection written by the task that holds the turn (never done by the stores):
+            # waiting for itself would never end, so it meets its other connection in the busy handler.
+            return None
+        try:
+            await_only(_acquire(queue.lock, SQLITE_BUSY_TIMEOUT_SECONDS))
+        except TimeoutError:
+            raise self.loaded_dbapi.OperationalError("database is locked (waited for this process's writers)") from None
+        queue.holder = task
+        return queue
+
+    def _end_write(self, dbapi_connection: Any) -> None:
+        if isinstance(dbapi_connection, PoolProxiedConnection):
+            dbapi_connection = dbapi_connection.dbapi_connection
+        key = id(dbapi_connection)
+        if key in self._turns:
+            self._pass_turn(self._turns.pop(key))
+
+    @staticmethod
+    def _pass_turn(queue: _WriteQueue | None) -> None:
+        if queue is not None:
+            queue.holder = None
+            queue.lock.release()
+
+
+async def _acquire(lock: asyncio.Lock, timeout_seconds: float) -> None:
+    async with asyncio.timeout(timeout_seconds):
+        await lock.acquire()
+
+
+registry.register("sqlite.gatepass_aiosqlite", __name__, "_SQLiteQueuedWrites")
 
 
 def _make_private_sqlite_file(path: Path, var_path: Path) -> None:
@@ -100,7 +239,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if backend == "sqlite":
         if url.database and url.database != ":memory:":
             _make_private_sqlite_file(Path(url.database), settings.var_path)
-        engine = create_async_engine(url, **options)
+        engine = create_async_engine(url.set(drivername="sqlite+gatepass_aiosqlite"), **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # pool_timeout: when the database is gone, fail within seconds instead of queueing for 30.

@@ -1,0 +1,76 @@
+"""Many writers at once on one SQLite file: nothing is lost.
+
+Inside a worker, write transactions take turns on the event loop and begin with BEGIN IMMEDIATE;
+between the workers SQLite's busy handler still decides. Two thousand client_credentials tokens
+issued by 64 clients at once, through two workers, must each end up stored, active and audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from support import LiveServer
+
+TOKENS = 2000
+CONCURRENCY = 64
+NO_LIMITS = {
+    "GATEPASS_RATE_LIMITS_TOKEN_PER_IP_PER_MINUTE": "0",
+    "GATEPASS_RATE_LIMITS_TOKEN_PER_CLIENT_PER_MINUTE": "0",
+    "GATEPASS_RATE_LIMITS_INTROSPECTION_PER_CLIENT_PER_MINUTE": "0",
+}
+
+
+def _count(server: LiveServer, query: str, *params: object) -> int:
+    connection = sqlite3.connect(server.var_dir / "gatepass.db")
+    try:
+        [(found,)] = list(connection.execute(query, params))
+    finally:
+        connection.close()
+    return int(found)
+
+
+async def _all_at_once(calls: list[Callable[[], Awaitable[httpx.Response]]]) -> list[httpx.Response]:
+    """Every call, at most CONCURRENCY in flight at a time."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def bounded(call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        async with gate:
+            return await call()
+
+    return list(await asyncio.gather(*(bounded(call) for call in calls)))
+
+
+async def test_concurrent_issuance_through_two_workers_loses_no_token_and_no_audit_row(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server("sqlite", GATEPASS_SERVER_WORKERS="2", **NO_LIMITS)
+    bot = server.create_user()
+    client = server.create_client("--grant-type", "client_credentials", "--service-user", bot["email"], "--scope", "all")
+    auth = (client["client_id"], client["client_secret"])
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=server.url, auth=auth, limits=limits, timeout=60) as http:
+        issued = await _all_at_once(
+            [
+                lambda: http.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "all"})
+                for _ in range(TOKENS)
+            ]
+        )
+        assert {response.status_code for response in issued} == {200}, next(
+            response.text for response in issued if response.status_code != 200
+        )
+        tokens = [response.json()["access_token"] for response in issued]
+        assert len(set(tokens)) == TOKENS
+        answers = await _all_at_once(
+            [lambda token=token: http.post("/oauth/introspect", data={"token": token}) for token in tokens]
+        )
+    assert [answer.status_code for answer in answers] == [200] * TOKENS
+    assert [(answer.json()["active"], answer.json()["client_id"]) for answer in answers] == [
+        (True, client["client_id"])
+    ] * TOKENS
+    audited = "SELECT count(*) FROM audit_events WHERE event = 'token.issued' AND client_id = ?"
+    assert _count(server, audited, client["client_id"]) == TOKENS
+    assert _count(server, "SELECT count(*) FROM access_tokens WHERE client_id = ?", client["client_id"]) == TOKENS
