@@ -131,13 +131,19 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
         finally:
             self._end_write(dbapi_connection)
 
+    def do_terminate(self, dbapi_connection: Any) -> None:
+        try:
+            super().do_terminate(dbapi_connection)
+        finally:
+            self._end_write(dbapi_connection)
+
     def _begin_write(self, statement: str, context: Any) -> None:
         if context is None or not _WRITE_STATEMENT.match(statement):
             return
-        dbapi_connection = context.root_connection.connection.dbapi_connection
-        key = id(dbapi_connection)
-        if key in self._turns:
-            return  # this transaction has begun already
+        pooled = context.root_connection.connection
+        dbapi_connection, key = pooled.dbapi_connection, id(pooled.dbapi_connection)
+        if key in self._turns or pooled.driver_connection.in_transaction:
+            return  # this transaction has begun already (here, or by a SAVEPOINT or a statement's own BEGIN)
         queue = self._take_turn()
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE").close()
@@ -156,6 +162,11 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
         if queue is None:
             queue = self._queues[loop] = _WriteQueue()
         task = asyncio.current_task(loop)
+        if queue.holder is not None and queue.holder.done():
+            # Its task ended without its connection's COMMIT, ROLLBACK or close reaching this dialect
+            # (a connection dropped by the garbage collector): the turn would never come back.
+            self._turns = {key: held for key, held in self._turns.items() if held is not queue}
+            self._pass_turn(queue)
         if task is not None and queue.holder is task:
             # A second connection written by the task that holds the turn (never done by the stores):
             # waiting for itself would never end, so it meets its other connection in the busy handler.
