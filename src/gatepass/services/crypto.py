@@ -70,8 +70,10 @@ class Passwords:
         return await loop.run_in_executor(_hashing_threads(), self._check, password_hash, password)
 
     def _check(self, password_hash: str | None, password: str) -> PasswordCheck:
+        # Made (once) before any check, known email or not: the first of either costs the same too.
+        dummy_hash = self._dummy_hash
         try:
-            self._hasher.verify(password_hash or self._dummy_hash, password)
+            self._hasher.verify(password_hash or dummy_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return PasswordCheck(False)
         if password_hash is None:
