@@ -1,4 +1,4 @@
-"""Many writers at once on one SQLite file: nothing is lost.
+"""Many writers at once on one SQLite file: none waits in SQLite's busy handler, nothing is lost.
 
 Inside a worker, write transactions take turns on the event loop and begin with BEGIN IMMEDIATE;
 between the workers SQLite's busy handler still decides. Two thousand client_credentials tokens
@@ -10,9 +10,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import event, text
 
+from gatepass.config import load_settings
+from gatepass.db.base import single_statement
+from gatepass.db.engine import create_engine, create_session_factory
 from support import LiveServer
 
 TOKENS = 2000
@@ -74,3 +80,46 @@ async def test_concurrent_issuance_through_two_workers_loses_no_token_and_no_aud
     audited = "SELECT count(*) FROM audit_events WHERE event = 'token.issued' AND client_id = ?"
     assert _count(server, audited, client["client_id"]) == TOKENS
     assert _count(server, "SELECT count(*) FROM access_tokens WHERE client_id = ?", client["client_id"]) == TOKENS
+
+
+def _no_busy_handler(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
+async def test_writers_of_one_process_never_meet_in_the_busy_handler(tmp_path: Path) -> None:
+    """With SQLite's busy handler off, any writer that met another there would fail at once."""
+    engine = create_engine(load_settings({"GATEPASS_SERVER_VAR_DIR": str(tmp_path)}))
+    event.listen(engine.sync_engine, "connect", _no_busy_handler)
+    sessions = create_session_factory(engine)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+
+        async def one_statement(n: int) -> None:
+            async with single_statement(sessions) as connection:
+                await connection.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": f"single {n}"})
+
+        async def read_then_write(n: int) -> None:
+            async with sessions() as session, session.begin():
+                await session.execute(text("SELECT count(*) FROM notes"))
+                await session.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": f"session {n}"})
+                await session.execute(text("UPDATE notes SET body = body || '.' WHERE id = :id"), {"id": n + 1})
+
+        async def refused(n: int) -> None:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO notes (body) VALUES (NULL)"))
+
+        outcomes = await asyncio.gather(
+            *(one_statement(n) for n in range(300)),
+            *(read_then_write(n) for n in range(100)),
+            *(refused(n) for n in range(20)),
+            return_exceptions=True,
+        )
+        failures = [type(outcome).__name__ for outcome in outcomes if outcome is not None]
+        assert failures == ["IntegrityError"] * 20  # a failed transaction gives its turn back
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 400
+    finally:
+        await engine.dispose()
