@@ -17,19 +17,10 @@ from typing import Any
 
 import pytest
 
-from support import BACKENDS, IS_CI, Database, LiveServer, backend_unavailable_reason
+from support import BACKENDS, IS_CI, Database, LiveServer, backend_unavailable_reason, require
 
 CHROMIUM = os.environ.get("GATEPASS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent / "var" / "test-artifacts"
-
-
-def require(reason: str | None) -> None:
-    """Skip for a missing service on a laptop; under CI=true a missing service is a failure."""
-    if reason is None:
-        return
-    if IS_CI:
-        pytest.fail(f"CI requires this, but: {reason}")
-    pytest.skip(reason)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

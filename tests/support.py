@@ -48,6 +48,17 @@ def backend_unavailable_reason(backend: str) -> str | None:
     return None
 
 
+def require(reason: str | None) -> None:
+    """Skip for a missing service on a laptop; under CI=true a missing service is a failure."""
+    if reason is None:
+        return
+    import pytest
+
+    if IS_CI:
+        pytest.fail(f"CI requires this, but: {reason}")
+    pytest.skip(reason)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -23,8 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from docs_support import ILLUSTRATIVE, ROOT, Block, DocSession, output_problem, read_blocks, shell_blocks
 
-from conftest import require
 from gatepass.config import load_settings
+from support import require
 
 README = ROOT / "README.md"
 #: The documents that are scripts: every shell block not marked illustrative runs, in order. The short

@@ -8,6 +8,7 @@ user's own browser signed in with a fresh session; an admin's reset in the conso
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -159,7 +160,7 @@ async def test_an_admin_reset_signs_the_user_out_and_revokes_every_app(server: L
         assert await _is_signed_in(admin)
     assert await _tokens_work(api, client, tokens) == (401, 400)
     details = [d for uid, _, d in audit_events(server, "user.password_changed") if uid == person]
-    assert details == [{"by": "admin", "signed_out_everywhere": True}]
+    assert details == [{"by": "admin", "signed_out_everywhere": True, "actor": f"admin:{ADMIN_EMAIL}"}]
 
 
 async def test_the_command_line_reset_signs_the_user_out_and_revokes_every_app(
@@ -174,4 +175,4 @@ async def test_the_command_line_reset_signs_the_user_out_and_revokes_every_app(
     details = [
         d for uid, _, d in audit_events(server, "user.password_changed") if uid == user_id(server, user["email"])
     ]
-    assert details == [{"by": "cli", "signed_out_everywhere": True}]
+    assert details == [{"by": "cli", "signed_out_everywhere": True, "actor": f"cli:{getpass.getuser()}"}]
