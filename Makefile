@@ -22,6 +22,7 @@ test: $(STAMP)
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	@if [ ! -d node_modules ] && command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund || echo "npm ci failed; the newman test will be skipped (and fail under CI=true)."; fi
 	$(BIN)/python -m pytest
 

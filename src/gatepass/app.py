@@ -190,10 +190,16 @@ def build_gatepass(settings: Settings) -> Gatepass:
     )
     issuer = settings.server.issuer
     client_service = ClientService(clients, users, keys, audit, clock, grants=tokens)
-    key_service = KeyService(SqlSigningKeyStore(sessions, read_cache), keys, clock,
-                             id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds)
-    token_service.id_tokens = IdTokenService(issuer=issuer, keys=key_service, clients=client_service, clock=clock,
-                                             ttl_seconds=settings.tokens.id_token_ttl_seconds)
+    key_service = KeyService(
+        SqlSigningKeyStore(sessions, read_cache), keys, clock, id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds
+    )
+    token_service.id_tokens = IdTokenService(
+        issuer=issuer,
+        keys=key_service,
+        clients=client_service,
+        clock=clock,
+        ttl_seconds=settings.tokens.id_token_ttl_seconds,
+    )
     doctype_store, document_store = SqlDocTypeStore(sessions, read_cache), SqlDocumentStore(sessions)
     accounts = AccountService(
         users,
@@ -258,11 +264,18 @@ def build_gatepass(settings: Settings) -> Gatepass:
         rate_limiter=RedisRateLimiter(settings.redis.url) if settings.redis.url else InProcessRateLimiter(),
         client_store=clients,
         registration=RegistrationService(
-            issuer=issuer, clients=client_service, client_store=clients, store=SqlRegistrationStore(sessions),
-            runtime=runtime, keys=keys, audit_log=audit, clock=clock,
+            issuer=issuer,
+            clients=client_service,
+            client_store=clients,
+            store=SqlRegistrationStore(sessions),
+            runtime=runtime,
+            keys=keys,
+            audit_log=audit,
+            clock=clock,
         ),
-        oidc=OidcService(issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service,
-                         clock=clock),
+        oidc=OidcService(
+            issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service, clock=clock
+        ),
         documents=DocumentService(doctype_store, document_store, clock),
         doctypes=DocTypeService(doctype_store, document_store, users, audit, clock),
         api_keys=ApiKeyService(users, keys, audit, clock),
@@ -325,9 +338,7 @@ def create_app(settings: Settings) -> Starlette:
         await _warn_about_risky_providers(gatepass.social.providers)
         background: list[asyncio.Task[None]] = []
         if settings.security.purge_interval_seconds:
-            background.append(
-                asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds))
-            )
+            background.append(asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds)))
         if gatepass.change_feed is not None:
             background.append(asyncio.create_task(gatepass.change_feed.listen(gatepass.read_cache.heard_of_change)))
         try:
@@ -356,8 +367,11 @@ def create_app(settings: Settings) -> Starlette:
         middleware=middleware,
         exception_handlers={
             # Exception's handler only answers what escapes ErrorBoundaryMiddleware (a fault in the headers' own layer).
-            Exception: unhandled_error, DBAPIError: database_error, PoolTimeoutError: database_error,
-            OSError: database_error, ClientDisconnect: client_disconnected,
+            Exception: unhandled_error,
+            DBAPIError: database_error,
+            PoolTimeoutError: database_error,
+            OSError: database_error,
+            ClientDisconnect: client_disconnected,
         },
         lifespan=lifespan,
     )

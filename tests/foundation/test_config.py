@@ -112,7 +112,10 @@ def test_settings_are_frozen() -> None:
         # Not what a local browser types, and plain http must stay on loopback (RFC 9700 §2.6).
         ({"GATEPASS_SERVER_HOST": "0.0.0.0", "GATEPASS_SERVER_PORT": "8080"}, "http://127.0.0.1:8080"),
         ({"GATEPASS_SERVER_HOST": "192.0.2.10"}, "http://127.0.0.1:8000"),
-        ({"GATEPASS_SERVER_PORT": "8104", "GATEPASS_SERVER_ISSUER": "https://id.example.com"}, "https://id.example.com"),
+        (
+            {"GATEPASS_SERVER_PORT": "8104", "GATEPASS_SERVER_ISSUER": "https://id.example.com"},
+            "https://id.example.com",
+        ),
     ],
     ids=["port", "localhost", "ipv6-loopback", "wildcard", "public-address", "issuer-set"],
 )
@@ -193,7 +196,9 @@ def test_serve_on_another_port_names_that_port_everywhere(tmp_path: Path) -> Non
         assert f"Gatepass serving {url}\n" in said
         assert '"level": "warning"' not in said
         assert httpx.get(f"{url}/.well-known/openid-configuration").json()["issuer"] == url
-        assert httpx.get(f"{url}/.well-known/oauth-authorization-server").json()["token_endpoint"] == f"{url}/oauth/token"
+        assert (
+            httpx.get(f"{url}/.well-known/oauth-authorization-server").json()["token_endpoint"] == f"{url}/oauth/token"
+        )
     finally:
         process.terminate()
         process.wait(timeout=15)

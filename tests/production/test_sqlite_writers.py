@@ -55,7 +55,9 @@ async def test_concurrent_issuance_through_two_workers_loses_no_token_and_no_aud
 ) -> None:
     server = start_server("sqlite", GATEPASS_SERVER_WORKERS="2", **NO_LIMITS)
     bot = server.create_user()
-    client = server.create_client("--grant-type", "client_credentials", "--service-user", bot["email"], "--scope", "all")
+    client = server.create_client(
+        "--grant-type", "client_credentials", "--service-user", bot["email"], "--scope", "all"
+    )
     auth = (client["client_id"], client["client_secret"])
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=server.url, auth=auth, limits=limits, timeout=60) as http:

@@ -254,8 +254,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # pool_timeout: when the database is gone, fail within seconds instead of queueing for 30.
-    options.update(pool_size=settings.database.pool_size, max_overflow=settings.database.pool_size // 2,
-                   pool_recycle=1800, pool_timeout=5)
+    options.update(
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.pool_size // 2,
+        pool_recycle=1800,
+        pool_timeout=5,
+    )
     if backend == "postgresql":
         options["connect_args"] = {"timeout": 5, "command_timeout": 15}
     else:
@@ -272,15 +276,31 @@ def create_engine(settings: Settings) -> AsyncEngine:
 #: one empties every group (deleting a user or client deletes their tokens with it).
 _TOKEN_TABLES = frozenset({"token_grants", "access_tokens"})
 _CACHED_TABLES = _TOKEN_TABLES | {
-    "users", "roles", "user_roles", "oauth_clients", "runtime_settings", "signing_keys", "doc_types", "doc_fields",
-    "doc_permissions", "document_scopes",
+    "users",
+    "roles",
+    "user_roles",
+    "oauth_clients",
+    "runtime_settings",
+    "signing_keys",
+    "doc_types",
+    "doc_fields",
+    "doc_permissions",
+    "document_scopes",
 }
 #: Of those, the ones where a new row changes what a cached read returns. A new client, user, grant or
 #: token changes nothing already cached (misses are never cached); a new role link or permission does.
-_INSERT_MATTERS = frozenset({
-    "roles", "user_roles", "runtime_settings", "signing_keys", "doc_types", "doc_fields", "doc_permissions",
-    "document_scopes",
-})
+_INSERT_MATTERS = frozenset(
+    {
+        "roles",
+        "user_roles",
+        "runtime_settings",
+        "signing_keys",
+        "doc_types",
+        "doc_fields",
+        "doc_permissions",
+        "document_scopes",
+    }
+)
 _ALL_GROUPS = frozenset(GROUPS)
 _TOKEN_GROUP = frozenset({TOKENS})
 _CHANGED = "gatepass_changed_cache_groups"
