@@ -7,6 +7,7 @@ read from the package only to list every admin path, so no page escapes the acce
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import re
@@ -208,3 +209,33 @@ async def console_client(admin: ConsoleSession, app_name: str, **overrides: Any)
     assert response.status_code == 303, text_of(response.text)[:300]
     fields = fields_of((await admin.get(response.headers["location"])).text)
     return fields["client-id"], fields.get("client-secret")
+
+
+# -- the app's side of a code flow ---------------------------------------------------------------
+
+
+async def exchange_code(server: LiveServer, client_id: str, secret: str, code: str, verifier: str) -> dict[str, Any]:
+    """The client redeems a code at the token endpoint, as a web app's backend would."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        response = await http.post(
+            "/oauth/token",
+            auth=(client_id, secret),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
+        )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+async def settle_on_the_unreachable_callback(page: Any) -> None:
+    """The test client's callback does not listen: let the browser finish failing to reach it."""
+    from playwright.async_api import Error as PlaywrightError
+
+    with contextlib.suppress(PlaywrightError):
+        await page.wait_for_url("http://127.0.0.1:9999/**")
+    await page.wait_for_url("chrome-error://**")

@@ -6,27 +6,26 @@ headless Chromium; nothing is downloaded at test time.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from console_support import (
     ConsoleSession,
     admin_paths,
     console_client,
     console_user,
+    exchange_code,
     log_in_page,
     query_of,
     s256,
+    settle_on_the_unreachable_callback,
     shot,
     user_id_of,
 )
-from playwright.async_api import Error as PlaywrightError
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, IS_CI, REDIRECT_URI, LiveServer
 
@@ -176,13 +175,6 @@ async def test_keyboard_alone_logs_in_and_allows(sqlite_server: LiveServer, page
     assert answer.headers["location"].startswith(f"{REDIRECT_URI}?code=")
 
 
-async def _settle_on_the_unreachable_callback(page: Any) -> None:
-    """The test client's callback does not listen: let the browser finish failing to reach it."""
-    with contextlib.suppress(PlaywrightError):
-        await page.wait_for_url("http://127.0.0.1:9999/**")
-    await page.wait_for_url("chrome-error://**")
-
-
 _CONTRAST = """(pair) => {
   const rgb = (css) => css.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
@@ -240,19 +232,8 @@ async def test_keyboard_alone_creates_a_client_and_revokes_an_app(sqlite_server:
         await page.get_by_role("button", name="Allow").focus()
         await page.keyboard.press("Enter")
     code = query_of((await consent.value).headers["location"])["code"]
-    await _settle_on_the_unreachable_callback(page)
-    async with httpx.AsyncClient(base_url=sqlite_server.url, timeout=30) as http:
-        exchanged = await http.post(
-            "/oauth/token",
-            auth=(client_id, secret),
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
-        )
-    assert exchanged.status_code == 200, exchanged.text
+    await settle_on_the_unreachable_callback(page)
+    await exchange_code(sqlite_server, client_id, secret, code, verifier)
     await page.goto(f"{sqlite_server.url}/")
     revoke = page.get_by_role("button", name="Revoke access of ", exact=False)
     assert await revoke.count() == 1, await page.inner_text("body")

@@ -17,6 +17,7 @@ from console_support import (
     ConsoleSession,
     console_client,
     console_user,
+    exchange_code,
     query_of,
     s256,
     shot,
@@ -119,19 +120,7 @@ async def _user_allows(
 
 
 async def _client_exchanges_the_code(server: LiveServer, client_id: str, secret: str, code: str, verifier: str) -> str:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        response = await http.post(
-            "/oauth/token",
-            auth=(client_id, secret),
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
-        )
-    assert response.status_code == 200, response.text
-    body = response.json()
+    body = await exchange_code(server, client_id, secret, code, verifier)
     assert body["token_type"] == "Bearer"
     assert "refresh_token" in body
     access_token: str = body["access_token"]

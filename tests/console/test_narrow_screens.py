@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from console_support import (
     ConsoleSession,
     admin_paths,
     console_client,
     console_user,
+    exchange_code,
     log_in_page,
     query_of,
     s256,
+    settle_on_the_unreachable_callback,
     shot,
     user_id_of,
 )
-from playwright.async_api import Error as PlaywrightError
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
@@ -75,21 +74,8 @@ async def _connect_an_app(
     async with phone.expect_response(lambda r: r.url.endswith("/oauth/consent")) as consent:
         await phone.get_by_role("button", name="Allow").click()
     code = query_of((await consent.value).headers["location"])["code"]
-    with contextlib.suppress(PlaywrightError):
-        await phone.wait_for_url("http://127.0.0.1:9999/**")
-    await phone.wait_for_url("chrome-error://**")
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        exchanged = await http.post(
-            "/oauth/token",
-            auth=(client_id, secret),
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
-        )
-    assert exchanged.status_code == 200, exchanged.text
+    await settle_on_the_unreachable_callback(phone)
+    await exchange_code(server, client_id, secret, code, verifier)
     return consent_overflow
 
 
