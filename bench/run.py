@@ -655,7 +655,7 @@ def seed_accounts(env: dict[str, str], base_email: str, password: str) -> dict[s
         SVC_CLIENT: ["--name", "Bench service", "--grant-type", "client_credentials", "--service-user", base_email,
                      "--scope", "all"],
         RS_CLIENT: ["--name", "Bench resource server", "--grant-type", "client_credentials", "--service-user",
-                    base_email, "--scope", "all"],
+                    base_email, "--scope", "all", "--resource-server"],
     }
     commands = {client_id: [str(BIN / "gatepass"), "client", "add", "--client-id", client_id, *args, "--json"]
                 for client_id, args in client_args.items()}

@@ -297,6 +297,19 @@ async def _purge_forever(gatepass: Gatepass, interval_seconds: int) -> None:
             _log.exception("purge failed")
 
 
+#: How often each worker writes the last use of the grants its API calls saw (TokenService.flush_last_use).
+LAST_USE_FLUSH_SECONDS = 2.0
+
+
+async def _write_last_use_forever(tokens: TokenService) -> None:
+    while True:
+        await asyncio.sleep(LAST_USE_FLUSH_SECONDS)
+        try:
+            await tokens.flush_last_use()
+        except Exception:  # bookkeeping must never stop the server; the next uses are noted again
+            _log.warning("could not write the last use of grants", exc_info=True)
+
+
 async def _warn_about_risky_providers(providers: ProviderService) -> None:
     """A relaxation that is on says so at every start (STYLE §4), like the `allow_*` settings."""
     for config in await providers.list_enabled():
@@ -341,11 +354,14 @@ def create_app(settings: Settings) -> Starlette:
             background.append(asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds)))
         if gatepass.change_feed is not None:
             background.append(asyncio.create_task(gatepass.change_feed.listen(gatepass.read_cache.heard_of_change)))
+        background.append(asyncio.create_task(_write_last_use_forever(gatepass.tokens)))
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
+            with contextlib.suppress(Exception):  # a database already gone at shutdown loses only "last used"
+                await gatepass.tokens.flush_last_use()
             await gatepass.close()
 
     # The error boundary sits inside the security headers, so a 500 carries them too; text no value may

@@ -1,9 +1,9 @@
 """A password change or reset ends what the old password opened: other sessions, every app's tokens.
 
 Whoever knew the old password may hold a browser session or an app's refresh token; changing the
-password must stop both. On the account page a check box (checked) does this and keeps the
-user's own browser signed in with a fresh session; an admin's reset in the console and
-`gatepass user set-password` always do it. Each change is audited with who made it.
+password must stop both. A change on the account page always does this, and keeps the user's own
+browser signed in with a fresh session unless they untick "Stay signed in on this browser"; an
+admin's reset in the console and `gatepass user set-password` do it too. Each change is audited with who made it.
 """
 
 from __future__ import annotations
@@ -72,14 +72,14 @@ async def _tokens_work(api: Backchannel, client: dict[str, Any], tokens: dict[st
     return userinfo.status_code, refreshed.status_code
 
 
-async def _change_own(browser: HttpBrowser, current: str, new: str, *, sign_out_everywhere: bool) -> httpx.Response:
+async def _change_own(browser: HttpBrowser, current: str, new: str, *, keep_this_session: bool) -> httpx.Response:
     page = await browser.http.get("/")
     form = next(form for form in parse_forms(page.text) if form.action == "/account/password")
-    assert form.fields["sign_out_everywhere"] == "1"
-    assert 'name="sign_out_everywhere" value="1" checked' in page.text
+    assert form.fields["keep_this_session"] == "1"
+    assert 'name="keep_this_session" value="1" checked' in page.text
     data = {**form.fields, "current_password": current, "new_password": new, "new_password_again": new}
-    if not sign_out_everywhere:
-        del data["sign_out_everywhere"]
+    if not keep_this_session:
+        del data["keep_this_session"]
     return await browser.http.post("/account/password", data=data)
 
 
@@ -96,9 +96,9 @@ async def test_changing_your_password_signs_out_everywhere_else_and_revokes_ever
     tokens = await _tokens(api, user, client)
     async with await _browser(server, user) as here, await _browser(server, user) as elsewhere:
         old_cookie = dict(here.http.cookies)
-        changed = await _change_own(here, user["password"], NEW_PASSWORD, sign_out_everywhere=True)
+        changed = await _change_own(here, user["password"], NEW_PASSWORD, keep_this_session=True)
         assert changed.status_code == 303
-        assert changed.headers["location"] == "/?password=changed-everywhere"
+        assert changed.headers["location"] == "/?password=changed"
         assert dict(here.http.cookies) != old_cookie  # a fresh session for this browser
         home = await here.http.get(changed.headers["location"])
         assert home.status_code == 200
@@ -114,29 +114,29 @@ async def test_changing_your_password_signs_out_everywhere_else_and_revokes_ever
     [(found_user_id, _, detail)] = [
         event for event in audit_events(server, "user.password_changed") if event[0] == user_id(server, user["email"])
     ]
-    assert detail == {"by": "self", "signed_out_everywhere": True}
+    assert detail == {"by": "self", "signed_out_everywhere": True, "kept_this_session": True}
     assert found_user_id == user_id(server, user["email"])
 
 
-async def test_unchecking_the_box_keeps_other_sessions_and_apps(server: LiveServer, api: Backchannel) -> None:
+async def test_unchecking_the_box_signs_this_browser_out_too(server: LiveServer, api: Backchannel) -> None:
     user, client = _parties(server)
     tokens = await _tokens(api, user, client)
     async with await _browser(server, user) as here, await _browser(server, user) as elsewhere:
-        changed = await _change_own(here, user["password"], NEW_PASSWORD, sign_out_everywhere=False)
-        assert changed.headers["location"] == "/?password=changed"
-        assert await _is_signed_in(here)
-        assert await _is_signed_in(elsewhere)
-    assert await _tokens_work(api, client, tokens) == (200, 200)
+        changed = await _change_own(here, user["password"], NEW_PASSWORD, keep_this_session=False)
+        assert changed.headers["location"] == "/login"
+        assert not await _is_signed_in(here)
+        assert not await _is_signed_in(elsewhere)
+    assert await _tokens_work(api, client, tokens) == (401, 400)
     details = [
         d for uid, _, d in audit_events(server, "user.password_changed") if uid == user_id(server, user["email"])
     ]
-    assert details == [{"by": "self", "signed_out_everywhere": False}]
+    assert details == [{"by": "self", "signed_out_everywhere": True, "kept_this_session": False}]
 
 
 async def test_a_wrong_current_password_changes_nothing(server: LiveServer) -> None:
     user, _ = _parties(server)
     async with await _browser(server, user) as here:
-        refused = await _change_own(here, "not-my-password", NEW_PASSWORD, sign_out_everywhere=True)
+        refused = await _change_own(here, "not-my-password", NEW_PASSWORD, keep_this_session=True)
         assert refused.status_code == 400
         assert "The current password is wrong" in page_text(refused.text)
         assert await _is_signed_in(here)

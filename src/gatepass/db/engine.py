@@ -310,8 +310,10 @@ _CHANGED = "gatepass_changed_cache_groups"
 _WRITES = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+[`\"]?(\w+)")
 
 
-#: Noting a grant's last use (db/tokens.py touch_grant) changes nothing any cached read returns.
-_LAST_USE_ONLY = re.compile(r"UPDATE [`\"]?token_grants[`\"]? SET last_used_at=[^,]+ WHERE token_grants\.id = \S+")
+#: Noting grants' last use (db/tokens.py touch_grants) changes nothing any cached read returns.
+_LAST_USE_ONLY = re.compile(
+    r"UPDATE [`\"]?token_grants[`\"]? SET last_used_at=[^,]+ WHERE token_grants\.id IN \([^)]*\)"
+)
 
 
 def _groups_written(statement: str) -> frozenset[str]:

@@ -209,8 +209,12 @@ def _issue_parameters(
     return parameters
 
 
-#: Built once: noted on the first API call of each grant per minute and worker.
-_TOUCH_GRANT = update(_grants).where(_grants.c.id == bindparam("grant_id")).values(last_used_at=bindparam("now"))
+#: Built once: the grants used since a worker's previous flush, in one statement.
+_TOUCH_GRANTS = (
+    update(_grants)
+    .where(_grants.c.id.in_(bindparam("grant_ids", expanding=True)))
+    .values(last_used_at=bindparam("now"))
+)
 
 
 def _grant_row(grant: NewGrant) -> dict[str, Any]:
@@ -569,10 +573,10 @@ class SqlTokenStore(StoreBase):
             )
             return int(grants.rowcount)  # type: ignore[attr-defined]
 
-    async def touch_grant(self, grant_id: int, now: datetime) -> None:
-        """A grant's last use; no cached read holds it, so the read cache is not told (db/engine.py)."""
+    async def touch_grants(self, grant_ids: list[int], now: datetime) -> None:
+        """Grants' last use; no cached read holds it, so the read cache is not told (db/engine.py)."""
         async with single_statement(self._sessions) as connection:
-            await connection.execute(_TOUCH_GRANT, {"grant_id": grant_id, "now": now})
+            await connection.execute(_TOUCH_GRANTS, {"grant_ids": grant_ids, "now": now})
 
     async def list_active_grants(
         self, now: datetime, *, user_id: int | None = None, client_id: str | None = None, grant_id: int | None = None

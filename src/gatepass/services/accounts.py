@@ -150,12 +150,13 @@ class AccountService:
         await self._audit.record(audit.PASSWORD_CHANGED, user_id=user_id, ip=ip, by=by, signed_out_everywhere=True)
 
     async def change_own_password(
-        self, user: UserRecord, current_password: str, new_password: str, *, sign_out_everywhere: bool, ip: str | None
+        self, user: UserRecord, current_password: str, new_password: str, *, keeps_this_session: bool, ip: str | None
     ) -> None:
         """The user's own change, proven by the current password (a wrong one counts as a failed login).
 
-        With ``sign_out_everywhere`` every session, this one included, ends and every app's tokens are
-        revoked; the caller then starts a fresh session for this browser.
+        Whoever knew the old password may hold a session or an app's tokens: every session ends and every
+        grant and consent goes, this browser's too; the caller starts a fresh session for this browser
+        when the user keeps it.
         """
         if user.password_hash is None:
             raise AccountError("Your account has no password: you log in through another provider", field="password")
@@ -167,11 +168,11 @@ class AccountService:
             raise AccountError("The current password is wrong", field="current_password")
         check_password_strength(new_password)
         await self.users.set_password_hash(user.id, await self._passwords.hash(new_password), self._clock())
-        if sign_out_everywhere:
-            await self._revoke_all_of(user.id)
+        await self._revoke_all_of(user.id)
         await self._audit.record(
-            audit.PASSWORD_CHANGED, user_id=user.id, ip=ip, by="self", signed_out_everywhere=sign_out_everywhere
-        )
+            audit.PASSWORD_CHANGED, user_id=user.id, ip=ip, by="self", signed_out_everywhere=True,
+            kept_this_session=keeps_this_session,
+        )  # fmt: skip
 
     async def set_enabled(self, user_id: int, is_enabled: bool) -> None:
         await self.users.set_enabled(user_id, is_enabled, self._clock())

@@ -6,7 +6,6 @@ Each grant is a handler registered by its ``grant_type``; an unknown type is
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -67,8 +66,6 @@ class IdTokenIssuer(Protocol):
 LAST_USE_RESOLUTION = timedelta(seconds=60)
 _LAST_USE_MEMORY = 100_000
 
-_log = logging.getLogger("gatepass.tokens")
-
 
 class GrantTokenStore(Protocol):
     async def add_grant_with_tokens(
@@ -91,7 +88,7 @@ class GrantTokenStore(Protocol):
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
     async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
-    async def touch_grant(self, grant_id: int, now: datetime) -> None: ...
+    async def touch_grants(self, grant_ids: list[int], now: datetime) -> None: ...
     async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
 
 
@@ -126,6 +123,7 @@ class TokenService:
         self._access_ttl = access_token_ttl_seconds
         self._refresh_ttl = refresh_token_ttl_seconds
         self._last_use_noted: dict[int, datetime] = {}
+        self._uses_to_write: set[int] = set()
         self.id_tokens: IdTokenIssuer | None = None
         self._handlers: dict[str, Handler] = {
             GRANT_AUTHORIZATION_CODE: self._authorization_code,
@@ -392,22 +390,27 @@ class TokenService:
             raise InvalidToken("The access token has expired; use the refresh token to get a new one")
         if not await self._is_client_enabled(record.client_id):
             raise InvalidToken("The access token was issued to a client that is disabled")
-        await self._note_use(record.grant_id, now)
+        self._note_use(record.grant_id, now)
         return record
 
-    async def _note_use(self, grant_id: int, now: datetime) -> None:
-        """Write a grant's last use at most once a minute per worker: enough for "last used" on the
-        account page and the console, without a database write on every API call."""
+    def _note_use(self, grant_id: int, now: datetime) -> None:
+        """Remember that a grant was used; flush_last_use writes the uses of many grants in one statement,
+        so no API call waits for, or pays, a write of its own."""
         noted = self._last_use_noted.get(grant_id)
         if noted is not None and now - noted < LAST_USE_RESOLUTION:
             return
         if len(self._last_use_noted) >= _LAST_USE_MEMORY:
             self._last_use_noted.clear()
         self._last_use_noted[grant_id] = now
-        try:
-            await self._tokens.touch_grant(grant_id, now)
-        except Exception:  # bookkeeping must never fail the API call it describes
-            _log.warning("could not note the last use of grant %d", grant_id, exc_info=True)
+        self._uses_to_write.add(grant_id)
+
+    async def flush_last_use(self) -> int:
+        """Write the last use of every grant used since the previous flush; returns how many."""
+        if not self._uses_to_write:
+            return 0
+        grant_ids, self._uses_to_write = sorted(self._uses_to_write), set()
+        await self._tokens.touch_grants(grant_ids, self._clock())
+        return len(grant_ids)
 
     async def _is_client_enabled(self, client_id: str) -> bool:
         """Disabling a client revokes its grants; this also stops a token issued while it was being disabled."""

@@ -52,7 +52,7 @@ async def _account_page(
             "password_notice": _PASSWORD_NOTICES.get(request.query_params.get("password", "")),
             "password_error": None,
             "password_field": None,
-            "sign_out_everywhere": True,
+            "keep_this_session": True,
             **(extra or {}),
         },
         status_code=status_code,
@@ -60,16 +60,13 @@ async def _account_page(
 
 
 _PASSWORD_NOTICES = {
-    "changed": "Your password was changed.",
-    "changed-everywhere": (
-        "Your password was changed. You were signed out everywhere else, and every app must ask you again."
-    ),
+    "changed": "Your password was changed. You were signed out everywhere else, and every app must ask you again.",
 }
 
 
 async def change_password(request: Request) -> Response:
-    """The current password proves it is the user; by default every other session and every app's
-    tokens end, and this browser gets a fresh session."""
+    """The current password proves it is the user; every other session and every app's tokens end, and
+    this browser gets a fresh session unless the user chose to be signed out here too."""
     session = await current_session(request)
     if session is None:
         return RedirectResponse("/login", status_code=303)
@@ -80,23 +77,25 @@ async def change_password(request: Request) -> Response:
             request, "Password not changed", "The form expired or was sent from another site. Please try again."
         )
     new_password = str(form.get("new_password") or "")
-    sign_out_everywhere = form.get("sign_out_everywhere") == "1"
+    keeps_this_session = form.get("keep_this_session") == "1"
     try:
         if new_password != str(form.get("new_password_again") or ""):
             raise AccountError("The two new passwords differ", field="new_password")
         await context.accounts.change_own_password(
             user, str(form.get("current_password") or ""), new_password,
-            sign_out_everywhere=sign_out_everywhere, ip=client_ip(request),
+            keeps_this_session=keeps_this_session, ip=client_ip(request),
         )  # fmt: skip
     except AccountError as error:
         return await _account_page(
             request, user,
-            {"password_error": str(error), "password_field": error.field, "sign_out_everywhere": sign_out_everywhere},
+            {"password_error": str(error), "password_field": error.field, "keep_this_session": keeps_this_session},
             status_code=400,
         )  # fmt: skip
-    if not sign_out_everywhere:
-        return RedirectResponse("/?password=changed", status_code=303)
-    response = RedirectResponse("/?password=changed-everywhere", status_code=303)
+    if not keeps_this_session:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(context.session_cookie, path="/", secure=context.is_https, httponly=True, samesite="lax")
+        return response
+    response = RedirectResponse("/?password=changed", status_code=303)
     response.set_cookie(
         context.session_cookie, await context.accounts.start_session(user.id),
         httponly=True, samesite="lax", secure=context.is_https, path="/",
