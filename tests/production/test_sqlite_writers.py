@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -123,5 +124,27 @@ async def test_writers_of_one_process_never_meet_in_the_busy_handler(tmp_path: P
         assert failures == ["IntegrityError"] * 20  # a failed transaction gives its turn back
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 400
+    finally:
+        await engine.dispose()
+
+
+async def test_writers_of_two_processes_take_turns_without_the_busy_handler(tmp_path: Path) -> None:
+    """Between processes the turn is the lock file beside the database: with SQLite's busy handler off,
+    a writer of one process that met the other's in SQLite would fail at once."""
+    engine = create_engine(load_settings({"GATEPASS_SERVER_VAR_DIR": str(tmp_path)}))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+        child = Path(__file__).with_name("sqlite_writer_process.py")
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, str(child), str(tmp_path), label, "300", stderr=asyncio.subprocess.PIPE
+            )
+            for label in ("first", "second")
+        ]
+        errors = [(await process.communicate())[1].decode()[-2000:] for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], errors
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 600
     finally:
         await engine.dispose()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import fcntl
 import os
 import re
 import time
@@ -68,11 +71,40 @@ _WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b|\s*WITH\b.*\
 
 
 class _WriteQueue:
-    """The writers of one event loop, one at a time; which task holds the turn."""
+    """The writers of one event loop, one at a time; which task holds the turn, and the lock file it holds."""
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.holder: asyncio.Task[Any] | None = None
+        self.file_lock: int | None = None
+
+
+#: One thread per process waits for the other processes' writers: the write queue lets one writer at a time ask.
+_FILE_LOCK_WAITER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatepass-sqlite-turn")
+
+
+def _unlock(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+async def _lock_file(fd: int, timeout_seconds: float) -> None:
+    """Wait for the processes' writers ahead on the lock file; flock wakes the waiter the moment it is free,
+    where SQLite's busy handler would sleep up to 100 ms between tries and let one process starve the other."""
+    with contextlib.suppress(BlockingIOError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    waited = asyncio.get_running_loop().run_in_executor(_FILE_LOCK_WAITER, fcntl.flock, fd, fcntl.LOCK_EX)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await asyncio.shield(waited)
+    except TimeoutError:
+        # The thread cannot be stopped: should it get the lock after all, give it straight back.
+        def give_back(done: asyncio.Future[None]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                _unlock(fd)
+
+        waited.add_done_callback(give_back)
+        raise
 
 
 class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
@@ -90,7 +122,9 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
     without waiting, once another writer committed meanwhile). The stores write first and check
     with the statement itself (``UPDATE ... WHERE consumed_at IS NULL``), never read-then-write.
 
-    Other processes on the same file (workers, the CLI) still meet in SQLite's busy handler.
+    Between processes (workers, the CLI) the turn is an exclusive flock on a lock file beside the database,
+    waited for in a thread, so a process's writer is woken the moment another process's writer is done;
+    SQLite's busy handler stays as the last resort (a writer with no event loop, or a foreign process).
     """
 
     supports_statement_cache = True
@@ -98,6 +132,8 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteQueue] = weakref.WeakKeyDictionary()
+        #: Per database file, the open lock file whose exclusive flock is the write turn between processes.
+        self._lock_files: dict[str, int] = {}
         #: id() of each DBAPI connection in a write transaction opened here, and the queue it holds a turn of.
         self._turns: dict[int, _WriteQueue | None] = {}
 
@@ -144,7 +180,7 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
         dbapi_connection, key = pooled.dbapi_connection, id(pooled.dbapi_connection)
         if key in self._turns or pooled.driver_connection.in_transaction:
             return  # this transaction has begun already (here, or by a SAVEPOINT or a statement's own BEGIN)
-        queue = self._take_turn()
+        queue = self._take_turn(context.root_connection.engine.url.database)
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE").close()
         except BaseException:
@@ -152,8 +188,9 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
             raise
         self._turns[key] = queue
 
-    def _take_turn(self) -> _WriteQueue | None:
-        """Wait for this loop's writers ahead; None when there is no loop, or this task already has the turn."""
+    def _take_turn(self, database: str | None) -> _WriteQueue | None:
+        """Wait for this loop's writers ahead, then for other processes' writers on the database's lock file;
+        None when there is no loop, or this task already has the turn."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -176,7 +213,24 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
         except TimeoutError:
             raise self.loaded_dbapi.OperationalError("database is locked (waited for this process's writers)") from None
         queue.holder = task
+        fd = self._lock_file_of(database)
+        if fd is not None:
+            try:
+                await_only(_lock_file(fd, SQLITE_BUSY_TIMEOUT_SECONDS))
+            except TimeoutError:
+                self._pass_turn(queue)
+                raise self.loaded_dbapi.OperationalError("database is locked (waited for other processes)") from None
+            queue.file_lock = fd
         return queue
+
+    def _lock_file_of(self, database: str | None) -> int | None:
+        """The lock file beside a database file (made owner-only, like the database); None in memory."""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        fd = self._lock_files.get(database)
+        if fd is None:
+            fd = self._lock_files[database] = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
 
     def _end_write(self, dbapi_connection: Any) -> None:
         if isinstance(dbapi_connection, PoolProxiedConnection):
@@ -188,6 +242,9 @@ class _SQLiteQueuedWrites(SQLiteDialect_aiosqlite):
     @staticmethod
     def _pass_turn(queue: _WriteQueue | None) -> None:
         if queue is not None:
+            if queue.file_lock is not None:
+                _unlock(queue.file_lock)
+                queue.file_lock = None
             queue.holder = None
             queue.lock.release()
 
