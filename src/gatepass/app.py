@@ -5,13 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,22 +15,24 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gatepass import metrics
-from gatepass.api.context import ApiContext
 from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ChangeStamp, ReadCache
 from gatepass.config import Settings, load_instance_secret
+from gatepass.context import Gatepass
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.engine import announce_changes, create_engine, create_session_factory
+from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
 from gatepass.db.misc import SqlAuditStore, SqlConsentStore, SqlSettingsStore, SqlSigningKeyStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
+from gatepass.db.upkeep import SqlUpkeep
 from gatepass.db.users import SqlSessionStore, SqlUserStore
 from gatepass.rp import RelyingParty
-from gatepass.services.accounts import FAILURES_REMEMBERED, AccountService, LockoutPolicy
+from gatepass.services.accounts import AccountService, LockoutPolicy
 from gatepass.services.api_keys import ApiKeyService
 from gatepass.services.audit import Audit
 from gatepass.services.authorize import AuthorizeService
@@ -50,9 +48,9 @@ from gatepass.services.providers import UNVERIFIED_EMAIL_RISK, ProviderService
 from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.sign_out import SignOutEverywhere
 from gatepass.services.social_login import SocialLoginService
 from gatepass.services.token import TokenService
-from gatepass.web.context import WebContext
 from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error
 from gatepass.web.middleware import (
@@ -62,7 +60,6 @@ from gatepass.web.middleware import (
     SecurityHeadersMiddleware,
     UnusableInputMiddleware,
 )
-from gatepass.web.pages.admin.context import AdminContext
 from gatepass.web.routes import build_routes
 from gatepass.web.routing import IndexedRouter
 
@@ -71,76 +68,6 @@ _log = logging.getLogger("gatepass")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Gatepass:
-    """Everything built from one Settings: used by the web app and by the CLI alike."""
-
-    settings: Settings
-    engine: AsyncEngine
-    keys: InstanceKeys
-    accounts: AccountService
-    clients: ClientService
-    tokens: TokenService
-    authorize: AuthorizeService
-    revocation: RevocationService
-    introspection: IntrospectionService
-    runtime: RuntimeSettingsService
-    audit: Audit
-    token_store: SqlTokenStore
-    session_store: SqlSessionStore
-    keys_service: KeyService
-    rate_limiter: RateLimiter
-    registration: RegistrationService
-    client_store: SqlClientStore
-    oidc: OidcService
-    documents: DocumentService
-    doctypes: DocTypeService
-    api_keys: ApiKeyService
-    social: SocialLoginService
-    relying_party: RelyingParty
-    login_attempt_store: SqlLoginAttemptStore
-    read_cache: ReadCache
-    change_feed: RedisChangeFeed | None
-
-    async def purge(self) -> int:
-        now = utc_now()
-        return (
-            await self.token_store.purge_expired(now)
-            + await self.session_store.purge_expired(now)
-            + await self.login_attempt_store.purge_attempts(now)
-            + await self.session_store.purge_throttles(now - FAILURES_REMEMBERED, now)
-        )
-
-    async def check_ready(self) -> dict[str, str]:
-        checks: dict[str, str] = {}
-        try:
-            async with self.engine.connect() as connection:
-                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=3)
-            checks["database"] = "ok"
-        except (DBAPIError, OSError, TimeoutError) as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        if isinstance(self.rate_limiter, RedisRateLimiter):
-            checks["redis"] = await self.rate_limiter.ping()
-        return checks
-
-    async def close(self) -> None:
-        if self.change_feed is not None:
-            await self.change_feed.close()
-        if isinstance(self.rate_limiter, RedisRateLimiter):
-            await self.rate_limiter.close()
-        await self.engine.dispose()
-
-
-async def _revoke_everything_of(
-    tokens: SqlTokenStore, sessions: SqlSessionStore, consents: SqlConsentStore, user_id: int
-) -> None:
-    """Whoever held the old password (or the disabled account) may have opened sessions and allowed apps:
-    end the sessions, revoke every grant, and forget the consents so every app must ask the user again."""
-    await tokens.revoke_all_of_user(user_id, utc_now())
-    await sessions.delete_sessions_of(user_id)
-    await consents.delete_consents_of(user_id)
 
 
 def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, RedisChangeFeed | None]:
@@ -163,12 +90,12 @@ def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, Red
     return cache, feed
 
 
-def build_gatepass(settings: Settings) -> Gatepass:
+def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Gatepass:
+    """Everything built from one Settings; `clock` is the time every service reads (tests move it)."""
     keys = InstanceKeys.from_secret(load_instance_secret(settings))
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     read_cache, change_feed = _read_cache(settings, engine)
-    clock = utc_now
     users, login_sessions = SqlUserStore(sessions, read_cache), SqlSessionStore(sessions)
     clients, codes = SqlClientStore(sessions, read_cache), SqlCodeStore(sessions)
     tokens = SqlTokenStore(sessions, read_cache)
@@ -214,7 +141,7 @@ def build_gatepass(settings: Settings) -> Gatepass:
             max_seconds=settings.security.login_lockout_max_seconds,
         ),
         session_ttl_seconds=settings.tokens.session_ttl_seconds,
-        revoke_all_of=lambda user_id: _revoke_everything_of(tokens, login_sessions, consents, user_id),
+        revoke_all_of=SignOutEverywhere(tokens, login_sessions, consents, clock),
         passwords=Passwords(
             memory_kib=settings.security.password_hash_memory_kib,
             time_cost=settings.security.password_hash_time_cost,
@@ -231,9 +158,9 @@ def build_gatepass(settings: Settings) -> Gatepass:
         audit,
         clock,
     )
+    rate_limiter: RateLimiter = RedisRateLimiter(settings.redis.url) if settings.redis.url else InProcessRateLimiter()
     return Gatepass(
         settings=settings,
-        engine=engine,
         keys=keys,
         accounts=accounts,
         clients=client_service,
@@ -256,13 +183,9 @@ def build_gatepass(settings: Settings) -> Gatepass:
         introspection=IntrospectionService(
             issuer=issuer, tokens=token_service, store=tokens, clients=clients, users=users, clock=clock
         ),
-        runtime=runtime,
-        audit=audit,
-        token_store=tokens,
-        session_store=login_sessions,
-        keys_service=key_service,
-        rate_limiter=RedisRateLimiter(settings.redis.url) if settings.redis.url else InProcessRateLimiter(),
-        client_store=clients,
+        oidc=OidcService(
+            issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service, clock=clock
+        ),
         registration=RegistrationService(
             issuer=issuer,
             clients=client_service,
@@ -273,17 +196,26 @@ def build_gatepass(settings: Settings) -> Gatepass:
             audit_log=audit,
             clock=clock,
         ),
-        oidc=OidcService(
-            issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service, clock=clock
-        ),
+        signing_keys=key_service,
+        runtime=runtime,
+        audit=audit,
         documents=DocumentService(doctype_store, document_store, clock),
         doctypes=DocTypeService(doctype_store, document_store, users, audit, clock),
         api_keys=ApiKeyService(users, keys, audit, clock),
         social=social,
         relying_party=RelyingParty(social, clock),
-        login_attempt_store=login_attempts,
-        read_cache=read_cache,
-        change_feed=change_feed,
+        rate_limiter=rate_limiter,
+        cors=CorsPolicy(clients),
+        upkeep=SqlUpkeep(
+            engine,
+            tokens=tokens,
+            sessions=login_sessions,
+            login_attempts=login_attempts,
+            rate_limiter=rate_limiter,
+            read_cache=read_cache,
+            change_feed=change_feed,
+            clock=clock,
+        ),
     )
 
 
@@ -322,38 +254,24 @@ async def _warn_about_risky_providers(providers: ProviderService) -> None:
             )
 
 
-#: SQLSTATE classes that say the statement or its values were wrong, not that the database is gone:
-#: 22 data exception (e.g. a NUL in text), 23 integrity constraint violation, 42 syntax or access rule.
-_STATEMENT_FAULT_CLASSES = ("22", "23", "42")
-
-
-def _is_statement_fault(exc: Exception) -> bool:
-    if isinstance(exc, (IntegrityError, ProgrammingError, DataError, NotSupportedError)):
-        return True
-    # The asyncpg adapter raises a bare DBAPIError for most server errors; its SQLSTATE tells them apart.
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(_STATEMENT_FAULT_CLASSES)
-
-
 async def database_error(request: Request, exc: Exception) -> Response:
     """A lost or unreachable database is a 503 the client may retry; a broken query stays a 500."""
-    if _is_statement_fault(exc):
+    if is_statement_fault(exc):
         return await unhandled_error(request, exc)
     return service_unavailable(request, exc)
 
 
-def create_app(settings: Settings) -> Starlette:
-    gatepass = build_gatepass(settings)
+def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Starlette:
+    gatepass = build_gatepass(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await gatepass.keys_service.ensure_keys()
+        await gatepass.signing_keys.ensure_keys()
         await _warn_about_risky_providers(gatepass.social.providers)
         background: list[asyncio.Task[None]] = []
         if settings.security.purge_interval_seconds:
             background.append(asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds)))
-        if gatepass.change_feed is not None:
-            background.append(asyncio.create_task(gatepass.change_feed.listen(gatepass.read_cache.heard_of_change)))
+        background.append(asyncio.create_task(gatepass.upkeep.listen_for_changes()))
         background.append(asyncio.create_task(_write_last_use_forever(gatepass.tokens)))
         try:
             yield
@@ -362,7 +280,7 @@ def create_app(settings: Settings) -> Starlette:
                 task.cancel()
             with contextlib.suppress(Exception):  # a database already gone at shutdown loses only "last used"
                 await gatepass.tokens.flush_last_use()
-            await gatepass.close()
+            await gatepass.upkeep.close()
 
     # The error boundary sits inside the security headers, so a 500 carries them too; text no value may
     # hold is refused before any endpoint reads the path or query.
@@ -373,10 +291,12 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(BodyLimitMiddleware),
         Middleware(CorsMiddleware),
     ]
-    feed = gatepass.change_feed
-    if feed is not None:
+    if settings.is_read_cache_on and settings.redis.url:
+        upkeep = gatepass.upkeep
         middleware.append(
-            Middleware(NoticesBeforeAnswerMiddleware, has_pending=lambda: feed.has_pending, flush=feed.flush)
+            Middleware(
+                NoticesBeforeAnswerMiddleware, has_pending=upkeep.has_pending_notices, flush=upkeep.send_pending_notices
+            )
         )
     app = Starlette(
         routes=build_routes(),
@@ -384,60 +304,11 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             # Exception's handler only answers what escapes ErrorBoundaryMiddleware (a fault in the headers' own layer).
             Exception: unhandled_error,
-            DBAPIError: database_error,
-            PoolTimeoutError: database_error,
-            OSError: database_error,
+            **dict.fromkeys(DATABASE_FAULTS, database_error),
             ClientDisconnect: client_disconnected,
         },
         lifespan=lifespan,
     )
     app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
     app.state.gatepass = gatepass
-    app.state.api = ApiContext(
-        issuer=settings.server.issuer,
-        tokens=gatepass.tokens,
-        api_keys=gatepass.api_keys,
-        documents=gatepass.documents,
-        doctypes=gatepass.doctypes,
-    )
-    app.state.admin = AdminContext(
-        issuer=settings.server.issuer,
-        accounts=gatepass.accounts,
-        clients=gatepass.clients,
-        revocation=gatepass.revocation,
-        runtime=gatepass.runtime,
-        audit=gatepass.audit,
-        signing_keys=gatepass.keys_service,
-        doctypes=gatepass.doctypes,
-        api_keys=gatepass.api_keys,
-        settings=settings,
-        purge=gatepass.purge,
-        providers=gatepass.social.providers,
-        check_provider=gatepass.relying_party.check,
-    )
-    app.state.web = WebContext(
-        issuer=settings.server.issuer,
-        is_https=settings.is_https,
-        keys=gatepass.keys,
-        accounts=gatepass.accounts,
-        clients=gatepass.clients,
-        authorize=gatepass.authorize,
-        tokens=gatepass.tokens,
-        revocation=gatepass.revocation,
-        introspection=gatepass.introspection,
-        runtime=gatepass.runtime,
-        check_ready=gatepass.check_ready,
-        signing_keys=gatepass.keys_service,
-        oidc=gatepass.oidc,
-        doctypes=gatepass.doctypes,
-        rate_limiter=gatepass.rate_limiter,
-        registration=gatepass.registration,
-        document_api_resource=settings.document_api_resource,
-        cors=CorsPolicy(gatepass.client_store),
-        rate_limits=settings.rate_limits,
-        social=gatepass.social,
-        relying_party=gatepass.relying_party,
-        trusted_proxies=settings.server.trusted_proxy_networks,
-        metrics_networks=settings.server.metrics_networks,
-    )
     return app

@@ -56,7 +56,6 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
         from sqlalchemy.exc import DBAPIError
 
         from gatepass.app import build_gatepass
-        from gatepass.db.migrate import upgrade_to_head
         from gatepass.services.accounts import AccountError
         from gatepass.services.audit import acting_as
         from gatepass.services.stores import Conflict, NotFound
@@ -66,13 +65,13 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
         async def main() -> T:
             gatepass = build_gatepass(settings)
             try:
-                await upgrade_to_head(gatepass.engine)
+                await gatepass.upkeep.migrate()
                 await gatepass.accounts.ensure_builtin_roles()
-                await gatepass.keys_service.ensure_keys()
+                await gatepass.signing_keys.ensure_keys()
                 with acting_as(f"cli:{_system_account()}"):
                     return await func(gatepass, *args, **kwargs)
             finally:
-                await gatepass.close()
+                await gatepass.upkeep.close()
 
         try:
             return asyncio.run(main())
@@ -714,7 +713,7 @@ def keys() -> None:
 @run_with_gatepass
 async def keys_list(gatepass: Any, as_json: bool) -> None:
     """List signing keys: next (published, not signing yet), signing, retired (published until unpublish)."""
-    states = await gatepass.keys_service.list()
+    states = await gatepass.signing_keys.list()
     if as_json:
         click.echo(
             json.dumps(
@@ -755,7 +754,7 @@ async def keys_list(gatepass: Any, as_json: bool) -> None:
 async def keys_rotate(gatepass: Any, grace_seconds: int | None, algorithms: tuple[str, ...]) -> None:
     """Make new signing keys; published now, signing after the grace period."""
     grace = gatepass.settings.tokens.key_rotation_grace_seconds if grace_seconds is None else grace_seconds
-    kids = await gatepass.keys_service.rotate(grace_seconds=grace, **({"algorithms": algorithms} if algorithms else {}))
+    kids = await gatepass.signing_keys.rotate(grace_seconds=grace, **({"algorithms": algorithms} if algorithms else {}))
     for kid in kids:
         click.echo(f"New key {kid}: published now, signing in {grace} seconds.")
 

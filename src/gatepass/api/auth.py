@@ -14,7 +14,8 @@ import binascii
 
 from starlette.requests import Request
 
-from gatepass.api.context import ApiContext, api
+from gatepass.api.context import api
+from gatepass.context import Gatepass
 from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.params import find_unusable_text
 from gatepass.protocol.rfc6750_bearer import parse_bearer
@@ -56,7 +57,7 @@ def _basic_pair(text: str) -> tuple[str, str]:
     return _key_pair(decoded)
 
 
-async def _from_header(context: ApiContext, authorization: str) -> Principal:
+async def _from_header(context: Gatepass, authorization: str) -> Principal:
     scheme, _, value = authorization.strip().partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer":

@@ -1,0 +1,85 @@
+"""The deployment's own chores on the database: schema, readiness, purge, change notices, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gatepass.cache.change_feed import RedisChangeFeed
+from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
+from gatepass.cache.reads import ReadCache
+from gatepass.db.migrate import upgrade_to_head
+from gatepass.db.social import SqlLoginAttemptStore
+from gatepass.db.tokens import SqlTokenStore
+from gatepass.db.users import SqlSessionStore
+from gatepass.services.accounts import FAILURES_REMEMBERED
+
+
+class SqlUpkeep:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        tokens: SqlTokenStore,
+        sessions: SqlSessionStore,
+        login_attempts: SqlLoginAttemptStore,
+        rate_limiter: RateLimiter,
+        read_cache: ReadCache,
+        change_feed: RedisChangeFeed | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._engine = engine
+        self._tokens = tokens
+        self._sessions = sessions
+        self._login_attempts = login_attempts
+        self._rate_limiter = rate_limiter
+        self._read_cache = read_cache
+        self._change_feed = change_feed
+        self._clock = clock
+
+    async def migrate(self) -> None:
+        await upgrade_to_head(self._engine)
+
+    async def check_ready(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self._engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=3)
+            checks["database"] = "ok"
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        if isinstance(self._rate_limiter, RedisRateLimiter):
+            checks["redis"] = await self._rate_limiter.ping()
+        return checks
+
+    async def purge(self) -> int:
+        now = self._clock()
+        return (
+            await self._tokens.purge_expired(now)
+            + await self._sessions.purge_expired(now)
+            + await self._login_attempts.purge_attempts(now)
+            + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)
+        )
+
+    async def listen_for_changes(self) -> None:
+        if self._change_feed is not None:
+            await self._change_feed.listen(self._read_cache.heard_of_change)
+
+    def has_pending_notices(self) -> bool:
+        return self._change_feed is not None and self._change_feed.has_pending
+
+    async def send_pending_notices(self) -> None:
+        if self._change_feed is not None:
+            await self._change_feed.flush()
+
+    async def close(self) -> None:
+        if self._change_feed is not None:
+            await self._change_feed.close()
+        if isinstance(self._rate_limiter, RedisRateLimiter):
+            await self._rate_limiter.close()
+        await self._engine.dispose()
