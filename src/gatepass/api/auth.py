@@ -16,14 +16,14 @@ from starlette.requests import Request
 
 from gatepass.api.context import api
 from gatepass.context import Gatepass
+from gatepass.http.csrf import HEADER as CSRF_HEADER
+from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.session import current_session
 from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.params import find_unusable_text
 from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.protocol.values import Principal
 from gatepass.services.document_errors import CsrfTokenError
-from gatepass.web.context import current_session
-from gatepass.web.csrf import HEADER as CSRF_HEADER
-from gatepass.web.csrf import is_valid_csrf
 from gatepass.web.errors import UnusableInput
 
 #: A login session acts with the user's full rights in the API, as in Frappe.

@@ -15,12 +15,13 @@ from starlette.responses import JSONResponse, Response
 
 from gatepass.api.auth import NoCredentials, authenticate
 from gatepass.api.context import api
+from gatepass.http.bearer import bearer_error
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue, parse_json_text
 from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.protocol.values import Principal
 from gatepass.services.document_errors import DocumentError, DocumentValidationError
-from gatepass.web.errors import bearer_error, credentials_required, document_error
+from gatepass.web.errors import credentials_required, document_error
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -1,27 +1,15 @@
-"""What pages and OAuth endpoints reach per request: the application context, login session and client address."""
+"""What pages and OAuth endpoints reach per request: the application context and the client address."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
 from gatepass.context import Gatepass, context_of
-from gatepass.services.stores import SessionRecord, UserRecord
 from gatepass.web.forwarded import client_address
 
 
 def web(request: Request) -> Gatepass:
     return context_of(request)
-
-
-async def current_session(request: Request) -> tuple[SessionRecord, UserRecord] | None:
-    """The login session of this browser, loaded once per request."""
-    if "gatepass.session" not in request.scope:
-        context = web(request)
-        request.scope["gatepass.session"] = await context.accounts.get_session(
-            request.cookies.get(context.session_cookie)
-        )
-    found: tuple[SessionRecord, UserRecord] | None = request.scope["gatepass.session"]
-    return found
 
 
 def client_ip(request: Request) -> str | None:

@@ -34,25 +34,6 @@ def oauth_json_error(request: Request, error: OAuthError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
 
 
-def bearer_error(
-    request: Request, error: OAuthError, *, realm: str, resource_metadata: str | None = None
-) -> JSONResponse:
-    """Resource endpoints: RFC 6750 §3 challenge in WWW-Authenticate, the same words in the body."""
-    metrics.OAUTH_ERRORS.labels(error.error).inc()
-    scope = getattr(error, "scope", None)
-    challenge = build_bearer_challenge(
-        realm,
-        error=error.error,
-        description=error.description,
-        scope=scope,
-        resource_metadata=resource_metadata if error.status_code == 401 else None,
-    )
-    body: dict[str, Any] = error.to_dict()
-    if scope:
-        body["scope"] = scope
-    return JSONResponse(body, status_code=error.status_code, headers={"WWW-Authenticate": challenge})
-
-
 def error_page(request: Request, title: str, message: str, *, status_code: int = 400, **extra: Any) -> Response:
     return render(request, "error.html", {"title": title, "message": message, **extra}, status_code=status_code)
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from gatepass.web.csrf import attach_csrf_cookie, csrf_token
+from gatepass.http.csrf import attach_csrf_cookie, csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 

@@ -7,6 +7,8 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.session import current_session
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_params
 from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered, build_display_host
@@ -19,8 +21,7 @@ from gatepass.services.authorize import (
     Redirect,
 )
 from gatepass.services.scopes import describe_scopes
-from gatepass.web.context import client_ip, current_session, web
-from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.context import client_ip, web
 from gatepass.web.errors import error_page
 from gatepass.web.templates import render
 

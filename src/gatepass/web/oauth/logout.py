@@ -7,11 +7,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.session import current_session
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_params
 from gatepass.services.oidc import LogoutRequest
-from gatepass.web.context import current_session, web
-from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.context import web
 from gatepass.web.errors import error_page
 from gatepass.web.templates import render
 

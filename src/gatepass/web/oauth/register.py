@@ -7,13 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatepass.http.bearer import bearer_error
 from gatepass.protocol.errors import InvalidClientMetadata, InvalidRequest, InvalidToken, OAuthError
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS
 from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue
 from gatepass.services.registration import RegistrationDisabled
 from gatepass.web.context import client_ip, web
-from gatepass.web.errors import bearer_error, oauth_json_error
+from gatepass.web.errors import oauth_json_error
 from gatepass.web.ratelimit import check_rate
 from gatepass.web.requests import read_json_body
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatepass.http.bearer import bearer_error
 from gatepass.protocol.errors import InvalidToken, OAuthError
 from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.web.context import web
-from gatepass.web.errors import bearer_error
 
 
 async def _answer(request: Request, *, is_frappe_path: bool) -> Response:

@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.session import current_session
 from gatepass.services.accounts import AccountError
 from gatepass.services.revoke import ConnectedApp
 from gatepass.services.scopes import describe_scopes
 from gatepass.services.stores import UserRecord
-from gatepass.web.context import client_ip, current_session, web
-from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.context import client_ip, web
 from gatepass.web.errors import error_page
 from gatepass.web.templates import render
 

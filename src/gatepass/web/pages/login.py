@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.session import current_session
 from gatepass.protocol.errors import SlowDown
 from gatepass.services.accounts import LoginResult, source_of
-from gatepass.web.context import client_ip, current_session, web
-from gatepass.web.csrf import is_valid_csrf
+from gatepass.web.context import client_ip, web
 from gatepass.web.pages.app_hint import waiting_app
 from gatepass.web.ratelimit import check_rate
 from gatepass.web.templates import render

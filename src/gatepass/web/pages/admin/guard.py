@@ -14,11 +14,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.session import current_session
 from gatepass.services.accounts import SYSTEM_MANAGER
 from gatepass.services.audit import acting_as
 from gatepass.services.stores import Conflict, NotFound, UserRecord
-from gatepass.web.context import current_session
-from gatepass.web.csrf import is_valid_csrf
 from gatepass.web.errors import error_page
 from gatepass.web.templates import render
 
