@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from gatepass import metrics
 from gatepass.cache.change_feed import RedisChangeFeed
@@ -31,6 +32,8 @@ from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, S
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
 from gatepass.db.upkeep import SqlUpkeep
 from gatepass.db.users import SqlSessionStore, SqlUserStore
+from gatepass.resource.errors import answer_unusable_input
+from gatepass.resource.routes import build_resource_routes
 from gatepass.rp import RelyingParty
 from gatepass.services.accounts import AccountService, LockoutPolicy
 from gatepass.services.api_keys import ApiKeyService
@@ -52,7 +55,7 @@ from gatepass.services.sign_out import SignOutEverywhere
 from gatepass.services.social_login import SocialLoginService
 from gatepass.services.token import TokenService
 from gatepass.web.cors import CorsMiddleware
-from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error
+from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error, unusable_input
 from gatepass.web.middleware import (
     BodyLimitMiddleware,
     ErrorBoundaryMiddleware,
@@ -60,10 +63,15 @@ from gatepass.web.middleware import (
     SecurityHeadersMiddleware,
     UnusableInputMiddleware,
 )
-from gatepass.web.routes import build_routes
+from gatepass.web.routes import build_web_routes
 from gatepass.web.routing import IndexedRouter
 
 _log = logging.getLogger("gatepass")
+
+
+def build_routes() -> list[BaseRoute]:
+    """The one route table: the resource server's routes, then the authorization server's (ending with /static)."""
+    return [*build_resource_routes(), *build_web_routes()]
 
 
 def utc_now() -> datetime:
@@ -287,7 +295,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(ErrorBoundaryMiddleware),
-        Middleware(UnusableInputMiddleware),
+        Middleware(UnusableInputMiddleware, answer=answer_unusable_input(otherwise=unusable_input)),
         Middleware(BodyLimitMiddleware),
         Middleware(CorsMiddleware),
     ]

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from gatepass.web.routes import build_routes
+from gatepass.app import build_routes
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, unique_email
 
 DEEP = "[" * 10_000 + "]" * 10_000

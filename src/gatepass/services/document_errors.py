@@ -2,7 +2,7 @@
 
 Frappe names each failure by its exception class (``exc_type``) and maps it to an HTTP status
 (``frappe/exceptions.py``): ValidationError and its kin 417, PermissionError 403,
-DoesNotExistError 404, DuplicateEntryError 409, CSRFTokenError 400. Token and scope failures are
+DoesNotExistError 404, DuplicateEntryError 409. Token and scope failures are
 OAuth errors instead (RFC 6750 §3.1), so a client can tell "get a new token" from "not allowed".
 """
 
@@ -63,9 +63,3 @@ class DuplicateEntryError(DocumentError):
     exc_type = "DuplicateEntryError"
     error = "duplicate_entry"
     status_code = 409
-
-
-class CsrfTokenError(DocumentError):
-    exc_type = "CSRFTokenError"
-    error = "csrf_token_invalid"
-    status_code = 400

@@ -1,8 +1,11 @@
-"""The one place where errors become responses, chosen by the kind of endpoint."""
+"""Where the authorization server's errors become responses, chosen by the kind of endpoint.
+
+The resource server answers in shapes of its own (resource/errors.py); bearer-token errors of both
+servers are built in http/bearer.py.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -13,8 +16,6 @@ from gatepass import metrics
 from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 from gatepass.protocol.errors import InvalidClient, InvalidRequest, OAuthError, SlowDown, TemporarilyUnavailable
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS
-from gatepass.protocol.rfc6750_bearer import build_bearer_challenge
-from gatepass.services.document_errors import DocumentError, DocumentValidationError
 from gatepass.web.templates import render
 
 _log = logging.getLogger("gatepass.web")
@@ -62,55 +63,14 @@ async def client_disconnected(request: Request, exc: Exception) -> Response:
     return Response(status_code=400, headers=NO_STORE_HEADERS)
 
 
-class UnusableInput(DocumentValidationError):
-    """The document API's answer to text no value may hold: a 400, since no other value would help either."""
-
-    error = "invalid_request"
-    status_code = 400
-
-
 #: Endpoints that answer with HTML pages although their paths sit among the JSON ones.
 _PAGE_PATHS = frozenset({"/oauth/authorize", f"{FRAPPE_METHOD_PREFIX}.authorize", "/oauth/consent", "/oauth/logout"})
-_DOCUMENT_API_PREFIXES = ("/api/resource/", "/api/v1/resource/")
 _JSON_PREFIXES = ("/oauth/", "/api/", "/.well-known/", "/openapi.json")
 
 
 def unusable_input(request: Request, description: str) -> Response:
-    """A 400 in the shape of the endpoint asked: document API, OAuth JSON (RFC 6749 §5.2) or an HTML page."""
+    """A 400 in the shape of the endpoint asked: OAuth JSON (RFC 6749 §5.2) or an HTML page."""
     path = request.scope["path"]
-    if path.startswith(_DOCUMENT_API_PREFIXES):
-        return document_error(request, UnusableInput(description))
     if path.startswith(_JSON_PREFIXES) and path not in _PAGE_PATHS:
         return oauth_json_error(request, InvalidRequest(description))
     return error_page(request, "This request cannot be used", description, error_code="invalid_request")
-
-
-def credentials_required(request: Request, *, realm: str, resource_metadata: str | None = None) -> JSONResponse:
-    """Resource endpoints without credentials: RFC 6750 §3.1, a challenge without an error code."""
-    body = {
-        "exc_type": "AuthenticationError",
-        "error_description": "This API needs credentials: Authorization: Bearer <access token>, "
-        "Authorization: token <api_key>:<api_secret>, or a login session",
-    }
-    # RFC 9728 §5.1: point clients that start from nothing at the resource's metadata.
-    challenge = build_bearer_challenge(realm, resource_metadata=resource_metadata)
-    headers = {"WWW-Authenticate": challenge, **NO_STORE_HEADERS}
-    return JSONResponse(body, status_code=401, headers=headers)
-
-
-def document_error(request: Request, error: DocumentError) -> JSONResponse:
-    """Document API failures in Frappe's v1 shape (REFERENCE §4.3), with a short ``error`` code beside it.
-
-    A PermissionError carries no WWW-Authenticate challenge: a new token would not help.
-    """
-    message = json.dumps({"message": error.message, "title": "Message", "indicator": "red", "raise_exception": 1})
-    body: dict[str, Any] = {
-        "exc_type": error.exc_type,
-        "error": error.error,
-        "error_description": error.message,
-        "_error_message": error.message,
-        "_server_messages": json.dumps([message]),
-    }
-    if error.field:
-        body["field"] = error.field
-    return JSONResponse(body, status_code=error.status_code, headers=NO_STORE_HEADERS)

@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatepass import metrics
 from gatepass.logging import request_id_var
-from gatepass.web.errors import unhandled_error, unusable_input
+from gatepass.web.errors import unhandled_error
 from gatepass.web.requests import find_unusable_input
 
 # frame-ancestors 'none': no page, least of all consent, may be framed (RFC 9700 §4.16).
@@ -132,14 +132,15 @@ class UnusableInputMiddleware:
     and its unknown ids as not found, which its own tests hold it to.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, answer: Callable[[Request, str], Response]) -> None:
         self.app = app
+        self._answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _is_console(scope["path"]):
             problem = find_unusable_input(scope)
             if problem is not None:
-                response = unusable_input(Request(scope), problem)
+                response = self._answer(Request(scope), problem)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

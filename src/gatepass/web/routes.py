@@ -1,4 +1,7 @@
-"""The one route table: standard paths, and Frappe's paths beside them with the same behaviour."""
+"""The authorization server's routes: standard paths, and Frappe's paths beside them with the same behaviour.
+
+app.py puts the resource server's routes in front of these to make the one route table.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gatepass.api.routes import build_api_routes
 from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 from gatepass.web import health
 from gatepass.web.oauth import authorize as authorize_endpoint
@@ -16,7 +18,7 @@ from gatepass.web.pages import home, login, social_login
 from gatepass.web.pages.admin.routes import build_admin_routes
 
 
-def build_routes() -> list[BaseRoute]:
+def build_web_routes() -> list[BaseRoute]:
     frappe = FRAPPE_METHOD_PREFIX
     return [
         Route("/", home.home, methods=["GET"]),
@@ -64,6 +66,5 @@ def build_routes() -> list[BaseRoute]:
         Route(f"{frappe}.openid_profile", userinfo.frappe_openid_profile, methods=["GET", "POST"]),
         Route("/oauth/logout", logout.end_session, methods=["GET", "POST"]),
         *build_admin_routes(),
-        *build_api_routes(),  # before /static: it mounts /static/swagger-ui
         Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
     ]

@@ -1,0 +1,1 @@
+"""The resource server: the protected document API, separate from the authorization server."""
