@@ -1,1 +1,0 @@
-"""The resource server: the protected document API, separate from the authorization server."""
