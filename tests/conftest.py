@@ -9,6 +9,7 @@ where any skipped test fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -17,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from support import BACKENDS, IS_CI, Database, LiveServer, backend_unavailable_reason, require
+from support.backends import BACKENDS, IS_CI, require
+from support.server import LiveServer, private_server
 
 CHROMIUM = os.environ.get("GATEPASS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent / "var" / "test-artifacts"
@@ -36,44 +38,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _start(backend: str, tmp_path_factory: pytest.TempPathFactory, extra_env: dict[str, str]) -> LiveServer:
-    require(backend_unavailable_reason(backend))
-    var_dir = tmp_path_factory.mktemp(f"gatepass-{backend}")
-    database = Database.create(backend, var_dir)
-    return LiveServer(backend, var_dir, database, extra_env=extra_env).start()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A running Gatepass on each backend, shared by the session: create your own users and clients."""
-    live = _start(request.param, tmp_path_factory, {})
-    yield live
-    live.stop()
-    live.database.drop()
+    with private_server(request.param, tmp_path_factory.mktemp(f"gatepass-{request.param}")) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One SQLite-backed Gatepass for tests whose subject does not depend on the database."""
-    live = _start("sqlite", tmp_path_factory, {})
-    yield live
-    live.stop()
+    with private_server("sqlite", tmp_path_factory.mktemp("gatepass-sqlite")) as live:
+        yield live
 
 
 @pytest.fixture
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
     """Start a private Gatepass with extra settings: start_server("sqlite", GATEPASS_TOKENS_...="60")."""
-    started: list[LiveServer] = []
+    with contextlib.ExitStack() as started:
 
-    def start(backend: str = "sqlite", **extra_env: str) -> LiveServer:
-        live = _start(backend, tmp_path_factory, extra_env)
-        started.append(live)
-        return live
+        def start(backend: str = "sqlite", **extra_env: str) -> LiveServer:
+            var_dir = tmp_path_factory.mktemp(f"gatepass-{backend}")
+            return started.enter_context(private_server(backend, var_dir, extra_env))
 
-    yield start
-    for live in started:
-        live.stop()
-        live.database.drop()
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,6 @@ import html
 import json
 import secrets
 import ssl
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +26,7 @@ import authlib.deprecate  # noqa: F401  (Authlib's own warning filter first, so 
 import httpx
 
 from support import REDIRECT_URI, LiveServer, unique_email
+from support.cli import run_gatepass_batch
 
 with warnings.catch_warnings():
     # Authlib 1.9 prefers the httpx2 package, which is not released; its httpx fallback is what we test.
@@ -434,44 +433,6 @@ def escape(text: str) -> str:
 # -- provisioning -----------------------------------------------------------------------------
 
 
-# Runs `gatepass` commands one after another in one process: the CLI's own code paths, without
-# paying a Python start-up and a schema check for each of the dozens of users and clients.
-_CLI_BATCH = r"""
-import contextlib, io, json, sys
-from gatepass.cli import main
-
-results = []
-for args in json.load(sys.stdin):
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args, standalone_mode=False)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except Exception as exc:
-            code, _ = 1, err.write(repr(exc))
-    results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
-json.dump(results, sys.__stdout__)
-"""
-
-
-def cli_batch(server: LiveServer, commands: Sequence[Sequence[str]]) -> list[str]:
-    """Run `gatepass` commands in one process, in order; returns each one's standard output."""
-    done = subprocess.run(
-        [sys.executable, "-c", _CLI_BATCH],
-        env=server.env,
-        input=json.dumps([list(args) for args in commands]),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout)
-    for args, result in zip(commands, results, strict=True):
-        assert result["code"] == 0, f"gatepass {' '.join(args)} failed: {result['stderr']}"
-    return [result["stdout"] for result in results]
-
-
 def provision(
     server: LiveServer,
     users: Mapping[str, Mapping[str, Any]],
@@ -499,7 +460,7 @@ def provision(
         commands.append(
             ["client", "add", "--json", *client_args, *(["--redirect-uri", REDIRECT_URI] if needs_uri else [])]
         )
-    outputs = iter(cli_batch(server, [*commands, *then]))
+    outputs = iter(done.stdout for done in run_gatepass_batch([*commands, *then], env=server.env))
     made_users = {name: {**json.loads(next(outputs)), "password": planned[name]["password"]} for name in users}
     made_clients = {name: json.loads(next(outputs)) for name in client_specs}
     return made_users, made_clients
