@@ -16,10 +16,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from support.backends import BACKENDS, IS_CI, require
-from support.server import LiveServer, private_server
+# The shared helpers assert too: have pytest explain their failures.
+pytest.register_assert_rewrite("support")
+
+from support.backchannel import SSL_CONTEXT, Backchannel  # noqa: E402
+from support.backends import BACKENDS, IS_CI, require  # noqa: E402
+from support.browser import close_logged_in  # noqa: E402
+from support.server import OPEN_REGISTRATION, LiveServer, private_server  # noqa: E402
 
 CHROMIUM = os.environ.get("GATEPASS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent / "var" / "test-artifacts"
@@ -52,6 +58,25 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
         yield live
 
 
+def _open_registration_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with private_server(backend, tmp_path_factory.mktemp(f"gatepass-open-{backend}"), OPEN_REGISTRATION) as live:
+        yield live.open_registration()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def open_registration_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A server of its own on each backend where anyone may register a client (RFC 7591), as often as they like."""
+    yield from _open_registration_server(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def sqlite_open_registration_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """open_registration_server on SQLite only, for tests whose subject does not depend on the database."""
+    yield from _open_registration_server("sqlite", tmp_path_factory)
+
+
 @pytest.fixture
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
     """Start a private Gatepass with extra settings: start_server("sqlite", GATEPASS_TOKENS_...="60")."""
@@ -62,6 +87,35 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             return started.enter_context(private_server(backend, var_dir, extra_env))
 
         yield start
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client for back-channel calls (absolute URLs), shared by the session."""
+    # No keep-alive: a connection idle past the server's keep-alive timeout can be closed by the
+    # server just as the next request is sent on it, which fails as a read error unrelated to the test.
+    # A new connection per request also lets the kernel spread requests over a server's workers.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=60, limits=limits, verify=SSL_CONTEXT) as client:
+        yield client
+
+
+@pytest.fixture
+def api(server: LiveServer, http: httpx.AsyncClient) -> Backchannel:
+    """The back-channel endpoints of each backend's shared server."""
+    return Backchannel(http, server)
+
+
+@pytest.fixture
+def sqlite_api(sqlite_server: LiveServer, http: httpx.AsyncClient) -> Backchannel:
+    """The back-channel endpoints of the shared SQLite server."""
+    return Backchannel(http, sqlite_server)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _close_shared_browsers() -> AsyncIterator[None]:
+    yield
+    await close_logged_in()
 
 
 @pytest.fixture(scope="session")

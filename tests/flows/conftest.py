@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support import Database, LiveServer
+from support.backchannel import SSL_CONTEXT, Backchannel
+from support.backends import Database
+from support.browser import HttpBrowser, code_request
+from support.pkce import Pkce
+from support.provision import provision
+from support.server import LiveServer
 
 # The helpers assert too: have pytest explain their failures.
 pytest.register_assert_rewrite("flows_support")
@@ -25,16 +30,9 @@ pytest.register_assert_rewrite("flows_support")
 from flows_support import (  # noqa: E402
     ACCESS_TOKEN_TTL_SECONDS,
     CODE_TTL_SECONDS,
-    SSL_CONTEXT,
-    Backchannel,
-    HttpBrowser,
-    Pkce,
     PrivateWorld,
     World,
-    close_logged_in,
-    code_request,
     make_world,
-    provision,
 )
 
 
@@ -61,34 +59,6 @@ def world(server: LiveServer) -> World:
 def sqlite_world(sqlite_server: LiveServer) -> World:
     """Every user and client of the long-tail tests, on the shared SQLite server."""
     return make_world(sqlite_server, extended=True)
-
-
-@pytest.fixture(scope="session")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """A plain HTTP client for back-channel calls (absolute URLs)."""
-    # No keep-alive: a connection idle past the server's keep-alive timeout can be closed by the
-    # server just as the next request is sent on it, which fails as a read error unrelated to the test.
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=60, limits=limits, verify=SSL_CONTEXT) as client:
-        yield client
-
-
-@pytest.fixture(scope="session", autouse=True)
-async def _close_shared_browsers() -> AsyncIterator[None]:
-    yield
-    await close_logged_in()
-
-
-@pytest.fixture
-def api(world: World, http: httpx.AsyncClient) -> Backchannel:
-    """The back-channel endpoints of each backend's shared server."""
-    return Backchannel(http, world.server)
-
-
-@pytest.fixture
-def sqlite_api(sqlite_world: World, http: httpx.AsyncClient) -> Backchannel:
-    """The back-channel endpoints of the shared SQLite server."""
-    return Backchannel(http, sqlite_world.server)
 
 
 # -- a private server: short lifetimes, consent always asked ---------------------------------

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from support import Database, LiveServer
+from support import LiveServer
 
 GOOD = {"client_name": "Registered app", "redirect_uris": ["https://app.example.com/cb"]}
 
@@ -28,8 +27,7 @@ async def test_registration_is_off_by_default_and_not_advertised(sqlite_server: 
 @pytest.fixture
 def open_server(start_server) -> LiveServer:  # type: ignore[no-untyped-def]
     server: LiveServer = start_server("sqlite", GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR="4")
-    server.cli("settings", "set", "registration_mode", "open")
-    return server
+    return server.open_registration()
 
 
 async def test_open_registration_answers_201_with_what_was_granted_and_is_rate_limited(open_server: LiveServer) -> None:
@@ -58,21 +56,6 @@ async def test_open_registration_answers_201_with_what_was_granted_and_is_rate_l
     assert metadata["registration_endpoint"] == f"{open_server.url}/oauth/register"
     listed = open_server.cli("client", "show", body["client_id"], "--json").stdout
     assert '"is_dynamically_registered": true' in listed
-
-
-@pytest.fixture(scope="module")
-def unlimited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One open-registration server for the many refusals in this file (a server per case takes seconds)."""
-    var_dir = tmp_path_factory.mktemp("registration")
-    server = LiveServer(
-        "sqlite",
-        var_dir,
-        Database.create("sqlite", var_dir),
-        extra_env={"GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR": "0"},
-    ).start()
-    server.cli("settings", "set", "registration_mode", "open")
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize(
@@ -112,9 +95,9 @@ def unlimited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
     ids=["http elsewhere", "fragment", "javascript", "no redirect uris", "client credentials", "no name"],
 )
 async def test_bad_metadata_is_refused_with_the_reason(
-    unlimited_server: LiveServer, metadata: dict[str, Any], error: str, description: str
+    sqlite_open_registration_server: LiveServer, metadata: dict[str, Any], error: str, description: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=unlimited_server.url) as http:
+    async with httpx.AsyncClient(base_url=sqlite_open_registration_server.url) as http:
         answer = await http.post("/oauth/register", json=metadata)
     assert answer.status_code == 400
     assert answer.json() == {"error": error, "error_description": description}
@@ -237,14 +220,14 @@ _URI_METADATA = "must not contain spaces, quotes, angle brackets or control char
     ],
 )
 async def test_unusable_bodies_are_refused_with_what_to_fix(
-    unlimited_server: LiveServer, body: str, error: str, description: str
+    sqlite_open_registration_server: LiveServer, body: str, error: str, description: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=unlimited_server.url) as http:
+    async with httpx.AsyncClient(base_url=sqlite_open_registration_server.url) as http:
         answer = await http.post("/oauth/register", content=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 400
     assert answer.json() == {"error": error, "error_description": description}
     assert answer.headers["cache-control"] == "no-store"
-    assert "Traceback" not in unlimited_server.log_path.read_text()
+    assert "Traceback" not in sqlite_open_registration_server.log_path.read_text()
 
 
 async def test_refused_metadata_does_not_use_up_the_initial_access_token(start_server) -> None:  # type: ignore[no-untyped-def]

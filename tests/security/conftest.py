@@ -1,15 +1,14 @@
-"""The security tests drive flows with the flow tests' helpers (tests/flows/flows_support.py)."""
+"""Fixtures of the security tests: a document-API token on each backend's shared server."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_FLOWS = str(Path(__file__).resolve().parent.parent / "flows")
-if _FLOWS not in sys.path:
-    sys.path.insert(0, _FLOWS)
+from support.provision import issue_api_token
+from support.server import LiveServer
 
-# The helpers assert too: have pytest explain their failures.
-pytest.register_assert_rewrite("flows_support")
+
+@pytest.fixture(scope="module")
+def api_token(server: LiveServer) -> str:
+    """An access token with scope all for the document API, acting as a new user (one per module and backend)."""
+    return issue_api_token(server, name="Security tests")

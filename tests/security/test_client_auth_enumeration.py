@@ -7,24 +7,22 @@ to a caller who proved the secret.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from flows_support import (
+
+from support import LiveServer
+from support.backchannel import (
     BASIC_CHALLENGE,
     FRAPPE_INTROSPECT,
     FRAPPE_TOKEN,
     INTROSPECT,
     REVOKE,
-    SSL_CONTEXT,
     TOKEN,
     assert_oauth_error,
-    provision,
 )
-
-from support import LiveServer
+from support.provision import provision
 
 FAILED = "Client authentication failed: unknown client or wrong client_secret"
 FORMS = {
@@ -34,12 +32,6 @@ FORMS = {
     INTROSPECT: {"token": "anything"},
     FRAPPE_INTROSPECT: {"token": "anything"},
 }
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as client:
-        yield client
 
 
 def _clients(server: LiveServer) -> dict[str, dict[str, Any]]:

@@ -8,35 +8,19 @@ client is disabled, so a token issued while the client was being disabled is nev
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from flows_support import (
-    INACTIVE,
-    SSL_CONTEXT,
-    Backchannel,
-    HttpBrowser,
-    Pkce,
-    assert_oauth_error,
-    code_request,
-    page_text,
-    parse_forms,
-    provision,
-)
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, BACKENDS, LiveServer
+from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
+from support.browser import HttpBrowser, code_request
+from support.html import page_text, parse_forms
+from support.pkce import Pkce
+from support.provision import provision
 
 SCOPE = "openid profile email all"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # A new connection per request, so that on a server with two workers the kernel spreads them over both.
-    limits = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT, limits=limits) as client:
-        yield client
 
 
 def _parties(server: LiveServer) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from support import LiveServer, unique_email
+from support import LiveServer
+from support.provision import issue_api_token
 
 
 @dataclass(frozen=True)
@@ -28,22 +29,6 @@ class Shelf:
     manager: str
 
 
-def _token(server: LiveServer, *, roles: tuple[str, ...] = ()) -> str:
-    """An access token with scope ``all`` acting as a new user (client credentials, service user)."""
-    user = server.create_user(unique_email("docs"), roles=roles)
-    client = server.create_client(
-        "--grant-type", "client_credentials", "--service-user", user["email"], "--scope", "all", name="Docs"
-    )
-    response = httpx.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "all"},
-        auth=(client["client_id"], client["client_secret"]),
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 @pytest.fixture(scope="module")
 def shelf(server: LiveServer) -> Shelf:
     tag = secrets.token_hex(3)
@@ -54,7 +39,7 @@ def shelf(server: LiveServer) -> Shelf:
         server.cli("permission", "set", doctype, "All", "--read", "--write", "--create", "--delete", "--if-owner")
     server.cli("role", "add", readers)
     server.cli("permission", "set", project, readers, "--read")
-    return Shelf(server, project, task, readers, _token(server, roles=("System Manager",)))
+    return Shelf(server, project, task, readers, issue_api_token(server, roles=("System Manager",)))
 
 
 def _post(shelf: Shelf, token: str, doctype: str, body: dict[str, Any]) -> httpx.Response:
@@ -76,7 +61,7 @@ def _without_request_id(response: httpx.Response) -> tuple[int, dict[str, Any]]:
 
 
 def test_a_create_never_says_a_name_is_taken_by_a_document_the_caller_cannot_see(shelf: Shelf) -> None:
-    alice, bob = _token(shelf.server), _token(shelf.server)
+    alice, bob = issue_api_token(shelf.server), issue_api_token(shelf.server)
     secret = _created(shelf, alice, shelf.project, {"title": "Alice's plans"})
     taken = _post(shelf, bob, shelf.project, {"name": secret, "title": "guess"})
     free = _post(shelf, bob, shelf.project, {"name": f"free-{secrets.token_hex(4)}", "title": "guess"})
@@ -96,7 +81,7 @@ def test_a_create_never_says_a_name_is_taken_by_a_document_the_caller_cannot_see
 
 
 def test_who_reads_every_document_chooses_names_and_hears_of_duplicates(shelf: Shelf) -> None:
-    alice = _token(shelf.server)
+    alice = issue_api_token(shelf.server)
     secret = _created(shelf, alice, shelf.project, {"title": "Alice's plans"})
     chosen = f"chosen-{secrets.token_hex(4)}"
     assert _created(shelf, shelf.manager, shelf.project, {"name": chosen, "title": "named"}) == chosen
@@ -106,7 +91,7 @@ def test_who_reads_every_document_chooses_names_and_hears_of_duplicates(shelf: S
 
 
 def test_a_link_to_a_document_the_caller_cannot_read_is_refused_as_if_it_did_not_exist(shelf: Shelf) -> None:
-    alice, bob = _token(shelf.server), _token(shelf.server)
+    alice, bob = issue_api_token(shelf.server), issue_api_token(shelf.server)
     secret = _created(shelf, alice, shelf.project, {"title": "Alice's plans"})
     missing = f"missing-{secrets.token_hex(4)}"
     to_secret = _post(shelf, bob, shelf.task, {"title": "mine", "project": secret})
@@ -132,7 +117,7 @@ def test_a_link_to_a_document_the_caller_cannot_read_is_refused_as_if_it_did_not
 
 
 def test_links_the_owner_cannot_see_do_not_block_her_delete(shelf: Shelf) -> None:
-    alice, carol = _token(shelf.server), _token(shelf.server, roles=(shelf.readers_role,))
+    alice, carol = issue_api_token(shelf.server), issue_api_token(shelf.server, roles=(shelf.readers_role,))
     project = _created(shelf, alice, shelf.project, {"title": "Alice's plans"})
     # Carol reads every project, so she may link her (owner-only) task to Alice's.
     carols_task = _created(shelf, carol, shelf.task, {"title": "Carol's", "project": project})
@@ -148,7 +133,7 @@ def test_links_the_owner_cannot_see_do_not_block_her_delete(shelf: Shelf) -> Non
 
 
 def test_a_link_the_owner_can_see_still_blocks_her_delete(shelf: Shelf) -> None:
-    alice = _token(shelf.server)
+    alice = issue_api_token(shelf.server)
     project = _created(shelf, alice, shelf.project, {"title": "Alice's plans"})
     task = _created(shelf, alice, shelf.task, {"title": "Alice's task", "project": project})
     refused = httpx.delete(

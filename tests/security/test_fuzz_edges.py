@@ -25,7 +25,10 @@ import pytest
 from starlette.routing import Mount, Route
 
 from gatepass.app import build_routes
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, unique_email
+from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from support.logs import LogWindow
+from support.provision import issue_api_token
+from support.server import OPEN_REGISTRATION
 
 DEEP = "[" * 10_000 + "]" * 10_000
 #: Deep enough to break a recursive parser, short enough for a query value (parameters stop at 4096).
@@ -131,19 +134,8 @@ def test_the_fuzzed_routes_are_the_route_table() -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fuzzed(request: pytest.FixtureRequest, start_server: Callable[..., LiveServer]) -> Iterator[tuple[LiveServer, str]]:
     """A private server with open registration, and a bearer token with scope all for the document API."""
-    server = start_server(request.param, GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR="0")
-    server.cli("settings", "set", "registration_mode", "open")
-    user = server.create_user(unique_email("fuzz"))
-    client = server.create_client(
-        "--grant-type", "client_credentials", "--service-user", user["email"], "--scope", "all", name="Fuzz"
-    )
-    response = httpx.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "all"},
-        auth=(client["client_id"], client["client_secret"]),
-    )
-    assert response.status_code == 200, response.text
-    yield server, response.json()["access_token"]
+    server = start_server(request.param, **OPEN_REGISTRATION).open_registration()
+    yield server, issue_api_token(server, name="Fuzz")
 
 
 # -- the requests ---------------------------------------------------------------------------------
@@ -209,7 +201,7 @@ def hang_up_mid_body(server: LiveServer, method: str, path: str) -> None:
 
 def test_no_route_answers_bad_input_with_a_5xx_or_a_traceback(fuzzed: tuple[LiveServer, str]) -> None:
     server, token = fuzzed
-    log_offset = server.log_path.stat().st_size
+    log = LogWindow(server)
     every_probe = [probe for endpoint in endpoints() for probe in probes(endpoint, token)]
     with httpx.Client(base_url=server.url, timeout=30) as http:
         log_in_as_admin(http)
@@ -236,10 +228,7 @@ def test_no_route_answers_bad_input_with_a_5xx_or_a_traceback(fuzzed: tuple[Live
         for probe, response in answers
         if response.status_code >= 500
     ]
-    deadline = time.monotonic() + 10
-    while "/healthz" not in (logged := server.log_path.read_bytes()[log_offset:].decode("utf-8", "replace")):
-        assert time.monotonic() < deadline, "the server stopped logging"
-        time.sleep(0.05)
+    logged = log.wait_for("/healthz")
     assert failures == [], f"{len(failures)} of {len(answers)} requests got a 5xx:\n" + "\n".join(failures[:20])
     statuses = [
         json.loads(line).get("http", {}).get("status", 0) for line in logged.splitlines() if line.startswith("{")

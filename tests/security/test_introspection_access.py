@@ -8,33 +8,17 @@ gets exactly ``{"active": false}``, the answer for an unknown token.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
-from flows_support import (
-    FRAPPE_INTROSPECT,
-    INACTIVE,
-    INTROSPECT,
-    SSL_CONTEXT,
-    Backchannel,
-    HttpBrowser,
-    Pkce,
-    code_request,
-    page_text,
-    parse_forms,
-    provision,
-)
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as client:
-        yield client
+from support.backchannel import FRAPPE_INTROSPECT, INACTIVE, INTROSPECT, Backchannel
+from support.browser import HttpBrowser, code_request
+from support.html import page_text, parse_forms
+from support.pkce import Pkce
+from support.provision import provision
 
 
 async def _tokens(server: LiveServer, http: httpx.AsyncClient, user: dict[str, Any], client: dict[str, Any]) -> Any:

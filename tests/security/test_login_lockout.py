@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from flows_support import page_text, parse_forms
 from server_rows import audit_events, execute, user_id
 
 from support import BACKENDS, LiveServer
+from support.html import page_text, parse_forms
 
 WRONG = "not-the-password"
 

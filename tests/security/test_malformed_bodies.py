@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from support import LiveServer, unique_email
+from support import LiveServer
+from support.logs import LogWindow
 
 DEEP = 1400  # past CPython's recursion limit, and still short enough for a query parameter (4096 characters)
 SECURITY_HEADERS = {
@@ -45,28 +46,6 @@ def _nested(depth: int) -> str:
 def _alert(page: str) -> str:
     start = page.index('role="alert">') + len('role="alert">')
     return html.unescape(page[start : page.index("</p>", start)])
-
-
-class LogWindow:
-    """What a server logged since this window opened."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self._path = server.log_path
-        self._offset = self._path.stat().st_size
-
-    def text(self) -> str:
-        with self._path.open("rb") as log:
-            log.seek(self._offset)
-            return log.read().decode("utf-8", "replace")
-
-    def wait_for(self, needle: str, timeout_seconds: float = 10) -> str:
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            text = self.text()
-            if needle in text:
-                return text
-            time.sleep(0.05)
-        raise AssertionError(f"{needle!r} not logged; the log says: {self.text()[-2000:]}")
 
 
 # -- id_token_hint at the end-session endpoint (no login needed) --------------------------------
@@ -105,23 +84,6 @@ def test_a_deeply_nested_id_token_hint_gets_the_logout_error_page(
 
 
 # -- the document API's fields, filters and or_filters --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def api_token(server: LiveServer) -> str:
-    """An access token with scope all, acting as a fresh user (client credentials with a service user)."""
-    user = server.create_user(unique_email("nested"))
-    client = server.create_client(
-        "--grant-type", "client_credentials", "--service-user", user["email"], "--scope", "all", name="Nested JSON"
-    )
-    response = httpx.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "all"},
-        auth=(client["client_id"], client["client_secret"]),
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 @pytest.mark.parametrize("parameter", ["filters", "or_filters", "fields"])

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flows_support import HttpBrowser, Pkce, assert_error_page, code_request
 
 from support import LiveServer
+from support.browser import HttpBrowser, assert_error_page, code_request
+from support.pkce import Pkce
 
 PUBLIC = "https://app.example.com/oauth/callback"
 STAGING = "https://staging-7f3a.internal.example.com/oauth/callback"

@@ -17,21 +17,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from support import LiveServer, unique_email
+from support import LiveServer
+from support.logs import LogWindow
 
 NUL_IN_PATH = "The URL path contains a NUL character; no name or identifier holds one"
 GOOD_METADATA = {"client_name": "Edge test", "redirect_uris": ["https://app.example.com/cb"]}
-
-
-class LogWindow:
-    def __init__(self, server: LiveServer) -> None:
-        self._path = server.log_path
-        self._offset = self._path.stat().st_size
-
-    def text(self) -> str:
-        with self._path.open("rb") as log:
-            log.seek(self._offset)
-            return log.read().decode("utf-8", "replace")
 
 
 @pytest.fixture
@@ -47,22 +37,6 @@ def log(server: LiveServer) -> Iterator[LogWindow]:
 def _alert(page: str) -> str:
     start = page.index('role="alert">') + len('role="alert">')
     return html.unescape(page[start : page.index("</p>", start)])
-
-
-@pytest.fixture(scope="module")
-def api_token(server: LiveServer) -> str:
-    user = server.create_user(unique_email("edge"))
-    client = server.create_client(
-        "--grant-type", "client_credentials", "--service-user", user["email"], "--scope", "all", name="Edge"
-    )
-    response = httpx.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "all"},
-        auth=(client["client_id"], client["client_secret"]),
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 @pytest.fixture(scope="module")

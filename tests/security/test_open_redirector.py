@@ -11,44 +11,25 @@ REDIRECTABLE_ERRORS).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from flows_support import HttpBrowser, Pkce, code_request, page_text
 
 from gatepass.config import load_settings
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.engine import create_engine, create_session_factory
-from support import BACKENDS, IS_CI, Database, LiveServer, backend_unavailable_reason
+from support import LiveServer
+from support.browser import HttpBrowser, code_request
+from support.html import page_text
+from support.pkce import Pkce
 
 ATTACKER_URI = "https://attacker.example/cb"
 NOT_SENT_BACK = (
     "You were not sent back to attacker.example: this app registered itself and no one has completed "
     "a sign-in to it here yet, so Gatepass does not send you there on an error."
 )
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def open_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server with open registration and no registration rate limit, on each backend."""
-    reason = backend_unavailable_reason(request.param)
-    if reason is not None:
-        # As tests/conftest.py's require(): a missing database fails under CI=true.
-        pytest.fail(reason) if IS_CI else pytest.skip(reason)
-    var_dir = tmp_path_factory.mktemp(f"open-redirector-{request.param}")
-    server = LiveServer(
-        request.param,
-        var_dir,
-        Database.create(request.param, var_dir),
-        extra_env={"GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR": "0"},
-    ).start()
-    server.cli("settings", "set", "registration_mode", "open")
-    yield server
-    server.stop()
-    server.database.drop()
 
 
 async def _register(server: LiveServer, redirect_uri: str = ATTACKER_URI) -> dict[str, Any]:
@@ -109,10 +90,10 @@ UNPROVEN_CLIENT_ERRORS: dict[str, tuple[dict[str, str], str, str]] = {
     ("change", "error", "description"), list(UNPROVEN_CLIENT_ERRORS.values()), ids=list(UNPROVEN_CLIENT_ERRORS)
 )
 async def test_self_registered_client_never_used_gets_no_redirect_for_any_error(
-    open_server: LiveServer, change: dict[str, str], error: str, description: str
+    open_registration_server: LiveServer, change: dict[str, str], error: str, description: str
 ) -> None:
-    client = await _register(open_server)
-    async with HttpBrowser(open_server) as victim:
+    client = await _register(open_registration_server)
+    async with HttpBrowser(open_registration_server) as victim:
         outcome = await victim.authorize(
             {**code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI), **change}
         )
@@ -120,8 +101,10 @@ async def test_self_registered_client_never_used_gets_no_redirect_for_any_error(
     assert outcome.pages == []
 
 
-async def test_a_real_browser_following_the_link_stays_on_the_error_page(open_server: LiveServer, page: Any) -> None:
-    client = await _register(open_server)
+async def test_a_real_browser_following_the_link_stays_on_the_error_page(
+    open_registration_server: LiveServer, page: Any
+) -> None:
+    client = await _register(open_registration_server)
     reached: list[str] = []
 
     async def note_and_refuse(route: Any) -> None:
@@ -130,19 +113,19 @@ async def test_a_real_browser_following_the_link_stays_on_the_error_page(open_se
 
     await page.route("https://attacker.example/**", note_and_refuse)
     request = code_request(client, Pkce.new(), scope="admin", redirect_uri=ATTACKER_URI)
-    await page.goto(f"{open_server.url}/oauth/authorize?{urlencode(request)}")
+    await page.goto(f"{open_registration_server.url}/oauth/authorize?{urlencode(request)}")
     assert reached == []
-    assert page.url.startswith(f"{open_server.url}/oauth/authorize?")
+    assert page.url.startswith(f"{open_registration_server.url}/oauth/authorize?")
     assert await page.get_by_role("alert").inner_text() == (
         "Scope 'admin' is not registered for this client; allowed: openid email"
     )
     assert await page.get_by_role("link", name="attacker.example").count() == 0
 
 
-async def test_denying_a_self_registered_client_never_used_shows_a_page(open_server: LiveServer) -> None:
-    client = await _register(open_server)
-    user = open_server.create_user()
-    async with HttpBrowser(open_server, user) as browser:
+async def test_denying_a_self_registered_client_never_used_shows_a_page(open_registration_server: LiveServer) -> None:
+    client = await _register(open_registration_server)
+    user = open_registration_server.create_user()
+    async with HttpBrowser(open_registration_server, user) as browser:
         outcome = await browser.authorize(
             code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI), decision="deny"
         )
@@ -150,10 +133,12 @@ async def test_denying_a_self_registered_client_never_used_shows_a_page(open_ser
     _assert_withheld(outcome.response, "access_denied", "The user denied the request")
 
 
-async def test_errors_are_redirected_once_a_user_has_completed_an_authorization(open_server: LiveServer) -> None:
-    client = await _register(open_server)
-    user = open_server.create_user()
-    async with HttpBrowser(open_server, user) as browser:
+async def test_errors_are_redirected_once_a_user_has_completed_an_authorization(
+    open_registration_server: LiveServer,
+) -> None:
+    client = await _register(open_registration_server)
+    user = open_registration_server.create_user()
+    async with HttpBrowser(open_registration_server, user) as browser:
         consent = await browser.authorize(
             code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI), decision=None
         )
@@ -164,11 +149,11 @@ async def test_errors_are_redirected_once_a_user_has_completed_an_authorization(
         )
         allowed = await browser.authorize(code_request(client, Pkce.new(), scope="openid", redirect_uri=ATTACKER_URI))
     assert allowed.location.startswith(f"{ATTACKER_URI}?code=")
-    shown = json.loads(open_server.cli("client", "show", client["client_id"], "--json").stdout)
+    shown = json.loads(open_registration_server.cli("client", "show", client["client_id"], "--json").stdout)
     assert shown["has_completed_authorization"] is True
 
     request = code_request(client, Pkce.new(), scope="admin", redirect_uri=ATTACKER_URI)
-    async with HttpBrowser(open_server) as anyone:
+    async with HttpBrowser(open_registration_server) as anyone:
         outcome = await anyone.authorize(request)
     assert outcome.response.status_code == 303
     assert outcome.location.startswith(f"{ATTACKER_URI}?")
@@ -176,20 +161,22 @@ async def test_errors_are_redirected_once_a_user_has_completed_an_authorization(
         "error": "invalid_scope",
         "error_description": "Scope 'admin' is not registered for this client; allowed: openid email",
         "state": request["state"],
-        "iss": open_server.url,
+        "iss": open_registration_server.url,
     }
 
 
-async def test_a_new_redirect_uri_added_by_the_client_itself_is_unproven_again(open_server: LiveServer) -> None:
-    client = await _register(open_server, "https://app.example.com/cb")
-    user = open_server.create_user()
-    async with HttpBrowser(open_server, user) as browser:
+async def test_a_new_redirect_uri_added_by_the_client_itself_is_unproven_again(
+    open_registration_server: LiveServer,
+) -> None:
+    client = await _register(open_registration_server, "https://app.example.com/cb")
+    user = open_registration_server.create_user()
+    async with HttpBrowser(open_registration_server, user) as browser:
         allowed = await browser.authorize(
             code_request(client, Pkce.new(), scope="openid", redirect_uri="https://app.example.com/cb")
         )
     assert allowed.location.startswith("https://app.example.com/cb?code=")
     # RFC 7592: the client changes its own registration, adding the attacker's URI.
-    async with httpx.AsyncClient(base_url=open_server.url) as http:
+    async with httpx.AsyncClient(base_url=open_registration_server.url) as http:
         changed = await http.put(
             f"/oauth/register/{client['client_id']}",
             headers={"Authorization": f"Bearer {client['registration_access_token']}"},
@@ -202,25 +189,29 @@ async def test_a_new_redirect_uri_added_by_the_client_itself_is_unproven_again(o
             },
         )
     assert changed.status_code == 200, changed.text
-    async with HttpBrowser(open_server) as victim:
+    async with HttpBrowser(open_registration_server) as victim:
         outcome = await victim.authorize(code_request(client, Pkce.new(), scope="admin", redirect_uri=ATTACKER_URI))
     _assert_withheld(
         outcome.response, "invalid_scope", "Scope 'admin' is not registered for this client; allowed: openid email"
     )
 
 
-async def test_a_client_registered_by_an_admin_gets_its_errors_redirected_at_once(open_server: LiveServer) -> None:
-    client = open_server.create_client("--public", "--redirect-uri", "https://app.example.com/cb")
+async def test_a_client_registered_by_an_admin_gets_its_errors_redirected_at_once(
+    open_registration_server: LiveServer,
+) -> None:
+    client = open_registration_server.create_client("--public", "--redirect-uri", "https://app.example.com/cb")
     request = code_request(client, Pkce.new(), scope="admin", redirect_uri="https://app.example.com/cb")
-    async with HttpBrowser(open_server) as anyone:
+    async with HttpBrowser(open_registration_server) as anyone:
         outcome = await anyone.authorize(request)
     assert outcome.response.status_code == 303
     assert outcome.params["error"] == "invalid_scope"
 
 
-async def test_completed_authorization_is_written_once_and_only_while_unset(open_server: LiveServer) -> None:
-    client = await _register(open_server)
-    engine = create_engine(load_settings(open_server.env))
+async def test_completed_authorization_is_written_once_and_only_while_unset(
+    open_registration_server: LiveServer,
+) -> None:
+    client = await _register(open_registration_server)
+    engine = create_engine(load_settings(open_registration_server.env))
     try:
         store = SqlClientStore(create_session_factory(engine))
         before = await store.get_client(client["client_id"])

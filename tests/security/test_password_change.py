@@ -9,32 +9,19 @@ admin's reset in the console and `gatepass user set-password` do it too. Each ch
 from __future__ import annotations
 
 import getpass
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from flows_support import (
-    SSL_CONTEXT,
-    Backchannel,
-    HttpBrowser,
-    Pkce,
-    code_request,
-    page_text,
-    parse_forms,
-    provision,
-)
 from server_rows import audit_events, user_id
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from support.backchannel import Backchannel
+from support.browser import HttpBrowser, code_request
+from support.html import page_text, parse_forms
+from support.pkce import Pkce
+from support.provision import provision
 
 NEW_PASSWORD = "a-brand-new-password-1"
-
-
-@pytest.fixture
-async def api(server: LiveServer) -> AsyncIterator[Backchannel]:
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as http:
-        yield Backchannel(http, server)
 
 
 def _parties(server: LiveServer) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -86,7 +73,7 @@ async def _change_own(browser: HttpBrowser, current: str, new: str, *, keep_this
 async def _can_log_in(server: LiveServer, email: str, password: str) -> bool:
     async with HttpBrowser(server, {"email": email, "password": password}) as browser:
         page = await browser.http.get("/login")
-        return (await browser._submit_login(page, "/")).status_code == 303
+        return (await browser.submit_login(page, "/")).status_code == 303
 
 
 async def test_changing_your_password_signs_out_everywhere_else_and_revokes_every_app(

@@ -17,11 +17,12 @@ import argon2
 import httpx
 import pytest
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from flows_support import SSL_CONTEXT, page_text, parse_forms
 from server_rows import execute, rows
 
 from gatepass.config import SettingsError, load_settings
 from support import LiveServer
+from support.backchannel import SSL_CONTEXT
+from support.html import page_text, parse_forms
 
 WRONG = "not-the-password"
 #: argon2-cffi's own default, which Gatepass used before the parameters became settings.

@@ -6,22 +6,15 @@ verifier, the code cannot be redeemed any more, not even with the right verifier
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from flows_support import (
-    SSL_CONTEXT,
-    Backchannel,
-    HttpBrowser,
-    Pkce,
-    assert_oauth_error,
-    code_request,
-    provision,
-)
 
 from support import LiveServer
+from support.backchannel import Backchannel, assert_oauth_error
+from support.browser import HttpBrowser, code_request
+from support.pkce import Pkce
+from support.provision import provision
 
 CASES = {
     "wrong": ("code_verifier does not match the code_challenge", lambda pkce: Pkce.new()),
@@ -31,12 +24,6 @@ CASES = {
         lambda pkce: Pkce("short", pkce.challenge),
     ),
 }
-
-
-@pytest.fixture
-async def api(server: LiveServer) -> AsyncIterator[Backchannel]:
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as http:
-        yield Backchannel(http, server)
 
 
 def _parties(server: LiveServer) -> tuple[dict[str, Any], dict[str, Any]]:

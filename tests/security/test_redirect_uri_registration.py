@@ -14,16 +14,17 @@ import json
 import secrets
 import sqlite3
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from flows_support import HttpBrowser, Pkce, code_request, page_text
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, Database, LiveServer
+from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from support.browser import HttpBrowser, code_request
+from support.html import page_text
+from support.pkce import Pkce
 
 _CONSOLE = str(Path(__file__).resolve().parent.parent / "console")
 if _CONSOLE not in sys.path:
@@ -105,38 +106,26 @@ async def test_admin_console_refuses_invisible_or_control_characters(
     assert stored == []
 
 
-@pytest.fixture(scope="module")
-def open_registration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    var_dir = tmp_path_factory.mktemp("registration-uris")
-    server = LiveServer(
-        "sqlite",
-        var_dir,
-        Database.create("sqlite", var_dir),
-        extra_env={"GATEPASS_RATE_LIMITS_REGISTRATION_PER_IP_PER_HOUR": "0"},
-    ).start()
-    server.cli("settings", "set", "registration_mode", "open")
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize(
     ("uri", "message"),
     [(USERINFO, USERINFO_REFUSED), (RTL, RTL_REFUSED), (PORT, PORT_REFUSED)],
     ids=["userinfo", "right-to-left override", "port 99999"],
 )
 async def test_dynamic_registration_refuses_with_invalid_redirect_uri(
-    open_registration: LiveServer, uri: str, message: str
+    sqlite_open_registration_server: LiveServer, uri: str, message: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=open_registration.url) as http:
+    async with httpx.AsyncClient(base_url=sqlite_open_registration_server.url) as http:
         answer = await http.post("/oauth/register", json={"client_name": "Sneaky", "redirect_uris": [uri]})
     assert answer.status_code == 400
     assert answer.json() == {"error": "invalid_redirect_uri", "error_description": message}
     assert answer.headers["cache-control"] == "no-store"
 
 
-async def test_dynamic_registration_refuses_a_nul_before_any_rule_reads_it(open_registration: LiveServer) -> None:
+async def test_dynamic_registration_refuses_a_nul_before_any_rule_reads_it(
+    sqlite_open_registration_server: LiveServer,
+) -> None:
     # JSON bodies lose NULs at the I-JSON edge (protocol/rfc7493_ijson.py), before the redirect URI rule.
-    async with httpx.AsyncClient(base_url=open_registration.url) as http:
+    async with httpx.AsyncClient(base_url=sqlite_open_registration_server.url) as http:
         answer = await http.post("/oauth/register", json={"client_name": "Sneaky", "redirect_uris": [NUL]})
     assert answer.status_code == 400
     assert answer.json() == {

@@ -8,28 +8,15 @@ authorize the client any more (no allowed role, disabled), or a grant left with 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from flows_support import (
-    SSL_CONTEXT,
-    Backchannel,
-    HttpBrowser,
-    Pkce,
-    assert_oauth_error,
-    code_request,
-    provision,
-)
 
 from support import LiveServer
-
-
-@pytest.fixture
-async def api(server: LiveServer) -> AsyncIterator[Backchannel]:
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as http:
-        yield Backchannel(http, server)
+from support.backchannel import Backchannel, assert_oauth_error
+from support.browser import HttpBrowser, code_request
+from support.pkce import Pkce
+from support.provision import provision
 
 
 async def _tokens(api: Backchannel, user: dict[str, Any], client: dict[str, Any], scope: str) -> Any:

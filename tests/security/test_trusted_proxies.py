@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from flows_support import page_text, parse_forms
 from server_rows import audit_events
 
 from gatepass.config import SettingsError, load_settings
 from support import LiveServer
+from support.html import page_text, parse_forms
 
 LIMIT = 3
 TOO_MANY = "Too many login attempts from your network. Try again in"

@@ -9,24 +9,21 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from flows_support import (
+from flows_support import SECOND_REDIRECT, PrivateWorld, World
+
+from support import REDIRECT_URI
+from support.backchannel import Backchannel
+from support.browser import (
     AUTHORIZE,
-    SECOND_REDIRECT,
-    Backchannel,
     HttpBrowser,
-    Pkce,
-    PrivateWorld,
-    World,
     assert_error_page,
     assert_error_redirect,
     code_request,
-    escape,
     is_client_redirect,
     logged_in,
-    page_text,
 )
-
-from support import REDIRECT_URI
+from support.html import escape, page_text
+from support.pkce import Pkce
 
 ALL_SCOPES = "openid profile email roles all"
 

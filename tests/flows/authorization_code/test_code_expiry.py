@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from flows_support import CODE_TTL_SECONDS, Backchannel, PrivateWorld, assert_oauth_error
+from flows_support import CODE_TTL_SECONDS, PrivateWorld
+
+from support.backchannel import Backchannel, assert_oauth_error
 
 
 @pytest.mark.expiry

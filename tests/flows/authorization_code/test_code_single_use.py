@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flows_support import INACTIVE, Backchannel, Pkce, World, assert_oauth_error, code_request, logged_in
+from flows_support import World
+
+from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
+from support.browser import code_request, logged_in
+from support.pkce import Pkce
 
 
 async def test_code_reuse_fails_and_revokes_the_tokens_issued_from_it(world: World, api: Backchannel) -> None:

@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from flows_support import Backchannel, Pkce, World, code_request, logged_in
+from flows_support import World
+
+from support.backchannel import Backchannel
+from support.browser import code_request, logged_in
+from support.pkce import Pkce
 
 ROUNDS = 25
 

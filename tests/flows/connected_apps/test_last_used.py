@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
-from flows_support import SSL_CONTEXT, Backchannel, HttpBrowser, Pkce, code_request, provision
-
 from support import LiveServer
-
-
-@pytest.fixture
-async def api(server: LiveServer) -> AsyncIterator[Backchannel]:
-    async with httpx.AsyncClient(timeout=60, verify=SSL_CONTEXT) as http:
-        yield Backchannel(http, server)
+from support.backchannel import Backchannel
+from support.browser import HttpBrowser, code_request
+from support.pkce import Pkce
+from support.provision import provision
 
 
 def _last_used(account_page: str, app_name: str) -> str:

@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from flows_support import (
-    AUTHORIZE,
-    FRAPPE_AUTHORIZE,
+from flows_support import World, obtain_tokens
+
+from support import REDIRECT_URI
+from support.backchannel import (
     FRAPPE_INTROSPECT,
     FRAPPE_REVOKE,
     FRAPPE_TOKEN,
@@ -17,16 +18,9 @@ from flows_support import (
     REVOKE,
     TOKEN,
     Backchannel,
-    HttpBrowser,
-    Pkce,
-    World,
-    assert_error_redirect,
-    code_request,
-    logged_in,
-    obtain_tokens,
 )
-
-from support import REDIRECT_URI
+from support.browser import AUTHORIZE, FRAPPE_AUTHORIZE, HttpBrowser, assert_error_redirect, code_request, logged_in
+from support.pkce import Pkce
 
 
 async def test_whole_flow_on_frappe_paths(world: World, api: Backchannel) -> None:

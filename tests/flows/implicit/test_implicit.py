@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flows_support import (
-    Backchannel,
-    HttpBrowser,
-    World,
-    assert_error_redirect,
-    assert_oauth_error,
-    is_client_redirect,
-    logged_in,
-)
+from flows_support import World
 
 from support import REDIRECT_URI
+from support.backchannel import Backchannel, assert_oauth_error
+from support.browser import HttpBrowser, assert_error_redirect, is_client_redirect, logged_in
 
 
 def _token_request(client: dict[str, str], **extra: str) -> dict[str, str]:

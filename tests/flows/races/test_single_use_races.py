@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from flows_support import INACTIVE, Backchannel, Pkce, World, code_request, logged_in, obtain_tokens
+from flows_support import World, obtain_tokens
+
+from support.backchannel import INACTIVE, Backchannel
+from support.browser import code_request, logged_in
+from support.pkce import Pkce
 
 PARALLEL = 20
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from flows_support import ACCESS_TOKEN_TTL_SECONDS, INACTIVE, Backchannel, PrivateWorld
+from flows_support import ACCESS_TOKEN_TTL_SECONDS, PrivateWorld
+
+from support.backchannel import INACTIVE, Backchannel
 
 
 @pytest.mark.expiry

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from flows_support import INACTIVE, Backchannel, World, assert_oauth_error, obtain_tokens
+from flows_support import World, obtain_tokens
+
+from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
 
 
 async def test_each_refresh_rotates_and_reusing_an_old_token_revokes_the_family(world: World, api: Backchannel) -> None:

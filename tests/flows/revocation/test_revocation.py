@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from flows_support import (
-    BASIC_CHALLENGE,
-    INACTIVE,
-    REVOKE,
-    Backchannel,
-    World,
-    assert_oauth_error,
-    obtain_tokens,
-)
+from flows_support import World, obtain_tokens
+
+from support.backchannel import BASIC_CHALLENGE, INACTIVE, REVOKE, Backchannel, assert_oauth_error
 
 
 @pytest.mark.parametrize("revoked", ["access_token", "refresh_token"])
