@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from support import REDIRECT_URI, LiveServer, unique_email
+from support.browser import code_request, redirect_params
+from support.html import input_values
+from support.pkce import Pkce
+from support.provision import client_credentials_token, service_client
+from support.server import REDIRECT_URI, LiveServer
 
 ACTIONS = ("read", "write", "create", "delete")
 
@@ -32,23 +32,13 @@ class ApiUser:
 
     def token(self, server: LiveServer, *scopes: str) -> str:
         """An access token acting as this user (client credentials with the user as service user)."""
-        response = httpx.post(
-            f"{server.url}/oauth/token",
-            data={"grant_type": "client_credentials", "scope": " ".join(scopes)},
-            auth=(self.client_id, self.client_secret),
-        )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
+        client = {"client_id": self.client_id, "client_secret": self.client_secret}
+        return client_credentials_token(server, client, *scopes)
 
 
 def api_user(server: LiveServer, *, scopes: tuple[str, ...], roles: tuple[str, ...] = ()) -> ApiUser:
     """A user with a confidential client whose client_credentials tokens act as that user."""
-    user = server.create_user(unique_email("api"), roles=roles)
-    scope_args = [arg for scope in scopes for arg in ("--scope", scope)]
-    client = server.create_client(
-        "--grant-type", "client_credentials", "--service-user", user["email"], *scope_args, name="API test"
-    )
+    user, client = service_client(server, scopes=scopes, roles=roles, name="API test")
     return ApiUser(user["email"], user["password"], client["client_id"], client["client_secret"])
 
 
@@ -71,29 +61,17 @@ def add_scope(server: LiveServer, name: str, doctype: str, *actions: str, title:
 # -- browsers: login sessions and the authorization code flow ---------------------------------
 
 
-class _Inputs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("name"):
-            self.values.setdefault(str(found["name"]), found.get("value") or "")
-
-
-def form_values(page: str) -> dict[str, str]:
-    parser = _Inputs()
-    parser.feed(page)
-    return parser.values
-
-
 @contextlib.contextmanager
 def logged_in(server: LiveServer, email: str, password: str) -> Iterator[httpx.Client]:
     """An HTTP client holding a login session cookie, as a browser would after the login form."""
     with httpx.Client(base_url=server.url) as browser:
         page = browser.get("/login")
-        fields = {"email": email, "password": password, "csrf_token": form_values(page.text)["csrf_token"], "next": "/"}
+        fields = {
+            "email": email,
+            "password": password,
+            "csrf_token": input_values(page.text)["csrf_token"],
+            "next": "/",
+        }
         response = browser.post("/login", data=fields)
         assert response.status_code == 303, response.text
         yield browser
@@ -101,41 +79,18 @@ def logged_in(server: LiveServer, email: str, password: str) -> Iterator[httpx.C
 
 def session_csrf(browser: httpx.Client) -> str:
     """The CSRF token a page of this session carries (what a browser script sends as X-Frappe-CSRF-Token)."""
-    return form_values(browser.get("/").text)["csrf_token"]
-
-
-@dataclass(frozen=True)
-class Pkce:
-    verifier: str
-    challenge: str
-
-    @classmethod
-    def new(cls) -> Pkce:
-        verifier = secrets.token_urlsafe(48)
-        digest = hashlib.sha256(verifier.encode()).digest()
-        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+    return input_values(browser.get("/").text)["csrf_token"]
 
 
 def authorize(browser: httpx.Client, client_id: str, scope: str, pkce: Pkce, *, path: str = "/oauth/authorize") -> Any:
     """GET the authorization endpoint; returns the response (a consent page or a redirect)."""
-    return browser.get(
-        path,
-        params={
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": scope,
-            "state": "s1",
-            "code_challenge": pkce.challenge,
-            "code_challenge_method": "S256",
-        },
-    )
+    return browser.get(path, params=code_request({"client_id": client_id}, pkce, scope=scope))
 
 
 def code_from(response: httpx.Response) -> str:
     location = response.headers["location"]
     assert location.startswith(REDIRECT_URI), location
-    return dict(parse_qsl(urlsplit(location).query))["code"]
+    return redirect_params(location)["code"]
 
 
 @dataclass

@@ -7,9 +7,11 @@ import base64
 import json
 
 import httpx
-from api_support import Pkce, ScopedWorld, authorize, bearer, challenge, code_from, form_values, logged_in, session_csrf
+from api_support import ScopedWorld, authorize, bearer, challenge, code_from, logged_in, session_csrf
 
 from support import REDIRECT_URI, LiveServer
+from support.html import input_values
+from support.pkce import Pkce
 
 FRAPPE_TOKEN = "/api/method/frappe.integrations.oauth2.get_token"
 
@@ -84,7 +86,7 @@ def test_the_postman_walk_gets_a_token_and_lists_todos(world: ScopedWorld) -> No
         assert consent.status_code == 200
         assert "Read your memos" in consent.text  # the document scope's own title on the consent screen
         assert "Act as you in the document API" in consent.text
-        fields = {**form_values(consent.text), "decision": "allow"}
+        fields = {**input_values(consent.text), "decision": "allow"}
         decided = browser.post("/oauth/consent", data=fields)
         assert decided.status_code == 303
         code = code_from(decided)

@@ -10,6 +10,7 @@ import httpx
 from api_support import api_user
 
 from support import LiveServer
+from support.logs import LogWindow
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
@@ -48,7 +49,7 @@ def test_schemathesis_finds_no_server_error(server: LiveServer, tmp_path: Path) 
         "--field", "due:Date", "--field", "at:Datetime", "--field", "kind:Select:A:B", "--field", "todo:Link:ToDo",
     )  # fmt: skip
     manager = api_user(server, scopes=("all",), roles=("System Manager",))
-    log_offset = server.log_path.stat().st_size
+    log = LogWindow(server)
     result = subprocess.run(
         [
             str(SCHEMATHESIS), "run", f"{server.url}/openapi.json",
@@ -62,7 +63,5 @@ def test_schemathesis_finds_no_server_error(server: LiveServer, tmp_path: Path) 
         timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:]
-    with server.log_path.open(encoding="utf-8") as log:
-        log.seek(log_offset)
-        server_errors = [line for line in log if '"status": 5' in line]
+    server_errors = [line for line in log.text().splitlines() if '"status": 5' in line]
     assert server_errors == []

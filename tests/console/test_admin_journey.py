@@ -12,18 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from console_support import (
-    FRAME_ANCESTORS,
-    ConsoleSession,
-    console_client,
-    console_user,
-    exchange_code,
-    query_of,
-    s256,
-    shot,
-)
+from console_support import FRAME_ANCESTORS, console_client, console_user, exchange_code, query_of, shot
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
+from support.console import ConsoleSession
+from support.pkce import s256
 
 pytestmark = pytest.mark.browser
 

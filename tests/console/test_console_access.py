@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from console_support import FRAME_ANCESTORS, ConsoleSession, admin_paths, shot, text_of, user_id_of
+from console_support import FRAME_ANCESTORS, admin_paths, shot, user_id_of
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from support.console import ConsoleSession
+from support.html import page_text
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ async def test_non_admin_gets_403_on_every_admin_page(sqlite_server: LiveServer,
                 continue
             response = await session.get(path)
             assert response.status_code == 403, path
-            assert "Admins only" in text_of(response.text), path
+            assert "Admins only" in page_text(response.text), path
             assert FRAME_ANCESTORS in response.headers["content-security-policy"], path
 
 
@@ -80,12 +82,12 @@ async def test_admin_form_without_its_csrf_token_is_rejected_and_changes_nothing
             if method == "POST":
                 response = await admin.post(path, {"app_name": app_name, "name": app_name}, with_csrf=False)
                 assert response.status_code == 400, path
-                assert "The form expired or was sent from another site" in text_of(response.text), path
+                assert "The form expired or was sent from another site" in page_text(response.text), path
         forged = await admin.http.post(
             "/admin/clients/new", data={"app_name": app_name, "csrf_token": "forged", "redirect_uris": "https://x/cb"}
         )
         assert forged.status_code == 400
-        assert "No client matches" in text_of((await admin.get("/admin/clients", q=app_name)).text)
+        assert "No client matches" in page_text((await admin.get("/admin/clients", q=app_name)).text)
         assert (await admin.get(f"/admin/clients/{outsider['client_id']}")).status_code == 200  # not deleted
 
 

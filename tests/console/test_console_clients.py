@@ -8,17 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from console_support import (
-    ConsoleSession,
-    client_form,
-    console_client,
-    fields_of,
-    query_of,
-    s256,
-    text_of,
-)
+from console_support import console_client, query_of
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
+from support.console import ConsoleSession, client_form
+from support.html import page_text, values_by_id
+from support.pkce import s256
 
 OTHER_URI = "https://app.example.com/oauth/callback"
 
@@ -118,8 +113,8 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
 
     # The edit page shows what is stored; saving another set of values replaces them all.
     page = await admin.get(f"/admin/clients/{client_id}")
-    assert fields_of(page.text)["app_name"] == app_name
-    assert fields_of(page.text)["redirect_uris"] == f"{REDIRECT_URI}\n{OTHER_URI}"
+    assert values_by_id(page.text)["app_name"] == app_name
+    assert values_by_id(page.text)["redirect_uris"] == f"{REDIRECT_URI}\n{OTHER_URI}"
     edited = await admin.post(
         f"/admin/clients/{client_id}",
         client_form(
@@ -148,7 +143,7 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
     assert (shown["skip_authorization"], shown["allow_plain_pkce"], shown["is_frappe_legacy"]) == (False, False, False)
     assert (shown["access_token_ttl_seconds"], shown["refresh_token_ttl_seconds"]) == (None, None)
     assert ("service_user" in shown, shown["client_uri"], shown["id_token_signed_response_alg"]) == (False, "", "RS256")
-    assert "Saved." in text_of((await admin.get(edited.headers["location"])).text)
+    assert "Saved." in page_text((await admin.get(edited.headers["location"])).text)
 
 
 async def test_a_client_credentials_client_made_in_the_console_gets_a_service_user_it_keeps(
@@ -165,7 +160,7 @@ async def test_a_client_credentials_client_made_in_the_console_gets_a_service_us
     # Saving the form with the service user field emptied would leave the client unable to get a token.
     refused = await admin.post(f"/admin/clients/{client_id}", client_form(app_name, service_user_email="", **form))
     assert refused.status_code == 400
-    assert "acts as its service user and cannot be left without one" in text_of(refused.text)
+    assert "acts as its service user and cannot be left without one" in page_text(refused.text)
     assert _shown(sqlite_server, client_id)["service_user"] == email
 
 
@@ -187,12 +182,12 @@ async def test_a_mistake_in_the_client_form_says_what_to_fix_and_keeps_the_input
     app_name = overrides.pop("app_name", f"Mistake {secrets.token_hex(3)}")
     response = await admin.post("/admin/clients/new", client_form(app_name, **overrides))
     assert response.status_code == 400
-    assert message in text_of(response.text)
+    assert message in page_text(response.text)
     assert 'class="invalid"' in response.text
     assert kept in response.text
-    assert fields_of(response.text)["app_name"] == app_name
+    assert values_by_id(response.text)["app_name"] == app_name
     if app_name:
-        assert "No client matches" in text_of((await admin.get("/admin/clients", q=app_name)).text)
+        assert "No client matches" in page_text((await admin.get("/admin/clients", q=app_name)).text)
 
 
 async def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops_working(
@@ -216,13 +211,13 @@ async def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_stops_
     page = await admin.get(rotated.headers["location"])
     assert page.headers["cache-control"] == "no-store"
     assert page.status_code == 200
-    new_secret = fields_of(page.text)["client-secret"]
+    new_secret = values_by_id(page.text)["client-secret"]
     assert new_secret != old_secret
-    assert "The old secret no longer works." in text_of(page.text)
+    assert "The old secret no longer works." in page_text(page.text)
     assert new_secret not in (await admin.get(f"/admin/clients/{client_id}")).text  # shown only once
     reloaded = await admin.get(rotated.headers["location"])
     assert new_secret not in reloaded.text
-    assert "The secret was shown once and Gatepass does not keep it." in text_of(reloaded.text)
+    assert "The secret was shown once and Gatepass does not keep it." in page_text(reloaded.text)
     assert (await _client_credentials(sqlite_server, client_id, new_secret)).status_code == 200
     rejected = await _client_credentials(sqlite_server, client_id, old_secret)
     assert (rejected.status_code, rejected.json()["error"]) == (401, "invalid_client")
@@ -248,7 +243,7 @@ async def test_a_disabled_client_gets_no_tokens_until_enabled_again(
         401,
         {"error": "invalid_client", "error_description": "Client authentication failed: the client is disabled"},
     )
-    assert "disabled" in text_of((await admin.get("/admin/clients", q=client_id)).text)
+    assert "disabled" in page_text((await admin.get("/admin/clients", q=client_id)).text)
     await admin.post(f"/admin/clients/{client_id}/enabled", {"enabled": "1"})
     assert (await _client_credentials(sqlite_server, client_id, secret)).status_code == 200
 
@@ -257,14 +252,14 @@ async def test_deleting_a_client_asks_first_then_removes_it(admin: ConsoleSessio
     app_name = f"Doomed {secrets.token_hex(3)}"
     client_id, _ = await console_client(admin, app_name)
     confirm = await admin.get(f"/admin/clients/{client_id}/delete")
-    assert f"Delete {app_name}?" in text_of(confirm.text)
-    assert "This cannot be undone" in text_of(confirm.text)
+    assert f"Delete {app_name}?" in page_text(confirm.text)
+    assert "This cannot be undone" in page_text(confirm.text)
     assert (await admin.get(f"/admin/clients/{client_id}")).status_code == 200  # asking deleted nothing
     deleted = await admin.post(f"/admin/clients/{client_id}/delete")
     assert deleted.headers["location"] == "/admin/clients?notice=deleted"
     gone = await admin.get(f"/admin/clients/{client_id}")
     assert gone.status_code == 404
-    assert f"No client has client_id {client_id}" in text_of(gone.text)
+    assert f"No client has client_id {client_id}" in page_text(gone.text)
 
 
 async def test_try_it_builds_an_authorization_url_with_a_fresh_pkce_pair(admin: ConsoleSession) -> None:
@@ -272,8 +267,8 @@ async def test_try_it_builds_an_authorization_url_with_a_fresh_pkce_pair(admin: 
         admin, f"Single Page {secrets.token_hex(3)}", client_type="public", redirect_uris=f"{REDIRECT_URI}\n{OTHER_URI}"
     )
     assert secret is None
-    first = fields_of((await admin.get(f"/admin/clients/{client_id}/try")).text)
-    second = fields_of(
+    first = values_by_id((await admin.get(f"/admin/clients/{client_id}/try")).text)
+    second = values_by_id(
         (await admin.get(f"/admin/clients/{client_id}/try", redirect_uri=OTHER_URI, scope="openid")).text
     )
     assert first["code-verifier"] != second["code-verifier"]
@@ -301,11 +296,11 @@ async def test_reloading_the_page_after_creating_a_client_creates_no_second_one(
     credentials = created.headers["location"]
     assert credentials.endswith("/credentials") and "secret" not in credentials.split("/credentials")[0]
     first = await admin.get(credentials)
-    assert fields_of(first.text)["client-secret"]
+    assert values_by_id(first.text)["client-secret"]
     # A reload is a GET of the credentials page: nothing is created, and the secret is not shown again.
     again = await admin.get(credentials)
-    assert "client-secret" not in fields_of(again.text)
-    assert text_of((await admin.get("/admin/clients", q=app_name)).text).count(app_name) == 1
+    assert "client-secret" not in values_by_id(again.text)
+    assert page_text((await admin.get("/admin/clients", q=app_name)).text).count(app_name) == 1
 
 
 async def test_the_client_form_names_grants_in_words_and_offers_a_frappe_compatible_preset(

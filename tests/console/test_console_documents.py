@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from console_support import ConsoleSession, console_client, text_of
+from console_support import console_client
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
+from support.console import ConsoleSession
+from support.html import page_text
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ async def test_admin_defines_a_document_type_and_sets_role_permissions(
     await admin.post("/admin/roles", {"name": role})
     bad = await admin.post("/admin/doctypes", {"name": name, "fields": "title"})
     assert bad.status_code == 400
-    assert "'title': give a field as name:Type" in text_of(bad.text)
+    assert "'title': give a field as name:Type" in page_text(bad.text)
     created = await admin.post(
         "/admin/doctypes",
         {
@@ -41,7 +43,7 @@ async def test_admin_defines_a_document_type_and_sets_role_permissions(
     )
     path = f"/admin/doctypes/{quote(name)}"
     assert created.headers["location"] == f"{path}?notice=created"
-    page = text_of((await admin.get(path)).text)
+    page = page_text((await admin.get(path)).text)
     assert "title Title Data yes" in page and "status Status Select Draft Draft, Published" in page
 
     saved = await admin.post(
@@ -50,13 +52,13 @@ async def test_admin_defines_a_document_type_and_sets_role_permissions(
     assert saved.headers["location"] == f"{path}?notice=saved"
     assert _checked_actions((await admin.get(path)).text, role) == ["read", "write"]
     assert f"{name}\t{role}\tread write" in sqlite_server.cli("permission", "list", name).stdout
-    assert f"{name}: read/write" in text_of((await admin.get("/admin/roles")).text)
+    assert f"{name}: read/write" in page_text((await admin.get("/admin/roles")).text)
 
     await admin.post(f"{path}/permissions", [("role", role), ("if_owner", "")])  # no action: the row goes
     assert _checked_actions((await admin.get(path)).text, role) == []
 
     confirm = await admin.get(f"{path}/delete")
-    assert f"Delete the document type {name}?" in text_of(confirm.text)
+    assert f"Delete the document type {name}?" in page_text(confirm.text)
     deleted = await admin.post(f"{path}/delete")
     assert deleted.headers["location"] == "/admin/roles?notice=deleted"
     assert (await admin.get(path)).status_code == 404
@@ -73,14 +75,14 @@ async def test_document_scope_preview_matches_the_consent_screen(admin: ConsoleS
     }
     preview = await admin.post("/admin/scopes", {**scope, "intent": "preview"})
     assert preview.status_code == 200
-    preview_text = text_of(preview.text)
+    preview_text = page_text(preview.text)
     assert "Consent screen preview" in preview_text
     assert "See your to-dos new Titles, due dates and status of the to-dos you can see." in preview_text
-    assert name not in text_of((await admin.get("/admin/scopes")).text)  # a preview saves nothing
+    assert name not in page_text((await admin.get("/admin/scopes")).text)  # a preview saves nothing
 
     added = await admin.post("/admin/scopes", {**scope, "intent": "add"})
     assert added.headers["location"] == "/admin/scopes?notice=created"
-    assert name in text_of((await admin.get("/admin/scopes")).text)
+    assert name in page_text((await admin.get("/admin/scopes")).text)
 
     # A client registered for it shows the same words on the real consent screen.
     client_id, _ = await console_client(admin, f"Todo Reader {secrets.token_hex(3)}", scopes=("openid", name))
@@ -99,14 +101,14 @@ async def test_document_scope_preview_matches_the_consent_screen(admin: ConsoleS
         )
     )
     assert consent.status_code == 200
-    assert "See your to-dos new Titles, due dates and status of the to-dos you can see." in text_of(consent.text)
+    assert "See your to-dos new Titles, due dates and status of the to-dos you can see." in page_text(consent.text)
 
     duplicate = await admin.post("/admin/scopes", {**scope, "intent": "add"})
     assert duplicate.status_code == 409
-    assert "already exists" in text_of(duplicate.text)
+    assert "already exists" in page_text(duplicate.text)
     deleted = await admin.post("/admin/scopes/delete", {"name": name})
     assert deleted.headers["location"] == "/admin/scopes?notice=deleted"
-    assert name not in text_of((await admin.get("/admin/scopes")).text)
+    assert name not in page_text((await admin.get("/admin/scopes")).text)
 
 
 async def test_a_document_scope_without_a_title_is_refused_with_the_reason(admin: ConsoleSession) -> None:
@@ -114,6 +116,6 @@ async def test_a_document_scope_without_a_title_is_refused_with_the_reason(admin
         "/admin/scopes", {"name": "note:x", "doctype": "Note", "actions": "read", "title": "", "intent": "add"}
     )
     assert response.status_code == 400
-    assert "Give the scope a title: the consent screen shows it to users" in text_of(response.text)
+    assert "Give the scope a title: the consent screen shows it to users" in page_text(response.text)
     nothing = await admin.post("/admin/scopes", {"name": "note:x", "doctype": "Note", "title": "T", "intent": "add"})
-    assert "Tick at least one action: read, write, create or delete" in text_of(nothing.text)
+    assert "Tick at least one action: read, write, create or delete" in page_text(nothing.text)

@@ -16,9 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from console_support import ConsoleSession, fields_of, log_in_page, shot, text_of
+from console_support import shot
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, free_port
+from support.console import ConsoleSession, log_in_page
+from support.html import page_text, values_by_id
+from support.logs import LogWindow
 
 SECRET = "console-secret-never-shown-4711"
 
@@ -59,7 +62,7 @@ def provider_form(name: str, **overrides: Any) -> list[tuple[str, str]]:
 
 async def add(admin: ConsoleSession, name: str, **overrides: Any) -> httpx.Response:
     response = await admin.post("/admin/providers/new", provider_form(name, **overrides))
-    assert response.status_code == 303, text_of(response.text)[:400]
+    assert response.status_code == 303, page_text(response.text)[:400]
     assert response.headers["location"] == f"/admin/providers/{name}?notice=created"
     return response
 
@@ -85,8 +88,8 @@ def stored_secret(server: LiveServer, name: str) -> str | None:
 def field_error(page: str, field: str) -> str:
     """The message shown beside a field (the element the field's aria-describedby names)."""
     found = re.search(rf'id="{field}-error">([^<]*)<', page)
-    assert found is not None, f"no message beside {field}: {text_of(page)[:400]}"
-    return text_of(found.group(1))
+    assert found is not None, f"no message beside {field}: {page_text(page)[:400]}"
+    return page_text(found.group(1))
 
 
 def is_checked(page: str, name: str) -> bool:
@@ -105,7 +108,7 @@ def ensure_roles(server: LiveServer, *roles: str) -> None:
 
 
 async def audit_text(admin: ConsoleSession, event: str) -> str:
-    return text_of((await admin.get("/admin/audit", event=event)).text)
+    return page_text((await admin.get("/admin/audit", event=event)).text)
 
 
 async def login_page_offers(server: LiveServer, display_name: str) -> bool:
@@ -131,7 +134,7 @@ async def test_adding_asks_for_name_and_preset_first_then_shows_the_callback_url
     name = _name("google")
     google = await admin.get("/admin/providers/new", name=name, preset="google")
     assert google.status_code == 200
-    fields = fields_of(google.text)
+    fields = values_by_id(google.text)
     assert fields["callback-url"] == f"{sqlite_server.url}/login/{name}/callback"
     assert (fields["issuer"], fields["scopes"], fields["display_name"]) == (
         "https://accounts.google.com",
@@ -139,10 +142,10 @@ async def test_adding_asks_for_name_and_preset_first_then_shows_the_callback_url
         "Google",
     )
     assert 'id="issuer" name="issuer" type="text" readonly' in google.text
-    assert "register this exact redirect URI at the provider" in text_of(google.text)
+    assert "register this exact redirect URI at the provider" in page_text(google.text)
     frappe = await admin.get("/admin/providers/new", name=_name("frappe"), preset="frappe")
     assert is_checked(frappe.text, "allow_unverified_email")
-    assert fields_of(frappe.text)["scopes"] == "openid all"
+    assert values_by_id(frappe.text)["scopes"] == "openid all"
     gatepass = await admin.get("/admin/providers/new", name=_name(), preset="gatepass")
     assert not is_checked(gatepass.text, "allow_unverified_email")
     assert is_checked(gatepass.text, "is_enabled")
@@ -163,8 +166,8 @@ async def test_first_step_refuses_a_bad_name_beside_the_field(
     response = await admin.get("/admin/providers/new", name=name, preset=preset)
     assert response.status_code == 400
     assert field_error(response.text, "name").startswith(message)
-    assert fields_of(response.text)["name"] == name
-    assert "Nothing was saved: correct the field marked below." in text_of(response.text)
+    assert values_by_id(response.text)["name"] == name
+    assert "Nothing was saved: correct the field marked below." in page_text(response.text)
 
 
 async def test_first_step_refuses_a_name_in_use_and_an_unknown_preset(
@@ -177,7 +180,7 @@ async def test_first_step_refuses_a_name_in_use_and_an_unknown_preset(
     assert field_error(taken.text, "name") == f"A provider is named '{name}' already: choose another name"
     unknown = await admin.get("/admin/providers/new", name=_name(), preset="okta")
     assert unknown.status_code == 400
-    assert "Choose one of the kinds of provider: gatepass, oidc, frappe, google, github" in text_of(unknown.text)
+    assert "Choose one of the kinds of provider: gatepass, oidc, frappe, google, github" in page_text(unknown.text)
     # A second add of the same name (two tabs) re-renders the form instead of an error page.
     again = await admin.post("/admin/providers/new", provider_form(name))
     assert again.status_code == 400
@@ -220,8 +223,8 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
         "callback_url": f"{sqlite_server.url}/login/{name}/callback",
     }
     created = await admin.get(f"/admin/providers/{name}", notice="created")
-    assert "Created." in text_of(created.text)
-    assert fields_of(created.text)["role_map"] == "Staff=Member\nEditor=Editor"
+    assert "Created." in page_text(created.text)
+    assert values_by_id(created.text)["role_map"] == "Staff=Member\nEditor=Editor"
     created_events = await audit_text(admin, "provider.created")
     assert name in created_events and "https://id.example.com" in created_events
     secret_before = stored_secret(sqlite_server, name)
@@ -269,7 +272,7 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
     removed = await admin.post(f"/admin/providers/{name}", provider_form(name, client_secret="", remove_secret="1"))
     assert removed.status_code == 303
     assert stored_secret(sqlite_server, name) is None
-    assert "none (public client)" in text_of((await admin.get(f"/admin/providers/{name}")).text)
+    assert "none (public client)" in page_text((await admin.get(f"/admin/providers/{name}")).text)
 
 
 # -- mistakes ---------------------------------------------------------------------------------
@@ -323,7 +326,7 @@ async def test_mistake_on_add_re_renders_the_form_with_the_message_beside_the_fi
     assert response.status_code == 400
     assert field_error(response.text, field) == message
     assert f'aria-describedby="{field}-error"' in response.text or field == "roles"
-    typed = fields_of(response.text)
+    typed = values_by_id(response.text)
     for key in ("display_name", "issuer", "client_id", "scopes", "role_map"):
         expected = dict(provider_form(name, **overrides))[key]
         assert typed[key].replace("\r\n", "\n").strip() == expected.replace("\r\n", "\n").strip(), key
@@ -346,7 +349,7 @@ async def test_mistake_on_edit_re_renders_and_changes_nothing(sqlite_server: Liv
     assert (
         field_error(response.text, "issuer") == "The issuer 'not a url' must be an https URL without query or fragment"
     )
-    fields = fields_of(response.text)
+    fields = values_by_id(response.text)
     assert (fields["issuer"], fields["display_name"], fields["client_secret"]) == ("not a url", "Renamed", "")
     assert shown(sqlite_server, name) == before
 
@@ -364,9 +367,9 @@ async def test_client_secret_is_never_rendered_back(sqlite_server: LiveServer, a
     for response in pages:
         assert SECRET not in response.text, response.url
     provider_page = pages[1].text
-    assert fields_of(provider_page)["client_secret"] == ""
+    assert values_by_id(provider_page)["client_secret"] == ""
     assert 'id="client_secret" name="client_secret" type="password" value=""' in provider_page
-    assert "set (kept encrypted)" in text_of(provider_page)
+    assert "set (kept encrypted)" in page_text(provider_page)
     stored = stored_secret(sqlite_server, name)
     assert stored and SECRET not in stored
 
@@ -381,18 +384,18 @@ async def test_disabled_provider_leaves_the_login_page_and_delete_removes_it(
     await add(admin, name)
     display_name = f"Provider {name}"
     assert await login_page_offers(sqlite_server, display_name)
-    listing = text_of((await admin.get("/admin/providers")).text)
+    listing = page_text((await admin.get("/admin/providers")).text)
     assert f"{name} {display_name} gatepass https://id.example.com replace enabled" in listing
 
     disabled = await admin.post(f"/admin/providers/{name}/enabled", {"enabled": "0"})
     assert disabled.headers["location"] == f"/admin/providers/{name}?notice=provider_disabled"
-    assert "Disabled. The login page no longer offers it" in text_of(
+    assert "Disabled. The login page no longer offers it" in page_text(
         (await admin.get(disabled.headers["location"])).text
     )
     assert not await login_page_offers(sqlite_server, display_name)
     async with httpx.AsyncClient(base_url=sqlite_server.url, timeout=30) as http:
         assert (await http.get(f"/login/{name}/start")).status_code == 404
-    assert f"{name} {display_name} gatepass https://id.example.com replace disabled" in text_of(
+    assert f"{name} {display_name} gatepass https://id.example.com replace disabled" in page_text(
         (await admin.get("/admin/providers")).text
     )
     enabled = await admin.post(f"/admin/providers/{name}/enabled", {"enabled": "1"})
@@ -401,7 +404,7 @@ async def test_disabled_provider_leaves_the_login_page_and_delete_removes_it(
 
     confirm = await admin.get(f"/admin/providers/{name}/delete")
     assert confirm.status_code == 200
-    assert f"This removes the login provider {name} and the links of users to it" in text_of(confirm.text)
+    assert f"This removes the login provider {name} and the links of users to it" in page_text(confirm.text)
     deleted = await admin.post(f"/admin/providers/{name}/delete")
     assert deleted.headers["location"] == "/admin/providers?notice=deleted"
     assert name not in (await admin.get("/admin/providers")).text
@@ -417,7 +420,7 @@ async def test_provider_forms_without_the_csrf_token_change_nothing(
     name = _name()
     forged = await admin.post("/admin/providers/new", provider_form(name), with_csrf=False)
     assert forged.status_code == 400
-    assert "The form expired or was sent from another site" in text_of(forged.text)
+    assert "The form expired or was sent from another site" in page_text(forged.text)
     assert shown(sqlite_server, name) is None
     await add(admin, name)
     for path, data in (
@@ -475,21 +478,17 @@ async def test_startup_warns_about_each_enabled_provider_that_trusts_unverified_
         await add(admin, paused, allow_unverified_email="1", is_enabled=None)
         await add(admin, safe)
         banner = "This provider's emails are trusted without verification."
-        risky_page = text_of((await admin.get(f"/admin/providers/{risky}")).text)
+        risky_page = page_text((await admin.get(f"/admin/providers/{risky}")).text)
         assert banner in risky_page
         assert "whoever controls an account there with the email of a local user logs in here" in risky_page
         assert "Gatepass logs a warning about it at every start." in risky_page
-        assert banner in text_of((await admin.get(f"/admin/providers/{paused}")).text)
-        assert banner not in text_of((await admin.get(f"/admin/providers/{safe}")).text)
-        assert "trusts unverified email" in text_of((await admin.get("/admin/providers")).text)
-    logged_before = server.log_path.stat().st_size
+        assert banner in page_text((await admin.get(f"/admin/providers/{paused}")).text)
+        assert banner not in page_text((await admin.get(f"/admin/providers/{safe}")).text)
+        assert "trusts unverified email" in page_text((await admin.get("/admin/providers")).text)
+    log = LogWindow(server)
     server.stop()
     server.start()
-    warnings = [
-        entry
-        for line in server.log_path.read_bytes()[logged_before:].decode().splitlines()
-        if line.startswith("{") and (entry := json.loads(line))["level"] == "warning"
-    ]
+    warnings = [entry for entry in log.entries() if entry["level"] == "warning"]
     about_providers = [entry["message"] for entry in warnings if entry["message"].startswith("login provider ")]
     assert about_providers == [
         f"login provider {risky} (https://erp.example.com) has allow_unverified_email on: its emails are trusted "

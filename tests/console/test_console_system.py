@@ -12,9 +12,11 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from console_support import ConsoleSession, console_client, console_user, query_of, text_of
+from console_support import console_client, console_user, query_of
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
+from support.console import ConsoleSession
+from support.html import page_text
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
@@ -68,7 +70,7 @@ async def test_consent_mode_and_key_rotation_are_set_in_the_console(
 
         refused = await admin.post("/admin/settings", {"consent_mode": "sometimes"})
         assert refused.status_code == 400
-        assert "consent_mode must be one of auto, force" in text_of(refused.text)
+        assert "consent_mode must be one of auto, force" in page_text(refused.text)
         saved = await admin.post("/admin/settings", {"consent_mode": "force"})
         assert saved.headers["location"] == "/admin/settings?notice=saved"
         assert 'value="force" checked' in (await admin.get("/admin/settings")).text
@@ -78,7 +80,7 @@ async def test_consent_mode_and_key_rotation_are_set_in_the_console(
         before = {(k["kid"], k["alg"]) for k in httpx.get(f"{server.url}/.well-known/jwks.json").json()["keys"]}
         rotated = await admin.post("/admin/keys/rotate", [("algorithms", "RS256"), ("grace_seconds", "0")])
         assert rotated.headers["location"] == "/admin/keys?notice=rotated"
-        keys = text_of((await admin.get("/admin/keys")).text)
+        keys = page_text((await admin.get("/admin/keys")).text)
         assert len(re.findall(r"rs256-\S+ RS256 signing", keys)) == 1
         assert len(re.findall(r"rs256-\S+ RS256 retired", keys)) == 1
         assert len(re.findall(r"es256-\S+ ES256 signing", keys)) == 1
@@ -88,7 +90,7 @@ async def test_consent_mode_and_key_rotation_are_set_in_the_console(
 
         purged = await admin.post("/admin/tokens/purge")
         assert purged.headers["location"] == "/admin/tokens?notice=purged"
-        assert "Consent Mode App" in text_of((await admin.get("/admin/tokens")).text)  # live grants stay
+        assert "Consent Mode App" in page_text((await admin.get("/admin/tokens")).text)  # live grants stay
 
 
 @pytest.fixture
@@ -130,9 +132,9 @@ async def test_audit_log_filters_by_user_client_event_and_time(
     assert await _events(admin, user=user["email"]) == ["login.failed", "user.created"]
     assert await _events(admin, client=client_id) == ["client.created"]
     # Each change says who made it: the admin in the console, the system account on the command line.
-    assert "admin:admin@example.com" in text_of((await admin.get("/admin/audit", client=client_id)).text)
+    assert "admin:admin@example.com" in page_text((await admin.get("/admin/audit", client=client_id)).text)
     made_by_cli = sqlite_server.create_client(name=f"From the shell {secrets.token_hex(3)}")
-    by_cli = text_of((await admin.get("/admin/audit", client=made_by_cli["client_id"])).text)
+    by_cli = page_text((await admin.get("/admin/audit", client=made_by_cli["client_id"])).text)
     assert "client.created cli:" in by_cli
     # Rows name the app and link to it; the bare client_id is only for a deleted client.
     listed = (await admin.get("/admin/audit", client=client_id)).text
@@ -140,9 +142,9 @@ async def test_audit_log_filters_by_user_client_event_and_time(
     assert f"<code>{client_id}</code>" not in listed
     assert await _events(admin, event="login.failed", since=_minute(started), user=user["email"]) == ["login.failed"]
     later = await admin.get("/admin/audit", since=_minute(started + timedelta(minutes=5)))
-    assert "No event matches." in text_of(later.text)
+    assert "No event matches." in page_text(later.text)
     earlier = await admin.get("/admin/audit", user=user["email"], until=_minute(started - timedelta(minutes=5)))
-    assert "No event matches." in text_of(earlier.text)
+    assert "No event matches." in page_text(earlier.text)
 
     wrong = await admin.get("/admin/audit", since="yesterday", user="nobody@example.com")
-    assert "Times look like 2026-05-01T09:30 (UTC). No user has the email nobody@example.com." in text_of(wrong.text)
+    assert "Times look like 2026-05-01T09:30 (UTC). No user has the email nobody@example.com." in page_text(wrong.text)

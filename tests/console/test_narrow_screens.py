@@ -9,20 +9,19 @@ from urllib.parse import urlencode
 
 import pytest
 from console_support import (
-    ConsoleSession,
     admin_paths,
     console_client,
     console_user,
     exchange_code,
-    log_in_page,
     query_of,
-    s256,
     settle_on_the_unreachable_callback,
     shot,
     user_id_of,
 )
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
+from support.console import ConsoleSession, log_in_page
+from support.pkce import s256
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,7 @@ from support.backchannel import SSL_CONTEXT, Backchannel
 from support.backends import Database
 from support.browser import HttpBrowser, code_request
 from support.pkce import Pkce
-from support.provision import provision
+from support.provision import World, provision
 from support.server import LiveServer
 
 # The helpers assert too: have pytest explain their failures.
@@ -31,7 +31,6 @@ from flows_support import (  # noqa: E402
     ACCESS_TOKEN_TTL_SECONDS,
     CODE_TTL_SECONDS,
     PrivateWorld,
-    World,
     make_world,
 )
 

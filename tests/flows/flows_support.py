@@ -18,7 +18,7 @@ import authlib.deprecate  # noqa: F401  (Authlib's own warning filter first, so 
 from support.backchannel import Backchannel
 from support.browser import code_request, logged_in
 from support.pkce import Pkce
-from support.provision import provision
+from support.provision import World, provision
 from support.server import REDIRECT_URI, LiveServer
 
 with warnings.catch_warnings():
@@ -90,21 +90,6 @@ EXTRA_CLIENTS: dict[str, tuple[str, ...]] = {
     "silent": ("--name", "Silent App"),
     "browser_app": ("--name", "Browser App"),
 }
-
-
-@dataclass
-class World:
-    """A server with its users and clients, by name."""
-
-    server: LiveServer
-    users: dict[str, dict[str, Any]]
-    clients: dict[str, dict[str, Any]]
-
-    def user(self, name: str) -> dict[str, Any]:
-        return self.users[name]
-
-    def client(self, name: str) -> dict[str, Any]:
-        return self.clients[name]
 
 
 def make_world(server: LiveServer, *, extended: bool) -> World:

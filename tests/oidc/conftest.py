@@ -12,9 +12,10 @@ from contextlib import closing
 from typing import Any
 
 import pytest
-from oidc_support import POST_LOGOUT_URI, SALES_ROLE, OidcWorld, provision
+from oidc_support import POST_LOGOUT_URI, SALES_ROLE
 
 from support import LiveServer
+from support.provision import World, provision
 
 USERS: dict[str, dict[str, Any]] = {
     # Roles are what the seeds' app servers read from the id_token to sync their own.
@@ -47,18 +48,12 @@ LONG_TAIL_CLIENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def make_world(server: LiveServer, users: dict[str, dict[str, Any]], clients: dict[str, tuple[str, ...]]) -> OidcWorld:
-    # `role add` of a role that exists fails harmlessly: the servers are shared with other tests.
-    made = provision(server, {**{f"user:{k}": v for k, v in users.items()}, **clients}, roles=(SALES_ROLE,))
-    return OidcWorld(
-        server,
-        {name: made[f"user:{name}"] for name in users},
-        {name: made[name] for name in clients},
-    )
+def make_world(server: LiveServer, users: dict[str, dict[str, Any]], clients: dict[str, tuple[str, ...]]) -> World:
+    return World(server, *provision(server, users, lambda _: clients, roles=(SALES_ROLE,)))
 
 
 @pytest.fixture(scope="session")
-def oidc_world(server: LiveServer) -> OidcWorld:
+def oidc_world(server: LiveServer) -> World:
     """On each backend: Alice and the default RS256 web client."""
     return make_world(server, USERS, {"web": WEB_CLIENT})
 
@@ -75,7 +70,7 @@ def give_picture(server: LiveServer, user: dict[str, Any], path: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def oidc_sqlite(sqlite_server: LiveServer) -> OidcWorld:
+def oidc_sqlite(sqlite_server: LiveServer) -> World:
     """On the shared SQLite server: every user and client of the long-tail tests; Alice has a picture."""
     world = make_world(sqlite_server, USERS, {"web": WEB_CLIENT, **LONG_TAIL_CLIENTS})
     give_picture(sqlite_server, world.user("alice"), "/files/alice.jpg")

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
-from oidc_support import ALL_SCOPES, DISCOVERY, Browser, OidcWorld, half_hash
+from oidc_support import ALL_SCOPES, DISCOVERY, half_hash
 
 from support import REDIRECT_URI
+from support.browser import HttpBrowser
+from support.provision import World
 
 with warnings.catch_warnings():
     # Authlib 1.9 announces, once at import, that it wants the httpx2 package instead of httpx.
@@ -25,7 +27,7 @@ with warnings.catch_warnings():
     from authlib.oidc.core import CodeIDToken
 
 
-async def test_authlib_client_logs_in_with_discovery_and_pkce_and_reads_roles(oidc_world: OidcWorld) -> None:
+async def test_authlib_client_logs_in_with_discovery_and_pkce_and_reads_roles(oidc_world: World) -> None:
     server, user, registered = oidc_world.server, oidc_world.user("alice"), oidc_world.client("web")
     issuer = server.url
 
@@ -47,7 +49,7 @@ async def test_authlib_client_logs_in_with_discovery_and_pkce_and_reads_roles(oi
         url, state = client.create_authorization_url(
             metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
         )
-        async with Browser(server, user) as browser:
+        async with HttpBrowser(server, user) as browser:
             outcome = await browser.authorize_url(url)
         callback = outcome.location
         # RFC 9207: the response names the issuer the client started with.

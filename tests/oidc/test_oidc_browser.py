@@ -10,19 +10,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from oidc_support import AUTHORIZE, OidcWorld, Pkce, code_request, redeem, response_params, verify_id_token
+from oidc_support import authentication_request, redeem, verify_id_token
 
 from support import REDIRECT_URI
+from support.browser import AUTHORIZE, redirect_params
+from support.pkce import Pkce
+from support.provision import World
 
 
 @pytest.mark.browser
 async def test_chromium_logs_in_consents_and_the_code_yields_a_verifiable_id_token(
-    oidc_sqlite: OidcWorld, page: Any
+    oidc_sqlite: World, page: Any
 ) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("web")
     pkce = Pkce.new()
     # prompt=consent: the consent page shows even if another test already consented for Alice.
-    request = code_request(client, pkce, prompt="consent")
+    request = authentication_request(client, pkce, prompt="consent")
     callback: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def answer_callback(route: Any) -> None:
@@ -41,7 +44,7 @@ async def test_chromium_logs_in_consents_and_the_code_yields_a_verifiable_id_tok
     await page.click("button[value=allow]")
     url = await asyncio.wait_for(callback, timeout=15)
 
-    params = response_params(url)
+    params = redirect_params(url)
     assert url.startswith(REDIRECT_URI + "?")
     assert set(params) == {"code", "state", "iss"}
     assert (params["state"], params["iss"]) == (request["state"], server.url)

@@ -14,19 +14,12 @@ import httpx
 import jwt
 import pytest
 from joserfc.jwk import KeySet
-from oidc_support import (
-    ASYMMETRIC_ALGORITHMS,
-    DISCOVERY,
-    RFC8414_METADATA,
-    Browser,
-    OidcWorld,
-    Pkce,
-    code_request,
-    eddsa_allowed,
-    without_query,
-)
+from oidc_support import ASYMMETRIC_ALGORITHMS, DISCOVERY, RFC8414_METADATA, authentication_request, eddsa_allowed
 
 from support import REDIRECT_URI
+from support.browser import HttpBrowser, without_query
+from support.pkce import Pkce
+from support.provision import World
 
 #: Every claim Gatepass's id_tokens and userinfo can carry.
 CLAIMS = {
@@ -45,7 +38,7 @@ def _get(url: str) -> httpx.Response:
 
 
 @pytest.fixture(scope="module")
-def documents(oidc_sqlite: OidcWorld) -> tuple[dict[str, Any], dict[str, Any]]:
+def documents(oidc_sqlite: World) -> tuple[dict[str, Any], dict[str, Any]]:
     server = oidc_sqlite.server
     openid: dict[str, Any] = _get(server.url + DISCOVERY).json()
     oauth: dict[str, Any] = _get(server.url + RFC8414_METADATA).json()
@@ -53,7 +46,7 @@ def documents(oidc_sqlite: OidcWorld) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def test_both_documents_name_this_server_as_issuer_and_agree(
-    oidc_sqlite: OidcWorld, documents: tuple[dict[str, Any], dict[str, Any]]
+    oidc_sqlite: World, documents: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
     openid, oauth = documents
     # Discovery §4.3 / RFC 8414 §3.3: the issuer is exactly the URL the documents were fetched under.
@@ -67,7 +60,7 @@ def test_both_documents_name_this_server_as_issuer_and_agree(
     assert required <= set(openid)
 
 
-def test_both_documents_are_cacheable_json(oidc_sqlite: OidcWorld) -> None:
+def test_both_documents_are_cacheable_json(oidc_sqlite: World) -> None:
     for path in (DISCOVERY, RFC8414_METADATA):
         response = _get(oidc_sqlite.server.url + path)
         assert response.headers["content-type"] == "application/json"
@@ -75,7 +68,7 @@ def test_both_documents_are_cacheable_json(oidc_sqlite: OidcWorld) -> None:
 
 
 def test_every_advertised_url_answers_as_its_kind_of_endpoint(
-    oidc_sqlite: OidcWorld, documents: tuple[dict[str, Any], dict[str, Any]]
+    oidc_sqlite: World, documents: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
     """Each URL is under the issuer and answers a bare request the way its endpoint should."""
     openid, _ = documents
@@ -127,7 +120,7 @@ def test_advertised_capabilities_are_exactly_what_gatepass_supports(
 
 
 def test_jwks_is_cacheable_and_publishes_only_public_signing_keys(
-    oidc_sqlite: OidcWorld, documents: tuple[dict[str, Any], dict[str, Any]]
+    oidc_sqlite: World, documents: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
     openid, _ = documents
     response = _get(openid["jwks_uri"])
@@ -149,9 +142,9 @@ def test_jwks_is_cacheable_and_publishes_only_public_signing_keys(
         assert {key.kid for key in KeySet.import_key_set(response.json()).keys} == set(kids)
 
 
-async def _authorize(world: OidcWorld, client_name: str, **params: str) -> tuple[dict[str, str], str]:
+async def _authorize(world: World, client_name: str, **params: str) -> tuple[dict[str, str], str]:
     """Alice authorizes ``params`` for the named client; returns the response parameters and the redirect."""
-    async with Browser(world.server, world.user("alice")) as browser:
+    async with HttpBrowser(world.server, world.user("alice")) as browser:
         request = {"redirect_uri": REDIRECT_URI, "state": secrets.token_urlsafe(8), **params}
         request["client_id"] = world.client(client_name)["client_id"]
         outcome = await browser.authorize(request)
@@ -168,7 +161,7 @@ async def _authorize(world: OidcWorld, client_name: str, **params: str) -> tuple
     ],
 )
 async def test_every_advertised_implicit_response_type_works_for_a_client_allowed_it(
-    oidc_sqlite: OidcWorld, response_type: str, returned: set[str]
+    oidc_sqlite: World, response_type: str, returned: set[str]
 ) -> None:
     params, location = await _authorize(
         oidc_sqlite, "implicit", response_type=response_type, scope="openid", nonce="n-1"
@@ -178,18 +171,18 @@ async def test_every_advertised_implicit_response_type_works_for_a_client_allowe
 
 
 @pytest.mark.parametrize("response_mode", ["query", "fragment"])
-async def test_every_advertised_response_mode_works_with_code(oidc_sqlite: OidcWorld, response_mode: str) -> None:
+async def test_every_advertised_response_mode_works_with_code(oidc_sqlite: World, response_mode: str) -> None:
     client = oidc_sqlite.client("web")
     params, location = await _authorize(
-        oidc_sqlite, "web", **code_request(client, Pkce.new(), response_mode=response_mode)
+        oidc_sqlite, "web", **authentication_request(client, Pkce.new(), response_mode=response_mode)
     )
     assert "code" in params
     assert ("#" in location) is (response_mode == "fragment")
 
 
-async def test_an_unadvertised_response_type_is_refused(oidc_sqlite: OidcWorld) -> None:
+async def test_an_unadvertised_response_type_is_refused(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    request = code_request(client, Pkce.new())
+    request = authentication_request(client, Pkce.new())
     request["response_type"] = "code id_token"
     params, _ = await _authorize(oidc_sqlite, "web", **request)
     assert params == {
@@ -202,9 +195,9 @@ async def test_an_unadvertised_response_type_is_refused(oidc_sqlite: OidcWorld) 
     }
 
 
-async def test_an_unadvertised_pkce_method_is_refused(oidc_sqlite: OidcWorld) -> None:
+async def test_an_unadvertised_pkce_method_is_refused(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    request = code_request(client, Pkce.new())
+    request = authentication_request(client, Pkce.new())
     request["code_challenge_method"] = "plain"
     params, _ = await _authorize(oidc_sqlite, "web", **request)
     assert params == {

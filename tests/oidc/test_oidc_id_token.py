@@ -18,8 +18,6 @@ from oidc_support import (
     ALL_SCOPES,
     SALES_ROLE,
     USERINFO,
-    Browser,
-    OidcWorld,
     assert_standard_claims,
     code_flow,
     half_hash,
@@ -33,14 +31,16 @@ from oidc_support import (
 )
 
 from support import REDIRECT_URI
+from support.browser import HttpBrowser
+from support.provision import World
 
 #: Claims about the token itself; every other claim is about the user.
 PROTOCOL_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash")
 
 
-async def test_code_flow_id_token_verifies_and_carries_every_claim(oidc_world: OidcWorld) -> None:
+async def test_code_flow_id_token_verifies_and_carries_every_claim(oidc_world: World) -> None:
     server, user, client = oidc_world.server, oidc_world.user("alice"), oidc_world.client("web")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         before = int(time.time())
         flow = await code_flow(browser, client)
     claims = verify_id_token(flow.id_token, server, client["client_id"], "RS256")
@@ -53,9 +53,9 @@ async def test_code_flow_id_token_verifies_and_carries_every_claim(oidc_world: O
     assert sorted(claims["roles"]) == sorted(["System Manager", SALES_ROLE])
 
 
-async def test_refresh_returns_a_new_id_token_for_the_same_login(oidc_world: OidcWorld) -> None:
+async def test_refresh_returns_a_new_id_token_for_the_same_login(oidc_world: World) -> None:
     server, user, client = oidc_world.server, oidc_world.user("alice"), oidc_world.client("web")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         flow = await code_flow(browser, client)
     first = verify_id_token(flow.id_token, server, client["client_id"])
     refreshed = await refresh(server, client, flow.tokens["refresh_token"])
@@ -75,9 +75,9 @@ async def test_refresh_returns_a_new_id_token_for_the_same_login(oidc_world: Oid
     ["openid", "openid profile", "openid email", "openid roles", "openid profile email roles"],
     ids=["openid-only", "profile", "email", "roles", "all"],
 )
-async def test_id_token_and_userinfo_claims_follow_the_granted_scopes(oidc_sqlite: OidcWorld, scope: str) -> None:
+async def test_id_token_and_userinfo_claims_follow_the_granted_scopes(oidc_sqlite: World, scope: str) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("web")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         flow = await code_flow(browser, client, scope=scope)
     assert flow.tokens["scope"] == scope
     claims = verify_id_token(flow.id_token, server, client["client_id"])
@@ -89,10 +89,10 @@ async def test_id_token_and_userinfo_claims_follow_the_granted_scopes(oidc_sqlit
     assert sorted_roles(userinfo.json()) == user_claims(user, scope)
 
 
-async def test_default_algorithm_is_rs256_with_a_published_kid(oidc_sqlite: OidcWorld) -> None:
+async def test_default_algorithm_is_rs256_with_a_published_kid(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
     assert client["id_token_signed_response_alg"] == "RS256"
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client, scope="openid")
     header = jwt.get_unverified_header(flow.id_token)
     key = next(key for key in published_jwks(server)["keys"] if key["kid"] == header["kid"])
@@ -102,10 +102,10 @@ async def test_default_algorithm_is_rs256_with_a_published_kid(oidc_sqlite: Oidc
 
 @pytest.mark.parametrize(("name", "alg", "kty"), [("es256", "ES256", "EC"), ("eddsa", "EdDSA", "OKP")])
 async def test_client_chosen_algorithm_signs_with_its_published_key(
-    oidc_sqlite: OidcWorld, name: str, alg: str, kty: str
+    oidc_sqlite: World, name: str, alg: str, kty: str
 ) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client(name)
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         flow = await code_flow(browser, client)
     header = jwt.get_unverified_header(flow.id_token)
     key = next(key for key in published_jwks(server)["keys"] if key["kid"] == header["kid"])
@@ -117,9 +117,9 @@ async def test_client_chosen_algorithm_signs_with_its_published_key(
     assert claims["at_hash"] == half_hash(flow.tokens["access_token"], alg)
 
 
-async def test_hs256_id_token_verifies_with_the_seeds_pyjwt_snippet(oidc_sqlite: OidcWorld) -> None:
+async def test_hs256_id_token_verifies_with_the_seeds_pyjwt_snippet(oidc_sqlite: World) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("hs256")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         flow = await code_flow(browser, client)
     header = jwt.get_unverified_header(flow.id_token)
     assert header["alg"] == "HS256"
@@ -134,9 +134,9 @@ async def test_hs256_id_token_verifies_with_the_seeds_pyjwt_snippet(oidc_sqlite:
         jwt.decode(flow.id_token, key="x" * 43, audience=client["client_id"], algorithms=["HS256"])
 
 
-async def test_hs256_id_token_after_refresh_still_verifies_with_the_secret(oidc_sqlite: OidcWorld) -> None:
+async def test_hs256_id_token_after_refresh_still_verifies_with_the_secret(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("hs256")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
     refreshed = await refresh(server, client, flow.tokens["refresh_token"])
     payload = verify_hs256_like_the_seeds(refreshed["id_token"], client)
@@ -154,11 +154,11 @@ def _implicit_request(client_id: str, response_type: str, **extra: str) -> dict[
     }
 
 
-async def test_implicit_id_token_arrives_in_the_fragment_without_access_token(oidc_sqlite: OidcWorld) -> None:
+async def test_implicit_id_token_arrives_in_the_fragment_without_access_token(oidc_sqlite: World) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("implicit")
     nonce = secrets.token_urlsafe(12)
     request = _implicit_request(client["client_id"], "id_token", nonce=nonce)
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         outcome = await browser.authorize(request)
     assert "#" in outcome.location and "?" not in outcome.location
     params = outcome.params
@@ -172,11 +172,11 @@ async def test_implicit_id_token_arrives_in_the_fragment_without_access_token(oi
     assert sorted(claims["roles"]) == sorted(user["roles"])
 
 
-async def test_implicit_id_token_token_binds_the_access_token_with_at_hash(oidc_sqlite: OidcWorld) -> None:
+async def test_implicit_id_token_token_binds_the_access_token_with_at_hash(oidc_sqlite: World) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("implicit")
     nonce = secrets.token_urlsafe(12)
     request = _implicit_request(client["client_id"], "id_token token", nonce=nonce)
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         outcome = await browser.authorize(request)
     params = outcome.params
     assert set(params) == {"access_token", "token_type", "expires_in", "scope", "id_token", "state", "iss"}
@@ -188,10 +188,10 @@ async def test_implicit_id_token_token_binds_the_access_token_with_at_hash(oidc_
 
 
 @pytest.mark.parametrize("response_type", ["id_token", "id_token token"])
-async def test_implicit_id_token_without_nonce_is_refused(oidc_sqlite: OidcWorld, response_type: str) -> None:
+async def test_implicit_id_token_without_nonce_is_refused(oidc_sqlite: World, response_type: str) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("implicit")
     request = _implicit_request(client["client_id"], response_type)
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         outcome = await browser.authorize(request)
     assert outcome.pages == []
     assert outcome.params == {

@@ -8,37 +8,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import jwt
 import pytest
-from oidc_support import Browser, OidcWorld, code_flow, provision, published_jwks, verify_id_token
+from oidc_support import code_flow, published_jwks, verify_id_token
 
-from support import BACKENDS, IS_CI, Database, LiveServer, backend_unavailable_reason
+from support import BACKENDS, LiveServer
+from support.browser import HttpBrowser
+from support.provision import World, provision
+from support.server import private_server
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def rotation_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcWorld]:
+def rotation_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     backend: str = request.param
-    reason = backend_unavailable_reason(backend)
-    if reason is not None:
-        # As tests/conftest.py: a missing service skips on a laptop and fails under CI=true.
-        (pytest.fail if IS_CI else pytest.skip)(reason)
-    var_dir = tmp_path_factory.mktemp(f"gatepass-rotation-{backend}")
-    database = Database.create(backend, var_dir)
-    live = LiveServer(backend, var_dir, database).start()
-    try:
-        specs: dict[str, tuple[str, ...] | dict[str, Any]] = {
-            "rita": {"first_name": "Rita", "last_name": "Rotate"},
-            "rs256": ("--name", "RS256 RP"),
-        }
-        if backend == "sqlite":  # the grace-period test runs on SQLite only
-            specs["es256"] = ("--name", "ES256 RP", "--id-token-alg", "ES256")
-        made = provision(live, specs)
-        yield OidcWorld(live, {"rita": made.pop("rita")}, made)
-    finally:
-        live.stop()
-        database.drop()
+    clients = {"rs256": ("--name", "RS256 RP")}
+    if backend == "sqlite":  # the grace-period test runs on SQLite only
+        clients["es256"] = ("--name", "ES256 RP", "--id-token-alg", "ES256")
+    with private_server(backend, tmp_path_factory.mktemp(f"gatepass-rotation-{backend}")) as live:
+        yield World(live, *provision(live, {"rita": {"first_name": "Rita", "last_name": "Rotate"}}, lambda _: clients))
 
 
 def _kid(id_token: str) -> str:
@@ -61,10 +49,10 @@ def _keys_list(server: LiveServer) -> dict[str, dict[str, str | None]]:
 
 
 async def test_rotation_without_grace_signs_with_the_new_key_at_once_and_old_tokens_still_verify(
-    rotation_world: OidcWorld,
+    rotation_world: World,
 ) -> None:
     server, user, client = rotation_world.server, rotation_world.user("rita"), rotation_world.client("rs256")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         before = await code_flow(browser, client)
         old_kid = _kid(before.id_token)
         old_kids = _published_kids(server, "RS256")
@@ -85,10 +73,10 @@ async def test_rotation_without_grace_signs_with_the_new_key_at_once_and_old_tok
 
 @pytest.mark.parametrize("rotation_world", ["sqlite"], indirect=True)
 async def test_rotation_with_grace_publishes_the_new_key_but_the_old_key_still_signs(
-    rotation_world: OidcWorld,
+    rotation_world: World,
 ) -> None:
     server, user, client = rotation_world.server, rotation_world.user("rita"), rotation_world.client("es256")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         before = await code_flow(browser, client)
         old_kid = _kid(before.id_token)
         old_kids = _published_kids(server, "ES256")

@@ -11,23 +11,18 @@ import secrets
 from urllib.parse import urlencode
 
 import httpx
-from oidc_support import (
-    LOGOUT,
-    POST_LOGOUT_URI,
-    Browser,
-    OidcWorld,
-    code_flow,
-    find_form,
-    page_text,
-)
+from oidc_support import LOGOUT, POST_LOGOUT_URI, code_flow
 
 from support import LiveServer
+from support.browser import HttpBrowser
+from support.html import find_form, page_text
+from support.provision import World
 
 #: The login session cookie on plain http (``__Host-gp_session`` over https).
 SESSION_COOKIE = "gp_session"
 
 
-def _session_cookies(browser: Browser) -> dict[str, str]:
+def _session_cookies(browser: HttpBrowser) -> dict[str, str]:
     return {name: value for name, value in browser.http.cookies.items() if name == SESSION_COOKIE}
 
 
@@ -40,11 +35,11 @@ async def _is_session_alive(server: LiveServer, cookies: dict[str, str]) -> bool
 
 
 async def test_logout_with_id_token_hint_returns_to_the_registered_uri_and_ends_the_session(
-    oidc_world: OidcWorld,
+    oidc_world: World,
 ) -> None:
     server, client = oidc_world.server, oidc_world.client("web")
     state = secrets.token_urlsafe(12)
-    async with Browser(server, oidc_world.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_world.user("alice")) as browser:
         flow = await code_flow(browser, client)
         session = _session_cookies(browser)
         assert session and await _is_session_alive(server, session)
@@ -59,10 +54,10 @@ async def test_logout_with_id_token_hint_returns_to_the_registered_uri_and_ends_
 
 
 async def test_logout_with_an_unregistered_post_logout_uri_shows_an_error_and_keeps_the_session(
-    oidc_sqlite: OidcWorld,
+    oidc_sqlite: World,
 ) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
         query = {
             "id_token_hint": flow.id_token,
@@ -78,9 +73,9 @@ async def test_logout_with_an_unregistered_post_logout_uri_shows_an_error_and_ke
         assert await browser.is_logged_in()
 
 
-async def test_logout_hint_for_another_client_than_client_id_is_refused(oidc_sqlite: OidcWorld) -> None:
+async def test_logout_hint_for_another_client_than_client_id_is_refused(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
         query = {"id_token_hint": flow.id_token, "client_id": oidc_sqlite.client("es256")["client_id"]}
         response = await browser.http.get(f"{LOGOUT}?{urlencode(query)}")
@@ -89,11 +84,11 @@ async def test_logout_hint_for_another_client_than_client_id_is_refused(oidc_sql
         assert await browser.is_logged_in()
 
 
-async def test_logout_without_id_token_hint_asks_the_user_to_confirm_first(oidc_sqlite: OidcWorld) -> None:
+async def test_logout_without_id_token_hint_asks_the_user_to_confirm_first(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
     state = secrets.token_urlsafe(12)
     query = {"client_id": client["client_id"], "post_logout_redirect_uri": POST_LOGOUT_URI, "state": state}
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         await browser.login()
         page = await browser.http.get(f"{LOGOUT}?{urlencode(query)}")
         assert page.status_code == 200
@@ -108,9 +103,9 @@ async def test_logout_without_id_token_hint_asks_the_user_to_confirm_first(oidc_
         assert not await browser.is_logged_in()
 
 
-async def test_logout_confirmation_without_the_csrf_token_does_not_log_out(oidc_sqlite: OidcWorld) -> None:
+async def test_logout_confirmation_without_the_csrf_token_does_not_log_out(oidc_sqlite: World) -> None:
     server = oidc_sqlite.server
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         await browser.login()
         response = await browser.http.post(LOGOUT, data={})
         assert response.status_code == 200
@@ -118,9 +113,9 @@ async def test_logout_confirmation_without_the_csrf_token_does_not_log_out(oidc_
         assert await browser.is_logged_in()
 
 
-async def test_logout_with_a_tampered_id_token_hint_is_refused_and_keeps_the_session(oidc_sqlite: OidcWorld) -> None:
+async def test_logout_with_a_tampered_id_token_hint_is_refused_and_keeps_the_session(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
         header, payload, signature = flow.id_token.split(".")
         tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
@@ -132,9 +127,9 @@ async def test_logout_with_a_tampered_id_token_hint_is_refused_and_keeps_the_ses
         assert await browser.is_logged_in()
 
 
-async def test_logout_accepts_an_hs256_id_token_hint_signed_with_the_client_secret(oidc_sqlite: OidcWorld) -> None:
+async def test_logout_accepts_an_hs256_id_token_hint_signed_with_the_client_secret(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("hs256")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
         response = await browser.http.get(f"{LOGOUT}?{urlencode({'id_token_hint': flow.id_token})}")
         assert response.status_code == 200
@@ -142,10 +137,10 @@ async def test_logout_accepts_an_hs256_id_token_hint_signed_with_the_client_secr
         assert not await browser.is_logged_in()
 
 
-async def test_logout_by_post_from_the_relying_party_works_like_get(oidc_sqlite: OidcWorld) -> None:
+async def test_logout_by_post_from_the_relying_party_works_like_get(oidc_sqlite: World) -> None:
     """RP-Initiated Logout 1.0 §2: the OP supports GET and POST; a valid hint needs no CSRF token."""
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
         form = {"id_token_hint": flow.id_token, "post_logout_redirect_uri": POST_LOGOUT_URI, "state": "s-post"}
         response = await browser.http.post(LOGOUT, data=form)

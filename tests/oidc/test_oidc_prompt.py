@@ -11,20 +11,13 @@ import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from oidc_support import (
-    AUTHORIZE,
-    Browser,
-    OidcWorld,
-    Pkce,
-    code_flow,
-    code_request,
-    find_form,
-    redeem,
-    verify_id_token,
-    without_query,
-)
+from oidc_support import authentication_request, code_flow, redeem, verify_id_token
 
 from support import REDIRECT_URI
+from support.browser import AUTHORIZE, HttpBrowser, without_query
+from support.html import find_form
+from support.pkce import Pkce
+from support.provision import World
 
 
 async def _next_second() -> int:
@@ -38,10 +31,10 @@ def _error_response(server_url: str, state: str, error: str, description: str) -
     return {"error": error, "error_description": description, "state": state, "iss": server_url}
 
 
-async def test_prompt_none_when_logged_out_returns_login_required(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_none_when_logged_out_returns_login_required(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    request = code_request(client, Pkce.new(), prompt="none")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    request = authentication_request(client, Pkce.new(), prompt="none")
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         outcome = await browser.authorize(request)
     assert outcome.response.status_code == 303
     assert without_query(outcome.location) == REDIRECT_URI
@@ -51,10 +44,10 @@ async def test_prompt_none_when_logged_out_returns_login_required(oidc_sqlite: O
     )
 
 
-async def test_prompt_none_without_consent_returns_consent_required(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_none_without_consent_returns_consent_required(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("silent")
-    request = code_request(client, Pkce.new(), prompt="none")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    request = authentication_request(client, Pkce.new(), prompt="none")
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         await browser.login()
         outcome = await browser.authorize(request)
     assert outcome.pages == []
@@ -63,12 +56,12 @@ async def test_prompt_none_without_consent_returns_consent_required(oidc_sqlite:
     )
 
 
-async def test_prompt_none_with_a_session_and_consent_returns_a_code_silently(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_none_with_a_session_and_consent_returns_a_code_silently(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         first = await code_flow(browser, client)
         pkce = Pkce.new()
-        request = code_request(client, pkce, prompt="none")
+        request = authentication_request(client, pkce, prompt="none")
         outcome = await browser.authorize(request)
     assert outcome.pages == []
     assert (outcome.params["state"], outcome.params["iss"]) == (request["state"], server.url)
@@ -78,19 +71,19 @@ async def test_prompt_none_with_a_session_and_consent_returns_a_code_silently(oi
     assert claims["auth_time"] == verify_id_token(first.id_token, server, client["client_id"])["auth_time"]
 
 
-async def test_prompt_none_with_other_values_is_invalid_request(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_none_with_other_values_is_invalid_request(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    request = code_request(client, Pkce.new(), prompt="none login")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    request = authentication_request(client, Pkce.new(), prompt="none login")
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         outcome = await browser.authorize(request)
     assert outcome.params == _error_response(
         server.url, request["state"], "invalid_request", "prompt=none cannot be combined with other prompt values"
     )
 
 
-async def test_prompt_login_shows_the_login_form_to_a_logged_in_user_then_completes(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_login_shows_the_login_form_to_a_logged_in_user_then_completes(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         first = await code_flow(browser, client)
         assert await browser.is_logged_in()
         relogin_from = await _next_second()
@@ -103,27 +96,27 @@ async def test_prompt_login_shows_the_login_form_to_a_logged_in_user_then_comple
     assert claims["auth_time"] > first_login
 
 
-async def test_prompt_consent_asks_again_although_consent_is_remembered(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_consent_asks_again_although_consent_is_remembered(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         await code_flow(browser, client)
         remembered = await code_flow(browser, client)
         assert remembered.outcome.pages == []
-        asked = await browser.authorize(code_request(client, Pkce.new(), prompt="consent"), decision=None)
+        asked = await browser.authorize(authentication_request(client, Pkce.new(), prompt="consent"), decision=None)
         assert asked.pages == ["consent"]
         assert asked.response.status_code == 200
         # Allowing on that page completes the request.
         pkce = Pkce.new()
-        allowed = await browser.authorize(code_request(client, pkce, prompt="consent"))
+        allowed = await browser.authorize(authentication_request(client, pkce, prompt="consent"))
     assert allowed.pages == ["consent"]
     tokens = await redeem(server, client, allowed.code, pkce)
     verify_id_token(tokens["id_token"], server, client["client_id"])
 
 
 @pytest.mark.parametrize("max_age", ["0", "1"])
-async def test_max_age_forces_a_fresh_login_and_auth_time_is_its_time(oidc_sqlite: OidcWorld, max_age: str) -> None:
+async def test_max_age_forces_a_fresh_login_and_auth_time_is_its_time(oidc_sqlite: World, max_age: str) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         await browser.login()
         if max_age == "1":
             await asyncio.sleep(1.1)  # make the login older than max_age
@@ -135,9 +128,9 @@ async def test_max_age_forces_a_fresh_login_and_auth_time_is_its_time(oidc_sqlit
     assert relogin_from <= claims["auth_time"] <= int(time.time())
 
 
-async def test_max_age_not_yet_reached_keeps_the_session_and_its_auth_time(oidc_sqlite: OidcWorld) -> None:
+async def test_max_age_not_yet_reached_keeps_the_session_and_its_auth_time(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         first = await code_flow(browser, client)
         again = await code_flow(browser, client, max_age="3600")
     assert "login" not in again.outcome.pages
@@ -145,12 +138,12 @@ async def test_max_age_not_yet_reached_keeps_the_session_and_its_auth_time(oidc_
     assert verify_id_token(again.id_token, server, client["client_id"])["auth_time"] == first_login
 
 
-async def test_prompt_none_with_a_login_older_than_max_age_returns_login_required(oidc_sqlite: OidcWorld) -> None:
+async def test_prompt_none_with_a_login_older_than_max_age_returns_login_required(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         await code_flow(browser, client)
         await _next_second()
-        request = code_request(client, Pkce.new(), prompt="none", max_age="0")
+        request = authentication_request(client, Pkce.new(), prompt="none", max_age="0")
         outcome = await browser.authorize(request)
     assert outcome.pages == []
     assert outcome.params == _error_response(
@@ -158,11 +151,11 @@ async def test_prompt_none_with_a_login_older_than_max_age_returns_login_require
     )
 
 
-async def test_login_hint_fills_in_the_email_on_the_login_page(oidc_sqlite: OidcWorld) -> None:
+async def test_login_hint_fills_in_the_email_on_the_login_page(oidc_sqlite: World) -> None:
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("web")
     pkce = Pkce.new()
-    request = code_request(client, pkce, login_hint=user["email"])
-    async with Browser(server, user) as browser:
+    request = authentication_request(client, pkce, login_hint=user["email"])
+    async with HttpBrowser(server, user) as browser:
         redirect = await browser.http.get(f"{AUTHORIZE}?{urlencode(request)}")
         assert redirect.status_code == 303
         login_url = redirect.headers["location"]

@@ -15,8 +15,6 @@ from oidc_support import (
     ALL_SCOPES,
     FRAPPE_OPENID_PROFILE,
     USERINFO,
-    Browser,
-    OidcWorld,
     code_flow,
     revoke,
     sorted_roles,
@@ -25,6 +23,8 @@ from oidc_support import (
 )
 
 from support import LiveServer
+from support.browser import HttpBrowser
+from support.provision import World
 
 
 async def _userinfo(server: LiveServer, method: str, path: str, token: str | None) -> httpx.Response:
@@ -47,9 +47,9 @@ def _assert_bearer_error(
     assert response.json() == body
 
 
-async def test_userinfo_answers_get_and_post_with_the_id_token_subject(oidc_world: OidcWorld) -> None:
+async def test_userinfo_answers_get_and_post_with_the_id_token_subject(oidc_world: World) -> None:
     server, user, client = oidc_world.server, oidc_world.user("alice"), oidc_world.client("web")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         flow = await code_flow(browser, client)
     subject = verify_id_token(flow.id_token, server, client["client_id"])["sub"]
     for method in ("GET", "POST"):
@@ -61,7 +61,7 @@ async def test_userinfo_answers_get_and_post_with_the_id_token_subject(oidc_worl
 
 
 @pytest.mark.parametrize("path", [USERINFO, FRAPPE_OPENID_PROFILE], ids=["userinfo", "frappe"])
-async def test_userinfo_without_a_token_is_invalid_token(oidc_sqlite: OidcWorld, path: str) -> None:
+async def test_userinfo_without_a_token_is_invalid_token(oidc_sqlite: World, path: str) -> None:
     server = oidc_sqlite.server
     response = await _userinfo(server, "GET", path, None)
     _assert_bearer_error(
@@ -70,15 +70,15 @@ async def test_userinfo_without_a_token_is_invalid_token(oidc_sqlite: OidcWorld,
 
 
 @pytest.mark.parametrize("path", [USERINFO, FRAPPE_OPENID_PROFILE], ids=["userinfo", "frappe"])
-async def test_userinfo_with_a_token_never_issued_is_invalid_token(oidc_sqlite: OidcWorld, path: str) -> None:
+async def test_userinfo_with_a_token_never_issued_is_invalid_token(oidc_sqlite: World, path: str) -> None:
     server = oidc_sqlite.server
     response = await _userinfo(server, "POST", path, "not-a-token-this-server-issued")
     _assert_bearer_error(response, server, 401, "invalid_token", "The access token is invalid")
 
 
-async def test_userinfo_with_a_revoked_token_says_it_was_revoked(oidc_sqlite: OidcWorld) -> None:
+async def test_userinfo_with_a_revoked_token_says_it_was_revoked(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client)
     assert (await _userinfo(server, "GET", USERINFO, flow.tokens["access_token"])).status_code == 200
     await revoke(server, client, flow.tokens["access_token"])
@@ -87,9 +87,9 @@ async def test_userinfo_with_a_revoked_token_says_it_was_revoked(oidc_sqlite: Oi
         _assert_bearer_error(response, server, 401, "invalid_token", "The access token has been revoked")
 
 
-async def test_userinfo_with_a_token_without_openid_is_insufficient_scope(oidc_sqlite: OidcWorld) -> None:
+async def test_userinfo_with_a_token_without_openid_is_insufficient_scope(oidc_sqlite: World) -> None:
     server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with Browser(server, oidc_sqlite.user("alice")) as browser:
+    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
         flow = await code_flow(browser, client, scope="profile email")
     assert "id_token" not in flow.tokens
     response = await _userinfo(server, "GET", USERINFO, flow.tokens["access_token"])
@@ -98,10 +98,10 @@ async def test_userinfo_with_a_token_without_openid_is_insufficient_scope(oidc_s
     )
 
 
-async def test_frappe_openid_profile_returns_frappes_fields_for_an_openid_token(oidc_sqlite: OidcWorld) -> None:
+async def test_frappe_openid_profile_returns_frappes_fields_for_an_openid_token(oidc_sqlite: World) -> None:
     """Frappe's openid_profile returns every profile field and iss, whatever else the token was granted."""
     server, user, client = oidc_sqlite.server, oidc_sqlite.user("alice"), oidc_sqlite.client("web")
-    async with Browser(server, user) as browser:
+    async with HttpBrowser(server, user) as browser:
         flow = await code_flow(browser, client, scope="openid")
     frappe_fields = {"sub", "name", "given_name", "family_name", "email", "picture", "roles", "iss"}
     expected = {**user_claims(user, ALL_SCOPES), "iss": server.url}

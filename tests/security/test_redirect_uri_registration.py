@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,14 +21,9 @@ import pytest
 
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from support.browser import HttpBrowser, code_request
+from support.console import ConsoleSession, client_form, log_in_page
 from support.html import page_text
 from support.pkce import Pkce
-
-_CONSOLE = str(Path(__file__).resolve().parent.parent / "console")
-if _CONSOLE not in sys.path:
-    sys.path.insert(0, _CONSOLE)
-
-from console_support import ConsoleSession, client_form, log_in_page, text_of  # noqa: E402
 
 USERINFO = "https://app.example.com:443@evil.com/cb"
 USERINFO_REFUSED = (
@@ -87,7 +80,7 @@ async def test_admin_console_refuses_a_redirect_uri_that_goes_elsewhere(
 ) -> None:
     response = await admin.post("/admin/clients/new", client_form("Sneaky console app", redirect_uris=uri))
     assert response.status_code == 400
-    assert message in text_of(response.text)
+    assert message in page_text(response.text)
     assert 'class="invalid"' in response.text
 
 
@@ -101,7 +94,7 @@ async def test_admin_console_refuses_invisible_or_control_characters(
     response = await admin.post("/admin/clients/new", client_form(app_name, redirect_uris=uri))
     assert response.status_code == 400
     if message is not None:
-        assert message in text_of(response.text)
+        assert message in page_text(response.text)
     stored = [c for c in json.loads(sqlite_server.cli("client", "list", "--json").stdout) if c["app_name"] == app_name]
     assert stored == []
 

@@ -1,4 +1,4 @@
-"""`gatepass` commands for tests: one at a time, forked from a warm interpreter, or many in one process.
+"""`gatepass` commands for tests, forked from a warm interpreter so that each costs no start-up.
 
 A `gatepass` command spends about 1.5 s importing (SQLAlchemy, Alembic, Authlib, Starlette, ...)
 before it does its work, and the suite runs hundreds of them. So each pytest process starts one
@@ -198,28 +198,3 @@ def run_gatepass(
         return zygote.run(args, env, input, timeout)
     CLI_RUNS["subprocess"] += 1
     return subprocess.run(_command(args), env=env, input=input, capture_output=True, text=True, timeout=timeout)
-
-
-def run_gatepass_batch(
-    commands: Sequence[Sequence[str]], *, env: dict[str, str], may_fail: int = 0
-) -> list[subprocess.CompletedProcess[str]]:
-    """`gatepass` commands run in order in one process, as run_gatepass would run each.
-
-    Any of them but the first ``may_fail`` failing fails the test.
-    """
-    done = subprocess.run(
-        [sys.executable, str(PROGRAMS / "cli_batch.py")],
-        env=env,
-        input=json.dumps([list(args) for args in commands]),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    results = [
-        subprocess.CompletedProcess(["gatepass", *args], result["code"], result["stdout"], result["stderr"])
-        for args, result in zip(commands, json.loads(done.stdout), strict=True)
-    ]
-    for result in results[may_fail:]:
-        assert result.returncode == 0, f"{' '.join(result.args)} failed: {result.stderr}"
-    return results

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from support.cli import run_gatepass_batch
-from support.server import PASSWORD, REDIRECT_URI, LiveServer, unique_email
+from support.server import REDIRECT_URI, LiveServer, unique_email
+
+
+@dataclass
+class World:
+    """A server with its users and clients, by name."""
+
+    server: LiveServer
+    users: dict[str, dict[str, Any]]
+    clients: dict[str, dict[str, Any]]
+
+    def user(self, name: str) -> dict[str, Any]:
+        return self.users[name]
+
+    def client(self, name: str) -> dict[str, Any]:
+        return self.clients[name]
 
 
 def provision(
@@ -20,33 +36,35 @@ def provision(
     roles: Sequence[str] = (),
     then: Sequence[Sequence[str]] = (),
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Create roles, users, then clients (whose arguments may name those users), then run ``then`` commands.
+    """Create roles, then users, then clients (whose arguments may name those users), then run ``then`` commands.
 
-    All in one process, in order: the CLI's own code paths without a Python start-up for each.
-    A role that exists already is left as it is (shared servers keep the roles of earlier tests).
-    A user spec takes the keywords of ``LiveServer.create_user``; a client spec is the arguments of
-    `gatepass client add`, with the default redirect URI added as ``LiveServer.create_client`` does.
+    Each command is a process forked from a warm interpreter (support/cli.py), so those of one kind
+    run at once. A role that exists already is left as it is: shared servers keep earlier tests' roles.
+    A user spec takes the keywords of ``LiveServer.create_user`` (the email defaults to one made from
+    the user's name); a client spec is the arguments of `gatepass client add`, with the default
+    redirect URI added as ``LiveServer.create_client`` does.
     """
-    commands: list[list[str]] = [["role", "add", role] for role in roles]
-    planned: dict[str, dict[str, Any]] = {}
-    for name, spec in users.items():
-        planned[name] = {"email": spec.get("email") or unique_email(name), "password": spec.get("password", PASSWORD)}
-        args = ["user", "add", planned[name]["email"], "--password", planned[name]["password"], "--json"]
-        args += ["--first-name", spec.get("first_name", "Test"), "--last-name", spec.get("last_name", "User")]
-        for role in spec.get("roles", ()):
-            args += ["--role", role]
-        commands.append(args)
-    client_specs = clients(planned)
-    for client_args in client_specs.values():
-        needs_uri = "--redirect-uri" not in client_args and "client_credentials" not in client_args
-        commands.append(
-            ["client", "add", "--json", *client_args, *(["--redirect-uri", REDIRECT_URI] if needs_uri else [])]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda role: server.cli("role", "add", role, check=False), roles))
+        made_users = dict(zip(users, pool.map(lambda name: _user(server, name, users[name]), users), strict=True))
+        client_specs = clients(made_users)
+        made_clients = dict(
+            zip(client_specs, pool.map(lambda args: _client(server, args), client_specs.values()), strict=True)
         )
-    done = run_gatepass_batch([*commands, *then], env=server.env, may_fail=len(roles))
-    outputs = iter(result.stdout for result in done[len(roles) :])
-    made_users = {name: {**json.loads(next(outputs)), "password": planned[name]["password"]} for name in users}
-    made_clients = {name: json.loads(next(outputs)) for name in client_specs}
+    for args in then:
+        server.cli(*args)
     return made_users, made_clients
+
+
+def _user(server: LiveServer, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    return server.create_user(**{"email": unique_email(name), **spec})
+
+
+def _client(server: LiveServer, args: Sequence[str]) -> dict[str, Any]:
+    if "--redirect-uri" not in args and "client_credentials" not in args:
+        args = (*args, "--redirect-uri", REDIRECT_URI)
+    client: dict[str, Any] = json.loads(server.cli("client", "add", "--json", *args).stdout)
+    return client
 
 
 def service_client(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from flows_support import SECOND_REDIRECT, PrivateWorld, World
+from flows_support import SECOND_REDIRECT, PrivateWorld
 
 from support import REDIRECT_URI
 from support.backchannel import Backchannel
@@ -24,6 +24,7 @@ from support.browser import (
 )
 from support.html import escape, page_text
 from support.pkce import Pkce
+from support.provision import World
 
 ALL_SCOPES = "openid profile email roles all"
 

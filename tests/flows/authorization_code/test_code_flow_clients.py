@@ -13,13 +13,14 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from authlib.common.security import generate_token
-from flows_support import AsyncOAuth2Client, World
+from flows_support import AsyncOAuth2Client
 from requests_oauthlib import OAuth2Session
 
 from support import REDIRECT_URI
 from support.backchannel import INACTIVE, INTROSPECT, REVOKE, SSL_CONTEXT, TOKEN, Backchannel
 from support.browser import AUTHORIZE, HttpBrowser, code_request, logged_in, redirect_params
 from support.pkce import Pkce
+from support.provision import World
 
 SCOPE = "openid profile email"
 

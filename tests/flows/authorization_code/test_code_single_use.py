@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flows_support import World
-
 from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
 from support.browser import code_request, logged_in
 from support.pkce import Pkce
+from support.provision import World
 
 
 async def test_code_reuse_fails_and_revokes_the_tokens_issued_from_it(world: World, api: Backchannel) -> None:

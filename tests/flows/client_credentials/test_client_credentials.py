@@ -12,11 +12,12 @@ import sqlite3
 from typing import Any
 
 import pytest
-from flows_support import AsyncOAuth2Client, World
+from flows_support import AsyncOAuth2Client
 from oauthlib.oauth2 import BackendApplicationClient  # type: ignore[import-untyped]
 from requests_oauthlib import OAuth2Session
 
 from support.backchannel import SSL_CONTEXT, TOKEN, Backchannel, assert_oauth_error
+from support.provision import World
 
 
 async def test_authlib_client_credentials_token_acts_as_the_service_user(world: World, api: Backchannel) -> None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from flows_support import World
-
 from support.backchannel import Backchannel
 from support.browser import code_request, logged_in
 from support.pkce import Pkce
+from support.provision import World
 
 ROUNDS = 25
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from flows_support import World, obtain_tokens
+from flows_support import obtain_tokens
 
 from support import REDIRECT_URI
 from support.backchannel import (
@@ -21,6 +21,7 @@ from support.backchannel import (
 )
 from support.browser import AUTHORIZE, FRAPPE_AUTHORIZE, HttpBrowser, assert_error_redirect, code_request, logged_in
 from support.pkce import Pkce
+from support.provision import World
 
 
 async def test_whole_flow_on_frappe_paths(world: World, api: Backchannel) -> None:

@@ -6,9 +6,10 @@ import time
 
 import httpx
 import pytest
-from flows_support import World, obtain_tokens
+from flows_support import obtain_tokens
 
 from support.backchannel import BASIC_CHALLENGE, INACTIVE, INTROSPECT, Backchannel, assert_oauth_error
+from support.provision import World
 
 
 async def test_active_openid_token_lists_every_field_and_frappes_user_fields(world: World, api: Backchannel) -> None:

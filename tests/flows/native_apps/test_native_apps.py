@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from flows_support import World
 
 from support.backchannel import Backchannel, assert_oauth_error
 from support.browser import HttpBrowser, assert_error_page, code_request, is_client_redirect, logged_in
 from support.pkce import Pkce
+from support.provision import World
 
 
 @pytest.mark.parametrize(

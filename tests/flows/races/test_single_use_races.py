@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from flows_support import World, obtain_tokens
+from flows_support import obtain_tokens
 
 from support.backchannel import INACTIVE, Backchannel
 from support.browser import code_request, logged_in
 from support.pkce import Pkce
+from support.provision import World
 
 PARALLEL = 20
 

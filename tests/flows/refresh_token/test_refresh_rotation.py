@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from flows_support import World, obtain_tokens
+from flows_support import obtain_tokens
 
 from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
+from support.provision import World
 
 
 async def test_each_refresh_rotates_and_reusing_an_old_token_revokes_the_family(world: World, api: Backchannel) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from flows_support import World, obtain_tokens
+from flows_support import obtain_tokens
 
 from support.backchannel import BASIC_CHALLENGE, INACTIVE, REVOKE, Backchannel, assert_oauth_error
+from support.provision import World
 
 
 @pytest.mark.parametrize("revoked", ["access_token", "refresh_token"])
