@@ -29,14 +29,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from support import free_port
+from support.server import free_port, stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -165,18 +162,8 @@ class DocSession:
             self.server = subprocess.Popen(
                 [str(VENV_BIN / "gatepass"), "serve"], cwd=self.folder, env=self.env, stdout=log, stderr=log
             )
-        deadline = time.monotonic() + 60
-        with httpx.Client(timeout=1) as probe:
-            while time.monotonic() < deadline:
-                if self.server.poll() is not None:
-                    raise RuntimeError(f"gatepass serve exited: {self.log()}")
-                try:
-                    if probe.get(f"{self.url}/healthz").status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-        raise RuntimeError(f"gatepass serve did not start: {self.log()}")
+        wait_until_healthy(self.url, self.server, self.folder / "server.log")
+        return self
 
     def new_terminal(self) -> None:
         """Another document: a new shell, whose shown values stand for new real ones (same server)."""
@@ -184,13 +171,8 @@ class DocSession:
         self.bindings = {}
 
     def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
+        if self.server is not None:
+            stop_process(self.server)
 
     def log(self) -> str:
         return (self.folder / "server.log").read_text(errors="replace")[-3000:]

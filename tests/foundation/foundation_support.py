@@ -10,9 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
-from support import IS_CI, LiveServer, backend_unavailable_reason
+from support import LiveServer
 
 SESSION_COOKIE = "gp_session"  # the issuer of every test server is http://127.0.0.1:PORT
 CSRF_COOKIE = "gp_csrf"
@@ -72,15 +71,6 @@ def failure_message(result: subprocess.CompletedProcess[str]) -> str:
 def cli_fails(server: LiveServer, *args: str, input: str | None = None) -> str:
     """Run `gatepass ARGS` expecting the documented failure; return stderr."""
     return failure_message(server.cli(*args, input=input, check=False))
-
-
-def require_backend(backend: str) -> None:
-    """Skip when the database is not reachable on a laptop; under CI=true that is a failure."""
-    reason = backend_unavailable_reason(backend)
-    if reason is not None:
-        if IS_CI:
-            pytest.fail(f"CI requires this, but: {reason}")
-        pytest.skip(reason)
 
 
 def run_concurrently(*calls: Callable[[], Any]) -> list[Any]:

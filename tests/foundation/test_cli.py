@@ -21,19 +21,11 @@ from urllib.parse import parse_qs, urlsplit
 import click
 import httpx
 import pytest
-from foundation_support import (
-    BAD_LOGIN,
-    alert_in,
-    cli_fails,
-    failure_message,
-    is_logged_in,
-    login,
-    require_backend,
-    run_concurrently,
-)
+from foundation_support import BAD_LOGIN, alert_in, cli_fails, failure_message, is_logged_in, login, run_concurrently
 
 from gatepass.cli import main
 from support import MARIADB_URL, POSTGRES_URL, REDIRECT_URI, LiveServer, unique_email
+from support.backends import require_backend
 
 BASIC_CHALLENGE = 'Basic realm="gatepass", charset="UTF-8"'
 

@@ -15,7 +15,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from foundation_support import require_backend
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
@@ -24,6 +23,7 @@ from gatepass.db.engine import create_engine
 from gatepass.db.migrate import alembic_config, upgrade_to_head
 from gatepass.db.tables import Base
 from support import BACKENDS, Database, backend_unavailable_reason
+from support.backends import require_backend
 
 ALEMBIC_TABLE = "alembic_version"
 

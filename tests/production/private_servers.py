@@ -18,15 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from support import IS_CI, free_port
-
-
-def _require(reason: str | None) -> None:
-    if reason is None:
-        return
-    if IS_CI:
-        pytest.fail(f"CI requires this, but: {reason}")
-    pytest.skip(reason)
+from support import free_port
+from support.backends import require
 
 
 def _postgres_bin() -> Path | None:
@@ -67,7 +60,7 @@ class PrivatePostgres:
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     bin_dir = _postgres_bin()
-    _require(None if bin_dir else "PostgreSQL server binaries (initdb) are not installed")
+    require(None if bin_dir else "PostgreSQL server binaries (initdb) are not installed")
     assert bin_dir is not None
     # Outside pytest's tmp folders: their parents are private to root, and the server runs as postgres.
     root = Path(tempfile.mkdtemp(prefix="gatepass-pg-"))
@@ -144,7 +137,7 @@ class PrivateRedis:
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    _require(None if shutil.which("redis-server") else "redis-server is not installed")
+    require(None if shutil.which("redis-server") else "redis-server is not installed")
     server = PrivateRedis(free_port())
     server.start()
     yield server

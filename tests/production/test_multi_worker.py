@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from support import LiveServer
+from support.browser import HttpBrowser
 
 
 async def test_token_revoked_through_one_worker_is_refused_by_every_worker(start_server) -> None:  # type: ignore[no-untyped-def]
@@ -42,14 +43,12 @@ async def test_runtime_setting_changed_by_cli_is_seen_by_every_worker(start_serv
     }
     from flow import authorization_code_flow
 
-    await authorization_code_flow(server.url, client, user, scope="openid")
+    await authorization_code_flow(server, client, user, scope="openid")
     server.cli("settings", "set", "consent_mode", "force")
     errors = []
     for _ in range(10):
-        async with httpx.AsyncClient(base_url=server.url) as browser:
-            from flow import login
-
-            await login(browser, user["email"], user["password"])
-            answer = await browser.get("/oauth/authorize", params=params)
+        async with HttpBrowser(server, user) as browser:
+            await browser.login()
+            answer = await browser.http.get("/oauth/authorize", params=params)
             errors.append(dict(httpx.URL(answer.headers["location"]).params).get("error"))
     assert errors == ["consent_required"] * 10

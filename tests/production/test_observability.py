@@ -14,7 +14,7 @@ async def test_logs_are_json_with_request_ids_and_hold_no_credential(start_serve
     server: LiveServer = start_server("sqlite")
     user = server.create_user(password="a-password-never-logged")
     client = server.create_client(name="Logged app")
-    tokens = await authorization_code_flow(server.url, client, user, scope="openid profile roles")
+    tokens = await authorization_code_flow(server, client, user, scope="openid profile roles")
     auth = (client["client_id"], client["client_secret"])
     async with httpx.AsyncClient(base_url=server.url) as http:
         refreshed = await http.post(

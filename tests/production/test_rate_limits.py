@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from flow import hidden_fields
 
 from support import LiveServer
+from support.html import input_values
 
 
 def _client_credentials_client(server: LiveServer) -> tuple[str, str]:
@@ -43,7 +43,7 @@ async def test_introspection_is_limited_per_client(start_server) -> None:  # typ
 async def test_login_posts_over_the_ip_limit_get_a_429_page(start_server) -> None:  # type: ignore[no-untyped-def]
     server: LiveServer = start_server("sqlite", GATEPASS_RATE_LIMITS_LOGIN_PER_IP_PER_MINUTE="2")
     async with httpx.AsyncClient(base_url=server.url) as http:
-        fields = hidden_fields((await http.get("/login")).text)
+        fields = input_values((await http.get("/login")).text)
         answers = [
             await http.post("/login", data={**fields, "email": "nobody@example.com", "password": "wrong-one"})
             for _ in range(3)

@@ -25,29 +25,22 @@ import asyncpg
 import httpx
 import jwt
 import pytest
-from flow import authorization_code_flow, hidden_fields
+from flow import authorization_code_flow
 from private_servers import PrivateRedis
 
 from support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
-    IS_CI,
     Database,
     LiveServer,
     backend_unavailable_reason,
     free_port,
 )
+from support.backends import require
+from support.html import input_values
 
 ROUNDS = 20
 CHANNEL = "gatepass:changes"
-
-
-def _require(reason: str | None) -> None:
-    if reason is None:
-        return
-    if IS_CI:
-        pytest.fail(f"CI requires this, but: {reason}")
-    pytest.skip(reason)
 
 
 def _fresh_connections(server: LiveServer) -> httpx.AsyncClient:
@@ -148,10 +141,10 @@ async def _names_after_a_silent_rename(server: LiveServer, token: str, email: st
 
 async def _disable_client_in_console(server: LiveServer, client_id: str) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=15) as admin:
-        form = hidden_fields((await admin.get("/login")).text)
+        form = input_values((await admin.get("/login")).text)
         logged_in = await admin.post("/login", data={**form, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         assert logged_in.status_code == 303, logged_in.text[:300]
-        csrf = hidden_fields((await admin.get("/login?switch=1")).text)["csrf_token"]
+        csrf = input_values((await admin.get("/login?switch=1")).text)["csrf_token"]
         disabled = await admin.post(f"/admin/clients/{client_id}/enabled", data={"enabled": "0", "csrf_token": csrf})
     assert disabled.headers.get("location") == f"/admin/clients/{client_id}?notice=client_disabled", disabled.text
 
@@ -191,7 +184,7 @@ async def test_roles_permissions_revocation_and_disabling_are_seen_by_every_work
     )
     server.cli("permission", "set", doctype, role, "--read")
     scope = "openid roles profile email all"
-    token = (await authorization_code_flow(server.url, app, user, scope=scope))["access_token"]
+    token = (await authorization_code_flow(server, app, user, scope=scope))["access_token"]
 
     warm = await _userinfo(server, token)
     assert _statuses(warm) == [200] * ROUNDS
@@ -220,7 +213,7 @@ async def test_roles_permissions_revocation_and_disabling_are_seen_by_every_work
     assert _statuses(await _userinfo(server, token)) == [401] * ROUNDS
 
     # A user disabled by the CLI: their next token stops on every worker at once.
-    token = (await authorization_code_flow(server.url, app, user, scope=scope))["access_token"]
+    token = (await authorization_code_flow(server, app, user, scope=scope))["access_token"]
     assert _statuses(await _userinfo(server, token)) == [200] * ROUNDS
     server.cli("user", "disable", user["email"])
     assert _statuses(await _userinfo(server, token)) == [401] * ROUNDS
@@ -253,7 +246,7 @@ async def test_rotated_keys_sign_the_next_id_token_on_every_worker(
     two_workers: LiveServer, app: dict[str, str]
 ) -> None:
     server, auth = two_workers, (app["client_id"], app["client_secret"])
-    tokens = await authorization_code_flow(server.url, app, ADMIN, scope="openid")
+    tokens = await authorization_code_flow(server, app, ADMIN, scope="openid")
     refresh_token = tokens["refresh_token"]
     old_kid, alg = (jwt.get_unverified_header(tokens["id_token"])[name] for name in ("kid", "alg"))
 
@@ -324,8 +317,8 @@ class Nodes:
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
     """Nodes A and B, both with Redis. Its `timeout 1` drops clients idle for a second, as deployments may."""
-    _require(backend_unavailable_reason("postgresql"))
-    _require(None if shutil.which("redis-server") else "redis-server is not installed")
+    require(backend_unavailable_reason("postgresql"))
+    require(None if shutil.which("redis-server") else "redis-server is not installed")
     redis = PrivateRedis(free_port(), args=("--timeout", "1"))
     redis.start()
     database = Database.create("postgresql", tmp_path_factory.mktemp("read-cache-pg"))

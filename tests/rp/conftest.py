@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from rp_support import APP_ROLES, IDP_ROLES, parallel, start_live
+from rp_support import APP_ROLES, IDP_ROLES, parallel
 
 from support import LiveServer
+from support.server import private_server
 
 
 def _create_roles(server: LiveServer, roles: tuple[str, ...]) -> None:
@@ -21,16 +22,14 @@ def _create_roles(server: LiveServer, roles: tuple[str, ...]) -> None:
 @pytest.fixture(scope="session")
 def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The identity provider: users and roles live here."""
-    live = start_live("sqlite", tmp_path_factory, "idp")
-    _create_roles(live, IDP_ROLES)
-    yield live
-    live.stop()
+    with private_server("sqlite", tmp_path_factory.mktemp("idp")) as live:
+        _create_roles(live, IDP_ROLES)
+        yield live
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app server (SQLite, so tests can read its audit log): users log in here through the IdP."""
-    live = start_live("sqlite", tmp_path_factory, "app")
-    _create_roles(live, APP_ROLES)
-    yield live
-    live.stop()
+    with private_server("sqlite", tmp_path_factory.mktemp("app")) as live:
+        _create_roles(live, APP_ROLES)
+        yield live

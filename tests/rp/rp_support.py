@@ -15,21 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from support import Database, LiveServer, backend_unavailable_reason
+from support import LiveServer
 
 PASSWORD = "correct-horse-1"
 IDP_ROLES = ("Editor", "Auditor", "Reviewer")
 APP_ROLES = ("Editor", "Reviewer", "Writer", "Local Only", "Member")
-
-
-def start_live(backend: str, tmp_path_factory: pytest.TempPathFactory, name: str) -> LiveServer:
-    reason = backend_unavailable_reason(backend)
-    if reason is not None:
-        pytest.skip(reason)
-    var_dir = tmp_path_factory.mktemp(f"{name}-{backend}")
-    return LiveServer(backend, var_dir, Database.create(backend, var_dir)).start()
 
 
 def parallel(*calls: Any) -> list[Any]:

@@ -46,6 +46,11 @@ def require(reason: str | None) -> None:
     pytest.skip(reason)
 
 
+def require_backend(backend: str) -> None:
+    """require() the backend's database server."""
+    require(backend_unavailable_reason(backend))
+
+
 def _run_admin_sql(backend: str, statement: str) -> None:
     """Run in a thread of its own, so it works from sync and async tests alike."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:

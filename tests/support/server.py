@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from support.backends import Database, backend_unavailable_reason, require
+from support.backends import Database, require_backend
 from support.cli import run_gatepass
 
 ADMIN_EMAIL = "admin@example.com"
@@ -42,6 +42,34 @@ def free_port() -> int:
 
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{secrets.token_hex(4)}@example.com"
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Return once the server at ``url`` answers /healthz; raise with the end of its log if it exits first."""
+    deadline = time.monotonic() + 60
+    # One client for the whole wait: a new one per poll reloads the CA bundle every time.
+    with httpx.Client(timeout=1) as probe:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"gatepass serve exited: {log_path.read_text(errors='replace')[-3000:]}")
+            try:
+                if probe.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"gatepass serve did not start: {log_path.read_text(errors='replace')[-3000:]}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask a server to stop (SIGTERM: it finishes its requests), and kill it if it has not within 15 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -88,28 +116,12 @@ class LiveServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gatepass", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 60
-        # One client for the whole wait: a new one per poll reloads the CA bundle every time.
-        with httpx.Client(timeout=1) as probe:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"gatepass serve exited: {self.log_path.read_text()[-3000:]}")
-                try:
-                    if probe.get(f"{self.url}/healthz").status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-        raise RuntimeError(f"gatepass serve did not start: {self.log_path.read_text()[-3000:]}")
+        wait_until_healthy(self.url, self.process, self.log_path)
+        return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -161,7 +173,7 @@ class LiveServer:
 
 def start_live_server(backend: str, var_dir: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
     """A started server on a new database of ``backend``; skipped (failed under CI) when the backend is missing."""
-    require(backend_unavailable_reason(backend))
+    require_backend(backend)
     return LiveServer(backend, var_dir, Database.create(backend, var_dir), extra_env=dict(extra_env or {})).start()
 
 
