@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from api_support import ACTIONS, ScopedWorld, add_scope, api_user, suffix
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 @pytest.fixture(scope="session")

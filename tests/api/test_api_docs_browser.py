@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 @pytest.mark.browser

@@ -7,7 +7,7 @@ import json
 import httpx
 from api_support import api_user, bearer, suffix
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 def test_doctype_add_show_list_and_remove(sqlite_server: LiveServer) -> None:

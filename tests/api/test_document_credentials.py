@@ -9,9 +9,9 @@ import json
 import httpx
 from api_support import ScopedWorld, authorize, bearer, challenge, code_from, logged_in, session_csrf
 
-from support import REDIRECT_URI, LiveServer
 from support.html import input_values
 from support.pkce import Pkce
+from support.server import REDIRECT_URI, LiveServer
 
 FRAPPE_TOKEN = "/api/method/frappe.integrations.oauth2.get_token"
 

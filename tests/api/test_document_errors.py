@@ -9,7 +9,7 @@ import httpx
 import pytest
 from api_support import ScopedWorld, api_user, bearer, challenge
 
-from support import LiveServer
+from support.server import LiveServer
 
 NO_CREDENTIALS = {
     "exc_type": "AuthenticationError",

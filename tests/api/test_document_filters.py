@@ -10,7 +10,7 @@ import httpx
 import pytest
 from api_support import ApiUser, api_user, bearer, suffix
 
-from support import LiveServer
+from support.server import LiveServer
 
 COUNT = 25
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from api_support import api_user
 
-from support import LiveServer
 from support.logs import LogWindow
+from support.server import LiveServer
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 

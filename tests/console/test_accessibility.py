@@ -24,10 +24,10 @@ from console_support import (
     user_id_of,
 )
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 from support.backends import require
 from support.console import ConsoleSession, log_in_page
 from support.pkce import s256
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 import pytest
 from console_support import FRAME_ANCESTORS, admin_paths, shot, user_id_of
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from support.console import ConsoleSession
 from support.html import page_text
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from console_support import console_client, query_of
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 from support.console import ConsoleSession, client_form
 from support.html import page_text, values_by_id
 from support.pkce import s256
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 OTHER_URI = "https://app.example.com/oauth/callback"
 

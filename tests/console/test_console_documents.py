@@ -10,9 +10,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from console_support import console_client
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 from support.console import ConsoleSession
 from support.html import page_text
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from console_support import shot
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, free_port
 from support.console import ConsoleSession, log_in_page
 from support.html import page_text, values_by_id
 from support.logs import LogWindow
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, free_port
 
 SECRET = "console-secret-never-shown-4711"
 

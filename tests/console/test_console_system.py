@@ -14,9 +14,9 @@ import httpx
 import pytest
 from console_support import console_client, console_user, query_of
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 from support.console import ConsoleSession
 from support.html import page_text
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 

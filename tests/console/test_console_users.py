@@ -9,9 +9,9 @@ import httpx
 import pytest
 from console_support import console_user, user_id_of
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from support.console import ConsoleSession
 from support.html import page_text, values_by_id
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from console_support import FRAME_ANCESTORS, console_client, console_user, query_of, shot
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 from support.console import ConsoleSession
 from support.pkce import s256
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -24,7 +24,7 @@ import pytest
 from docs_support import ILLUSTRATIVE, ROOT, Block, DocSession, output_problem, read_blocks, shell_blocks
 
 from gatepass.config import load_settings
-from support import require
+from support.backends import require
 
 README = ROOT / "README.md"
 #: The documents that are scripts: every shell block not marked illustrative runs, in order. The short

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from support import REDIRECT_URI, LiveServer
 from support.backends import require
+from support.server import REDIRECT_URI, LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWMAN = ROOT / "node_modules" / ".bin" / "newman"

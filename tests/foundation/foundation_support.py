@@ -11,28 +11,27 @@ from typing import Any
 
 import httpx
 
-from support import LiveServer
+from support.html import input_values
+from support.server import LiveServer
 
 SESSION_COOKIE = "gp_session"  # the issuer of every test server is http://127.0.0.1:PORT
 CSRF_COOKIE = "gp_csrf"
 BAD_LOGIN = "Wrong email or password."
 CSRF_FAILED = "The form expired or was sent from another site. Please try again."
 
-_CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]*)">')
-_NEXT_INPUT = re.compile(r'<input type="hidden" name="next" value="([^"]*)">')
 _ALERT = re.compile(r'<p class="error" role="alert">([^<]*)</p>')
 
 
 def csrf_token_in(page: str) -> str:
-    match = _CSRF_INPUT.search(page)
-    assert match, "the page has no CSRF field"
-    return html.unescape(match.group(1))
+    fields = input_values(page)
+    assert "csrf_token" in fields, "the page has no CSRF field"
+    return fields["csrf_token"]
 
 
 def next_in(page: str) -> str:
-    match = _NEXT_INPUT.search(page)
-    assert match, "the page has no next field"
-    return html.unescape(match.group(1))
+    fields = input_values(page)
+    assert "next" in fields, "the page has no next field"
+    return fields["next"]
 
 
 def alert_in(page: str) -> str | None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from foundation_support import BAD_LOGIN, CSRF_FAILED, alert_in, csrf_token_in
 
-from support import LiveServer
+from support.server import LiveServer
 
 FORM = "application/x-www-form-urlencoded"
 BACKCHANNEL = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")

@@ -24,8 +24,8 @@ import pytest
 from foundation_support import BAD_LOGIN, alert_in, cli_fails, failure_message, is_logged_in, login, run_concurrently
 
 from gatepass.cli import main
-from support import MARIADB_URL, POSTGRES_URL, REDIRECT_URI, LiveServer, unique_email
-from support.backends import require_backend
+from support.backends import MARIADB_URL, POSTGRES_URL, require_backend
+from support.server import REDIRECT_URI, LiveServer, unique_email
 
 BASIC_CHALLENGE = 'Basic realm="gatepass", charset="UTF-8"'
 

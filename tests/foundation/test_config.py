@@ -26,7 +26,7 @@ from gatepass.config import (
     load_settings,
     render_config_docs,
 )
-from support import LiveServer, free_port
+from support.server import LiveServer, free_port
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

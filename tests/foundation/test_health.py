@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 def test_healthz_answers_ok(server: LiveServer) -> None:

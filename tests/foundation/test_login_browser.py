@@ -29,7 +29,8 @@ from foundation_support import (
     run_concurrently,
 )
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, Database, LiveServer, unique_email
+from support.backends import Database
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, unique_email
 
 LOGIN_BUTTON = 'form[action="/login"] button[type="submit"]'
 SESSION_SET_COOKIE = re.compile(rf"^{SESSION_COOKIE}=[A-Za-z0-9_-]{{43,}}; HttpOnly; Path=/; SameSite=lax$")

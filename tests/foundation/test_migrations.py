@@ -22,8 +22,7 @@ from gatepass.config import load_settings
 from gatepass.db.engine import create_engine
 from gatepass.db.migrate import alembic_config, upgrade_to_head
 from gatepass.db.tables import Base
-from support import BACKENDS, Database, backend_unavailable_reason
-from support.backends import require_backend
+from support.backends import BACKENDS, Database, backend_unavailable_reason, require_backend
 
 ALEMBIC_TABLE = "alembic_version"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 async def test_preflight_is_allowed_for_a_registered_origin_and_refused_for_another(sqlite_server: LiveServer) -> None:

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from support import BACKENDS, LiveServer
+from support.backends import BACKENDS
+from support.server import LiveServer
 
 CALLBACK = "http://127.0.0.1:9999/callback"
 

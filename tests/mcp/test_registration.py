@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import LiveServer
+from support.server import LiveServer
 
 GOOD = {"client_name": "Registered app", "redirect_uris": ["https://app.example.com/cb"]}
 

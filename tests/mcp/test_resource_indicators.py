@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from support import BACKENDS, LiveServer
+from support.backends import BACKENDS
+from support.server import LiveServer
 
 OTHER_RESOURCE = "https://mcp.example.com/mcp"
 

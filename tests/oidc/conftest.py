@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from oidc_support import POST_LOGOUT_URI, SALES_ROLE
 
-from support import LiveServer
 from support.provision import World, provision
+from support.server import LiveServer
 
 USERS: dict[str, dict[str, Any]] = {
     # Roles are what the seeds' app servers read from the id_token to sync their own.

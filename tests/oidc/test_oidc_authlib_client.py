@@ -12,9 +12,9 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 from oidc_support import ALL_SCOPES, DISCOVERY, half_hash
 
-from support import REDIRECT_URI
 from support.browser import HttpBrowser
 from support.provision import World
+from support.server import REDIRECT_URI
 
 with warnings.catch_warnings():
     # Authlib 1.9 announces, once at import, that it wants the httpx2 package instead of httpx.

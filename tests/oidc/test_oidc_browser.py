@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 import pytest
 from oidc_support import authentication_request, redeem, verify_id_token
 
-from support import REDIRECT_URI
 from support.browser import AUTHORIZE, redirect_params
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 
 @pytest.mark.browser

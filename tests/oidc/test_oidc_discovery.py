@@ -16,10 +16,10 @@ import pytest
 from joserfc.jwk import KeySet
 from oidc_support import ASYMMETRIC_ALGORITHMS, DISCOVERY, RFC8414_METADATA, authentication_request, eddsa_allowed
 
-from support import REDIRECT_URI
 from support.browser import HttpBrowser, without_query
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 #: Every claim Gatepass's id_tokens and userinfo can carry.
 CLAIMS = {

@@ -30,9 +30,9 @@ from oidc_support import (
     verify_id_token,
 )
 
-from support import REDIRECT_URI
 from support.browser import HttpBrowser
 from support.provision import World
+from support.server import REDIRECT_URI
 
 #: Claims about the token itself; every other claim is about the user.
 PROTOCOL_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash")

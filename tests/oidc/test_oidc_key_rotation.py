@@ -13,10 +13,10 @@ import jwt
 import pytest
 from oidc_support import code_flow, published_jwks, verify_id_token
 
-from support import BACKENDS, LiveServer
+from support.backends import BACKENDS
 from support.browser import HttpBrowser
 from support.provision import World, provision
-from support.server import private_server
+from support.server import LiveServer, private_server
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

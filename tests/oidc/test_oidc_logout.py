@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 import httpx
 from oidc_support import LOGOUT, POST_LOGOUT_URI, code_flow
 
-from support import LiveServer
 from support.browser import HttpBrowser
 from support.html import find_form, page_text
 from support.provision import World
+from support.server import LiveServer
 
 #: The login session cookie on plain http (``__Host-gp_session`` over https).
 SESSION_COOKIE = "gp_session"

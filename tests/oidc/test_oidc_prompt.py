@@ -13,11 +13,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from oidc_support import authentication_request, code_flow, redeem, verify_id_token
 
-from support import REDIRECT_URI
 from support.browser import AUTHORIZE, HttpBrowser, without_query
 from support.html import find_form
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 
 async def _next_second() -> int:

@@ -22,9 +22,9 @@ from oidc_support import (
     verify_id_token,
 )
 
-from support import LiveServer
 from support.browser import HttpBrowser
 from support.provision import World
+from support.server import LiveServer
 
 
 async def _userinfo(server: LiveServer, method: str, path: str, token: str | None) -> httpx.Response:

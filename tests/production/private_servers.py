@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port
 from support.backends import require
+from support.server import free_port
 
 
 def _postgres_bin() -> Path | None:

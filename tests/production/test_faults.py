@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 from private_servers import PrivatePostgres, PrivateRedis
 
-from support import Database, LiveServer
+from support.backends import Database
+from support.server import LiveServer
 
 
 def _service_client(server: LiveServer) -> tuple[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from support import LiveServer
 from support.browser import HttpBrowser
+from support.server import LiveServer
 
 
 async def test_token_revoked_through_one_worker_is_refused_by_every_worker(start_server) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import json
 import httpx
 from flow import authorization_code_flow
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 async def test_logs_are_json_with_request_ids_and_hold_no_credential(start_server) -> None:  # type: ignore[no-untyped-def]

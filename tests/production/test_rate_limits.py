@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from support import LiveServer
 from support.html import input_values
+from support.server import LiveServer
 
 
 def _client_credentials_client(server: LiveServer) -> tuple[str, str]:

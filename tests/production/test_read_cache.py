@@ -28,16 +28,9 @@ import pytest
 from flow import authorization_code_flow
 from private_servers import PrivateRedis
 
-from support import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    Database,
-    LiveServer,
-    backend_unavailable_reason,
-    free_port,
-)
-from support.backends import require
+from support.backends import Database, backend_unavailable_reason, require
 from support.html import input_values
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, free_port
 
 ROUNDS = 20
 CHANNEL = "gatepass:changes"

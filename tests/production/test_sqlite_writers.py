@@ -20,7 +20,7 @@ from sqlalchemy import event, text
 from gatepass.config import load_settings
 from gatepass.db.base import single_statement
 from gatepass.db.engine import create_engine, create_session_factory
-from support import LiveServer
+from support.server import LiveServer
 
 TOKENS = 2000
 CONCURRENCY = 64

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import pytest
 from rp_support import APP_ROLES, IDP_ROLES, parallel
 
-from support import LiveServer
-from support.server import private_server
+from support.server import LiveServer, private_server
 
 
 def _create_roles(server: LiveServer, roles: tuple[str, ...]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from support import LiveServer
+from support.server import LiveServer
 
 PASSWORD = "correct-horse-1"
 IDP_ROLES = ("Editor", "Auditor", "Reviewer")

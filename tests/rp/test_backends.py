@@ -6,7 +6,7 @@ from typing import Any
 
 from rp_support import connect_with_user, login_via, parallel, users_of
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 async def test_login_and_role_sync_on_each_backend(server: LiveServer, idp: LiveServer, page: Any) -> None:

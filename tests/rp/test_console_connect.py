@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rp_support import idp_user, login_via, parallel, register_client, unique, users_of
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 
 def _ensure_roles(server: LiveServer, *roles: str) -> None:

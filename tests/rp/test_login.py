@@ -17,7 +17,7 @@ from rp_support import (
     users_of,
 )
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 async def test_login_page_offers_each_enabled_provider(app: LiveServer, idp: LiveServer) -> None:

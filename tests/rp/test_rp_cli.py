@@ -8,7 +8,7 @@ from typing import Any
 
 from rp_support import callback_url, connect, parallel, sqlite_rows, unique
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 def add_json(app: LiveServer, name: str, *args: str, secret: str = "s3cret-value") -> dict[str, Any]:

@@ -28,7 +28,7 @@ from rp_support import (
     unique,
 )
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 class _LoginPageHandler(BaseHTTPRequestHandler):

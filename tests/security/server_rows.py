@@ -13,7 +13,7 @@ import re
 import sqlite3
 from typing import Any
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 def rows(server: LiveServer, query: str, *params: Any) -> list[tuple[Any, ...]]:

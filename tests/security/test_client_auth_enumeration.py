@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from support import LiveServer
 from support.backchannel import (
     BASIC_CHALLENGE,
     FRAPPE_INTROSPECT,
@@ -23,6 +22,7 @@ from support.backchannel import (
     assert_oauth_error,
 )
 from support.provision import provision
+from support.server import LiveServer
 
 FAILED = "Client authentication failed: unknown client or wrong client_secret"
 FORMS = {

@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, BACKENDS, LiveServer
 from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
+from support.backends import BACKENDS
 from support.browser import HttpBrowser, code_request
 from support.html import page_text, parse_forms
 from support.pkce import Pkce
 from support.provision import provision
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 SCOPE = "openid profile email all"
 

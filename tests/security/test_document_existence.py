@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from support import LiveServer
 from support.provision import issue_api_token
+from support.server import LiveServer
 
 
 @dataclass(frozen=True)

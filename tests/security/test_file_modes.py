@@ -11,7 +11,8 @@ import os
 import stat
 from pathlib import Path
 
-from support import ADMIN_PASSWORD, run_gatepass
+from support.cli import run_gatepass
+from support.server import ADMIN_PASSWORD
 
 
 def _env(var_dir: Path) -> dict[str, str]:

@@ -25,10 +25,9 @@ import pytest
 from starlette.routing import Mount, Route
 
 from gatepass.app import build_routes
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from support.logs import LogWindow
 from support.provision import issue_api_token
-from support.server import OPEN_REGISTRATION
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, OPEN_REGISTRATION, LiveServer
 
 DEEP = "[" * 10_000 + "]" * 10_000
 #: Deep enough to break a recursive parser, short enough for a query value (parameters stop at 4096).

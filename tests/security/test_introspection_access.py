@@ -13,12 +13,12 @@ from urllib.parse import urlencode
 
 import httpx
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 from support.backchannel import FRAPPE_INTROSPECT, INACTIVE, INTROSPECT, Backchannel
 from support.browser import HttpBrowser, code_request
 from support.html import page_text, parse_forms
 from support.pkce import Pkce
 from support.provision import provision
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 
 async def _tokens(server: LiveServer, http: httpx.AsyncClient, user: dict[str, Any], client: dict[str, Any]) -> Any:

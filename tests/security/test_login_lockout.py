@@ -15,8 +15,9 @@ import httpx
 import pytest
 from server_rows import audit_events, execute, user_id
 
-from support import BACKENDS, LiveServer
+from support.backends import BACKENDS
 from support.html import page_text, parse_forms
+from support.server import LiveServer
 
 WRONG = "not-the-password"
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from support import LiveServer
 from support.logs import LogWindow
+from support.server import LiveServer
 
 DEEP = 1400  # past CPython's recursion limit, and still short enough for a query parameter (4096 characters)
 SECURITY_HEADERS = {

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from support import LiveServer
+from support.server import LiveServer
 
 
 def _outward_address() -> str:

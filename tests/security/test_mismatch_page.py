@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from support import LiveServer
 from support.browser import HttpBrowser, assert_error_page, code_request
 from support.pkce import Pkce
+from support.server import LiveServer
 
 PUBLIC = "https://app.example.com/oauth/callback"
 STAGING = "https://staging-7f3a.internal.example.com/oauth/callback"

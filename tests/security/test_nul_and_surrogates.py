@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from support import LiveServer
 from support.logs import LogWindow
+from support.server import LiveServer
 
 NUL_IN_PATH = "The URL path contains a NUL character; no name or identifier holds one"
 GOOD_METADATA = {"client_name": "Edge test", "redirect_uris": ["https://app.example.com/cb"]}

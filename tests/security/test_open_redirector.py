@@ -20,10 +20,10 @@ import pytest
 from gatepass.config import load_settings
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.engine import create_engine, create_session_factory
-from support import LiveServer
 from support.browser import HttpBrowser, code_request
 from support.html import page_text
 from support.pkce import Pkce
+from support.server import LiveServer
 
 ATTACKER_URI = "https://attacker.example/cb"
 NOT_SENT_BACK = (

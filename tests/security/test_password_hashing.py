@@ -20,9 +20,9 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from server_rows import execute, rows
 
 from gatepass.config import SettingsError, load_settings
-from support import LiveServer
 from support.backchannel import SSL_CONTEXT
 from support.html import page_text, parse_forms
+from support.server import LiveServer
 
 WRONG = "not-the-password"
 #: argon2-cffi's own default, which Gatepass used before the parameters became settings.

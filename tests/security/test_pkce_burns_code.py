@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from support import LiveServer
 from support.backchannel import Backchannel, assert_oauth_error
 from support.browser import HttpBrowser, code_request
 from support.pkce import Pkce
 from support.provision import provision
+from support.server import LiveServer
 
 CASES = {
     "wrong": ("code_verifier does not match the code_challenge", lambda pkce: Pkce.new()),

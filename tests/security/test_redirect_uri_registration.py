@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from support.browser import HttpBrowser, code_request
 from support.console import ConsoleSession, client_form, log_in_page
 from support.html import page_text
 from support.pkce import Pkce
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 USERINFO = "https://app.example.com:443@evil.com/cb"
 USERINFO_REFUSED = (

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from support import LiveServer
 from support.backchannel import Backchannel, assert_oauth_error
 from support.browser import HttpBrowser, code_request
 from support.pkce import Pkce
 from support.provision import provision
+from support.server import LiveServer
 
 
 async def _tokens(api: Backchannel, user: dict[str, Any], client: dict[str, Any], scope: str) -> Any:

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from support import LiveServer
 from support.browser import FRAPPE_AUTHORIZE, HttpBrowser, assert_error_page, assert_error_redirect, code_request
 from support.pkce import Pkce
+from support.server import LiveServer
 
 REQUEST_OBJECT = "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCBhZG1pbiJ9."
 CASES = {

@@ -14,8 +14,8 @@ import pytest
 from server_rows import audit_events
 
 from gatepass.config import SettingsError, load_settings
-from support import LiveServer
 from support.html import page_text, parse_forms
+from support.server import LiveServer
 
 LIMIT = 3
 TOO_MANY = "Too many login attempts from your network. Try again in"

@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from flows_support import SECOND_REDIRECT, PrivateWorld
 
-from support import REDIRECT_URI
 from support.backchannel import Backchannel
 from support.browser import (
     AUTHORIZE,
@@ -25,6 +24,7 @@ from support.browser import (
 from support.html import escape, page_text
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 ALL_SCOPES = "openid profile email roles all"
 

@@ -16,11 +16,11 @@ from authlib.common.security import generate_token
 from flows_support import AsyncOAuth2Client
 from requests_oauthlib import OAuth2Session
 
-from support import REDIRECT_URI
 from support.backchannel import INACTIVE, INTROSPECT, REVOKE, SSL_CONTEXT, TOKEN, Backchannel
 from support.browser import AUTHORIZE, HttpBrowser, code_request, logged_in, redirect_params
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 SCOPE = "openid profile email"
 

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from support import REDIRECT_URI
 from support.backchannel import BASIC_CHALLENGE, TOKEN, Backchannel, assert_oauth_error
 from support.browser import code_request, logged_in
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 
 async def _code(world: World, client: dict[str, Any], pkce: Pkce | None, **extra: Any) -> str:

@@ -6,11 +6,11 @@ import asyncio
 import re
 from typing import Any
 
-from support import LiveServer
 from support.backchannel import Backchannel
 from support.browser import HttpBrowser, code_request
 from support.pkce import Pkce
 from support.provision import provision
+from support.server import LiveServer
 
 
 def _last_used(account_page: str, app_name: str) -> str:

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from flows_support import obtain_tokens
 
-from support import REDIRECT_URI
 from support.backchannel import (
     FRAPPE_INTROSPECT,
     FRAPPE_REVOKE,
@@ -22,6 +21,7 @@ from support.backchannel import (
 from support.browser import AUTHORIZE, FRAPPE_AUTHORIZE, HttpBrowser, assert_error_redirect, code_request, logged_in
 from support.pkce import Pkce
 from support.provision import World
+from support.server import REDIRECT_URI
 
 
 async def test_whole_flow_on_frappe_paths(world: World, api: Backchannel) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from support import REDIRECT_URI
 from support.backchannel import Backchannel, assert_oauth_error
 from support.browser import HttpBrowser, assert_error_redirect, is_client_redirect, logged_in
 from support.provision import World
+from support.server import REDIRECT_URI
 
 
 def _token_request(client: dict[str, str], **extra: str) -> dict[str, str]:
