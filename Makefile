@@ -26,10 +26,16 @@ test: $(STAMP)
 	@if [ ! -d node_modules ] && command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund || echo "npm ci failed; the newman test will be skipped (and fail under CI=true)."; fi
 	$(BIN)/python -m pytest
 
+# pytest imports a test folder's conftest.py and helpers by bare name, with that folder on sys.path;
+# mypy checks each folder the same way, since the folders' conftest.py files share one name.
+TEST_DIRS := $(filter-out tests/support/ tests/fixtures/,$(wildcard tests/*/))
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
+	MYPYPATH=src:tests $(BIN)/mypy tests/support tests/conftest.py
+	@for dir in $(TEST_DIRS); do echo "mypy $$dir"; MYPYPATH=src:tests:$$dir $(BIN)/mypy $$dir || exit 1; done
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -51,9 +52,9 @@ async def _authorize_in_browser(page: Any, url: str, user: dict[str, Any]) -> di
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_client_knowing_only_the_api_url_discovers_registers_and_calls_the_api(
-    start_server,
+    start_server: Callable[..., LiveServer],
     page: Any,
-    backend: str,  # type: ignore[no-untyped-def]
+    backend: str,
 ) -> None:
     server: LiveServer = start_server(backend)
     server.cli("settings", "set", "registration_mode", "open")

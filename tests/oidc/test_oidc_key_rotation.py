@@ -22,7 +22,7 @@ from support.server import LiveServer, private_server
 @pytest.fixture(scope="module", params=BACKENDS)
 def rotation_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     backend: str = request.param
-    clients = {"rs256": ("--name", "RS256 RP")}
+    clients: dict[str, tuple[str, ...]] = {"rs256": ("--name", "RS256 RP")}
     if backend == "sqlite":  # the grace-period test runs on SQLite only
         clients["es256"] = ("--name", "ES256 RP", "--id-token-alg", "ES256")
     with private_server(backend, tmp_path_factory.mktemp(f"gatepass-rotation-{backend}")) as live:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,7 @@ async def test_database_restart_under_load_answers_503_fast_then_recovers(
     server = LiveServer("postgresql", tmp_path, Database("postgresql", private_postgres.url)).start()
     try:
         auth = _service_client(server)
-        stop, results = asyncio.Event(), []
+        stop, results = asyncio.Event(), list[tuple[float, int, dict[str, object]]]()
         load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, results)) for _ in range(4)]
         await asyncio.sleep(1)
         await asyncio.to_thread(private_postgres.stop)
@@ -88,7 +89,7 @@ async def test_killing_one_worker_under_load_leaves_the_others_serving(start_ser
     auth = _service_client(server)
     workers = _worker_pids(server)
     assert len(workers) >= 2, f"expected two workers, found {workers}"
-    stop, results = asyncio.Event(), []
+    stop, results = asyncio.Event(), list[tuple[float, int, dict[str, object]]]()
     load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, results)) for _ in range(4)]
     await asyncio.sleep(1)
     os.kill(workers[0], signal.SIGKILL)
@@ -103,8 +104,8 @@ async def test_killing_one_worker_under_load_leaves_the_others_serving(start_ser
 
 
 async def test_redis_outage_keeps_tokens_flowing_and_readyz_reports_it(
-    start_server,
-    private_redis: PrivateRedis,  # type: ignore[no-untyped-def]
+    start_server: Callable[..., LiveServer],
+    private_redis: PrivateRedis,
 ) -> None:
     server: LiveServer = start_server(
         "sqlite", GATEPASS_REDIS_URL=private_redis.url, GATEPASS_RATE_LIMITS_TOKEN_PER_CLIENT_PER_MINUTE="1000"

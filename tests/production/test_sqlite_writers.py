@@ -8,6 +8,7 @@ issued by 64 clients at once, through two workers, must each end up stored, acti
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -74,7 +75,7 @@ async def test_concurrent_issuance_through_two_workers_loses_no_token_and_no_aud
         tokens = [response.json()["access_token"] for response in issued]
         assert len(set(tokens)) == TOKENS
         answers = await _all_at_once(
-            [lambda token=token: http.post("/oauth/introspect", data={"token": token}) for token in tokens]
+            [functools.partial(http.post, "/oauth/introspect", data={"token": token}) for token in tokens]
         )
     assert [answer.status_code for answer in answers] == [200] * TOKENS
     assert [(answer.json()["active"], answer.json()["client_id"]) for answer in answers] == [

@@ -6,6 +6,7 @@ verifier, the code cannot be redeemed any more, not even with the right verifier
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from support.pkce import Pkce
 from support.provision import provision
 from support.server import LiveServer
 
-CASES = {
+CASES: dict[str, tuple[str, Callable[[Pkce], Pkce | None]]] = {
     "wrong": ("code_verifier does not match the code_challenge", lambda pkce: Pkce.new()),
     "missing": ("code_verifier is required: this code was issued with a code_challenge", lambda pkce: None),
     "malformed": (
