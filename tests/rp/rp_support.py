@@ -7,15 +7,14 @@ Debian's Chromium. Nothing here imports Gatepass's code.
 from __future__ import annotations
 
 import json
-import re
 import secrets
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from support.html import find_form
+from support.rows import rows
 from support.server import LiveServer
 
 PASSWORD = "correct-horse-1"
@@ -83,32 +82,20 @@ def users_of(server: LiveServer) -> dict[str, dict[str, Any]]:
 
 def roles_on(server: LiveServer, email: str) -> list[str] | None:
     """A user's roles, read from the server's SQLite database (None: no such user)."""
-    users = sqlite_rows(server, "SELECT id FROM users WHERE email = ?", email)
+    users = rows(server, "SELECT id FROM users WHERE email = ?", email)
     if not users:
         return None
-    rows = sqlite_rows(
+    found = rows(
         server,
         "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? ORDER BY r.name",
         users[0][0],
     )
-    return [row[0] for row in rows]
-
-
-def sqlite_rows(server: LiveServer, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    assert server.backend == "sqlite"
-    with sqlite3.connect(Path(server.var_dir) / "gatepass.db") as connection:
-        return list(connection.execute(query, params))
-
-
-def sqlite_execute(server: LiveServer, statement: str, *params: Any) -> None:
-    with sqlite3.connect(Path(server.var_dir) / "gatepass.db") as connection:
-        connection.execute(statement, params)
-        connection.commit()
+    return [row[0] for row in found]
 
 
 def audit_details(server: LiveServer, event: str) -> list[dict[str, Any]]:
-    rows = sqlite_rows(server, "SELECT detail FROM audit_events WHERE event = ? ORDER BY id", event)
-    return [json.loads(row[0]) for row in rows]
+    found = rows(server, "SELECT detail FROM audit_events WHERE event = ? ORDER BY id", event)
+    return [json.loads(row[0]) for row in found]
 
 
 async def start_login(page: Any, app: LiveServer, name: str) -> None:
@@ -156,16 +143,11 @@ def callback_without_following(app: LiveServer, name: str, user: dict[str, Any])
         login_page = http.get(location)
         while login_page.is_redirect:
             login_page = http.get(login_page.url.join(login_page.headers["location"]))
-        token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.text)
-        next_url = re.search(r'name="next" value="([^"]+)"', login_page.text)
-        assert token and next_url, login_page.text
-        form = {
-            "csrf_token": token.group(1),
-            "next": next_url.group(1).replace("&amp;", "&"),
-            "email": user["email"],
-            "password": user["password"],
-        }
-        posted = http.post(login_page.url.join("/login"), data=form)
+        form = find_form(login_page.text, "/login")
+        assert form is not None, login_page.text
+        posted = http.post(
+            login_page.url.join("/login"), data={**form.fields, "email": user["email"], "password": user["password"]}
+        )
         assert posted.status_code == 303, posted.text
         redirect = http.get(posted.url.join(posted.headers["location"]))
         assert redirect.status_code == 303, redirect.text

@@ -13,10 +13,10 @@ from rp_support import (
     login_via,
     parallel,
     roles_on,
-    sqlite_rows,
     users_of,
 )
 
+from support.rows import rows
 from support.server import LiveServer
 
 
@@ -56,7 +56,7 @@ async def test_first_login_creates_the_user_with_default_and_mapped_roles(
     assert created["last_name"] == "Lovelace"
     linked = audit_details(app, "identity.linked")
     assert {"provider": name, "matched_by": "signup"} in linked
-    identities = sqlite_rows(
+    identities = rows(
         app,
         "SELECT i.subject FROM external_identities i JOIN login_providers p ON p.id = i.provider_id WHERE p.name = ?",
         name,

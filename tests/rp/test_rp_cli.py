@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rp_support import callback_url, connect, parallel, sqlite_rows, unique
+from rp_support import callback_url, connect, parallel, unique
 
+from support.rows import rows
 from support.server import LiveServer
 
 
@@ -106,7 +107,7 @@ def test_secret_is_kept_encrypted_and_never_printed(app: LiveServer) -> None:
     shown = app.cli("provider", "show", name, "--json").stdout
     assert secret not in result.stdout + result.stderr + shown
     assert json.loads(shown)["has_client_secret"] is True
-    [(stored,)] = sqlite_rows(app, "SELECT client_secret_encrypted FROM login_providers WHERE name = ?", name)
+    [(stored,)] = rows(app, "SELECT client_secret_encrypted FROM login_providers WHERE name = ?", name)
     assert stored and secret not in stored
     assert secret.encode() not in (Path(app.var_dir) / "gatepass.db").read_bytes()
 

@@ -23,11 +23,11 @@ from rp_support import (
     login_via,
     register_client,
     roles_on,
-    sqlite_execute,
     start_login,
     unique,
 )
 
+from support.rows import execute
 from support.server import LiveServer
 
 
@@ -239,7 +239,7 @@ async def test_expired_login_attempt_is_refused(app: LiveServer, idp: LiveServer
     await page.context.clear_cookies()
     await start_login(page, app, name)
     # Ten minutes pass at the provider's login page.
-    sqlite_execute(
+    execute(
         app,
         "UPDATE social_login_attempts SET expires_at = '2000-01-01 00:00:00.000000' WHERE provider_name = ?",
         name,

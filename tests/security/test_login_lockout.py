@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from server_rows import audit_events, execute, user_id
 
 from support.backends import BACKENDS
 from support.html import page_text, parse_forms
+from support.rows import audit_events, execute, user_id
 from support.server import LiveServer
 
 WRONG = "not-the-password"

@@ -12,13 +12,13 @@ import getpass
 from typing import Any
 
 import httpx
-from server_rows import audit_events, user_id
 
 from support.backchannel import Backchannel
 from support.browser import HttpBrowser, code_request
 from support.html import page_text, parse_forms
 from support.pkce import Pkce
 from support.provision import provision
+from support.rows import audit_events, user_id
 from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 NEW_PASSWORD = "a-brand-new-password-1"

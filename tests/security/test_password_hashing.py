@@ -17,11 +17,11 @@ import argon2
 import httpx
 import pytest
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from server_rows import execute, rows
 
 from gatepass.config import SettingsError, load_settings
 from support.backchannel import SSL_CONTEXT
 from support.html import page_text, parse_forms
+from support.rows import execute, rows
 from support.server import LiveServer
 
 WRONG = "not-the-password"

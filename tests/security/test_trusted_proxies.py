@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from server_rows import audit_events
 
 from gatepass.config import SettingsError, load_settings
 from support.html import page_text, parse_forms
+from support.rows import audit_events
 from support.server import LiveServer
 
 LIMIT = 3

@@ -47,7 +47,9 @@ class CorsMiddleware:
         if kind is None or origin is None:
             await self.app(scope, receive, send)
             return
-        allowed = "*" if kind == "public" else origin if await scope["app"].state.gatepass.cors.is_allowed(origin) else None
+        allowed = (
+            "*" if kind == "public" else origin if await scope["app"].state.gatepass.cors.is_allowed(origin) else None
+        )
         if scope["method"] == "OPTIONS":
             await self._preflight(scope, allowed)(scope, receive, send)
             return

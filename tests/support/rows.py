@@ -1,4 +1,4 @@
-"""Read and change rows of a running server's own database, on any backend, for security tests.
+"""Read and change rows of a running server's own database, on any backend.
 
 Queries use ``?`` placeholders; they are rewritten for asyncpg (``$1``) and aiomysql (``%s``).
 Tests use this to look at audit records and to end a lockout as the passing of time would.
