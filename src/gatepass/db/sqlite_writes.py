@@ -1,0 +1,126 @@
+"""The hot writes on SQLite, as plain statements for the process's one writer (db/sqlite_writer.py).
+
+Each function returns the work the writer runs inside its group commit. The statements write the
+same rows, in the same text forms, as the SQLAlchemy paths of the other databases (db/tokens.py,
+db/audit.py): the store-contract tests read them back through SQLAlchemy on every backend.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+
+from gatepass.db.sqlite_writer import sqlite_json, sqlite_time
+from gatepass.services.stores import AuditRecord, NewGrant
+
+_CONSUME_CODE = "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL"
+_INSERT_GRANT = (
+    "INSERT INTO token_grants (client_id, user_id, grant_type, scopes, code_id, nonce, resource, auth_time,"
+    " created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+_INSERT_ACCESS = (
+    "INSERT INTO access_tokens (token_digest, grant_id, client_id, user_id, scopes, resource, created_at,"
+    " expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+)
+_INSERT_REFRESH = (
+    "INSERT INTO refresh_tokens (token_digest, grant_id, created_at, rotated_at, revoked_at)"
+    " VALUES (?, ?, ?, NULL, NULL)"
+)
+_RETIRE_REFRESH = "UPDATE refresh_tokens SET rotated_at = ? WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL"
+_REVOKE_GRANT_ACCESS = "UPDATE access_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL"
+_NOTE_GRANT_USE = "UPDATE token_grants SET last_used_at = ? WHERE id = ?"
+_INSERT_AUDIT = "INSERT INTO audit_events (at, event, user_id, client_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def issue_grant(
+    grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+) -> Callable[[sqlite3.Connection], int | None]:
+    """The grant and its first tokens (consuming its code, if any); None when the code was consumed already."""
+    created_at = sqlite_time(grant.created_at)
+    scopes = sqlite_json(list(grant.scopes))
+    grant_row = (
+        grant.client_id,
+        grant.user_id,
+        grant.grant_type,
+        scopes,
+        grant.code_id,
+        grant.nonce,
+        grant.resource,
+        sqlite_time(grant.auth_time),
+        created_at,
+        sqlite_time(grant.expires_at),
+    )
+    access_expires = sqlite_time(access_expires_at)
+
+    def work(connection: sqlite3.Connection) -> int | None:
+        if grant.code_id is not None and connection.execute(_CONSUME_CODE, (created_at, grant.code_id)).rowcount != 1:
+            return None
+        grant_id = connection.execute(_INSERT_GRANT, grant_row).lastrowid
+        connection.execute(
+            _INSERT_ACCESS,
+            (
+                access_digest,
+                grant_id,
+                grant.client_id,
+                grant.user_id,
+                scopes,
+                grant.resource,
+                created_at,
+                access_expires,
+            ),
+        )
+        if refresh_digest is not None:
+            connection.execute(_INSERT_REFRESH, (refresh_digest, grant_id, created_at))
+        return grant_id
+
+    return work
+
+
+def rotate_refresh(
+    *,
+    grant_id: int,
+    refresh_id: int,
+    client_id: str,
+    user_id: int | None,
+    scopes: tuple[str, ...],
+    resource: str | None,
+    access_digest: str,
+    access_expires_at: datetime,
+    new_refresh_digest: str,
+    now: datetime,
+) -> Callable[[sqlite3.Connection], bool]:
+    """Retire one refresh token and issue its successors; False when it was retired or revoked already.
+
+    The access tokens issued before this refresh are superseded, as on the other databases.
+    """
+    at = sqlite_time(now)
+    access = (access_digest, grant_id, client_id, user_id, sqlite_json(list(scopes)), resource, at)
+    access_expires = sqlite_time(access_expires_at)
+
+    def work(connection: sqlite3.Connection) -> bool:
+        if connection.execute(_RETIRE_REFRESH, (at, refresh_id)).rowcount != 1:
+            return False
+        connection.execute(_REVOKE_GRANT_ACCESS, (at, grant_id))
+        connection.execute(_INSERT_ACCESS, (*access, access_expires))
+        connection.execute(_INSERT_REFRESH, (new_refresh_digest, grant_id, at))
+        connection.execute(_NOTE_GRANT_USE, (at, grant_id))
+        return True
+
+    return work
+
+
+def add_audit_event(event: AuditRecord) -> Callable[[sqlite3.Connection], None]:
+    row = (
+        sqlite_time(event.at),
+        event.event,
+        event.user_id,
+        event.client_id,
+        event.ip,
+        sqlite_json(event.detail),
+    )
+
+    def work(connection: sqlite3.Connection) -> None:
+        connection.execute(_INSERT_AUDIT, row)
+
+    return work

@@ -1,0 +1,124 @@
+"""The SQLite writer: requests that write together share one commit, and one write's failure is its own."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from gatepass.db.sqlite_writer import SqliteWriter
+
+
+def _schema(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, writer TEXT)")
+    connection.close()
+
+
+def _insert(name: str, writer: str = "test") -> Callable[[sqlite3.Connection], int]:
+    def work(connection: sqlite3.Connection) -> int:
+        row_id = connection.execute("INSERT INTO items (name, writer) VALUES (?, ?)", (name, writer)).lastrowid
+        assert row_id is not None
+        return row_id
+
+    return work
+
+
+def _names(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        found = [row[0] for row in connection.execute("SELECT name FROM items ORDER BY id")]
+    connection.close()
+    return found
+
+
+async def test_writes_that_arrive_together_share_commits_and_all_land(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    _schema(path)
+    writer = SqliteWriter(str(path), busy_timeout_seconds=10)
+    try:
+        ids = await asyncio.gather(*(writer.write(_insert(f"item-{n}")) for n in range(500)))
+    finally:
+        writer.close()
+    assert sorted(ids) == list(range(1, 501))
+    assert sorted(_names(path)) == sorted(f"item-{n}" for n in range(500))
+    assert writer.writes == 500
+    assert writer.commits < 500, "writes queued together should have shared a commit"
+
+
+async def test_a_failing_write_fails_alone_and_the_others_of_its_commit_land(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    _schema(path)
+    writer = SqliteWriter(str(path), busy_timeout_seconds=10)
+    try:
+        await writer.write(_insert("taken"))
+        results = await asyncio.gather(
+            writer.write(_insert("before")),
+            writer.write(_insert("taken")),
+            writer.write(_insert("after")),
+            return_exceptions=True,
+        )
+    finally:
+        writer.close()
+    assert isinstance(results[1], IntegrityError), results
+    assert isinstance(results[0], int) and isinstance(results[2], int), results
+    assert _names(path) == ["taken", "before", "after"]
+
+
+async def test_changes_are_announced_after_the_commit_that_holds_them(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    _schema(path)
+    announced: list[tuple[frozenset[str], list[str]]] = []
+    writer = SqliteWriter(
+        str(path), busy_timeout_seconds=10, on_change=lambda groups: announced.append((groups, _names(path)))
+    )
+    try:
+        await writer.write(_insert("quiet"))
+        await writer.write(_insert("loud"), changes=frozenset({"tokens"}))
+    finally:
+        writer.close()
+    assert announced == [(frozenset({"tokens"}), ["quiet", "loud"])]
+
+
+def _write_many(path: str, prefix: str, count: int) -> None:
+    async def main() -> None:
+        writer = SqliteWriter(path, busy_timeout_seconds=30)
+        try:
+            await asyncio.gather(*(writer.write(_insert(f"{prefix}-{n}", prefix)) for n in range(count)))
+        finally:
+            writer.close()
+
+    asyncio.run(main())
+
+
+def test_writers_of_several_processes_on_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    _schema(path)
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_write_many, args=(str(path), f"p{n}", 400)) for n in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0, 0, 0]
+    names = _names(path)
+    assert len(names) == 1200
+    assert set(names) == {f"p{n}-{i}" for n in range(3) for i in range(400)}
+
+
+async def test_a_broken_statement_reaches_its_caller_as_a_database_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    _schema(path)
+    writer = SqliteWriter(str(path), busy_timeout_seconds=10)
+    try:
+        with pytest.raises(Exception) as raised:
+            await writer.write(lambda connection: connection.execute("INSERT INTO missing_table VALUES (1)"))
+        assert "missing_table" in str(raised.value)
+        assert await writer.write(_insert("still-writing")) == 1
+    finally:
+        writer.close()
