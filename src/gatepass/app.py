@@ -24,11 +24,12 @@ from gatepass.context import Gatepass
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
-from gatepass.db.engine import announce_changes, create_engine, create_session_factory
+from gatepass.db.engine import announce_changes, create_engine, create_session_factory, create_sqlite_writer
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
 from gatepass.db.misc import SqlAuditStore, SqlConsentStore, SqlSettingsStore, SqlSigningKeyStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
+from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
 from gatepass.db.upkeep import SqlUpkeep
 from gatepass.db.users import SqlSessionStore, SqlUserStore
@@ -78,7 +79,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, RedisChangeFeed | None]:
+def _read_cache(
+    settings: Settings, engine: AsyncEngine, writer: SqliteWriter | None
+) -> tuple[ReadCache, RedisChangeFeed | None]:
     """The per-worker read cache (cache/reads.py), told of every write to the rows it holds."""
     if not settings.is_read_cache_on:
         return ReadCache(None, max_age_seconds=0), None
@@ -95,6 +98,8 @@ def _read_cache(settings: Settings, engine: AsyncEngine) -> tuple[ReadCache, Red
             feed.publish()
 
     announce_changes(engine, changed)
+    if writer is not None:
+        writer.on_change = changed
     return cache, feed
 
 
@@ -103,12 +108,13 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     keys = InstanceKeys.from_secret(load_instance_secret(settings))
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
-    read_cache, change_feed = _read_cache(settings, engine)
+    sqlite_writer = create_sqlite_writer(engine)
+    read_cache, change_feed = _read_cache(settings, engine, sqlite_writer)
     users, login_sessions = SqlUserStore(sessions, read_cache), SqlSessionStore(sessions)
     clients, codes = SqlClientStore(sessions, read_cache), SqlCodeStore(sessions)
-    tokens = SqlTokenStore(sessions, read_cache)
+    tokens = SqlTokenStore(sessions, read_cache, sqlite_writer=sqlite_writer)
     consents = SqlConsentStore(sessions)
-    audit = Audit(SqlAuditStore(sessions), clock, observe=metrics.observe_audit_event)
+    audit = Audit(SqlAuditStore(sessions, sqlite_writer=sqlite_writer), clock, observe=metrics.observe_audit_event)
     runtime = RuntimeSettingsService(SqlSettingsStore(sessions, read_cache), clock)
     token_service = TokenService(
         clients=clients,
@@ -216,6 +222,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         cors=CorsPolicy(clients),
         upkeep=SqlUpkeep(
             engine,
+            sqlite_writer=sqlite_writer,
             tokens=tokens,
             sessions=login_sessions,
             login_attempts=login_attempts,

@@ -24,6 +24,7 @@ from sqlalchemy.util import await_only
 
 from gatepass.cache.reads import GROUPS, TOKENS
 from gatepass.config import Settings, make_private_dir, restrict_mode
+from gatepass.db.sqlite_writer import SqliteWriter
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -404,6 +405,19 @@ def announce_changes(engine: AsyncEngine, on_change: Callable[[frozenset[str]], 
 
     event.listen(engine.sync_engine, "after_cursor_execute", _note_write)
     event.listen(engine.sync_engine, "checkin", checked_in)
+
+
+def create_sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
+    """The process's group-commit writer for a SQLite file (db/sqlite_writer.py); None for other databases.
+
+    An in-memory database has no file another connection could write to, so it keeps the engine's writes.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if url.database.startswith("file:"):
+        return None
+    return SqliteWriter(url.database, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase, single_statement
+from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tables import AuditEvent, Consent, RuntimeSetting, SigningKey
 from gatepass.services.stores import AuditRecord, ConsentRecord, SigningKeyRecord
 
@@ -113,7 +116,17 @@ class SqlSigningKeyStore(StoreBase):
 
 
 class SqlAuditStore(StoreBase):
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, sqlite_writer: SqliteWriter | None = None
+    ) -> None:
+        super().__init__(sessions)
+        #: On a SQLite file, events go to the process's group-commit writer, beside the tokens they tell of.
+        self._sqlite_writer = sqlite_writer
+
     async def add_event(self, event: AuditRecord) -> None:
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.write(sqlite_writes.add_audit_event(event))
+            return
         # Core and one statement: every token issued writes an event, so this is on the hot path.
         async with single_statement(self._sessions) as connection:
             await connection.execute(

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatepass.cache.reads import TOKENS
+from gatepass.cache.reads import NO_CACHE, TOKENS, ReadCache
+from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase, engine_of, single_statement
+from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tables import AccessToken, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, GrantSummary, NewCode, NewGrant
@@ -324,6 +326,17 @@ async def _revoke_grants(session: AsyncSession, grant_ids: list[int], now: datet
 
 
 class SqlTokenStore(StoreBase):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        cache: ReadCache = NO_CACHE,
+        *,
+        sqlite_writer: SqliteWriter | None = None,
+    ) -> None:
+        super().__init__(sessions, cache)
+        #: On a SQLite file, issuance and rotation go to the process's group-commit writer.
+        self._sqlite_writer = sqlite_writer
+
     async def add_grant(self, grant: NewGrant) -> int:
         row = TokenGrant(**_grant_row(grant))
         async with self._sessions() as session, session.begin():
@@ -339,6 +352,10 @@ class SqlTokenStore(StoreBase):
         A grant from a code consumes the code in the same transaction, so whoever finds the code
         consumed also finds its grant (to revoke it). None: the code was consumed already.
         """
+        if self._sqlite_writer is not None:
+            return await self._sqlite_writer.write(
+                sqlite_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest)
+            )
         engine = engine_of(self._sessions)
         if engine.dialect.name == "postgresql":
             async with single_statement(self._sessions) as connection:
@@ -392,6 +409,21 @@ class SqlTokenStore(StoreBase):
         now: datetime,
     ) -> bool:
         """Atomically retire one refresh token and issue its successors; False if someone else won."""
+        if self._sqlite_writer is not None:
+            rotation = sqlite_writes.rotate_refresh(
+                grant_id=grant_id,
+                refresh_id=refresh_id,
+                client_id=client_id,
+                user_id=user_id,
+                scopes=scopes,
+                resource=resource,
+                access_digest=access_digest,
+                access_expires_at=access_expires_at,
+                new_refresh_digest=new_refresh_digest,
+                now=now,
+            )
+            # It revokes the grant's earlier access tokens, which token lookups may hold.
+            return await self._sqlite_writer.write(rotation, changes=frozenset({TOKENS}))
         engine = engine_of(self._sessions)
         if engine.dialect.name == "postgresql":
             access = _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)

@@ -15,6 +15,7 @@ from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
 from gatepass.db.migrate import upgrade_to_head
 from gatepass.db.social import SqlLoginAttemptStore
+from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlTokenStore
 from gatepass.db.users import SqlSessionStore
 from gatepass.services.accounts import FAILURES_REMEMBERED
@@ -25,6 +26,7 @@ class SqlUpkeep:
         self,
         engine: AsyncEngine,
         *,
+        sqlite_writer: SqliteWriter | None = None,
         tokens: SqlTokenStore,
         sessions: SqlSessionStore,
         login_attempts: SqlLoginAttemptStore,
@@ -34,6 +36,7 @@ class SqlUpkeep:
         clock: Callable[[], datetime],
     ) -> None:
         self._engine = engine
+        self._sqlite_writer = sqlite_writer
         self._tokens = tokens
         self._sessions = sessions
         self._login_attempts = login_attempts
@@ -82,4 +85,7 @@ class SqlUpkeep:
             await self._change_feed.close()
         if isinstance(self._rate_limiter, RedisRateLimiter):
             await self._rate_limiter.close()
+        if self._sqlite_writer is not None:
+            # Its last writes commit before the process goes: a token answered is a token stored.
+            await asyncio.to_thread(self._sqlite_writer.close)
         await self._engine.dispose()
