@@ -225,13 +225,6 @@ class SqlDocumentStore(StoreBase):
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def document_exists(self, doctype: str, name: str) -> bool:
-        async with self._sessions() as session:
-            found = await session.execute(
-                select(Document.id).where(Document.doctype_id == _doctype_id(doctype), Document.name == name)
-            )
-            return found.first() is not None
-
     async def count_documents(self, doctype: str) -> int:
         async with self._sessions() as session:
             counted = await session.execute(

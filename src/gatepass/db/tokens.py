@@ -337,13 +337,6 @@ class SqlTokenStore(StoreBase):
         #: On a SQLite file, issuance and rotation go to the process's group-commit writer.
         self._sqlite_writer = sqlite_writer
 
-    async def add_grant(self, grant: NewGrant) -> int:
-        row = TokenGrant(**_grant_row(grant))
-        async with self._sessions() as session, session.begin():
-            session.add(row)
-            await session.flush()
-            return row.id
-
     async def add_grant_with_tokens(
         self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
     ) -> int | None:
@@ -457,35 +450,6 @@ class SqlTokenStore(StoreBase):
             await connection.execute(update(_grants).where(_grants.c.id == grant_id).values(last_used_at=now))
             return True
 
-    async def add_access_token(
-        self,
-        grant_id: int,
-        token_digest: str,
-        client_id: str,
-        user_id: int | None,
-        scopes: tuple[str, ...],
-        resource: str | None,
-        now: datetime,
-        expires_at: datetime,
-    ) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(
-                AccessToken(
-                    token_digest=token_digest,
-                    grant_id=grant_id,
-                    client_id=client_id,
-                    user_id=user_id,
-                    scopes=list(scopes),
-                    resource=resource,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
-
-    async def add_refresh_token(self, grant_id: int, token_digest: str, now: datetime) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(RefreshToken(token_digest=token_digest, grant_id=grant_id, created_at=now))
-
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None:
         return await self._cache.get(
             ("access_token", token_digest), lambda: self._load_access_token(token_digest), group=TOKENS
@@ -530,15 +494,6 @@ class SqlTokenStore(StoreBase):
             nonce=nonce,
             resource=resource,
         )
-
-    async def consume_refresh_token(self, refresh_id: int, now: datetime) -> bool:
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.id == refresh_id, RefreshToken.rotated_at.is_(None))
-                .values(rotated_at=now)
-            )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def revoke_grant(self, grant_id: int, now: datetime) -> None:
         async with self._sessions() as session, session.begin():
