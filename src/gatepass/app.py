@@ -21,13 +21,17 @@ from gatepass.cache.rate_limit import InProcessRateLimiter, RateLimiter, RedisRa
 from gatepass.cache.reads import ChangeStamp, ReadCache
 from gatepass.config import Settings, load_instance_secret
 from gatepass.context import Gatepass
+from gatepass.db.audit import SqlAuditStore
+from gatepass.db.base import Database
 from gatepass.db.clients import SqlClientStore
+from gatepass.db.consents import SqlConsentStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
-from gatepass.db.engine import announce_changes, create_engine, create_session_factory, create_sqlite_writer
+from gatepass.db.engine import announce_changes, create_engine, create_sqlite_writer
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
-from gatepass.db.misc import SqlAuditStore, SqlConsentStore, SqlSettingsStore, SqlSigningKeyStore
 from gatepass.db.registration import SqlRegistrationStore
+from gatepass.db.runtime_settings import SqlSettingsStore
+from gatepass.db.signing_keys import SqlSigningKeyStore
 from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
@@ -107,15 +111,15 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     """Everything built from one Settings; `clock` is the time every service reads (tests move it)."""
     keys = InstanceKeys.from_secret(load_instance_secret(settings))
     engine = create_engine(settings)
-    sessions = create_session_factory(engine)
     sqlite_writer = create_sqlite_writer(engine)
+    database = Database.of(engine, sqlite_writer)
     read_cache, change_feed = _read_cache(settings, engine, sqlite_writer)
-    users, login_sessions = SqlUserStore(sessions, read_cache), SqlSessionStore(sessions)
-    clients, codes = SqlClientStore(sessions, read_cache), SqlCodeStore(sessions)
-    tokens = SqlTokenStore(sessions, read_cache, sqlite_writer=sqlite_writer)
-    consents = SqlConsentStore(sessions)
-    audit = Audit(SqlAuditStore(sessions, sqlite_writer=sqlite_writer), clock, observe=metrics.observe_audit_event)
-    runtime = RuntimeSettingsService(SqlSettingsStore(sessions, read_cache), clock)
+    users, login_sessions = SqlUserStore(database, read_cache), SqlSessionStore(database)
+    clients, codes = SqlClientStore(database, read_cache), SqlCodeStore(database)
+    tokens = SqlTokenStore(database, read_cache)
+    consents = SqlConsentStore(database)
+    audit = Audit(SqlAuditStore(database), clock, observe=metrics.observe_audit_event)
+    runtime = RuntimeSettingsService(SqlSettingsStore(database, read_cache), clock)
     token_service = TokenService(
         clients=clients,
         codes=codes,
@@ -132,7 +136,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     issuer = settings.server.issuer
     client_service = ClientService(clients, users, keys, audit, clock, grants=tokens)
     key_service = KeyService(
-        SqlSigningKeyStore(sessions, read_cache), keys, clock, id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds
+        SqlSigningKeyStore(database, read_cache), keys, clock, id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds
     )
     token_service.id_tokens = IdTokenService(
         issuer=issuer,
@@ -141,7 +145,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         clock=clock,
         ttl_seconds=settings.tokens.id_token_ttl_seconds,
     )
-    doctype_store, document_store = SqlDocTypeStore(sessions, read_cache), SqlDocumentStore(sessions)
+    doctype_store, document_store = SqlDocTypeStore(database, read_cache), SqlDocumentStore(database)
     accounts = AccountService(
         users,
         login_sessions,
@@ -162,10 +166,10 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             parallelism=settings.security.password_hash_parallelism,
         ),
     )
-    login_attempts = SqlLoginAttemptStore(sessions)
+    login_attempts = SqlLoginAttemptStore(database)
     social = SocialLoginService(
-        ProviderService(SqlProviderStore(sessions), users, keys, audit, clock, issuer=issuer),
-        SqlExternalIdentityStore(sessions),
+        ProviderService(SqlProviderStore(database), users, keys, audit, clock, issuer=issuer),
+        SqlExternalIdentityStore(database),
         login_attempts,
         accounts,
         keys,
@@ -204,7 +208,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             issuer=issuer,
             clients=client_service,
             client_store=clients,
-            store=SqlRegistrationStore(sessions),
+            store=SqlRegistrationStore(database),
             runtime=runtime,
             keys=keys,
             audit_log=audit,

@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 
 from gatepass.config import load_settings
 from gatepass.db.base import single_statement
-from gatepass.db.engine import create_engine, create_session_factory
+from gatepass.db.engine import create_engine
 
 
 def _no_busy_handler(dbapi_connection: Any, _record: Any) -> None:
@@ -25,10 +25,9 @@ def _no_busy_handler(dbapi_connection: Any, _record: Any) -> None:
 async def write(var_dir: str, label: str, count: int) -> None:
     engine = create_engine(load_settings({"GATEPASS_SERVER_VAR_DIR": var_dir}))
     event.listen(engine.sync_engine, "connect", _no_busy_handler)
-    sessions = create_session_factory(engine)
 
     async def one(n: int) -> None:
-        async with single_statement(sessions) as connection:
+        async with single_statement(engine) as connection:
             await connection.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": f"{label} {n}"})
 
     try:

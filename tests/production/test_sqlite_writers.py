@@ -19,8 +19,8 @@ import httpx
 from sqlalchemy import event, text
 
 from gatepass.config import load_settings
-from gatepass.db.base import single_statement
-from gatepass.db.engine import create_engine, create_session_factory
+from gatepass.db.base import Database, single_statement
+from gatepass.db.engine import create_engine
 from support.server import LiveServer
 
 TOKENS = 2000
@@ -96,13 +96,13 @@ async def test_writers_of_one_process_never_meet_in_the_busy_handler(tmp_path: P
     """With SQLite's busy handler off, any writer that met another there would fail at once."""
     engine = create_engine(load_settings({"GATEPASS_SERVER_VAR_DIR": str(tmp_path)}))
     event.listen(engine.sync_engine, "connect", _no_busy_handler)
-    sessions = create_session_factory(engine)
+    sessions = Database.of(engine).sessions
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
 
         async def one_statement(n: int) -> None:
-            async with single_statement(sessions) as connection:
+            async with single_statement(engine) as connection:
                 await connection.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": f"single {n}"})
 
         async def read_then_write(n: int) -> None:

@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 from gatepass.config import load_settings
+from gatepass.db.base import Database
 from gatepass.db.clients import SqlClientStore
-from gatepass.db.engine import create_engine, create_session_factory
+from gatepass.db.engine import create_engine
 from support.browser import HttpBrowser, code_request
 from support.html import page_text
 from support.pkce import Pkce
@@ -213,7 +214,7 @@ async def test_completed_authorization_is_written_once_and_only_while_unset(
     client = await _register(open_registration_server)
     engine = create_engine(load_settings(open_registration_server.env))
     try:
-        store = SqlClientStore(create_session_factory(engine))
+        store = SqlClientStore(Database.of(engine))
         before = await store.get_client(client["client_id"])
         first = await store.mark_completed_authorization(client["client_id"])
         again = await store.mark_completed_authorization(client["client_id"])

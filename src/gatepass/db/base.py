@@ -4,17 +4,36 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatepass.cache.reads import NO_CACHE, ReadCache
+from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.services.stores import Conflict
 
 
+@dataclass(frozen=True)
+class Database:
+    """One database as the stores reach it: the engine, its session factory, and on a SQLite file the
+    process's group-commit writer (db/sqlite_writer.py)."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    sqlite_writer: SqliteWriter | None = None
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, sqlite_writer: SqliteWriter | None = None) -> Database:
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False), sqlite_writer)
+
+
 class StoreBase:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: ReadCache = NO_CACHE) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database, cache: ReadCache = NO_CACHE) -> None:
+        self._engine = database.engine
+        self._sessions = database.sessions
+        #: On a SQLite file, the stores whose writes are hot send them to this writer.
+        self._sqlite_writer = database.sqlite_writer
         self._cache = cache
 
 
@@ -22,13 +41,8 @@ def conflict_from(exc: IntegrityError, what: str) -> Conflict:
     return Conflict(f"{what} already exists")
 
 
-def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    engine: AsyncEngine = sessions.kw["bind"]
-    return engine
-
-
 @asynccontextmanager
-async def single_statement(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
+async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for exactly one statement, which is atomic by itself.
 
     The hot paths use SQLAlchemy Core here, with statements built once: no ORM unit of work, identity
@@ -37,7 +51,7 @@ async def single_statement(sessions: async_sessionmaker[AsyncSession]) -> AsyncI
     client side, without a round trip). The other databases keep their usual transaction, where
     autocommit would cost a round trip to switch.
     """
-    async with engine_of(sessions).connect() as connection:
+    async with engine.connect() as connection:
         is_autocommit = connection.dialect.name == "postgresql"
         if is_autocommit:
             await connection.execution_options(isolation_level="AUTOCOMMIT")

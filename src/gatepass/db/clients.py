@@ -93,7 +93,7 @@ class SqlClientStore(StoreBase):
         return await self._cache.get(("client", client_id), lambda: self._load_client(client_id))
 
     async def _load_client(self, client_id: str) -> ClientRecord | None:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             row = (await connection.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
         return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
 
@@ -135,12 +135,12 @@ class SqlClientStore(StoreBase):
             .where(_clients.c.client_id == client_id, _clients.c.has_completed_authorization.is_(False))
             .values(has_completed_authorization=True)
         )
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             result = await connection.execute(statement)
         return bool(result.rowcount)
 
     async def forget_completed_authorization(self, client_id: str) -> None:
         """A self-registered client that adds a redirect URI has proven none of the new ones."""
         statement = update(_clients).where(_clients.c.client_id == client_id).values(has_completed_authorization=False)
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             await connection.execute(statement)

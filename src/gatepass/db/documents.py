@@ -141,7 +141,7 @@ def _order(key: SortKey) -> list[Any]:
 
 class SqlDocumentStore(StoreBase):
     async def get_document(self, doctype: str, name: str) -> DocumentRecord | None:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             row = (await connection.execute(_DOCUMENT_BY_NAME, {"doctype": doctype, "name": name})).one_or_none()
         return None if row is None else _record(row)
 

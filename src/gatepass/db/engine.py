@@ -18,7 +18,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import await_only
 
@@ -418,7 +418,3 @@ def create_sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
     if url.database.startswith("file:"):
         return None
     return SqliteWriter(url.database, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS)
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)

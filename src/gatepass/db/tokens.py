@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatepass.cache.reads import NO_CACHE, TOKENS, ReadCache
+from gatepass.cache.reads import TOKENS
 from gatepass.db import sqlite_writes
-from gatepass.db.base import StoreBase, engine_of, single_statement
-from gatepass.db.sqlite_writer import SqliteWriter
+from gatepass.db.base import StoreBase, single_statement
 from gatepass.db.tables import AccessToken, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, GrantSummary, NewCode, NewGrant
@@ -274,12 +273,12 @@ class SqlCodeStore(StoreBase):
             "created_at": code.created_at,
             "expires_at": code.expires_at,
         }
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             result = await connection.execute(insert(_codes).values(values))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     async def get_code(self, code_digest: str) -> CodeRecord | None:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             row = (await connection.execute(_CODE_BY_DIGEST, {"digest": code_digest})).one_or_none()
         if row is None:
             return None
@@ -300,7 +299,7 @@ class SqlCodeStore(StoreBase):
         )
 
     async def consume_code(self, code_id: int, now: datetime) -> bool:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             result = await connection.execute(
                 update(_codes).where(_codes.c.id == code_id, _codes.c.consumed_at.is_(None)).values(consumed_at=now)
             )
@@ -326,17 +325,6 @@ async def _revoke_grants(session: AsyncSession, grant_ids: list[int], now: datet
 
 
 class SqlTokenStore(StoreBase):
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        cache: ReadCache = NO_CACHE,
-        *,
-        sqlite_writer: SqliteWriter | None = None,
-    ) -> None:
-        super().__init__(sessions, cache)
-        #: On a SQLite file, issuance and rotation go to the process's group-commit writer.
-        self._sqlite_writer = sqlite_writer
-
     async def add_grant_with_tokens(
         self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
     ) -> int | None:
@@ -349,9 +337,9 @@ class SqlTokenStore(StoreBase):
             return await self._sqlite_writer.write(
                 sqlite_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest)
             )
-        engine = engine_of(self._sessions)
+        engine = self._engine
         if engine.dialect.name == "postgresql":
-            async with single_statement(self._sessions) as connection:
+            async with single_statement(self._engine) as connection:
                 statement = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None)]
                 parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest)
                 row = (await connection.execute(statement, parameters)).first()
@@ -417,12 +405,12 @@ class SqlTokenStore(StoreBase):
             )
             # It revokes the grant's earlier access tokens, which token lookups may hold.
             return await self._sqlite_writer.write(rotation, changes=frozenset({TOKENS}))
-        engine = engine_of(self._sessions)
+        engine = self._engine
         if engine.dialect.name == "postgresql":
             access = _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
             parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
             parameters.update(refresh_id=refresh_id, now=now, r_token_digest=new_refresh_digest)
-            async with single_statement(self._sessions) as connection:
+            async with single_statement(self._engine) as connection:
                 row = (await connection.execute(_ROTATE_REFRESH, parameters)).first()
             return row is not None
         async with engine.begin() as connection:
@@ -456,14 +444,14 @@ class SqlTokenStore(StoreBase):
         )
 
     async def _load_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             row = (await connection.execute(_ACCESS_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None
         return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None
@@ -562,7 +550,7 @@ class SqlTokenStore(StoreBase):
 
     async def touch_grants(self, grant_ids: list[int], now: datetime) -> None:
         """Grants' last use; no cached read holds it, so the read cache is not told (db/engine.py)."""
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             await connection.execute(_TOUCH_GRANTS, {"grant_ids": grant_ids, "now": now})
 
     async def list_active_grants(

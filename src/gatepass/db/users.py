@@ -75,7 +75,7 @@ def full_name_of(first_name: str, last_name: str) -> str:
 
 class SqlUserStore(StoreBase):
     async def _one(self, statement: Any, parameters: dict[str, Any]) -> UserRecord | None:
-        async with single_statement(self._sessions) as connection:
+        async with single_statement(self._engine) as connection:
             rows = (await connection.execute(statement, parameters)).all()
         if not rows:
             return None

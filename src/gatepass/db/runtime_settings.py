@@ -1,0 +1,31 @@
+"""Settings an admin changes while the server runs (console, CLI), seen by every worker through the read cache."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from gatepass.db.base import StoreBase
+from gatepass.db.tables import RuntimeSetting
+
+
+class SqlSettingsStore(StoreBase):
+    async def get_runtime_settings(self) -> dict[str, Any]:
+        cached = await self._cache.get("runtime_settings", self._load_runtime_settings)
+        return dict(cached or {})
+
+    async def _load_runtime_settings(self) -> dict[str, Any]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(RuntimeSetting))).scalars()
+            return {row.key: row.value.get("value") for row in rows}
+
+    async def set_runtime_setting(self, key: str, value: Any, now: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(RuntimeSetting, key, with_for_update=True)
+            if row is None:
+                session.add(RuntimeSetting(key=key, value={"value": value}, updated_at=now))
+            else:
+                row.value = {"value": value}
+                row.updated_at = now
