@@ -2,8 +2,8 @@
 
 Users and clients are made once per server (in parallel CLI processes) and shared: a test that
 needs a pair of user and client with no history (first consent, say) gets its own in ``world``.
-Tests marked ``expiry`` wait for a short lifetime to end; they are moved to the end of the run and
-their tokens are issued when the first flow test starts, so the wait overlaps the other tests.
+Tests marked ``expiry`` need a lifetime to run out: their server reads a clock the test moves forward
+(support/clock_server.py), so no test waits for it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 from support.backchannel import SSL_CONTEXT, Backchannel
 from support.backends import Database
 from support.browser import HttpBrowser, code_request
+from support.clock_server import ClockServer
 from support.pkce import Pkce
 from support.provision import World, provision
 from support.server import LiveServer
@@ -36,16 +37,7 @@ from flows_support import (  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "expiry: waits for a code or token lifetime to run out (run last, so the wait overlaps)"
-    )
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    waiting = [item for item in items if item.get_closest_marker("expiry")]
-    if waiting:
-        items[:] = [item for item in items if not item.get_closest_marker("expiry")] + waiting
+    config.addinivalue_line("markers", "expiry: moves the private server's clock past a code or token lifetime")
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +70,7 @@ async def _issue_private_grants(world: World) -> PrivateWorld:
 
 def _make_private_world(var_dir: Path) -> PrivateWorld:
     """Runs in a thread, with an event loop of its own, while the first tests start."""
-    live = LiveServer(
+    live = ClockServer(
         "sqlite",
         var_dir,
         Database.create("sqlite", var_dir),
@@ -116,10 +108,9 @@ def _private_world_started(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture(scope="session")
 def private_world(_private_world_started: Future[PrivateWorld]) -> PrivateWorld:
-    """A SQLite server of its own with the shortest code and access-token lifetimes, and consent_mode
-    force (a runtime setting that would otherwise change the shared server under other tests).
-
-    Its code and tokens are issued as the session starts and left to expire."""
+    """A SQLite server of its own, on a clock the tests move, with the shortest code and access-token
+    lifetimes, and consent_mode force (a runtime setting that would otherwise change the shared server
+    under other tests). Its code and tokens are issued as the session starts."""
     return _private_world_started.result(timeout=300)
 
 

@@ -6,17 +6,18 @@ helpers are shared with the other tests (tests/support/).
 
 from __future__ import annotations
 
-import asyncio
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import authlib.deprecate  # noqa: F401  (Authlib's own warning filter first, so the one below wins)
 
 from support.backchannel import Backchannel
 from support.browser import code_request, logged_in
+from support.clock_server import ClockServer
 from support.pkce import Pkce
 from support.provision import World, provision
 from support.server import REDIRECT_URI, LiveServer
@@ -120,6 +121,10 @@ class PrivateWorld:
     tokens_issued_at: float
 
     async def wait_until(self, issued_at: float, ttl_seconds: int) -> None:
-        remaining = issued_at + ttl_seconds + 1.5 - time.monotonic()
+        """Move the server's clock until a lifetime that began at ``issued_at`` (monotonic) has run out."""
+        server = self.world.server
+        assert isinstance(server, ClockServer), "the private world runs on a clock server"
+        already_moved = (server.clock() - datetime.now(UTC)).total_seconds()
+        remaining = issued_at + ttl_seconds + 1.5 - time.monotonic() - already_moved
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            server.clock.advance(seconds=remaining)
