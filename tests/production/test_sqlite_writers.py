@@ -1,7 +1,8 @@
 """Many writers at once on one SQLite file: none waits in SQLite's busy handler, nothing is lost.
 
-Inside a worker, write transactions take turns on the event loop and begin with BEGIN IMMEDIATE;
-between the workers SQLite's busy handler still decides. Two thousand client_credentials tokens
+Inside a worker, the hot writes (issuance, audit) share group commits on the process's one writer
+thread, and the engine's write transactions take turns on the event loop with BEGIN IMMEDIATE;
+between the workers the turn is the lock file's flock. Two thousand client_credentials tokens
 issued by 64 clients at once, through two workers, must each end up stored, active and audited.
 """
 
