@@ -42,6 +42,12 @@ def test_the_docs_page_loads_swagger_ui_from_static_under_its_own_csp(sqlite_ser
     assert "script-src" not in login.headers["content-security-policy"]
 
 
+#: Test cases per operation. Parsing and validating the input is the same code on every backend, so the
+#: full budget runs once, on SQLite; on the others a smaller one checks what differs: the stores' answers
+#: to the same (odd but valid) values.
+FUZZ_EXAMPLES = {"sqlite": 25, "postgresql": 6, "mariadb": 6}
+
+
 def test_schemathesis_finds_no_server_error(server: LiveServer, tmp_path: Path) -> None:
     server.cli(
         "doctype", "add", f"Fuzz{tmp_path.name[-6:].replace('_', '')}",
@@ -55,7 +61,7 @@ def test_schemathesis_finds_no_server_error(server: LiveServer, tmp_path: Path) 
             str(SCHEMATHESIS), "run", f"{server.url}/openapi.json",
             "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance",
             "-H", f"Authorization: Bearer {manager.token(server, 'all')}",
-            "--max-examples", "25", "--seed", "5", "--no-color", "--generation-database", "none",
+            "--max-examples", str(FUZZ_EXAMPLES[server.backend]), "--seed", "5", "--no-color", "--generation-database", "none",
             "--report-dir", str(tmp_path),
         ],
         capture_output=True,
