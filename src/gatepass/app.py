@@ -62,14 +62,16 @@ from gatepass.services.token import TokenService
 from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error, unusable_input
 from gatepass.web.middleware import (
+    AccessLogMiddleware,
     BodyLimitMiddleware,
     ErrorBoundaryMiddleware,
     NoticesBeforeAnswerMiddleware,
+    RequestIdMiddleware,
     SecurityHeadersMiddleware,
     UnusableInputMiddleware,
 )
 from gatepass.web.routes import build_web_routes
-from gatepass.web.routing import IndexedRouter
+from gatepass.web.routing import IndexedStarlette
 
 _log = logging.getLogger("gatepass")
 
@@ -301,9 +303,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
                 await gatepass.tokens.flush_last_use()
             await gatepass.upkeep.close()
 
-    # The error boundary sits inside the security headers, so a 500 carries them too; text no value may
-    # hold is refused before any endpoint reads the path or query.
+    # The request id is set first, so every line logged for the request carries it, the access log's
+    # included; the error boundary sits inside the security headers, so a 500 carries them too; text no
+    # value may hold is refused before any endpoint reads the path or query.
     middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(AccessLogMiddleware),
         Middleware(SecurityHeadersMiddleware),
         Middleware(ErrorBoundaryMiddleware),
         Middleware(UnusableInputMiddleware, answer=answer_unusable_input(otherwise=unusable_input)),
@@ -317,7 +322,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
                 NoticesBeforeAnswerMiddleware, has_pending=upkeep.has_pending_notices, flush=upkeep.send_pending_notices
             )
         )
-    app = Starlette(
+    app = IndexedStarlette(
         routes=build_routes(),
         middleware=middleware,
         exception_handlers={
@@ -328,6 +333,5 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
         },
         lifespan=lifespan,
     )
-    app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
     app.state.gatepass = gatepass
     return app

@@ -9,10 +9,22 @@ order, so the same rules pick the same route from a short list; other paths scan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from starlette._utils import get_route_path
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
+
+
+def route_path(scope: Scope) -> str:
+    """The path the routes match: the request path below the app's mount point (ASGI ``root_path``)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if not root_path or not path.startswith(root_path):
+        return path
+    if path == root_path:
+        return ""
+    return path[len(root_path) :] if path[len(root_path)] == "/" else path
 
 
 class IndexedRouter(Router):
@@ -31,7 +43,7 @@ class IndexedRouter(Router):
         }
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        candidates = self._by_path.get(get_route_path(scope)) if scope["type"] == "http" else None
+        candidates = self._by_path.get(route_path(scope)) if scope["type"] == "http" else None
         if not candidates:
             await super().app(scope, receive, send)
             return
@@ -53,3 +65,15 @@ class IndexedRouter(Router):
         scope["route"] = partial
         scope.update(partial_scope)
         await partial.handle(scope, receive, send)
+
+
+class IndexedStarlette(Starlette):
+    """A Starlette app whose router is an IndexedRouter from the start.
+
+    Starlette builds a plain Router in its constructor and its middleware stack only on the first
+    request, so the router is settled here, in the constructor, before anything can have used it.
+    """
+
+    def __init__(self, *, routes: Sequence[BaseRoute], lifespan: Any, **options: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **options)
+        self.router = IndexedRouter(routes, lifespan=lifespan)
