@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from gatepass.web.pages.admin import clients, providers, roles, scopes, system, tokens, users
+from gatepass.web.pages.admin import audit, clients, doctypes, providers, roles, scopes, system, tokens, users
 from gatepass.web.pages.admin.guard import AdminHandler, guarded
 
 _CLIENT = "/admin/clients/{client_id}"
@@ -31,11 +31,11 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     ("/admin/scopes/delete", "POST", scopes.delete_scope),
     ("/admin/roles", "GET", roles.roles_page),
     ("/admin/roles", "POST", roles.add_role),
-    ("/admin/doctypes", "POST", roles.add_doctype),
-    (_DOCTYPE, "GET", roles.show_doctype),
-    (f"{_DOCTYPE}/permissions", "POST", roles.set_permission),
-    (f"{_DOCTYPE}/delete", "GET", roles.confirm_delete_doctype),
-    (f"{_DOCTYPE}/delete", "POST", roles.delete_doctype),
+    ("/admin/doctypes", "POST", doctypes.add_doctype),
+    (_DOCTYPE, "GET", doctypes.show_doctype),
+    (f"{_DOCTYPE}/permissions", "POST", doctypes.set_permission),
+    (f"{_DOCTYPE}/delete", "GET", doctypes.confirm_delete_doctype),
+    (f"{_DOCTYPE}/delete", "POST", doctypes.delete_doctype),
     ("/admin/users", "GET", users.list_users),
     ("/admin/users", "POST", users.create_user),
     (_USER, "GET", users.show_user),
@@ -55,7 +55,7 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     ("/admin/tokens", "GET", tokens.list_tokens),
     ("/admin/tokens/{grant_id:int}/revoke", "POST", tokens.revoke_token),
     ("/admin/tokens/purge", "POST", tokens.purge),
-    ("/admin/audit", "GET", tokens.audit_log),
+    ("/admin/audit", "GET", audit.audit_log),
     ("/admin/settings", "GET", system.settings_page),
     ("/admin/settings", "POST", system.save_settings),
     ("/admin/keys", "GET", system.keys_page),
