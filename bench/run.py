@@ -1,4 +1,4 @@
-"""Gatepass benchmark, run by `make bench` (issue 8, points 5 to 7).
+"""Gatepass benchmark, run by `make bench`.
 
 One run, on this machine, against 127.0.0.1 only:
 
@@ -65,7 +65,7 @@ TOKEN_SCOPES = ["openid", "profile", "email", "roles", "all"]
 REFRESH_SCOPES = ["openid", "profile", "email"]
 FLOW_SCOPE = "openid profile email"
 
-# Issue 8 point 7: node-oidc-provider 9.13 with its in-memory store on a machine like this one.
+# The bar to beat: node-oidc-provider 9.13 with its in-memory store on a machine like this one.
 NODE_BAR = {"b": 9_900, "c": 9_300, "d": 10_200, "f": 170}
 
 PATHS = {
@@ -1356,7 +1356,7 @@ def _lookup_cost(result: Result) -> float:
 
 
 def goals(run: Run) -> list[tuple[str, str, str]]:
-    """(goal, measured, verdict) for issue 8 point 6 (and the bar of point 7)."""
+    """(goal, measured, verdict) for each speed and memory goal, and the bar set by node-oidc-provider."""
     res = run.results
     floor = res.get("floor")
     out: list[tuple[str, str, str]] = []
@@ -1529,7 +1529,7 @@ connections: connections opened to the benchmark database during the measurement
 Worker RSS (VmRSS) after the whole run: {rss_line}; sum {total:.0f} MiB (supervisor
 {getattr(run, 'supervisor_rss', 0) / 1024:.0f} MiB, not a worker).
 
-## Goals (issue 8 point 6, and the bar of point 7)
+## Goals (and the bar set by node-oidc-provider)
 
 | goal | measured | verdict |
 |---|---|---|

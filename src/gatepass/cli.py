@@ -998,7 +998,7 @@ async def user_api_key(gatepass: Any, email: str, as_json: bool) -> None:
     click.echo(f"api_secret: {api_secret}   (shown only now; store it safely)")
 
 
-# -- login providers ("Log in with …", issue 7) -----------------------------------------------
+# -- login providers ("Log in with …") --------------------------------------------------------
 
 
 def _provider_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,4 +1,4 @@
-"""Every failure of the document API, with its exact status, header and body (issue 5 point 6)."""
+"""Every failure of the document API, with its exact status, header and body."""
 
 from __future__ import annotations
 

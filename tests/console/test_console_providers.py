@@ -1,4 +1,4 @@
-"""The login provider pages (issue 7): two-step add, clear errors, the secret never shown, edit, disable,
+"""The login provider pages: two-step add, clear errors, the secret never shown, edit, disable,
 delete, the Check button, CSRF, and the startup warning for providers that trust unverified emails.
 
 The whole two-server login through a provider added in the console is in tests/rp/test_console_connect.py.

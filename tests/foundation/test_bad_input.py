@@ -1,6 +1,6 @@
 """Malformed requests to the forms and OAuth endpoints get a 4xx and a message, never a 500 or a traceback.
 
-Issue 2 "Done when": no 500 on any bad input for the forms. STYLE.md §3: back-channel errors are
+No 500 on any bad input for the forms. STYLE.md §3: back-channel errors are
 RFC 6749 §5.2 JSON with Cache-Control: no-store; pages re-render with a message; anything
 unexpected is a generic server_error, which these requests must never reach.
 """

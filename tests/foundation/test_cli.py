@@ -1,6 +1,6 @@
 """The `gatepass` command: users, roles, clients and runtime settings round-trip through each database.
 
-Issue 2 §5: every command non-interactive; `client add --json` prints usable credentials; the secret
+Every command is non-interactive; `client add --json` prints usable credentials; the secret
 is shown only at creation or rotation; bad input says what to fix and exits 2.
 """
 

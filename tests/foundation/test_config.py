@@ -1,6 +1,6 @@
 """Deployment settings: defaults, environment over TOML file, frozen, fail fast with the key named.
 
-Issue 2 §2; STYLE.md §4: one typed, frozen config read once at startup, docs generated from it.
+STYLE.md §4: one typed, frozen config read once at startup, docs generated from it.
 """
 
 from __future__ import annotations

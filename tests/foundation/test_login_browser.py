@@ -1,6 +1,6 @@
 """Logging in and out: headless Chromium for what a person sees, plain HTTP for the exact wire details.
 
-Issue 2 §4: session cookie HttpOnly, SameSite=Lax, Secure when the issuer is https; CSRF on every
+The session cookie is HttpOnly, SameSite=Lax, Secure when the issuer is https; CSRF on every
 form; one generic message for a wrong email or password; lockout after repeated failures; `next`
 redirects only to local paths.
 """

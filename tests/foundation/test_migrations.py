@@ -1,6 +1,6 @@
 """Alembic migrations give the schema of gatepass.db.tables on an empty SQLite, PostgreSQL and MariaDB.
 
-Issue 2 §3 and §7: migrations run up on an empty database of each kind, with the same schema.
+Migrations run up on an empty database of each kind, with the same schema.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 7's "done when", in the console: an admin connects two Gatepass servers in Chromium by pasting an
+"""Social login set up in the console alone: an admin connects two Gatepass servers in Chromium by pasting an
 issuer URL, a client id and a secret, and a user with a role on the first logs into the second with it.
 
 The app server runs on every backend; the identity provider is the shared SQLite one.

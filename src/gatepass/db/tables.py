@@ -291,7 +291,7 @@ class SigningKey(Base):
     unpublish_at: Mapped[datetime | None]
 
 
-# -- the document API (issue 5): types, permissions, scopes and the documents themselves ------
+# -- the document API: types, permissions, scopes and the documents themselves ------
 
 
 class DocType(Base):
@@ -378,7 +378,7 @@ class Document(Base):
 
 
 class LoginProvider(Base):
-    """An upstream identity provider users may log in with (issue 7: "Log in with …")."""
+    """An upstream identity provider users may log in with ("Log in with …")."""
 
     __tablename__ = "login_providers"
 

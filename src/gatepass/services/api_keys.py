@@ -1,6 +1,6 @@
 """Frappe-style API keys: ``Authorization: token <api_key>:<api_secret>`` for scripts.
 
-Frappe keeps the secret encrypted and compares it with ``==`` (REFERENCE §4.5); Gatepass keeps only
+Frappe keeps the secret encrypted and compares it with ``==``, which leaks timing; Gatepass keeps only
 an HMAC-SHA-256 digest of it under the instance's digest key and compares in constant time. The
 secret is random, so a keyed digest is enough (see protocol/tokens.py).
 """

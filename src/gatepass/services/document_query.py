@@ -1,6 +1,6 @@
 """Frappe's list parameters → a DocumentQuery: fields, filters, or_filters, order_by and paging.
 
-Shapes from ``frappe/api/v1.py`` and ``frappe.client.get_list`` (docs: REFERENCE §4.2):
+Shapes from ``frappe/api/v1.py`` and ``frappe.client.get_list`` (Frappe's REST API documentation):
 ``fields`` a JSON list (``["*"]`` for all, default ``["name"]``); ``filters`` a JSON dict
 ``{"field": value}`` / ``{"field": [op, value]}`` or a JSON list of ``[field, op, value]`` /
 ``[doctype, field, op, value]``; ``order_by`` like ``"modified desc"``; ``limit_start``;

@@ -1,7 +1,7 @@
 """Logging in through another provider: login attempts, account linking, provisioning, role sync.
 
 No HTTP here: gatepass.rp talks to the provider and hands over a checked ExternalProfile.
-The rules (REFERENCE §7.11, issue 7):
+The rules:
 
 * an attempt (state, nonce, PKCE verifier) is kept server-side, single use, for 10 minutes, and
   bound to the browser that started it by a random cookie (login CSRF, RFC 9700 §4.7);

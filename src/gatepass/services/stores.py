@@ -263,7 +263,7 @@ class AuditStore(Protocol):
     async def list_event_names(self) -> list[str]: ...
 
 
-# -- the document API (issue 5) -----------------------------------------------------------------
+# -- the document API ---------------------------------------------------------------------------
 
 DOCUMENT_ACTIONS = ("read", "write", "create", "delete")
 
@@ -406,7 +406,7 @@ class DocumentStore(Protocol):
     ) -> tuple[str, str] | None: ...
 
 
-# -- logging in through other providers (issue 7) ------------------------------------------------
+# -- logging in through other providers ----------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ async def login_page(request: Request) -> Response:
             "email": (request.query_params.get("login_hint") or "")[:254],
             "error": None,
             "app": await waiting_app(request, next_url),
-            # "Log in with …" buttons, one per enabled upstream provider (issue 7).
+            # "Log in with …" buttons, one per enabled upstream provider.
             "providers": await web(request).social.providers.list_enabled(),
         },
     )

@@ -1,7 +1,7 @@
 """The login provider form of the admin console: the choices it offers, the values it shows, the changes it sends.
 
 The client secret is never a value: the form shows only whether one is kept, and a blank field on
-edit keeps it (issue 7).
+edit keeps it, so editing a provider never needs its secret again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Admin pages for login providers ("Log in with …", issue 7): list, add, edit, enable/disable, check, delete.
+"""Admin pages for login providers ("Log in with …"): list, add, edit, enable/disable, check, delete.
 
 Adding takes two steps, because the callback URL to register at the provider contains the name:
 first the name and the preset, then the page shows that URL beside the fields for the client the
