@@ -27,6 +27,7 @@ from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
+from gatepass.db.driver import create_driver_pool
 from gatepass.db.engine import announce_changes, create_engine, create_sqlite_writer
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
 from gatepass.db.registration import SqlRegistrationStore
@@ -114,7 +115,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     keys = InstanceKeys.from_secret(load_instance_secret(settings))
     engine = create_engine(settings)
     sqlite_writer = create_sqlite_writer(engine)
-    database = Database.of(engine, sqlite_writer)
+    database = Database.of(engine, sqlite_writer, create_driver_pool(engine, pool_size=settings.database.pool_size))
     read_cache, change_feed = _read_cache(settings, engine, sqlite_writer)
     users, login_sessions = SqlUserStore(database, read_cache), SqlSessionStore(database)
     clients, codes = SqlClientStore(database, read_cache), SqlCodeStore(database)
@@ -229,6 +230,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         upkeep=SqlUpkeep(
             engine,
             sqlite_writer=sqlite_writer,
+            driver_pool=database.driver_pool,
             tokens=tokens,
             sessions=login_sessions,
             login_attempts=login_attempts,

@@ -10,22 +10,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatepass.cache.reads import NO_CACHE, ReadCache
+from gatepass.db.driver import DriverPool
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.services.stores import Conflict
 
 
 @dataclass(frozen=True)
 class Database:
-    """One database as the stores reach it: the engine, its session factory, and on a SQLite file the
-    process's group-commit writer (db/sqlite_writer.py)."""
+    """One database as the stores reach it: the engine, its session factory, on a SQLite file the
+    process's group-commit writer (db/sqlite_writer.py), and on PostgreSQL the hot reads' own
+    asyncpg pool (db/driver.py)."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     sqlite_writer: SqliteWriter | None = None
+    driver_pool: DriverPool | None = None
 
     @classmethod
-    def of(cls, engine: AsyncEngine, sqlite_writer: SqliteWriter | None = None) -> Database:
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False), sqlite_writer)
+    def of(
+        cls, engine: AsyncEngine, sqlite_writer: SqliteWriter | None = None, driver_pool: DriverPool | None = None
+    ) -> Database:
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False), sqlite_writer, driver_pool)
 
 
 class StoreBase:
@@ -34,6 +39,8 @@ class StoreBase:
         self._sessions = database.sessions
         #: On a SQLite file, the stores whose writes are hot send them to this writer.
         self._sqlite_writer = database.sqlite_writer
+        #: On PostgreSQL, the stores' hot single-row reads run on this pool.
+        self._driver_pool = database.driver_pool
         self._cache = cache
 
 

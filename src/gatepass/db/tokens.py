@@ -5,6 +5,7 @@ Single use is one conditional UPDATE whose row count says who won (never read-th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatepass.cache.reads import TOKENS
 from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase, single_statement
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import AccessToken, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, GrantSummary, NewCode, NewGrant
@@ -51,6 +53,7 @@ _ACCESS_BY_DIGEST = select(
     _access.c.expires_at,
     _access.c.revoked_at,
 ).where(_access.c.token_digest == bindparam("digest"))
+_ACCESS_BY_DIGEST_ON_DRIVER = DriverStatement(_ACCESS_BY_DIGEST, "access token by digest")
 _REFRESH_BY_DIGEST = (
     select(
         _refresh.c.id,
@@ -444,8 +447,12 @@ class SqlTokenStore(StoreBase):
         )
 
     async def _load_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        async with single_statement(self._engine) as connection:
-            row = (await connection.execute(_ACCESS_BY_DIGEST, {"digest": token_digest})).one_or_none()
+        row: Sequence[Any] | None
+        if self._driver_pool is not None:
+            row = await _ACCESS_BY_DIGEST_ON_DRIVER.fetch_one(self._driver_pool, {"digest": token_digest})
+        else:
+            async with single_statement(self._engine) as connection:
+                row = (await connection.execute(_ACCESS_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None
         return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])

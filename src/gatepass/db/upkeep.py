@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
+from gatepass.db.driver import DriverPool
 from gatepass.db.migrate import upgrade_to_head
 from gatepass.db.social import SqlLoginAttemptStore
 from gatepass.db.sqlite_writer import SqliteWriter
@@ -27,6 +28,7 @@ class SqlUpkeep:
         engine: AsyncEngine,
         *,
         sqlite_writer: SqliteWriter | None = None,
+        driver_pool: DriverPool | None = None,
         tokens: SqlTokenStore,
         sessions: SqlSessionStore,
         login_attempts: SqlLoginAttemptStore,
@@ -37,6 +39,7 @@ class SqlUpkeep:
     ) -> None:
         self._engine = engine
         self._sqlite_writer = sqlite_writer
+        self._driver_pool = driver_pool
         self._tokens = tokens
         self._sessions = sessions
         self._login_attempts = login_attempts
@@ -88,4 +91,6 @@ class SqlUpkeep:
         if self._sqlite_writer is not None:
             # Its last writes commit before the process goes: a token answered is a token stored.
             await asyncio.to_thread(self._sqlite_writer.close)
+        if self._driver_pool is not None:
+            await self._driver_pool.close()
         await self._engine.dispose()
