@@ -1,0 +1,88 @@
+"""The refresh token grant: rotation on every use, and reuse detection that revokes the whole grant
+(RFC 6749 §6, RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from gatepass.protocol.errors import InvalidGrant
+from gatepass.protocol.params import parse_scope, require
+from gatepass.protocol.rfc6749.refresh_token import RefreshTokenReused, check_refresh
+from gatepass.protocol.rfc8707_resource import check_token_resource
+from gatepass.protocol.tokens import new_token
+from gatepass.protocol.values import GRANT_REFRESH_TOKEN, IssuedTokens
+from gatepass.services import audit
+from gatepass.services.oauth.grants.users import active_user_of_grant
+from gatepass.services.oauth.issuance import TokenIssuer
+from gatepass.services.oauth.stores import GrantTokenStore
+from gatepass.services.stores import ClientRecord, UserStore
+
+
+class RefreshTokenGrant:
+    grant_type = GRANT_REFRESH_TOKEN
+    #: ``redirect_uri`` is accepted and not used: Frappe's documented refresh request carries it.
+    parameters = frozenset({"refresh_token", "scope", "resource", "redirect_uri"})
+
+    def __init__(
+        self,
+        *,
+        issuer: TokenIssuer,
+        tokens: GrantTokenStore,
+        users: UserStore,
+        audit_log: audit.Audit,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._issuer = issuer
+        self._tokens = tokens
+        self._users = users
+        self._audit = audit_log
+        self._clock = clock
+
+    async def handle(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+        presented = require(form, "refresh_token")
+        now = self._clock()
+        record = await self._tokens.get_refresh_token(self._issuer.digest(presented))
+        info = client.info
+        try:
+            scopes = check_refresh(
+                record,
+                client_id=info.client_id,
+                requested_scopes=parse_scope(form.get("scope")),
+                client_scopes=info.scopes,
+                now=now,
+            )
+            assert record is not None
+            check_token_resource(form.get("resource"), record.resource)
+            user = await active_user_of_grant(self._users, record.user_id) if record.user_id is not None else None
+            if user is not None and not info.is_allowed_for(user.roles):
+                # As a new authorization would refuse: the client's allowed roles may have changed, or the user's.
+                raise InvalidGrant("This user has none of the roles this app is allowed for")
+            access_token, refresh_token = new_token(), new_token()
+            ttl = self._issuer.access_ttl_for(info)
+            if not await self._tokens.rotate_refresh(
+                grant_id=record.family_id,
+                refresh_id=record.refresh_id,
+                client_id=info.client_id,
+                user_id=record.user_id,
+                scopes=scopes,
+                resource=record.resource,
+                access_digest=self._issuer.digest(access_token),
+                access_expires_at=now + timedelta(seconds=ttl),
+                new_refresh_digest=self._issuer.digest(refresh_token),
+                now=now,
+            ):
+                # Another request rotated it first: the same refresh token was used twice.
+                raise RefreshTokenReused()
+        except RefreshTokenReused:
+            assert record is not None
+            await self._tokens.revoke_grant(record.family_id, now)
+            await self._audit.record(audit.REFRESH_REUSED, user_id=record.user_id, client_id=info.client_id, ip=ip)
+            raise
+        id_token = await self._issuer.id_token_for(
+            client, user, scopes, nonce=None, auth_time=record.auth_time, access_token=access_token
+        )
+        await self._audit.record(
+            audit.TOKEN_REFRESHED, user_id=record.user_id, client_id=info.client_id, scope=" ".join(scopes)
+        )
+        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token)
