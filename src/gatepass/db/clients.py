@@ -9,6 +9,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gatepass.db.base import StoreBase, conflict_from, single_statement
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import OAuthClient
 from gatepass.protocol.values import ClientInfo
 from gatepass.services.stores import ClientRecord, NotFound
@@ -16,6 +17,7 @@ from gatepass.services.stores import ClientRecord, NotFound
 _clients: Table = OAuthClient.__table__  # type: ignore[assignment]
 # Built once: every token, introspection and revocation request authenticates a client.
 _CLIENT_BY_ID = select(_clients).where(_clients.c.client_id == bindparam("client_id"))
+_CLIENT_BY_ID_ON_DRIVER = DriverStatement(_CLIENT_BY_ID, "client by id")
 
 
 def _info(row: Any) -> ClientInfo:
@@ -93,8 +95,12 @@ class SqlClientStore(StoreBase):
         return await self._cache.get(("client", client_id), lambda: self._load_client(client_id))
 
     async def _load_client(self, client_id: str) -> ClientRecord | None:
-        async with single_statement(self._engine) as connection:
-            row = (await connection.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
+        row: Any
+        if self._driver_pool is not None:
+            row = await _CLIENT_BY_ID_ON_DRIVER.fetch_one(self._driver_pool, {"client_id": client_id})
+        else:
+            async with single_statement(self._engine) as connection:
+                row = (await connection.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
         return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
 
     async def list_clients(self) -> list[ClientRecord]:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from gatepass.db.base import StoreBase, conflict_from, single_statement
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import DocField, DocType, Document, User
 from gatepass.services.stores import Condition, DocumentQuery, DocumentRecord, SortKey
 
@@ -64,6 +65,7 @@ def _select(doctype: str) -> Any:
 
 # Built once: composing this join with ORM aliases costs more CPU than the query itself.
 _DOCUMENT_BY_NAME = _joined().where(DocType.name == bindparam("doctype"), Document.name == bindparam("name"))
+_DOCUMENT_BY_NAME_ON_DRIVER = DriverStatement(_DOCUMENT_BY_NAME, "document by name")
 
 
 def _record(row: Any) -> DocumentRecord:
@@ -141,8 +143,12 @@ def _order(key: SortKey) -> list[Any]:
 
 class SqlDocumentStore(StoreBase):
     async def get_document(self, doctype: str, name: str) -> DocumentRecord | None:
-        async with single_statement(self._engine) as connection:
-            row = (await connection.execute(_DOCUMENT_BY_NAME, {"doctype": doctype, "name": name})).one_or_none()
+        row: Any
+        if self._driver_pool is not None:
+            row = await _DOCUMENT_BY_NAME_ON_DRIVER.fetch_one(self._driver_pool, {"doctype": doctype, "name": name})
+        else:
+            async with single_statement(self._engine) as connection:
+                row = (await connection.execute(_DOCUMENT_BY_NAME, {"doctype": doctype, "name": name})).one_or_none()
         return None if row is None else _record(row)
 
     async def list_documents(self, query: DocumentQuery) -> list[DocumentRecord]:

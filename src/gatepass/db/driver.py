@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,9 +51,16 @@ class DriverPool:
         self._pid = os.getpid()
 
     async def fetch_one(self, sql: str, values: list[Any]) -> Any:
+        return await self._read("fetchrow", sql, values)
+
+    async def fetch_all(self, sql: str, values: list[Any]) -> list[Any]:
+        rows: list[Any] = await self._read("fetch", sql, values)
+        return rows
+
+    async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         connection = await self._acquire()
         try:
-            row = await connection.fetchrow(sql, *values)
+            row = await getattr(connection, method)(sql, *values)
         except BaseException:
             self._discard(connection)
             raise
@@ -116,8 +124,12 @@ class DriverStatement:
 
     def __init__(self, statement: Select[Any], name: str) -> None:
         self.name = name
+        #: The statement itself, for the backends that run it through SQLAlchemy.
+        self.statement = statement
         self._statement = statement
         self._compiled: tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]] | None = None
+        #: Rows read by index or by column name, as SQLAlchemy's rows are.
+        self._row: Any = namedtuple("Row", list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
 
     def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]:
         if self._compiled is None:
@@ -129,18 +141,32 @@ class DriverStatement:
             self._compiled = (str(compiled), binds, results)
         return self._compiled
 
-    async def fetch_one(self, pool: DriverPool, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    async def fetch_one(self, pool: DriverPool, parameters: Mapping[str, Any]) -> Any:
+        """The one row (by index or column name), or None."""
+        rows = await self._read(pool, parameters, one=True)
+        return rows[0] if rows else None
+
+    async def fetch_all(self, pool: DriverPool, parameters: Mapping[str, Any]) -> list[Any]:
+        return await self._read(pool, parameters, one=False)
+
+    async def _read(self, pool: DriverPool, parameters: Mapping[str, Any], *, one: bool) -> list[Any]:
         sql, binds, results = self._for(pool.dialect)
         values = [parameters[name] if process is None else process(parameters[name]) for name, process in binds]
         try:
-            row = await pool.fetch_one(sql, values)
+            if one:
+                row = await pool.fetch_one(sql, values)
+                rows = [] if row is None else [row]
+            else:
+                rows = await pool.fetch_all(sql, values)
         except (DBAPIError, ConnectionError, TimeoutError):
             raise
         except Exception as error:  # asyncpg's own errors: a lost or refusing database answers 503
             raise OperationalError(self.name, None, error) from error
-        if row is None:
-            return None
-        return tuple(value if process is None else process(value) for value, process in zip(row, results, strict=True))
+        make = self._row._make
+        return [
+            make(value if process is None else process(value) for value, process in zip(row, results, strict=True))
+            for row in rows
+        ]
 
 
 def create_driver_pool(engine: AsyncEngine, *, pool_size: int) -> DriverPool | None:

@@ -72,6 +72,7 @@ _REFRESH_BY_DIGEST = (
     .join_from(_refresh, _grants, _grants.c.id == _refresh.c.grant_id)
     .where(_refresh.c.token_digest == bindparam("digest"))
 )
+_REFRESH_BY_DIGEST_ON_DRIVER = DriverStatement(_REFRESH_BY_DIGEST, "refresh token with its grant by digest")
 
 
 _GRANT_COLUMNS = (
@@ -458,8 +459,12 @@ class SqlTokenStore(StoreBase):
         return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
-        async with single_statement(self._engine) as connection:
-            row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
+        row: Any
+        if self._driver_pool is not None:
+            row = await _REFRESH_BY_DIGEST_ON_DRIVER.fetch_one(self._driver_pool, {"digest": token_digest})
+        else:
+            async with single_statement(self._engine) as connection:
+                row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
         if row is None:
             return None
         (

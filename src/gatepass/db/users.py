@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatepass.db.base import StoreBase, conflict_from, single_statement
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import LoginSession, LoginThrottle, Role, User, UserRole
 from gatepass.services.stores import (
     Conflict,
@@ -46,8 +47,11 @@ _USER_WITH_ROLES = (
     .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
 )
 # Built once: every token check on a cache miss reads a user by id.
-_USER_BY_ID = _USER_WITH_ROLES.where(_users.c.id == bindparam("user_id"))
-_USER_BY_EMAIL = _USER_WITH_ROLES.where(_users.c.email == bindparam("email"))
+# Named lookups: on PostgreSQL they run on the driver (db/driver.py), elsewhere through SQLAlchemy.
+_USER_BY_ID = DriverStatement(_USER_WITH_ROLES.where(_users.c.id == bindparam("user_id")), "user with roles by id")
+_USER_BY_EMAIL = DriverStatement(
+    _USER_WITH_ROLES.where(_users.c.email == bindparam("email")), "user with roles by email"
+)
 
 
 def _record(user: Any, roles: tuple[str, ...]) -> UserRecord:
@@ -74,9 +78,13 @@ def full_name_of(first_name: str, last_name: str) -> str:
 
 
 class SqlUserStore(StoreBase):
-    async def _one(self, statement: Any, parameters: dict[str, Any]) -> UserRecord | None:
-        async with single_statement(self._engine) as connection:
-            rows = (await connection.execute(statement, parameters)).all()
+    async def _one(self, lookup: DriverStatement, parameters: dict[str, Any]) -> UserRecord | None:
+        rows: list[Any]
+        if self._driver_pool is not None:
+            rows = await lookup.fetch_all(self._driver_pool, parameters)
+        else:
+            async with single_statement(self._engine) as connection:
+                rows = list((await connection.execute(lookup.statement, parameters)).all())
         if not rows:
             return None
         return _record(rows[0], tuple(sorted(row.role_name for row in rows if row.role_name is not None)))
