@@ -52,6 +52,10 @@ from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
+from gatepass.services.oauth.client_auth import ClientAuthenticator
+from gatepass.services.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from gatepass.services.oauth.issuance import TokenIssuer
+from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import IdTokenService, OidcService
 from gatepass.services.providers import UNVERIFIED_EMAIL_RISK, ProviderService
 from gatepass.services.registration import RegistrationService
@@ -141,12 +145,32 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     key_service = KeyService(
         SqlSigningKeyStore(database, read_cache), keys, clock, id_token_ttl_seconds=settings.tokens.id_token_ttl_seconds
     )
-    token_service.id_tokens = IdTokenService(
+    id_tokens = IdTokenService(
         issuer=issuer,
         keys=key_service,
         clients=client_service,
         clock=clock,
         ttl_seconds=settings.tokens.id_token_ttl_seconds,
+    )
+    token_service.id_tokens = id_tokens
+    token_issuer = TokenIssuer(
+        tokens=tokens,
+        id_tokens=id_tokens,
+        keys=keys,
+        audit_log=audit,
+        clock=clock,
+        access_token_ttl_seconds=settings.tokens.access_token_ttl_seconds,
+        refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
+    )
+    token_endpoint = TokenEndpoint(
+        clients=ClientAuthenticator(clients, keys),
+        grants=(
+            AuthorizationCodeGrant(
+                issuer=token_issuer, codes=codes, tokens=tokens, users=users, audit_log=audit, clock=clock
+            ),
+            RefreshTokenGrant(issuer=token_issuer, tokens=tokens, users=users, audit_log=audit, clock=clock),
+            ClientCredentialsGrant(issuer=token_issuer, users=users, known_resources=settings.known_resources),
+        ),
     )
     doctype_store, document_store = SqlDocTypeStore(database, read_cache), SqlDocumentStore(database)
     accounts = AccountService(
@@ -186,6 +210,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         accounts=accounts,
         clients=client_service,
         tokens=token_service,
+        token_endpoint=token_endpoint,
         authorize=AuthorizeService(
             issuer=issuer,
             clients=clients,

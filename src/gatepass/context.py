@@ -26,6 +26,7 @@ from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
+from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import OidcService
 from gatepass.services.providers import ProviderService
 from gatepass.services.registration import RegistrationService
@@ -73,6 +74,7 @@ class Gatepass:
     clients: ClientService
     authorize: AuthorizeService
     tokens: TokenService
+    token_endpoint: TokenEndpoint
     revocation: RevocationService
     introspection: IntrospectionService
     oidc: OidcService

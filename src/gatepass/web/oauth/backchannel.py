@@ -51,7 +51,9 @@ async def token(request: Request) -> Response:
     try:
         form = await _form(request)
         await check_backchannel_rate(request, form, endpoint="token")
-        issued = await web(request).tokens.token(form, request.headers.get("authorization"), ip=client_ip(request))
+        issued = await web(request).token_endpoint.token(
+            form, request.headers.get("authorization"), ip=client_ip(request)
+        )
     except OAuthError as error:
         return oauth_json_error(request, error)
     return JSONResponse(build_token_response(issued), headers=NO_STORE_HEADERS)
