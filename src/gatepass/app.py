@@ -54,6 +54,7 @@ from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from gatepass.services.oauth.implicit import ImplicitIssuer
 from gatepass.services.oauth.issuance import TokenIssuer
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import IdTokenService, OidcService
@@ -217,7 +218,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             codes=codes,
             consents=consents,
             runtime=runtime,
-            tokens=token_service,
+            implicit=ImplicitIssuer(issuer=token_issuer, id_tokens=id_tokens),
             keys=keys,
             audit_log=audit,
             clock=clock,

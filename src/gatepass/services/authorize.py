@@ -34,6 +34,7 @@ from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.protocol.values import AuthorizationRequest, ClientInfo, RedirectTarget
 from gatepass.services import audit
 from gatepass.services.crypto import InstanceKeys
+from gatepass.services.oauth.implicit import ImplicitIssuer
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.stores import (
     ClientRecord,
@@ -44,7 +45,6 @@ from gatepass.services.stores import (
     SessionRecord,
     UserRecord,
 )
-from gatepass.services.token import TokenService
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class AuthorizeService:
         codes: CodeStore,
         consents: ConsentStore,
         runtime: RuntimeSettingsService,
-        tokens: TokenService,
+        implicit: ImplicitIssuer,
         keys: InstanceKeys,
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
@@ -110,7 +110,7 @@ class AuthorizeService:
         self._codes = codes
         self._consents = consents
         self._runtime = runtime
-        self._tokens = tokens
+        self._implicit = implicit
         self._keys = keys
         self._audit = audit_log
         self._clock = clock
@@ -220,7 +220,7 @@ class AuthorizeService:
         if request.response_type == "code":
             response["code"] = await self._issue_code(request, user, auth_time)
         else:
-            response.update(await self._tokens.issue_implicit(record, request, user, auth_time))
+            response.update(await self._implicit.issue_implicit(record, request, user, auth_time))
         if not record.info.has_completed_authorization:
             # From now on its errors may be redirected (is_redirectable); written once per client.
             await self._clients.mark_completed_authorization(record.info.client_id)
