@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 
 from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase, single_statement
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import AuditEvent
 from gatepass.services.stores import AuditRecord
 
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
-_INSERT_AUDIT_EVENT = insert(_audit_events)
+_INSERT_AUDIT_EVENT = DriverStatement(
+    insert(_audit_events).values(
+        {name: bindparam(name) for name in ("at", "event", "user_id", "client_id", "ip", "detail")}
+    ),
+    "audit event",
+)
 
 
 class SqlAuditStore(StoreBase):
@@ -20,19 +26,20 @@ class SqlAuditStore(StoreBase):
         if self._sqlite_writer is not None:
             await self._sqlite_writer.write(sqlite_writes.add_audit_event(event))
             return
-        # Core and one statement: every token issued writes an event, so this is on the hot path.
+        # One statement: every token issued writes an event, so this is on the hot path.
+        row = {
+            "at": event.at,
+            "event": event.event,
+            "user_id": event.user_id,
+            "client_id": event.client_id,
+            "ip": event.ip,
+            "detail": event.detail,
+        }
+        if self._driver_pool is not None:
+            await _INSERT_AUDIT_EVENT.execute(self._driver_pool, row)
+            return
         async with single_statement(self._engine) as connection:
-            await connection.execute(
-                _INSERT_AUDIT_EVENT,
-                {
-                    "at": event.at,
-                    "event": event.event,
-                    "user_id": event.user_id,
-                    "client_id": event.client_id,
-                    "ip": event.ip,
-                    "detail": event.detail,
-                },
-            )
+            await connection.execute(_INSERT_AUDIT_EVENT.statement, row)
 
     async def list_events(
         self,

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable
 
 Processor = Callable[[Any], Any] | None
 
@@ -49,6 +49,13 @@ class DriverPool:
         self._open_count = 0
         self._returned: asyncio.Condition | None = None
         self._pid = os.getpid()
+        #: Told which read-cache groups a write changed (the engine's writes announce themselves).
+        self.on_change: Callable[[frozenset[str]], None] | None = None
+
+    def announce(self, groups: frozenset[str]) -> None:
+        """After a write on the driver changed rows the read cache may hold."""
+        if self.on_change is not None:
+            self.on_change(groups)
 
     async def fetch_one(self, sql: str, values: list[Any]) -> Any:
         return await self._read("fetchrow", sql, values)
@@ -56,6 +63,9 @@ class DriverPool:
     async def fetch_all(self, sql: str, values: list[Any]) -> list[Any]:
         rows: list[Any] = await self._read("fetch", sql, values)
         return rows
+
+    async def execute(self, sql: str, values: list[Any]) -> None:
+        await self._read("execute", sql, values)
 
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         connection = await self._acquire()
@@ -120,16 +130,16 @@ async def _json_as_python(connection: Any) -> None:
 
 
 class DriverStatement:
-    """One Core SELECT, compiled once, read for one row on a DriverPool."""
+    """One Core statement (a SELECT, or a write with or without RETURNING), compiled once, run on a DriverPool."""
 
-    def __init__(self, statement: Select[Any], name: str) -> None:
+    def __init__(self, statement: Any, name: str) -> None:
         self.name = name
         #: The statement itself, for the backends that run it through SQLAlchemy.
-        self.statement = statement
+        self.statement: Executable = statement
         self._statement = statement
         self._compiled: tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]] | None = None
         #: Rows read by index or by column name, as SQLAlchemy's rows are.
-        self._row: Any = namedtuple("Row", list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
+        self._row: Any = namedtuple("Row", list(statement.exported_columns.keys()) or ["_"], rename=True)  # type: ignore[misc]
 
     def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]:
         if self._compiled is None:
@@ -137,7 +147,7 @@ class DriverStatement:
             binds = tuple(
                 (name, compiled.binds[name].type.bind_processor(dialect)) for name in compiled.positiontup or ()
             )
-            results = tuple(column.type.result_processor(dialect, None) for column in self._statement.selected_columns)
+            results = tuple(column.type.result_processor(dialect, None) for column in self._statement.exported_columns)
             self._compiled = (str(compiled), binds, results)
         return self._compiled
 
@@ -149,10 +159,22 @@ class DriverStatement:
     async def fetch_all(self, pool: DriverPool, parameters: Mapping[str, Any]) -> list[Any]:
         return await self._read(pool, parameters, one=False)
 
-    async def _read(self, pool: DriverPool, parameters: Mapping[str, Any], *, one: bool) -> list[Any]:
+    async def execute(self, pool: DriverPool, parameters: Mapping[str, Any]) -> None:
+        """A write whose rows are not wanted, in one round trip outside any transaction (atomic by itself).
+
+        (A compiled INSERT may still say RETURNING for its primary key: what it returns is dropped.)
+        """
+        await self._read(pool, parameters, one=False, want_rows=False)
+
+    async def _read(
+        self, pool: DriverPool, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True
+    ) -> list[Any]:
         sql, binds, results = self._for(pool.dialect)
         values = [parameters[name] if process is None else process(parameters[name]) for name, process in binds]
         try:
+            if not want_rows:
+                await pool.execute(sql, values)
+                return []
             if one:
                 row = await pool.fetch_one(sql, values)
                 rows = [] if row is None else [row]

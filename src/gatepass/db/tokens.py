@@ -185,10 +185,13 @@ def _build_rotate_statement() -> Any:
     )
 
 
-_ROTATE_REFRESH = _build_rotate_statement()
+_ROTATE_REFRESH = DriverStatement(_build_rotate_statement(), "refresh rotation")
 
 _ISSUE_STATEMENTS = {
-    (from_code, with_refresh): _build_issue_statement(from_code=from_code, with_refresh=with_refresh)
+    (from_code, with_refresh): DriverStatement(
+        _build_issue_statement(from_code=from_code, with_refresh=with_refresh),
+        f"grant issuance (from a code: {from_code}, with a refresh token: {with_refresh})",
+    )
     for from_code in (False, True)
     for with_refresh in (False, True)
 }
@@ -342,11 +345,10 @@ class SqlTokenStore(StoreBase):
                 sqlite_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest)
             )
         engine = self._engine
-        if engine.dialect.name == "postgresql":
-            async with single_statement(self._engine) as connection:
-                statement = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None)]
-                parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest)
-                row = (await connection.execute(statement, parameters)).first()
+        if self._driver_pool is not None:
+            issue = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None)]
+            parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest)
+            row = await issue.fetch_one(self._driver_pool, parameters)
             return None if row is None else int(row[0])
         async with engine.begin() as connection:
             if grant.code_id is not None:
@@ -410,12 +412,14 @@ class SqlTokenStore(StoreBase):
             # It revokes the grant's earlier access tokens, which token lookups may hold.
             return await self._sqlite_writer.write(rotation, changes=frozenset({TOKENS}))
         engine = self._engine
-        if engine.dialect.name == "postgresql":
+        if self._driver_pool is not None:
             access = _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
             parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
             parameters.update(refresh_id=refresh_id, now=now, r_token_digest=new_refresh_digest)
-            async with single_statement(self._engine) as connection:
-                row = (await connection.execute(_ROTATE_REFRESH, parameters)).first()
+            row = await _ROTATE_REFRESH.fetch_one(self._driver_pool, parameters)
+            if row is not None:
+                # It revoked the grant's earlier access tokens, which token lookups may hold.
+                self._driver_pool.announce(frozenset({TOKENS}))
             return row is not None
         async with engine.begin() as connection:
             result = await connection.execute(
