@@ -1,15 +1,16 @@
-"""The hot reads on PostgreSQL, on asyncpg itself, past SQLAlchemy's execution layer.
+"""The hot statements on the database driver itself, past SQLAlchemy's execution layer.
 
 A single-row read through SQLAlchemy costs about 260 µs of worker CPU (engine checkout, execution
 context, result objects) where asyncpg needs about 20 µs for the same round trip. A
 ``DriverStatement`` is a Core statement compiled once for the engine's dialect, so it is written
-once, in the same terms as the rest of the store; it runs on a small asyncpg pool of the worker's
-own (``DriverPool``), with the column types' own bind and result processors applied, so it reads
-exactly what the SQLAlchemy path reads. asyncpg prepares each statement once per connection and
-keeps it, and runs it outside any transaction: one round trip.
+once, in the same terms as the rest of the store; it runs on a few driver connections of the
+worker's own (``DriverPool``: asyncpg on PostgreSQL, aiomysql in autocommit on MariaDB), with the
+column types' own bind and result processors applied, so it reads exactly what the SQLAlchemy
+path reads. asyncpg prepares each statement once per connection and keeps it; both run it outside
+any transaction: one round trip.
 
-SQLite keeps the SQLAlchemy path (its reads are local calls, mostly answered by the read cache),
-and so does MariaDB for now.
+SQLite keeps the SQLAlchemy path: its reads are local calls, mostly answered by the read cache,
+and its hot writes have a writer of their own (db/sqlite_writer.py).
 """
 
 from __future__ import annotations
@@ -34,16 +35,18 @@ COMMAND_TIMEOUT_SECONDS = 15
 
 
 class DriverPool:
-    """A worker's asyncpg connections for the hot reads, made on demand, at most ``max_size``.
+    """A worker's driver connections for the hot statements, made on demand, at most ``max_size``.
 
     asyncpg's own pool costs about 50 µs per acquire and release, more than the read itself: the
-    reads here are single statements outside any transaction that leave nothing on the connection,
-    so a plain list of idle connections is all the pooling they need.
+    statements here are single statements outside any transaction that leave nothing on the
+    connection, so a plain list of idle connections is all the pooling they need.
     """
 
     def __init__(self, engine: AsyncEngine, *, max_size: int) -> None:
         self.dialect: Dialect = engine.dialect
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        #: "postgresql" or "mysql" (MariaDB): what the stores may ask of it beyond single-row reads.
+        self.backend = engine.dialect.name
+        self._url = engine.url
         self._max_size = max_size
         self._idle: list[Any] = []
         self._open_count = 0
@@ -70,7 +73,10 @@ class DriverPool:
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         connection = await self._acquire()
         try:
-            row = await getattr(connection, method)(sql, *values)
+            if self.backend == "postgresql":
+                row = await getattr(connection, method)(sql, *values)
+            else:
+                row = await _on_cursor(connection, method, sql, values)
         except BaseException:
             self._discard(connection)
             raise
@@ -83,7 +89,7 @@ class DriverPool:
     async def _acquire(self) -> Any:
         while self._idle and self._pid == os.getpid():
             connection = self._idle.pop()
-            if not connection.is_closed():
+            if not (connection.is_closed() if self.backend == "postgresql" else connection.closed):
                 return connection
             # The server closed it while it sat idle (a restart, an idle timeout): asyncpg saw the socket end.
             self._open_count -= 1
@@ -97,29 +103,66 @@ class DriverPool:
                 await asyncio.wait_for(self._returned.wait(), CONNECT_TIMEOUT_SECONDS)
         if self._idle:
             return self._idle.pop()
-        import asyncpg
-
         self._open_count += 1
         try:
-            connection = await asyncpg.connect(
-                self._dsn, timeout=CONNECT_TIMEOUT_SECONDS, command_timeout=COMMAND_TIMEOUT_SECONDS
-            )
-            await _json_as_python(connection)
+            return await self._connect()
         except BaseException:
             self._open_count -= 1
             raise
-        return connection
+
+    async def _connect(self) -> Any:
+        url = self._url
+        if self.backend == "postgresql":
+            import asyncpg
+
+            connection = await asyncpg.connect(
+                url.set(drivername="postgresql").render_as_string(hide_password=False),
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                command_timeout=COMMAND_TIMEOUT_SECONDS,
+            )
+            await _json_as_python(connection)
+            return connection
+        import aiomysql
+
+        return await aiomysql.connect(
+            host=url.host or "localhost",
+            port=url.port or 3306,
+            user=url.username,
+            password=url.password or "",
+            db=url.database,
+            charset=str(url.query.get("charset", "utf8mb4")),
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            # Each statement commits by itself: a read holds no snapshot and a write needs no COMMIT.
+            autocommit=True,
+        )
 
     def _discard(self, connection: Any) -> None:
-        """A connection whose read failed is not trusted again (the server may have gone or cut it)."""
+        """A connection whose statement failed is not trusted again (the server may have gone or cut it)."""
         self._open_count -= 1
-        connection.terminate()
+        if self.backend == "postgresql":
+            connection.terminate()
+        else:
+            connection.close()
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
             self._open_count -= 1
-            await connection.close(timeout=CONNECT_TIMEOUT_SECONDS)
+            if self.backend == "postgresql":
+                await connection.close(timeout=CONNECT_TIMEOUT_SECONDS)
+            else:
+                await connection.ensure_closed()
+
+
+async def _on_cursor(connection: Any, method: str, sql: str, values: list[Any]) -> Any:
+    """asyncpg's fetchrow / fetch / execute, on a DB-API cursor."""
+    async with connection.cursor() as cursor:
+        await cursor.execute(sql, tuple(values))
+        if method == "fetchrow":
+            return await cursor.fetchone()
+        if method == "fetch":
+            return list(await cursor.fetchall())
+        return None
 
 
 async def _json_as_python(connection: Any) -> None:
@@ -192,7 +235,8 @@ class DriverStatement:
 
 
 def create_driver_pool(engine: AsyncEngine, *, pool_size: int) -> DriverPool | None:
-    """A DriverPool on PostgreSQL (half the engine's pool size: reads are short); None elsewhere."""
-    if engine.dialect.name != "postgresql":
+    """A DriverPool on PostgreSQL and MariaDB (half the engine's pool size: the statements are short);
+    None on SQLite."""
+    if engine.dialect.name not in ("postgresql", "mysql", "mariadb"):
         return None
     return DriverPool(engine, max_size=max(2, pool_size // 2))

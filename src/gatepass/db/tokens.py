@@ -345,7 +345,7 @@ class SqlTokenStore(StoreBase):
                 sqlite_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest)
             )
         engine = self._engine
-        if self._driver_pool is not None:
+        if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
             issue = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None)]
             parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest)
             row = await issue.fetch_one(self._driver_pool, parameters)
@@ -412,7 +412,7 @@ class SqlTokenStore(StoreBase):
             # It revokes the grant's earlier access tokens, which token lookups may hold.
             return await self._sqlite_writer.write(rotation, changes=frozenset({TOKENS}))
         engine = self._engine
-        if self._driver_pool is not None:
+        if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
             access = _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
             parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
             parameters.update(refresh_id=refresh_id, now=now, r_token_digest=new_refresh_digest)
