@@ -52,6 +52,7 @@ from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
+from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from gatepass.services.oauth.implicit import ImplicitIssuer
@@ -64,7 +65,6 @@ from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.sign_out import SignOutEverywhere
 from gatepass.services.social_login import SocialLoginService
-from gatepass.services.token import TokenService
 from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error, unusable_input
 from gatepass.web.middleware import (
@@ -128,19 +128,6 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     consents = SqlConsentStore(database)
     audit = Audit(SqlAuditStore(database), clock, observe=metrics.observe_audit_event)
     runtime = RuntimeSettingsService(SqlSettingsStore(database, read_cache), clock)
-    token_service = TokenService(
-        clients=clients,
-        codes=codes,
-        tokens=tokens,
-        users=users,
-        keys=keys,
-        audit_log=audit,
-        clock=clock,
-        access_token_ttl_seconds=settings.tokens.access_token_ttl_seconds,
-        refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
-        known_resources=settings.known_resources,
-        api_resource=settings.document_api_resource,
-    )
     issuer = settings.server.issuer
     client_service = ClientService(clients, users, keys, audit, clock, grants=tokens)
     key_service = KeyService(
@@ -153,7 +140,10 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         clock=clock,
         ttl_seconds=settings.tokens.id_token_ttl_seconds,
     )
-    token_service.id_tokens = id_tokens
+    client_auth = ClientAuthenticator(clients, keys)
+    access_tokens = AccessTokenVerifier(
+        tokens=tokens, clients=clients, keys=keys, clock=clock, api_resource=settings.document_api_resource
+    )
     token_issuer = TokenIssuer(
         tokens=tokens,
         id_tokens=id_tokens,
@@ -164,7 +154,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
     )
     token_endpoint = TokenEndpoint(
-        clients=ClientAuthenticator(clients, keys),
+        clients=client_auth,
         grants=(
             AuthorizationCodeGrant(
                 issuer=token_issuer, codes=codes, tokens=tokens, users=users, audit_log=audit, clock=clock
@@ -210,8 +200,8 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         keys=keys,
         accounts=accounts,
         clients=client_service,
-        tokens=token_service,
         token_endpoint=token_endpoint,
+        access_tokens=access_tokens,
         authorize=AuthorizeService(
             issuer=issuer,
             clients=clients,
@@ -226,12 +216,17 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             on_error=lambda code: metrics.OAUTH_ERRORS.labels(code).inc(),
             known_resources=settings.known_resources,
         ),
-        revocation=RevocationService(token_service, tokens, consents, audit, clock),
+        revocation=RevocationService(client_auth, tokens, consents, audit, clock),
         introspection=IntrospectionService(
-            issuer=issuer, tokens=token_service, store=tokens, clients=clients, users=users, clock=clock
+            issuer=issuer, client_auth=client_auth, store=tokens, clients=clients, users=users, clock=clock
         ),
         oidc=OidcService(
-            issuer=issuer, tokens=token_service, users=users, clients=client_service, keys=key_service, clock=clock
+            issuer=issuer,
+            access_tokens=access_tokens,
+            users=users,
+            clients=client_service,
+            keys=key_service,
+            clock=clock,
         ),
         registration=RegistrationService(
             issuer=issuer,
@@ -278,15 +273,15 @@ async def _purge_forever(gatepass: Gatepass, interval_seconds: int) -> None:
             _log.exception("purge failed")
 
 
-#: How often each worker writes the last use of the grants its API calls saw (TokenService.flush_last_use).
+#: How often each worker writes the last use of the grants its API calls saw (AccessTokenVerifier.flush_last_use).
 LAST_USE_FLUSH_SECONDS = 2.0
 
 
-async def _write_last_use_forever(tokens: TokenService) -> None:
+async def _write_last_use_forever(access_tokens: AccessTokenVerifier) -> None:
     while True:
         await asyncio.sleep(LAST_USE_FLUSH_SECONDS)
         try:
-            await tokens.flush_last_use()
+            await access_tokens.flush_last_use()
         except Exception:  # bookkeeping must never stop the server; the next uses are noted again
             _log.warning("could not write the last use of grants", exc_info=True)
 
@@ -321,14 +316,14 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
         if settings.security.purge_interval_seconds:
             background.append(asyncio.create_task(_purge_forever(gatepass, settings.security.purge_interval_seconds)))
         background.append(asyncio.create_task(gatepass.upkeep.listen_for_changes()))
-        background.append(asyncio.create_task(_write_last_use_forever(gatepass.tokens)))
+        background.append(asyncio.create_task(_write_last_use_forever(gatepass.access_tokens)))
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
             with contextlib.suppress(Exception):  # a database already gone at shutdown loses only "last used"
-                await gatepass.tokens.flush_last_use()
+                await gatepass.access_tokens.flush_last_use()
             await gatepass.upkeep.close()
 
     # The request id is set first, so every line logged for the request carries it, the access log's

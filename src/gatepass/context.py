@@ -26,6 +26,7 @@ from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
+from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import OidcService
 from gatepass.services.providers import ProviderService
@@ -33,7 +34,6 @@ from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.social_login import SocialLoginService
-from gatepass.services.token import TokenService
 
 
 class Upkeep(Protocol):
@@ -73,8 +73,8 @@ class Gatepass:
     accounts: AccountService
     clients: ClientService
     authorize: AuthorizeService
-    tokens: TokenService
     token_endpoint: TokenEndpoint
+    access_tokens: AccessTokenVerifier
     revocation: RevocationService
     introspection: IntrospectionService
     oidc: OidcService

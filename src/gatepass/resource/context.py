@@ -1,7 +1,7 @@
 """What the resource server needs from the application, each part found in one place on the application context.
 
-The resource server verifies tokens; it never issues them. It sees the authorization server's token
-service only through TokenVerifier, so the two can change apart, and a renamed part of the
+The resource server verifies tokens; it never issues them. It sees the authorization server's access-token
+verifier only through TokenVerifier, so the two can change apart, and a renamed part of the
 application context is a one-line change here.
 """
 
@@ -30,7 +30,7 @@ class ApiKeyVerifier(Protocol):
 
 
 def token_verifier(request: Request) -> TokenVerifier:
-    return context_of(request).tokens
+    return context_of(request).access_tokens
 
 
 def api_key_verifier(request: Request) -> ApiKeyVerifier:

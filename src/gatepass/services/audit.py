@@ -29,7 +29,7 @@ CLIENT_DELETED = "client.deleted"
 # A client switched off or on: every grant it held is revoked either way (services/clients.py).
 CLIENT_DISABLED = "client.disabled"
 CLIENT_ENABLED = "client.enabled"
-# A wrong PKCE code_verifier: the code is burnt (services/token.py).
+# A wrong PKCE code_verifier: the code is burnt (services/oauth/grants/authorization_code.py).
 CODE_VERIFIER_FAILED = "code.verifier_failed"
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"

@@ -12,8 +12,8 @@ from typing import Any
 
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
+from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.stores import ClientStore, TokenStore, UserRecord, UserStore
-from gatepass.services.token import TokenService
 from gatepass.services.userinfo import user_claims
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -24,23 +24,23 @@ class IntrospectionService:
         self,
         *,
         issuer: str,
-        tokens: TokenService,
+        client_auth: ClientAuthenticator,
         store: TokenStore,
         clients: ClientStore,
         users: UserStore,
         clock: Callable[[], datetime],
     ) -> None:
         self._issuer = issuer
-        self._tokens = tokens
+        self._client_auth = client_auth
         self._store = store
         self._clients = clients
         self._users = users
         self._clock = clock
 
     async def introspect(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
-        caller = await self._tokens.authenticate_client(form, authorization)
+        caller = await self._client_auth.authenticate_client(form, authorization)
         lookup = parse_token_lookup(form, is_hint_strict=False)
-        digest = self._tokens.digest(lookup.token)
+        digest = self._client_auth.digest(lookup.token)
         now = self._clock()
         order = (
             ("refresh_token", "access_token") if lookup.hint == "refresh_token" else ("access_token", "refresh_token")

@@ -12,8 +12,8 @@ from gatepass.protocol.jose import sign_jwt, unverified_claims, verify_jwt
 from gatepass.protocol.oidc.id_token import build_id_token_claims
 from gatepass.services.clients import ClientService
 from gatepass.services.keys import KeyService
+from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.stores import ClientRecord, UserRecord, UserStore
-from gatepass.services.token import TokenService
 from gatepass.services.userinfo import user_claims
 
 FRAPPE_PROFILE_SCOPES = frozenset({"profile", "email", "roles"})
@@ -74,14 +74,14 @@ class OidcService:
         self,
         *,
         issuer: str,
-        tokens: TokenService,
+        access_tokens: AccessTokenVerifier,
         users: UserStore,
         clients: ClientService,
         keys: KeyService,
         clock: Callable[[], datetime],
     ) -> None:
         self._issuer = issuer
-        self._tokens = tokens
+        self._access_tokens = access_tokens
         self._users = users
         self._clients = clients
         self._keys = keys
@@ -89,7 +89,7 @@ class OidcService:
 
     async def userinfo(self, access_token: str, *, is_frappe_path: bool = False) -> dict[str, Any]:
         """OIDC Core §5.3: claims by the token's scopes. Frappe's path adds Frappe's fields."""
-        record = await self._tokens.load_access_token(access_token)
+        record = await self._access_tokens.load_access_token(access_token)
         client = await self._clients.get(record.client_id)
         is_legacy = is_frappe_path and client is not None and client.info.is_frappe_legacy
         if "openid" not in record.scopes and not is_legacy:

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.services import audit
+from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.stores import ConsentStore, GrantSummary, TokenStore
-from gatepass.services.token import TokenService
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ConnectedApp:
 class RevocationService:
     def __init__(
         self,
-        tokens: TokenService,
+        tokens: ClientAuthenticator,
         store: TokenStore,
         consents: ConsentStore,
         audit_log: audit.Audit,
