@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -34,7 +33,6 @@ from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
 from gatepass.db.signing_keys import SqlSigningKeyStore
 from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
-from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlCodeStore, SqlTokenStore
 from gatepass.db.upkeep import SqlUpkeep
 from gatepass.db.users import SqlSessionStore, SqlUserStore
@@ -91,9 +89,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _read_cache(
-    settings: Settings, engine: AsyncEngine, writer: SqliteWriter | None
-) -> tuple[ReadCache, RedisChangeFeed | None]:
+def _read_cache(settings: Settings, database: Database) -> tuple[ReadCache, RedisChangeFeed | None]:
     """The per-worker read cache (cache/reads.py), told of every write to the rows it holds."""
     if not settings.is_read_cache_on:
         return ReadCache(None, max_age_seconds=0), None
@@ -109,9 +105,12 @@ def _read_cache(
         if feed is not None:
             feed.publish()
 
-    announce_changes(engine, changed)
-    if writer is not None:
-        writer.on_change = changed
+    # The engine's writes announce themselves; the writes past it (SQLite writer, driver pool) say so.
+    announce_changes(database.engine, changed)
+    if database.sqlite_writer is not None:
+        database.sqlite_writer.on_change = changed
+    if database.driver_pool is not None:
+        database.driver_pool.on_change = changed
     return cache, feed
 
 
@@ -121,7 +120,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     engine = create_engine(settings)
     sqlite_writer = create_sqlite_writer(engine)
     database = Database.of(engine, sqlite_writer, create_driver_pool(engine, pool_size=settings.database.pool_size))
-    read_cache, change_feed = _read_cache(settings, engine, sqlite_writer)
+    read_cache, change_feed = _read_cache(settings, database)
     users, login_sessions = SqlUserStore(database, read_cache), SqlSessionStore(database)
     clients, codes = SqlClientStore(database, read_cache), SqlCodeStore(database)
     tokens = SqlTokenStore(database, read_cache)
