@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import DocField, DocPermission, DocType, DocumentScope, Role, UserRole
 from gatepass.services.stores import (
     DOCUMENT_ACTIONS,
@@ -23,7 +24,7 @@ from gatepass.services.stores import (
 )
 
 
-def _field(row: DocField) -> DocFieldRecord:
+def _field(row: Any) -> DocFieldRecord:
     return DocFieldRecord(
         fieldname=row.fieldname,
         fieldtype=row.fieldtype,
@@ -34,13 +35,13 @@ def _field(row: DocField) -> DocFieldRecord:
     )
 
 
-def _permission(doctype: str, role: str, row: DocPermission) -> DocPermissionRecord:
+def _permission(doctype: str, role: str, row: Any) -> DocPermissionRecord:
     flags = (row.can_read, row.can_write, row.can_create, row.can_delete)
     actions = frozenset(action for action, allowed in zip(DOCUMENT_ACTIONS, flags, strict=True) if allowed)
     return DocPermissionRecord(doctype, role, row.if_owner, actions)
 
 
-def _scope(doctype: str, row: DocumentScope) -> DocumentScopeRecord:
+def _scope(doctype: str, row: Any) -> DocumentScopeRecord:
     return DocumentScopeRecord(row.name, doctype, tuple(row.actions), row.title, row.description)
 
 
@@ -65,6 +66,37 @@ async def _doctype_id(session: AsyncSession, name: str) -> int:
     if found is None:
         raise NotFound(f"No document type is named {name}")
     return int(found)
+
+
+_types, _fields = DocType.__table__, DocField.__table__
+_permissions, _scopes = DocPermission.__table__, DocumentScope.__table__
+_named = _types.c.name == bindparam("doctype")
+
+# The reads of the permission check, as named statements for the driver (db/driver.py): on PostgreSQL
+# and MariaDB without the read cache, every document request makes them.
+_TYPE_BY_NAME = DriverStatement(
+    select(_types.c.name, _types.c.description, _types.c.is_builtin).where(_named), "document type by name"
+)
+_FIELDS_OF_TYPE = DriverStatement(
+    select(_fields).join(_types, _types.c.id == _fields.c.doctype_id).where(_named).order_by(_fields.c.idx),
+    "fields of a document type",
+)
+_ROLES_OF_USER = DriverStatement(
+    select(Role.__table__.c.name)
+    .join(UserRole.__table__, UserRole.__table__.c.role_id == Role.__table__.c.id)
+    .where(UserRole.__table__.c.user_id == bindparam("user_id")),
+    "roles of a user",
+)
+_PERMISSIONS_OF_TYPE = DriverStatement(
+    select(Role.__table__.c.name.label("role_name"), _permissions)
+    .join(Role.__table__, Role.__table__.c.id == _permissions.c.role_id)
+    .join(_types, _types.c.id == _permissions.c.doctype_id)
+    .where(_named),
+    "role permissions of a document type",
+)
+_SCOPES_OF_TYPE = DriverStatement(
+    select(_scopes).join(_types, _types.c.id == _scopes.c.doctype_id).where(_named), "scopes of a document type"
+)
 
 
 class SqlDocTypeStore(StoreBase):
@@ -185,6 +217,8 @@ class SqlDocTypeStore(StoreBase):
 
     async def _load_access(self, doctype: str, user_id: int) -> DocumentAccess | None:
         """The type, the user's roles, the type's permission rows and scopes, read in one session."""
+        if self._driver_pool is not None:
+            return await self._load_access_on_driver(doctype, user_id)
         async with self._sessions() as session:
             found = await _doctypes(session, DocType.name == doctype)
             if not found:
@@ -209,3 +243,25 @@ class SqlDocTypeStore(StoreBase):
                 permissions=tuple(_permission(doctype, role, row) for role, row in permissions.tuples()),
                 scopes=tuple(_scope(doctype, row) for row in scopes.scalars()),
             )
+
+    async def _load_access_on_driver(self, doctype: str, user_id: int) -> DocumentAccess | None:
+        """The same reads as _load_access, each one round trip on the driver (no transaction around them:
+        a permission changed between two of them is seen on the next request, as with the read cache)."""
+        pool = self._driver_pool
+        assert pool is not None
+        named = {"doctype": doctype}
+        found = await _TYPE_BY_NAME.fetch_one(pool, named)
+        if found is None:
+            return None
+        fields = await _FIELDS_OF_TYPE.fetch_all(pool, named)
+        roles = await _ROLES_OF_USER.fetch_all(pool, {"user_id": user_id})
+        permissions = await _PERMISSIONS_OF_TYPE.fetch_all(pool, named)
+        scopes = await _SCOPES_OF_TYPE.fetch_all(pool, named)
+        return DocumentAccess(
+            doctype=DocTypeRecord(
+                found.name, tuple(_field(row) for row in fields), found.description, found.is_builtin
+            ),
+            roles=tuple(row.name for row in roles),
+            permissions=tuple(_permission(doctype, row.role_name, row) for row in permissions),
+            scopes=tuple(_scope(doctype, row) for row in scopes),
+        )
