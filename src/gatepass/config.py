@@ -128,7 +128,8 @@ class DatabaseSettings:
     pool_size: int = field(
         default=20,
         metadata=_doc(
-            "Connections kept open per worker (PostgreSQL, MariaDB), plus up to half as many again for bursts. "
+            "Connections kept open per worker (PostgreSQL, MariaDB), plus up to half as many again for bursts, "
+            "and up to half as many for the hot lookups, which run on the driver itself. "
             "Keep it at or above the requests a worker serves at once: a connection opened for a burst and "
             "closed after it costs far more than the query it served."
         ),
