@@ -180,19 +180,21 @@ class DriverStatement:
         #: The statement itself, for the backends that run it through SQLAlchemy.
         self.statement: Executable = statement
         self._statement = statement
-        self._compiled: tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]] | None = None
+        #: By dialect name: the statements are module-level, and one process may serve two backends (tests do).
+        self._compiled: dict[str, tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]] = {}
         #: Rows read by index or by column name, as SQLAlchemy's rows are.
         self._row: Any = namedtuple("Row", list(statement.exported_columns.keys()) or ["_"], rename=True)  # type: ignore[misc]
 
     def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]:
-        if self._compiled is None:
+        found = self._compiled.get(dialect.name)
+        if found is None:
             compiled = self._statement.compile(dialect=dialect)
             binds = tuple(
                 (name, compiled.binds[name].type.bind_processor(dialect)) for name in compiled.positiontup or ()
             )
             results = tuple(column.type.result_processor(dialect, None) for column in self._statement.exported_columns)
-            self._compiled = (str(compiled), binds, results)
-        return self._compiled
+            found = self._compiled[dialect.name] = (str(compiled), binds, results)
+        return found
 
     async def fetch_one(self, pool: DriverPool, parameters: Mapping[str, Any]) -> Any:
         """The one row (by index or column name), or None."""
