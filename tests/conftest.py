@@ -25,6 +25,7 @@ pytest.register_assert_rewrite("support")
 from support.backchannel import SSL_CONTEXT, Backchannel  # noqa: E402
 from support.backends import BACKENDS, IS_CI, require  # noqa: E402
 from support.browser import close_logged_in  # noqa: E402
+from support.clock_server import ClockServer, private_clock_server  # noqa: E402
 from support.server import OPEN_REGISTRATION, LiveServer, private_server  # noqa: E402
 
 CHROMIUM = os.environ.get("GATEPASS_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -55,6 +56,41 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One SQLite-backed Gatepass for tests whose subject does not depend on the database."""
     with private_server("sqlite", tmp_path_factory.mktemp("gatepass-sqlite")) as live:
+        yield live
+
+
+#: The clock servers' own settings. Clients name their address in X-Forwarded-For (the test process
+#: is the trusted proxy, as nginx is in production), and a lockout comes after few failed logins and
+#: grows to a short cap, so the lockout tests need few requests; no other test fails a login there.
+CLOCK_SERVER_ENV = {
+    "GATEPASS_SERVER_TRUSTED_PROXIES": "127.0.0.1",
+    "GATEPASS_SECURITY_LOGIN_FAILURES_BEFORE_LOCKOUT": "2",
+    "GATEPASS_SECURITY_LOGIN_FAILURES_BEFORE_ACCOUNT_LOCKOUT": "6",
+    "GATEPASS_SECURITY_LOGIN_LOCKOUT_MAX_SECONDS": "1000",
+}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def clock_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClockServer]:
+    """Gatepass on each backend, served from the test process on a clock the tests move forward
+    (``clock_server.clock.advance(seconds=...)``), for codes, tokens, sessions and lockouts that run out.
+
+    Shared by the session, and a move is seen by every later test: issue what you test after your
+    last move, and keep no logged-in browser from one test to the next (sessions run out too).
+    """
+    if request.param == "sqlite":
+        # One SQLite clock server per worker, whichever fixture asks for it.
+        yield request.getfixturevalue("sqlite_clock_server")
+        return
+    var_dir = tmp_path_factory.mktemp(f"gatepass-clock-{request.param}")
+    with private_clock_server(request.param, var_dir, CLOCK_SERVER_ENV) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def sqlite_clock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClockServer]:
+    """clock_server on SQLite only, for tests whose subject does not depend on the database."""
+    with private_clock_server("sqlite", tmp_path_factory.mktemp("gatepass-clock-sqlite"), CLOCK_SERVER_ENV) as live:
         yield live
 
 

@@ -1,4 +1,4 @@
-"""The flow tests' world: the users and clients every flow test can use, and the private server whose lifetimes run out.
+"""The flow tests' world: the users and clients every flow test can use.
 
 Everything goes over real HTTP to a running `gatepass serve`; the browser, back channel and PKCE
 helpers are shared with the other tests (tests/support/).
@@ -6,18 +6,14 @@ helpers are shared with the other tests (tests/support/).
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import authlib.deprecate  # noqa: F401  (Authlib's own warning filter first, so the one below wins)
 
 from support.backchannel import Backchannel
 from support.browser import code_request, logged_in
-from support.clock_server import ClockServer
 from support.pkce import Pkce
 from support.provision import World, provision
 from support.server import REDIRECT_URI, LiveServer
@@ -100,31 +96,3 @@ def make_world(server: LiveServer, *, extended: bool) -> World:
         lambda made: {**_core_clients(made), **(EXTRA_CLIENTS if extended else {})},
     )
     return World(server, users, clients)
-
-
-# -- lifetimes that run out -------------------------------------------------------------------
-
-#: Lifetimes of the expiry server: the shortest each setting accepts.
-CODE_TTL_SECONDS = 10
-ACCESS_TOKEN_TTL_SECONDS = 60
-
-
-@dataclass
-class PrivateWorld:
-    """The private server's world, with a code and tokens issued early and left to expire."""
-
-    world: World
-    code: str
-    pkce: Pkce
-    code_issued_at: float
-    tokens: dict[str, Any]
-    tokens_issued_at: float
-
-    async def wait_until(self, issued_at: float, ttl_seconds: int) -> None:
-        """Move the server's clock until a lifetime that began at ``issued_at`` (monotonic) has run out."""
-        server = self.world.server
-        assert isinstance(server, ClockServer), "the private world runs on a clock server"
-        already_moved = (server.clock() - datetime.now(UTC)).total_seconds()
-        remaining = issued_at + ttl_seconds + 1.5 - time.monotonic() - already_moved
-        if remaining > 0:
-            server.clock.advance(seconds=remaining)

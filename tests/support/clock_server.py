@@ -30,7 +30,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gatepass.app import create_app
-from gatepass.config import load_settings
+from gatepass.config import Settings, load_settings
 from gatepass.context import Gatepass
 from gatepass.logging import JsonFormatter, RedactingFilter
 from support.backends import Database, backend_unavailable_reason, require
@@ -57,6 +57,12 @@ class FakeClock:
         with self._lock:
             offset = self._offset
         return datetime.now(UTC) + offset
+
+    @property
+    def moved_seconds(self) -> float:
+        """How far ahead of the real time the clock runs: a relying party on the real time lags it by as much."""
+        with self._lock:
+            return self._offset.total_seconds()
 
     def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0) -> None:
         """Move the time of every service forward; the clock never goes back."""
@@ -164,6 +170,11 @@ class ClockServer(LiveServer):
         self._thread = self._uvicorn = self._loop = None
 
     @property
+    def settings(self) -> Settings:
+        """The settings the app was made with: tests move the clock by the lifetimes they name."""
+        return load_settings(self.env)
+
+    @property
     def gatepass(self) -> Gatepass:
         """The services of the running app, for driving what a timer would (see ``run``)."""
         assert self._app is not None, "the server has not started"
@@ -198,7 +209,7 @@ def start_clock_server(backend: str, var_dir: Path, extra_env: dict[str, str] | 
 
 
 @contextlib.contextmanager
-def clock_server(backend: str, var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[ClockServer]:
+def private_clock_server(backend: str, var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[ClockServer]:
     """start_clock_server(), then stopped and its database dropped."""
     live = start_clock_server(backend, var_dir, extra_env)
     try:
