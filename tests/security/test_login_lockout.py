@@ -5,18 +5,20 @@ that doubles with each further failure up to a cap; the owner logs in from anoth
 the while. Over every address together, a far higher count locks the email out everywhere
 (guessing spread over many addresses). Each lockout is audited. Clients are told apart through
 a trusted proxy's X-Forwarded-For, as behind the documented nginx.
+
+The counts and times come from the clock server's settings (low counts, a short cap); a lockout
+ends by moving the server's clock past it. Each test has a user and addresses of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import httpx
-import pytest
 
-from support.backends import BACKENDS
+from support.clock_server import ClockServer
 from support.html import page_text, parse_forms
-from support.rows import audit_events, execute, user_id
+from support.rows import audit_events, user_id
 from support.server import LiveServer
 
 WRONG = "not-the-password"
@@ -36,85 +38,85 @@ def _retry_after(response: httpx.Response) -> int:
     return seconds
 
 
-def _let_lockouts_end(server: LiveServer) -> None:
-    """What waiting would do: every running lockout ends (the failures stay counted)."""
-    execute(server, "UPDATE login_throttles SET locked_until = last_failure_at")
+def _events(server: LiveServer, event: str, user: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """(ip, detail) of each ``event`` about ``user``: the server is shared with other tests."""
+    own_id = user_id(server, user["email"])
+    return [(ip, detail) for found_id, ip, detail in audit_events(server, event) if found_id == own_id]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_failures_from_one_address_do_not_lock_the_owner_out_elsewhere(
-    backend: str, start_server: Callable[..., LiveServer]
-) -> None:
-    server = start_server(backend, GATEPASS_SERVER_TRUSTED_PROXIES="127.0.0.1")
-    user = server.create_user()
+def _fail(server: LiveServer, user: dict[str, Any], address: str, times: int) -> list[int]:
+    return [_login(server, user["email"], WRONG, address).status_code for _ in range(times)]
+
+
+def test_failures_from_one_address_do_not_lock_the_owner_out_elsewhere(clock_server: ClockServer) -> None:
+    security = clock_server.settings.security
+    user = clock_server.create_user()
     attacker, owner = "203.0.113.66", "198.51.100.7"
-    assert [_login(server, user["email"], WRONG, attacker).status_code for _ in range(5)] == [401] * 5
-    assert 0 < _retry_after(_login(server, user["email"], user["password"], attacker)) <= 300
-    assert _login(server, user["email"], user["password"], owner).status_code == 303
-    [(found_user_id, ip, detail)] = audit_events(server, "login.lockout")
-    assert (found_user_id, ip) == (user_id(server, user["email"]), attacker)
-    assert detail == {"scope": "source", "failures": 5, "seconds": 300}
-    locked = audit_events(server, "login.locked")
-    assert [(ip, detail) for _, ip, detail in locked] == [(attacker, {"scope": "source"})]
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_each_failure_after_a_lockout_doubles_the_next_up_to_the_cap(
-    backend: str, start_server: Callable[..., LiveServer]
-) -> None:
-    server = start_server(
-        backend, GATEPASS_SERVER_TRUSTED_PROXIES="127.0.0.1", GATEPASS_SECURITY_LOGIN_LOCKOUT_MAX_SECONDS="1000"
+    assert _fail(clock_server, user, attacker, security.login_failures_before_lockout) == [401] * (
+        security.login_failures_before_lockout
     )
-    user = server.create_user()
+    assert 0 < _retry_after(_login(clock_server, user["email"], user["password"], attacker)) <= 300
+    assert _login(clock_server, user["email"], user["password"], owner).status_code == 303
+    assert _events(clock_server, "login.lockout", user) == [
+        (attacker, {"scope": "source", "failures": security.login_failures_before_lockout, "seconds": 300})
+    ]
+    # A refused login is recorded before the email is looked up, so it names no user: found by its address.
+    locked = [(ip, detail) for _, ip, detail in audit_events(clock_server, "login.locked") if ip == attacker]
+    assert locked == [(attacker, {"scope": "source"})]
+
+
+def test_a_lockout_ends_after_its_time_and_each_failure_after_one_doubles_the_next_up_to_the_cap(
+    clock_server: ClockServer,
+) -> None:
+    security = clock_server.settings.security
+    assert (security.login_lockout_seconds, security.login_lockout_max_seconds) == (300, 1000)
+    user = clock_server.create_user()
     attacker = "203.0.113.67"
-    for _ in range(5):
-        _login(server, user["email"], WRONG, attacker)
-    waits = [_retry_after(_login(server, user["email"], WRONG, attacker))]
+    _fail(clock_server, user, attacker, security.login_failures_before_lockout)
+    waits = [_retry_after(_login(clock_server, user["email"], WRONG, attacker))]
     for _ in range(3):
-        _let_lockouts_end(server)
-        assert _login(server, user["email"], WRONG, attacker).status_code == 401
-        waits.append(_retry_after(_login(server, user["email"], WRONG, attacker)))
+        clock_server.clock.advance(seconds=waits[-1] - 2)
+        _retry_after(_login(clock_server, user["email"], WRONG, attacker))
+        clock_server.clock.advance(seconds=3)
+        assert _login(clock_server, user["email"], WRONG, attacker).status_code == 401
+        waits.append(_retry_after(_login(clock_server, user["email"], WRONG, attacker)))
     assert 290 < waits[0] <= 300
     assert 590 < waits[1] <= 600
     assert 990 < waits[2] <= 1000
     assert 990 < waits[3] <= 1000
-    seconds = [detail["seconds"] for _, _, detail in audit_events(server, "login.lockout")]
-    assert seconds == [300, 600, 1000, 1000]
+    assert [detail["seconds"] for _, detail in _events(clock_server, "login.lockout", user)] == [300, 600, 1000, 1000]
+    # Once the last lockout is over, the owner's password works from that address again.
+    clock_server.clock.advance(seconds=waits[-1] + 1)
+    assert _login(clock_server, user["email"], user["password"], attacker).status_code == 303
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_guessing_from_many_addresses_meets_the_ceiling_for_the_email(
-    backend: str, start_server: Callable[..., LiveServer]
-) -> None:
-    server = start_server(
-        backend,
-        GATEPASS_SERVER_TRUSTED_PROXIES="127.0.0.1",
-        GATEPASS_SECURITY_LOGIN_FAILURES_BEFORE_LOCKOUT="2",
-        GATEPASS_SECURITY_LOGIN_FAILURES_BEFORE_ACCOUNT_LOCKOUT="6",
-    )
+def test_guessing_from_many_addresses_meets_the_ceiling_for_the_email(clock_server: ClockServer) -> None:
+    security = clock_server.settings.security
+    per_address = security.login_failures_before_lockout
+    addresses = security.login_failures_before_account_lockout // per_address
+    assert addresses * per_address == security.login_failures_before_account_lockout
+    user = clock_server.create_user()
+    for host in range(1, addresses + 1):
+        assert _fail(clock_server, user, f"203.0.113.{host}", per_address) == [401] * per_address
+    assert 0 < _retry_after(_login(clock_server, user["email"], user["password"], "198.51.100.8")) <= 300
+    scopes = [detail["scope"] for _, detail in _events(clock_server, "login.lockout", user)]
+    assert scopes == ["source"] * addresses + ["account"]
+
+
+def test_a_success_starts_only_its_own_address_over(sqlite_clock_server: ClockServer) -> None:
+    server = sqlite_clock_server
+    below = server.settings.security.login_failures_before_lockout - 1
     user = server.create_user()
-    for host in range(1, 4):
-        statuses = [_login(server, user["email"], WRONG, f"203.0.113.{host}").status_code for _ in range(2)]
-        assert statuses == [401, 401]
-    assert 0 < _retry_after(_login(server, user["email"], user["password"], "198.51.100.8")) <= 300
-    scopes = [detail["scope"] for _, _, detail in audit_events(server, "login.lockout")]
-    assert scopes == ["source", "source", "source", "account"]
-
-
-def test_a_success_starts_only_its_own_address_over(start_server: Callable[..., LiveServer]) -> None:
-    server = start_server("sqlite", GATEPASS_SERVER_TRUSTED_PROXIES="127.0.0.1")
-    user = server.create_user()
-    for _ in range(4):
-        _login(server, user["email"], WRONG, "198.51.100.9")
+    _fail(server, user, "198.51.100.9", below)
     assert _login(server, user["email"], user["password"], "198.51.100.9").status_code == 303
-    assert [_login(server, user["email"], WRONG, "198.51.100.9").status_code for _ in range(4)] == [401] * 4
+    assert _fail(server, user, "198.51.100.9", below) == [401] * below
     assert _login(server, user["email"], user["password"], "198.51.100.9").status_code == 303
 
 
-def test_an_ipv6_client_is_counted_by_its_slash_64(start_server: Callable[..., LiveServer]) -> None:
-    server = start_server("sqlite", GATEPASS_SERVER_TRUSTED_PROXIES="127.0.0.1")
+def test_an_ipv6_client_is_counted_by_its_slash_64(sqlite_clock_server: ClockServer) -> None:
+    server = sqlite_clock_server
     user = server.create_user()
-    for host in range(1, 6):
+    for host in range(1, server.settings.security.login_failures_before_lockout + 1):
         assert _login(server, user["email"], WRONG, f"2001:db8:1:2::{host}").status_code == 401
     _retry_after(_login(server, user["email"], user["password"], "2001:db8:1:2::ffff"))
     assert _login(server, user["email"], user["password"], "2001:db8:1:3::1").status_code == 303
