@@ -25,6 +25,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from support.backchannel import SSL_CONTEXT, Backchannel
 from support.browser import AuthorizationOutcome, HttpBrowser, code_request
+from support.clock_server import ClockServer
 from support.pkce import Pkce
 from support.server import LiveServer
 
@@ -145,6 +146,11 @@ def eddsa_allowed() -> Iterator[None]:
         yield
 
 
+def _lag_seconds(server: LiveServer) -> int:
+    """How far the relying party's clock (the real one) is behind a clock server's: its leeway for iat."""
+    return int(server.clock.moved_seconds) + 1 if isinstance(server, ClockServer) else 0
+
+
 def verify_with_pyjwt(id_token: str, server: LiveServer, client_id: str, alg: str) -> dict[str, Any]:
     """PyJWKClient against the published jwks_uri; only the client's algorithm is accepted."""
     jwks_client = jwt.PyJWKClient(discovery(server)["jwks_uri"], cache_jwk_set=False)
@@ -156,16 +162,20 @@ def verify_with_pyjwt(id_token: str, server: LiveServer, client_id: str, alg: st
         audience=client_id,
         issuer=server.url,
         options={"require": ["iss", "sub", "aud", "exp", "iat"]},
+        leeway=_lag_seconds(server),
     )
     return claims
 
 
-def verify_with_joserfc(id_token: str, jwks: dict[str, Any], issuer: str, client_id: str, alg: str) -> dict[str, Any]:
+def verify_with_joserfc(
+    id_token: str, jwks: dict[str, Any], issuer: str, client_id: str, alg: str, leeway: int = 0
+) -> dict[str, Any]:
     """joserfc with a KeySet built from the published JWKS, then an explicit claims registry."""
     key_set = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
     with eddsa_allowed():
         token = jose_jwt.decode(id_token, key_set, algorithms=[alg])
     registry = JWTClaimsRegistry(
+        leeway=leeway,
         iss={"essential": True, "value": issuer},
         aud={"essential": True, "value": client_id},
         sub={"essential": True},
@@ -185,7 +195,7 @@ def verify_id_token(id_token: str, server: LiveServer, client_id: str, alg: str 
     assert header.get("kid") in kids, f"kid {header.get('kid')!r} is not in the JWKS"
     assert kids[header["kid"]]["alg"] == alg
     by_pyjwt = verify_with_pyjwt(id_token, server, client_id, alg)
-    by_joserfc = verify_with_joserfc(id_token, jwks, server.url, client_id, alg)
+    by_joserfc = verify_with_joserfc(id_token, jwks, server.url, client_id, alg, _lag_seconds(server))
     assert by_pyjwt == by_joserfc
     return by_pyjwt
 

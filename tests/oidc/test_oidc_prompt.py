@@ -1,30 +1,46 @@
 """prompt, max_age and login_hint at the authorization endpoint (OIDC Core §3.1.2.1, §3.1.2.6).
 
-auth_time has a resolution of one second, so the tests that show a fresh login moved it wait for
-the next whole second before logging in again.
+auth_time has a resolution of one second: the tests that show a fresh login moved it, or a login
+grown older than max_age, run on a clock server and move its clock on by whole seconds.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from oidc_support import authentication_request, code_flow, redeem, verify_id_token
 
 from support.browser import AUTHORIZE, HttpBrowser, without_query
+from support.clock_server import ClockServer
 from support.html import find_form
 from support.pkce import Pkce
-from support.provision import World
+from support.provision import World, provision
 from support.server import REDIRECT_URI
 
 
-async def _next_second() -> int:
-    """Sleep into the next whole second and return it: a login after this has a later auth_time."""
-    now = time.time()
-    await asyncio.sleep(int(now) + 1 - now + 0.05)
-    return int(time.time())
+@pytest.fixture(scope="module")
+def clock_world(sqlite_clock_server: ClockServer) -> World:
+    """Alice and a web client on the SQLite clock server."""
+    return World(
+        sqlite_clock_server,
+        *provision(sqlite_clock_server, {"alice": {"first_name": "Alice"}}, lambda _: {"web": ("--name", "Web RP")}),
+    )
+
+
+def _later_second(server: ClockServer, seconds: int = 1) -> int:
+    """Move the server's clock on by whole ``seconds`` and return its second: a login after this has a later auth_time."""
+    server.clock.advance(seconds=seconds)
+    return _server_second(server)
+
+
+def _server_second(server: ClockServer) -> int:
+    return int(server.clock().timestamp())
+
+
+def _clock_server(world: World) -> ClockServer:
+    assert isinstance(world.server, ClockServer)
+    return world.server
 
 
 def _error_response(server_url: str, state: str, error: str, description: str) -> dict[str, str]:
@@ -81,18 +97,18 @@ async def test_prompt_none_with_other_values_is_invalid_request(oidc_sqlite: Wor
     )
 
 
-async def test_prompt_login_shows_the_login_form_to_a_logged_in_user_then_completes(oidc_sqlite: World) -> None:
-    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
+async def test_prompt_login_shows_the_login_form_to_a_logged_in_user_then_completes(clock_world: World) -> None:
+    server, client = _clock_server(clock_world), clock_world.client("web")
+    async with HttpBrowser(server, clock_world.user("alice")) as browser:
         first = await code_flow(browser, client)
         assert await browser.is_logged_in()
-        relogin_from = await _next_second()
+        relogin_from = _later_second(server)
         again = await code_flow(browser, client, prompt="login")
     assert again.outcome.pages[:1] == ["login"]
     first_login = verify_id_token(first.id_token, server, client["client_id"])["auth_time"]
     claims = verify_id_token(again.id_token, server, client["client_id"])
     assert claims["nonce"] == again.nonce
-    assert relogin_from <= claims["auth_time"] <= int(time.time())
+    assert relogin_from <= claims["auth_time"] <= _server_second(server)
     assert claims["auth_time"] > first_login
 
 
@@ -114,18 +130,17 @@ async def test_prompt_consent_asks_again_although_consent_is_remembered(oidc_sql
 
 
 @pytest.mark.parametrize("max_age", ["0", "1"])
-async def test_max_age_forces_a_fresh_login_and_auth_time_is_its_time(oidc_sqlite: World, max_age: str) -> None:
-    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
+async def test_max_age_forces_a_fresh_login_and_auth_time_is_its_time(clock_world: World, max_age: str) -> None:
+    server, client = _clock_server(clock_world), clock_world.client("web")
+    async with HttpBrowser(server, clock_world.user("alice")) as browser:
         await browser.login()
-        if max_age == "1":
-            await asyncio.sleep(1.1)  # make the login older than max_age
-        relogin_from = await _next_second()
+        # The login grows older than max_age, into a later second.
+        relogin_from = _later_second(server, int(max_age) + 1)
         flow = await code_flow(browser, client, max_age=max_age)
     assert flow.outcome.pages[:1] == ["login"]
     claims = verify_id_token(flow.id_token, server, client["client_id"])
     # §3.1.2.1: with max_age, auth_time is REQUIRED, and it is the new login's time.
-    assert relogin_from <= claims["auth_time"] <= int(time.time())
+    assert relogin_from <= claims["auth_time"] <= _server_second(server)
 
 
 async def test_max_age_not_yet_reached_keeps_the_session_and_its_auth_time(oidc_sqlite: World) -> None:
@@ -138,11 +153,11 @@ async def test_max_age_not_yet_reached_keeps_the_session_and_its_auth_time(oidc_
     assert verify_id_token(again.id_token, server, client["client_id"])["auth_time"] == first_login
 
 
-async def test_prompt_none_with_a_login_older_than_max_age_returns_login_required(oidc_sqlite: World) -> None:
-    server, client = oidc_sqlite.server, oidc_sqlite.client("web")
-    async with HttpBrowser(server, oidc_sqlite.user("alice")) as browser:
+async def test_prompt_none_with_a_login_older_than_max_age_returns_login_required(clock_world: World) -> None:
+    server, client = _clock_server(clock_world), clock_world.client("web")
+    async with HttpBrowser(server, clock_world.user("alice")) as browser:
         await code_flow(browser, client)
-        await _next_second()
+        _later_second(server)
         request = authentication_request(client, Pkce.new(), prompt="none", max_age="0")
         outcome = await browser.authorize(request)
     assert outcome.pages == []
