@@ -1,14 +1,20 @@
-"""Faults under load: the database or Redis restarts, a worker dies; Gatepass fails fast and recovers."""
+"""Faults under load: the database or Redis restarts, a worker dies; Gatepass answers what it documents and recovers.
+
+The load runs until what the test waits for is seen (a 503, recovery), never for a fixed time.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from private_servers import PrivatePostgres, PrivateRedis
@@ -23,46 +29,70 @@ def _service_client(server: LiveServer) -> tuple[str, str]:
     return client["client_id"], client["client_secret"]
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int  # 0: the connection failed
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
 async def _issue_tokens_until(
-    server: LiveServer, auth: tuple[str, str], stop: asyncio.Event, results: list[tuple[float, int, dict[str, object]]]
+    server: LiveServer, auth: tuple[str, str], stop: asyncio.Event, answers: list[Answer]
 ) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         while not stop.is_set():
-            started = time.monotonic()
             try:
                 response = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=auth)
-                results.append((time.monotonic() - started, response.status_code, response.json()))
+                answers.append(Answer(response.status_code, response.json(), dict(response.headers)))
             except httpx.TransportError:
-                results.append((time.monotonic() - started, 0, {}))
-            await asyncio.sleep(0.02)
+                answers.append(Answer(0, {}, {}))
+            await asyncio.sleep(0.02)  # a steady load, not a flood
 
 
-async def test_database_restart_under_load_answers_503_fast_then_recovers(
+async def _until(condition: Callable[[], bool], what: str, within_seconds: float = 30) -> None:
+    """Watch the load until ``condition`` holds (the wait ends as soon as it does)."""
+    deadline = time.monotonic() + within_seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {within_seconds} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+def _recovered(answers: list[Answer], since: int = 0) -> bool:
+    recent = answers[since:][-8:]
+    return len(recent) == 8 and all(answer.status == 200 for answer in recent)
+
+
+async def test_database_restart_under_load_answers_503_then_recovers(
     private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
     server = LiveServer("postgresql", tmp_path, Database("postgresql", private_postgres.url)).start()
     try:
         auth = _service_client(server)
-        stop, results = asyncio.Event(), list[tuple[float, int, dict[str, object]]]()
-        load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, results)) for _ in range(4)]
-        await asyncio.sleep(1)
+        stop, answers = asyncio.Event(), list[Answer]()
+        load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, answers)) for _ in range(4)]
+        await _until(lambda: _recovered(answers), "tokens flowing before the outage")
         await asyncio.to_thread(private_postgres.stop)
-        await asyncio.sleep(2)
+        down_from = len(answers)
+        await _until(lambda: sum(a.status == 503 for a in answers[down_from:]) >= 4, "503s while PostgreSQL is down")
         await asyncio.to_thread(private_postgres.start)
-        await asyncio.sleep(4)
+        up_from = len(answers)
+        await _until(lambda: _recovered(answers, up_from), "Gatepass recovering by itself once PostgreSQL is back")
         stop.set()
         await asyncio.gather(*load)
 
-        statuses = {status for _, status, _ in results}
-        failures = [(elapsed, body) for elapsed, status, body in results if status == 503]
-        assert statuses <= {200, 503}, statuses
-        assert failures, "the outage was not noticed: no 503 while PostgreSQL was down"
-        assert all(body["error"] == "temporarily_unavailable" for _, body in failures)
-        assert max(elapsed for elapsed, _ in failures) < 12, "503s must come fast, not after long queues"
-        assert [status for _, status, _ in results[-8:]] == [200] * 8, "Gatepass did not recover by itself"
+        assert {answer.status for answer in answers} <= {200, 503}, {answer.status for answer in answers}
+        # Every answer during the outage is the documented one: a 503 the client knows to retry.
+        failures = [answer for answer in answers if answer.status == 503]
+        for answer in failures:
+            assert answer.body["error"] == "temporarily_unavailable"
+            assert re.fullmatch(
+                r"The service is temporarily unavailable; retry shortly \(request [0-9a-f]+\)",
+                str(answer.body["error_description"]),
+            ), answer.body
+            assert (answer.headers["retry-after"], answer.headers["cache-control"]) == ("1", "no-store")
 
         # Nothing half-written: every token the clients received is a live row.
-        tokens = [body["access_token"] for _, status, body in results if status == 200]
+        tokens = [answer.body["access_token"] for answer in answers if answer.status == 200]
         async with httpx.AsyncClient(base_url=server.url) as http:
             for token in tokens[:: max(1, len(tokens) // 40)]:
                 response = await http.post("/oauth/introspect", data={"token": token}, auth=auth)
@@ -89,17 +119,18 @@ async def test_killing_one_worker_under_load_leaves_the_others_serving(start_ser
     auth = _service_client(server)
     workers = _worker_pids(server)
     assert len(workers) >= 2, f"expected two workers, found {workers}"
-    stop, results = asyncio.Event(), list[tuple[float, int, dict[str, object]]]()
-    load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, results)) for _ in range(4)]
-    await asyncio.sleep(1)
+    stop, answers = asyncio.Event(), list[Answer]()
+    load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, answers)) for _ in range(4)]
+    await _until(lambda: _recovered(answers), "tokens flowing before the kill")
     os.kill(workers[0], signal.SIGKILL)
-    killed_at = len(results)
-    await asyncio.sleep(3)
+    killed_at = len(answers)
+    await _until(
+        lambda: len(answers) - killed_at > 20 and _recovered(answers, killed_at), "the other worker serving alone"
+    )
     stop.set()
     await asyncio.gather(*load)
-    after = [status for _, status, _ in results[killed_at:]]
-    assert len(after) > 20
-    assert after[-10:] == [200] * 10
+    after = [answer.status for answer in answers[killed_at:]]
+    assert after[-8:] == [200] * 8
     assert sum(status == 200 for status in after) >= len(after) * 0.9
 
 
