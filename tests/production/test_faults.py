@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 from private_servers import PrivatePostgres, PrivateRedis
+from worker_processes import worker_pids
 
 from support.backends import Database
 from support.server import LiveServer
@@ -101,23 +101,10 @@ async def test_database_restart_under_load_answers_503_then_recovers(
         server.stop()
 
 
-def _worker_pids(server: LiveServer) -> list[int]:
-    assert server.process is not None
-    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True)
-    pids = [int(pid) for pid in children.stdout.split()]
-    # Skip multiprocessing's resource tracker: workers are the ones serving our app.
-    return [
-        pid
-        for pid in pids
-        if "gatepass" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-        or "multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-    ]
-
-
 async def test_killing_one_worker_under_load_leaves_the_others_serving(start_server) -> None:  # type: ignore[no-untyped-def]
     server: LiveServer = start_server("sqlite", GATEPASS_SERVER_WORKERS="2")
     auth = _service_client(server)
-    workers = _worker_pids(server)
+    workers = worker_pids(server)
     assert len(workers) >= 2, f"expected two workers, found {workers}"
     stop, answers = asyncio.Event(), list[Answer]()
     load = [asyncio.create_task(_issue_tokens_until(server, auth, stop, answers)) for _ in range(4)]
