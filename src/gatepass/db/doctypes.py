@@ -177,7 +177,7 @@ class SqlDocTypeStore(StoreBase):
             )
             if doctype is not None:
                 statement = statement.where(DocType.name == doctype)
-            return [_permission(t, r, row) for t, r, row in (await session.execute(statement)).tuples()]
+            return [_permission(t, r, row) for t, r, row in (await session.execute(statement))]
 
     async def add_scope(self, scope: DocumentScopeRecord, now: datetime) -> None:
         async with self._sessions() as session:
@@ -205,7 +205,7 @@ class SqlDocTypeStore(StoreBase):
             )
             if names is not None:
                 statement = statement.where(DocumentScope.name.in_(list(names)))
-            return [_scope(doctype, row) for doctype, row in (await session.execute(statement)).tuples()]
+            return [_scope(doctype, row) for doctype, row in (await session.execute(statement))]
 
     async def delete_scope(self, name: str) -> bool:
         async with self._sessions() as session, session.begin():
@@ -240,7 +240,7 @@ class SqlDocTypeStore(StoreBase):
             return DocumentAccess(
                 doctype=found[0],
                 roles=tuple(roles.scalars()),
-                permissions=tuple(_permission(doctype, role, row) for role, row in permissions.tuples()),
+                permissions=tuple(_permission(doctype, role, row) for role, row in permissions),
                 scopes=tuple(_scope(doctype, row) for row in scopes.scalars()),
             )
 

@@ -249,7 +249,7 @@ class SqlDocumentStore(StoreBase):
                 .join(DocType, DocType.id == DocField.doctype_id)
                 .where(DocField.fieldtype == "Link")
             )
-            for doctype_id, linking_type, fieldname, options in links.tuples():
+            for doctype_id, linking_type, fieldname, options in links:
                 if list(options) != [doctype] or linking_type not in visible:
                     continue
                 statement = select(Document.name).where(

@@ -170,7 +170,7 @@ class SqlUserStore(StoreBase):
         role_ids = {}
         if roles:
             rows = await session.execute(select(Role.name, Role.id).where(Role.name.in_(roles)))
-            role_ids = dict(rows.tuples().all())
+            role_ids = {name: role_id for name, role_id in rows}
         missing = [name for name in roles if name not in role_ids]
         if missing:
             raise NotFound(f"role {missing[0]!r} does not exist")
