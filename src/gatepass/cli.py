@@ -492,12 +492,41 @@ def _is_browser_based(info: Any) -> bool:
     return "authorization_code" in info.grant_types or "implicit" in info.grant_types
 
 
+#: The client settings an admin reads, by name. A listed field is printed; any other is not, so a field
+#: added later that holds a secret or its digest stays out until someone decides it may be shown.
+_CLIENT_FIELDS_SHOWN = (
+    "client_id",
+    "app_name",
+    "client_type",
+    "token_endpoint_auth_method",
+    "redirect_uris",
+    "default_redirect_uri",
+    "scopes",
+    "grant_types",
+    "response_types",
+    "allowed_roles",
+    "post_logout_redirect_uris",
+    "is_enabled",
+    "skip_authorization",
+    "require_pkce",
+    "allow_plain_pkce",
+    "id_token_signed_response_alg",
+    "access_token_ttl_seconds",
+    "refresh_token_ttl_seconds",
+    "client_uri",
+    "logo_uri",
+    "is_frappe_legacy",
+    "is_dynamically_registered",
+    "contacts",
+    "allowed_origins",
+    "is_resource_server",
+    "has_completed_authorization",
+)
+
+
 def _client_json(info: Any, service_user: str | None) -> dict[str, Any]:
     """The client as an admin reads it: the service user by email, and only the settings that apply."""
-    data = dataclasses.asdict(info)
-    data.pop("secret_digest")
-    data.pop("registration_token_digest", None)
-    data.pop("service_user_id")
+    data = {name: getattr(info, name) for name in _CLIENT_FIELDS_SHOWN if hasattr(info, name)}
     if not _is_browser_based(info):
         for name in _BROWSER_ONLY_FIELDS:
             data.pop(name, None)

@@ -188,6 +188,8 @@ def test_client_list_and_show_never_print_the_secret(server: LiveServer, account
         assert "client_secret:" not in output
         assert '"client_secret"' not in output
         assert "secret_digest" not in output
+        # No digest of any credential either (the registration token's, say): fields are shown by name.
+        assert "digest" not in output
 
     assert f"{client_id}\tBatch Job\tconfidential\tenabled" in outputs[0].splitlines()
     listed = {entry["client_id"]: entry for entry in json.loads(outputs[1])}
