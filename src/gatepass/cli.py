@@ -1,7 +1,7 @@
 """The ``gatepass`` command: serve, migrate, and script users, roles, clients and settings.
 
 Every command is non-interactive. Bad input prints what to fix and exits with code 2.
-Commands that touch the database first bring its schema up to date.
+Commands that write first bring the database schema up to date; commands that only read change nothing.
 """
 
 from __future__ import annotations
@@ -47,8 +47,17 @@ def _system_account() -> str:
 
 
 def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    """Run an async command with a migrated database and the services built."""
+    """Run an async command that writes: the database schema brought up to date, roles and keys ensured."""
+    return _with_gatepass(func, writes=True)
 
+
+def read_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async command that only reads: it changes nothing, not even the schema, and says which
+    command to run when the database has no schema yet or an older one."""
+    return _with_gatepass(func, writes=False)
+
+
+def _with_gatepass(func: Callable[..., Coroutine[Any, Any, T]], *, writes: bool) -> Callable[..., T]:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         import asyncio
@@ -65,9 +74,12 @@ def run_with_gatepass(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[.
         async def main() -> T:
             gatepass = build_gatepass(settings)
             try:
-                await gatepass.upkeep.migrate()
-                await gatepass.accounts.ensure_builtin_roles()
-                await gatepass.signing_keys.ensure_keys()
+                if writes:
+                    await gatepass.upkeep.migrate()
+                    await gatepass.accounts.ensure_builtin_roles()
+                    await gatepass.signing_keys.ensure_keys()
+                elif not await gatepass.upkeep.has_newest_schema():
+                    fail("the database schema is missing or older than this Gatepass: run `gatepass migrate` first")
                 with acting_as(f"cli:{_system_account()}"):
                     return await func(gatepass, *args, **kwargs)
             finally:
@@ -273,7 +285,7 @@ async def user_add(
 
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def user_list(gatepass: Any, as_json: bool) -> None:
     """List users."""
     users = await gatepass.accounts.users.list_users()
@@ -351,7 +363,7 @@ async def role_add(gatepass: Any, name: str, description: str) -> None:
 
 
 @role.command("list")
-@run_with_gatepass
+@read_with_gatepass
 async def role_list(gatepass: Any) -> None:
     """List roles."""
     for name, is_builtin, description in await gatepass.accounts.users.list_roles():
@@ -616,7 +628,7 @@ async def client_update(gatepass: Any, client_id: str, as_json: bool, **kwargs: 
 
 @client.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def client_list(gatepass: Any, as_json: bool) -> None:
     """List clients."""
     records = await gatepass.clients.list()
@@ -632,7 +644,7 @@ async def client_list(gatepass: Any, as_json: bool) -> None:
 @client.command("show")
 @click.argument("client_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
     """Show one client (never its secret)."""
     record = await gatepass.clients.get(client_id)
@@ -709,7 +721,7 @@ def settings_group() -> None:
 
 @settings_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def settings_show(gatepass: Any, as_json: bool) -> None:
     """Show runtime settings."""
     values = await gatepass.runtime.all()
@@ -739,7 +751,7 @@ def keys() -> None:
 
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def keys_list(gatepass: Any, as_json: bool) -> None:
     """List signing keys: next (published, not signing yet), signing, retired (published until unpublish)."""
     states = await gatepass.signing_keys.list()
@@ -866,7 +878,7 @@ async def doctype_add(
 
 @doctype.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def doctype_list(gatepass: Any, as_json: bool) -> None:
     """List document types."""
     doctypes = await gatepass.doctypes.list_doctypes()
@@ -880,7 +892,7 @@ async def doctype_list(gatepass: Any, as_json: bool) -> None:
 @doctype.command("show")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def doctype_show(gatepass: Any, name: str, as_json: bool) -> None:
     """Show a document type: its fields, role permissions and scopes."""
     found = await gatepass.doctypes.get_doctype(name)
@@ -953,7 +965,7 @@ async def permission_set(
 
 @permission.command("list")
 @click.argument("doctype_name", metavar="[DOCTYPE]", required=False)
-@run_with_gatepass
+@read_with_gatepass
 async def permission_list(gatepass: Any, doctype_name: str | None) -> None:
     """List role permissions, of one document type or all."""
     for p in await gatepass.doctypes.list_permissions(doctype_name):
@@ -992,7 +1004,7 @@ async def scope_add(
 
 @scope.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def scope_list(gatepass: Any, as_json: bool) -> None:
     """List document scopes (the built-in scopes are openid, profile, email, roles and all)."""
     scopes = await gatepass.doctypes.list_scopes()
@@ -1174,7 +1186,7 @@ async def provider_update(gatepass: Any, name: str, as_json: bool, **kwargs: Any
 
 @provider.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def provider_list(gatepass: Any, as_json: bool) -> None:
     """List providers with their callback URLs."""
     records = await gatepass.social.providers.list_all()
@@ -1190,7 +1202,7 @@ async def provider_list(gatepass: Any, as_json: bool) -> None:
 @provider.command("show")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@run_with_gatepass
+@read_with_gatepass
 async def provider_show(gatepass: Any, name: str, as_json: bool) -> None:
     """Show one provider (never its secret) and the callback URL to register at it."""
     record = await gatepass.social.providers.get(name)

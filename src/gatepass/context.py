@@ -42,6 +42,10 @@ class Upkeep(Protocol):
     async def migrate(self) -> None:
         """Bring the database schema to the newest revision."""
 
+    async def has_newest_schema(self) -> bool:
+        """Whether the database schema is at the newest revision (read only)."""
+        ...
+
     async def check_ready(self) -> dict[str, str]:
         """Each dependency ("database", "redis") and "ok" or why it is not."""
         ...

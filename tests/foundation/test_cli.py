@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import secrets
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -593,6 +594,26 @@ def test_unreachable_database_exits_2_without_a_traceback(sqlite_server: LiveSer
     assert result.returncode == 2
     assert result.stderr.startswith("Error: cannot reach the database: ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("client", "list"), ("user", "list", "--json"), ("keys", "list")])
+def test_a_read_only_command_on_a_new_database_says_to_migrate_and_creates_nothing(
+    sqlite_server: LiveServer, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    env = {**sqlite_server.env, "GATEPASS_SERVER_VAR_DIR": str(tmp_path), "GATEPASS_DATABASE_URL": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "gatepass", *command], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stdout
+    assert result.stderr == (
+        "Error: the database schema is missing or older than this Gatepass: run `gatepass migrate` first\n"
+    )
+    database = tmp_path / "gatepass.db"
+    if database.exists():
+        with sqlite3.connect(database) as connection:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        connection.close()
+        assert tables == [], "a read-only command created tables"
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,3 +29,14 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+async def is_at_head(engine: AsyncEngine) -> bool:
+    """Whether the database has the newest schema, read without changing anything."""
+
+    def _is_at_head(connection: object) -> bool:
+        current = set(MigrationContext.configure(connection).get_current_heads())  # type: ignore[arg-type]
+        return current == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(_is_at_head)

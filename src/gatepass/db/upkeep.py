@@ -14,7 +14,7 @@ from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
 from gatepass.db.driver import DriverPool
-from gatepass.db.migrate import upgrade_to_head
+from gatepass.db.migrate import is_at_head, upgrade_to_head
 from gatepass.db.social import SqlLoginAttemptStore
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlTokenStore
@@ -50,6 +50,9 @@ class SqlUpkeep:
 
     async def migrate(self) -> None:
         await upgrade_to_head(self._engine)
+
+    async def has_newest_schema(self) -> bool:
+        return await is_at_head(self._engine)
 
     async def check_ready(self) -> dict[str, str]:
         checks: dict[str, str] = {}
