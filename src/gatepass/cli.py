@@ -16,11 +16,16 @@ import sys
 from collections.abc import Callable, Coroutine
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from gatepass.config import SettingsError, load_settings, render_config_docs
+if TYPE_CHECKING:
+    from gatepass.context import Gatepass
+    from gatepass.protocol.values import ClientInfo
+    from gatepass.services.stores import UserRecord
+
+from gatepass.config import Settings, SettingsError, load_settings, render_config_docs
 
 T = TypeVar("T")
 _settings_file: dict[str, str | None] = {"path": None}
@@ -31,7 +36,7 @@ def fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     try:
         return load_settings(config_file=_settings_file["path"])
     except SettingsError as exc:
@@ -121,11 +126,11 @@ def main(config_file: str | None) -> None:
 # -- server -----------------------------------------------------------------------------------
 
 
-async def bootstrap_admin(gatepass: Any) -> None:
+async def bootstrap_admin(gatepass: Gatepass) -> None:
     """On an empty database, create the first System Manager and say how to log in."""
     from gatepass.services.accounts import SYSTEM_MANAGER
 
-    if await gatepass.accounts.users.count_users():
+    if await gatepass.accounts.has_users():
         return
     email = os.environ.get("GATEPASS_ADMIN_EMAIL", "admin@example.com")
     password = os.environ.get("GATEPASS_ADMIN_PASSWORD")
@@ -139,7 +144,7 @@ async def bootstrap_admin(gatepass: Any) -> None:
 
 @main.command()
 @run_with_gatepass
-async def migrate(gatepass: Any) -> None:
+async def migrate(gatepass: Gatepass) -> None:
     """Create or upgrade the database schema, and the bootstrap admin on an empty database."""
     await bootstrap_admin(gatepass)
     click.echo("The database schema is up to date.")
@@ -182,7 +187,7 @@ def serve(host: str | None, port: int | None, workers: int | None, no_migrate: b
     )
 
 
-def _announce(settings: Any) -> None:
+def _announce(settings: Settings) -> None:
     """The start line, and a WARNING when clients could not reach the server at its issuer."""
     import logging
 
@@ -201,7 +206,7 @@ def _announce(settings: Any) -> None:
 
 @main.command()
 @run_with_gatepass
-async def purge(gatepass: Any) -> None:
+async def purge(gatepass: Gatepass) -> None:
     """Delete expired and revoked codes, tokens and sessions (for cron)."""
     click.echo(f"Purged {await gatepass.purge()} rows.")
 
@@ -227,7 +232,7 @@ def config_docs(check: str | None) -> None:
 # -- users and roles --------------------------------------------------------------------------
 
 
-def _user_json(user: Any) -> dict[str, Any]:
+def _user_json(user: UserRecord) -> dict[str, Any]:
     return {
         "email": user.email,
         "sub": user.sub,
@@ -239,8 +244,8 @@ def _user_json(user: Any) -> dict[str, Any]:
     }
 
 
-async def _user_by_email(gatepass: Any, email: str) -> Any:
-    user = await gatepass.accounts.users.get_user_by_email(email)
+async def _user_by_email(gatepass: Gatepass, email: str) -> UserRecord:
+    user = await gatepass.accounts.find_user(email)
     if user is None:
         fail(f"No user has the email {email}")
     return user
@@ -267,7 +272,7 @@ def user() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
 @run_with_gatepass
 async def user_add(
-    gatepass: Any,
+    gatepass: Gatepass,
     email: str,
     password: str | None,
     password_stdin: bool,
@@ -286,9 +291,9 @@ async def user_add(
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def user_list(gatepass: Any, as_json: bool) -> None:
+async def user_list(gatepass: Gatepass, as_json: bool) -> None:
     """List users."""
-    users = await gatepass.accounts.users.list_users()
+    users = await gatepass.accounts.list_users()
     if as_json:
         click.echo(json.dumps([_user_json(u) for u in users], indent=2))
         return
@@ -302,7 +307,7 @@ async def user_list(gatepass: Any, as_json: bool) -> None:
 @click.option("--password", help="New password (prefer --password-stdin, which keeps it out of the process list).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @run_with_gatepass
-async def user_set_password(gatepass: Any, email: str, password: str | None, password_stdin: bool) -> None:
+async def user_set_password(gatepass: Gatepass, email: str, password: str | None, password_stdin: bool) -> None:
     """Set a user's password; the user is signed out everywhere and every app's tokens are revoked."""
     secret = _read_password(password, password_stdin)
     if not secret:
@@ -315,7 +320,7 @@ async def user_set_password(gatepass: Any, email: str, password: str | None, pas
 @user.command("disable")
 @click.argument("email")
 @run_with_gatepass
-async def user_disable(gatepass: Any, email: str) -> None:
+async def user_disable(gatepass: Gatepass, email: str) -> None:
     """Disable a user: no login, and every token of theirs stops working."""
     found = await _user_by_email(gatepass, email)
     await gatepass.accounts.set_enabled(found.id, False)
@@ -325,7 +330,7 @@ async def user_disable(gatepass: Any, email: str) -> None:
 @user.command("enable")
 @click.argument("email")
 @run_with_gatepass
-async def user_enable(gatepass: Any, email: str) -> None:
+async def user_enable(gatepass: Gatepass, email: str) -> None:
     """Enable a disabled user."""
     found = await _user_by_email(gatepass, email)
     await gatepass.accounts.set_enabled(found.id, True)
@@ -337,7 +342,7 @@ async def user_enable(gatepass: Any, email: str) -> None:
 @click.option("--add", "added", multiple=True, help="Role to add; repeatable.")
 @click.option("--remove", "removed", multiple=True, help="Role to remove; repeatable.")
 @run_with_gatepass
-async def user_roles(gatepass: Any, email: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+async def user_roles(gatepass: Gatepass, email: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
     """Show a user's roles, or change them with --add and --remove."""
     found = await _user_by_email(gatepass, email)
     if added or removed:
@@ -356,7 +361,7 @@ def role() -> None:
 @click.argument("name")
 @click.option("--description", default="", help="What the role is for, shown in `gatepass role list`.")
 @run_with_gatepass
-async def role_add(gatepass: Any, name: str, description: str) -> None:
+async def role_add(gatepass: Gatepass, name: str, description: str) -> None:
     """Create a role."""
     await gatepass.accounts.add_role(name, description)
     click.echo(f"Created role {name.strip()}.")
@@ -364,9 +369,9 @@ async def role_add(gatepass: Any, name: str, description: str) -> None:
 
 @role.command("list")
 @read_with_gatepass
-async def role_list(gatepass: Any) -> None:
+async def role_list(gatepass: Gatepass) -> None:
     """List roles."""
-    for name, is_builtin, description in await gatepass.accounts.users.list_roles():
+    for name, is_builtin, description in await gatepass.accounts.list_roles():
         click.echo(f"{name}{' (built in)' if is_builtin else ''}\t{description}")
 
 
@@ -500,7 +505,7 @@ _BROWSER_ONLY_FIELDS = (
 )
 
 
-def _is_browser_based(info: Any) -> bool:
+def _is_browser_based(info: ClientInfo) -> bool:
     return "authorization_code" in info.grant_types or "implicit" in info.grant_types
 
 
@@ -536,7 +541,7 @@ _CLIENT_FIELDS_SHOWN = (
 )
 
 
-def _client_json(info: Any, service_user: str | None) -> dict[str, Any]:
+def _client_json(info: ClientInfo, service_user: str | None) -> dict[str, Any]:
     """The client as an admin reads it: the service user by email, and only the settings that apply."""
     data = {name: getattr(info, name) for name in _CLIENT_FIELDS_SHOWN if hasattr(info, name)}
     if not _is_browser_based(info):
@@ -547,12 +552,12 @@ def _client_json(info: Any, service_user: str | None) -> dict[str, Any]:
     return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
 
 
-async def _service_user_email(gatepass: Any, info: Any) -> str | None:
+async def _service_user_email(gatepass: Gatepass, info: ClientInfo) -> str | None:
     user = await gatepass.accounts.get_user(info.service_user_id) if info.service_user_id is not None else None
     return None if user is None else str(user.email)
 
 
-async def _print_client(gatepass: Any, saved: Any, as_json: bool) -> None:
+async def _print_client(gatepass: Gatepass, saved: Any, as_json: bool) -> None:
     info, secret, created = saved.info, saved.secret, saved.created_service_user
     service_user = await _service_user_email(gatepass, info)
     if created:
@@ -597,7 +602,7 @@ def client() -> None:
 @click.option("--client-id", help="Choose the client_id (default: random).")
 @_client_options
 @run_with_gatepass
-async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwargs: Any) -> None:
+async def client_add(gatepass: Gatepass, client_id: str | None, as_json: bool, **kwargs: Any) -> None:
     """Register a client. The secret is printed once; only its digest is kept."""
     if not kwargs.get("app_name"):
         fail("--name is required")
@@ -614,7 +619,7 @@ async def client_add(gatepass: Any, client_id: str | None, as_json: bool, **kwar
 @click.option("--enable/--disable", "is_enabled", default=None, help="Switch the client on or off.")
 @_client_options
 @run_with_gatepass
-async def client_update(gatepass: Any, client_id: str, as_json: bool, **kwargs: Any) -> None:
+async def client_update(gatepass: Gatepass, client_id: str, as_json: bool, **kwargs: Any) -> None:
     """Change a client; options not given keep their value. Lists given replace the old list."""
     from gatepass.services.service_users import update_client
 
@@ -629,7 +634,7 @@ async def client_update(gatepass: Any, client_id: str, as_json: bool, **kwargs: 
 @client.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def client_list(gatepass: Any, as_json: bool) -> None:
+async def client_list(gatepass: Gatepass, as_json: bool) -> None:
     """List clients."""
     records = await gatepass.clients.list()
     if as_json:
@@ -645,7 +650,7 @@ async def client_list(gatepass: Any, as_json: bool) -> None:
 @click.argument("client_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
+async def client_show(gatepass: Gatepass, client_id: str, as_json: bool) -> None:
     """Show one client (never its secret)."""
     record = await gatepass.clients.get(client_id)
     if record is None:
@@ -663,7 +668,7 @@ async def client_show(gatepass: Any, client_id: str, as_json: bool) -> None:
 @click.option("--redirect-uri", help="One of the client's redirect URIs (default: its default, else its first).")
 @click.option("--scope", "scopes", multiple=True, help="A scope to ask for; repeatable. Default: all of the client's.")
 @run_with_gatepass
-async def client_try(gatepass: Any, client_id: str, redirect_uri: str | None, scopes: tuple[str, ...]) -> None:
+async def client_try(gatepass: Gatepass, client_id: str, redirect_uri: str | None, scopes: tuple[str, ...]) -> None:
     """Print a ready authorization URL with a fresh PKCE pair (S256), and the token request to run after Allow."""
     from gatepass.services.client_trial import build_trial_authorization
 
@@ -691,7 +696,7 @@ async def client_try(gatepass: Any, client_id: str, redirect_uri: str | None, sc
 @client.command("remove")
 @click.argument("client_id")
 @run_with_gatepass
-async def client_remove(gatepass: Any, client_id: str) -> None:
+async def client_remove(gatepass: Gatepass, client_id: str) -> None:
     """Delete a client with all its codes, tokens and consents."""
     if not await gatepass.clients.delete(client_id):
         fail(f"No client has client_id {client_id}")
@@ -702,7 +707,7 @@ async def client_remove(gatepass: Any, client_id: str) -> None:
 @click.argument("client_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @run_with_gatepass
-async def client_rotate_secret(gatepass: Any, client_id: str, as_json: bool) -> None:
+async def client_rotate_secret(gatepass: Gatepass, client_id: str, as_json: bool) -> None:
     """Issue a new client secret; the old one stops working at once."""
     secret = await gatepass.clients.rotate_secret(client_id)
     if as_json:
@@ -722,7 +727,7 @@ def settings_group() -> None:
 @settings_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def settings_show(gatepass: Any, as_json: bool) -> None:
+async def settings_show(gatepass: Gatepass, as_json: bool) -> None:
     """Show runtime settings."""
     values = await gatepass.runtime.all()
     if as_json:
@@ -736,7 +741,7 @@ async def settings_show(gatepass: Any, as_json: bool) -> None:
 @click.argument("key")
 @click.argument("value")
 @run_with_gatepass
-async def settings_set(gatepass: Any, key: str, value: str) -> None:
+async def settings_set(gatepass: Gatepass, key: str, value: str) -> None:
     """Change a runtime setting, e.g. `gatepass settings set consent_mode force`."""
     click.echo(f"{key} = {await gatepass.runtime.set(key, value)}")
 
@@ -752,7 +757,7 @@ def keys() -> None:
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def keys_list(gatepass: Any, as_json: bool) -> None:
+async def keys_list(gatepass: Gatepass, as_json: bool) -> None:
     """List signing keys: next (published, not signing yet), signing, retired (published until unpublish)."""
     states = await gatepass.signing_keys.list()
     if as_json:
@@ -792,7 +797,7 @@ async def keys_list(gatepass: Any, as_json: bool) -> None:
     help="Rotate only these algorithms; repeatable. Default: all.",
 )
 @run_with_gatepass
-async def keys_rotate(gatepass: Any, grace_seconds: int | None, algorithms: tuple[str, ...]) -> None:
+async def keys_rotate(gatepass: Gatepass, grace_seconds: int | None, algorithms: tuple[str, ...]) -> None:
     """Make new signing keys; published now, signing after the grace period."""
     grace = gatepass.settings.tokens.key_rotation_grace_seconds if grace_seconds is None else grace_seconds
     kids = await gatepass.signing_keys.rotate(grace_seconds=grace, **({"algorithms": algorithms} if algorithms else {}))
@@ -858,7 +863,7 @@ def doctype() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the type as JSON.")
 @run_with_gatepass
 async def doctype_add(
-    gatepass: Any, name: str, field_specs: tuple[str, ...], fields_file: Any, description: str, as_json: bool
+    gatepass: Gatepass, name: str, field_specs: tuple[str, ...], fields_file: Any, description: str, as_json: bool
 ) -> None:
     """Define a document type with its fields; give permissions with `gatepass permission set`."""
     from gatepass.services.doctypes import fields_from_json, parse_field_spec
@@ -879,7 +884,7 @@ async def doctype_add(
 @doctype.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def doctype_list(gatepass: Any, as_json: bool) -> None:
+async def doctype_list(gatepass: Gatepass, as_json: bool) -> None:
     """List document types."""
     doctypes = await gatepass.doctypes.list_doctypes()
     if as_json:
@@ -893,7 +898,7 @@ async def doctype_list(gatepass: Any, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def doctype_show(gatepass: Any, name: str, as_json: bool) -> None:
+async def doctype_show(gatepass: Gatepass, name: str, as_json: bool) -> None:
     """Show a document type: its fields, role permissions and scopes."""
     found = await gatepass.doctypes.get_doctype(name)
     permissions = await gatepass.doctypes.list_permissions(name)
@@ -922,7 +927,7 @@ async def doctype_show(gatepass: Any, name: str, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--with-documents", is_flag=True, help="Also delete its documents (refused otherwise).")
 @run_with_gatepass
-async def doctype_remove(gatepass: Any, name: str, with_documents: bool) -> None:
+async def doctype_remove(gatepass: Gatepass, name: str, with_documents: bool) -> None:
     """Delete a document type with its permissions and scopes."""
     count = await gatepass.doctypes.remove_doctype(name, with_documents=with_documents)
     click.echo(f"Removed {name}" + (f" and its {count} documents." if count else "."))
@@ -944,7 +949,7 @@ def permission() -> None:
 )
 @run_with_gatepass
 async def permission_set(
-    gatepass: Any,
+    gatepass: Gatepass,
     doctype_name: str,
     role_name: str,
     read: bool,
@@ -966,7 +971,7 @@ async def permission_set(
 @permission.command("list")
 @click.argument("doctype_name", metavar="[DOCTYPE]", required=False)
 @read_with_gatepass
-async def permission_list(gatepass: Any, doctype_name: str | None) -> None:
+async def permission_list(gatepass: Gatepass, doctype_name: str | None) -> None:
     """List role permissions, of one document type or all."""
     for p in await gatepass.doctypes.list_permissions(doctype_name):
         click.echo(f"{p.doctype}\t{p.role}\t{' '.join(sorted(p.actions))}{chr(9) + 'if owner' if p.if_owner else ''}")
@@ -985,7 +990,7 @@ def scope() -> None:
 @click.option("--description", default="", help="One sentence under the title on the consent screen.")
 @run_with_gatepass
 async def scope_add(
-    gatepass: Any,
+    gatepass: Gatepass,
     name: str,
     doctype_name: str,
     read: bool,
@@ -1005,7 +1010,7 @@ async def scope_add(
 @scope.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def scope_list(gatepass: Any, as_json: bool) -> None:
+async def scope_list(gatepass: Gatepass, as_json: bool) -> None:
     """List document scopes (the built-in scopes are openid, profile, email, roles and all)."""
     scopes = await gatepass.doctypes.list_scopes()
     if as_json:
@@ -1018,7 +1023,7 @@ async def scope_list(gatepass: Any, as_json: bool) -> None:
 @scope.command("remove")
 @click.argument("name")
 @run_with_gatepass
-async def scope_remove(gatepass: Any, name: str) -> None:
+async def scope_remove(gatepass: Gatepass, name: str) -> None:
     """Delete a document scope; tokens that carry it no longer reach anything with it."""
     await gatepass.doctypes.remove_scope(name)
     click.echo(f"Removed scope {name}.")
@@ -1028,7 +1033,7 @@ async def scope_remove(gatepass: Any, name: str) -> None:
 @click.argument("email")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @run_with_gatepass
-async def user_api_key(gatepass: Any, email: str, as_json: bool) -> None:
+async def user_api_key(gatepass: Gatepass, email: str, as_json: bool) -> None:
     """Issue a new API key and secret (Authorization: token KEY:SECRET); the old pair stops working."""
     found = await _user_by_email(gatepass, email)
     api_key, api_secret = await gatepass.api_keys.issue(found.id)
@@ -1100,7 +1105,7 @@ def _provider_changes(kwargs: dict[str, Any]) -> Any:
     return ProviderChanges(client_secret=secret, **values)
 
 
-def _provider_json(gatepass: Any, record: Any) -> dict[str, Any]:
+def _provider_json(gatepass: Gatepass, record: Any) -> dict[str, Any]:
     config = record.config
     return {
         "name": config.name,
@@ -1120,7 +1125,7 @@ def _provider_json(gatepass: Any, record: Any) -> dict[str, Any]:
     }
 
 
-def _print_provider(gatepass: Any, record: Any, as_json: bool) -> None:
+def _print_provider(gatepass: Gatepass, record: Any, as_json: bool) -> None:
     data = _provider_json(gatepass, record)
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -1168,7 +1173,7 @@ def provider() -> None:
 )
 @_provider_options
 @run_with_gatepass
-async def provider_add(gatepass: Any, name: str, preset: str, as_json: bool, **kwargs: Any) -> None:
+async def provider_add(gatepass: Gatepass, name: str, preset: str, as_json: bool, **kwargs: Any) -> None:
     """Add a provider NAME (used in its URLs). Needs --client-id and, unless the preset fixes it, --issuer."""
     record = await gatepass.social.providers.add(name, preset, _provider_changes(kwargs))
     _print_provider(gatepass, record, as_json)
@@ -1178,7 +1183,7 @@ async def provider_add(gatepass: Any, name: str, preset: str, as_json: bool, **k
 @click.argument("name")
 @_provider_options
 @run_with_gatepass
-async def provider_update(gatepass: Any, name: str, as_json: bool, **kwargs: Any) -> None:
+async def provider_update(gatepass: Gatepass, name: str, as_json: bool, **kwargs: Any) -> None:
     """Change a provider; options not given keep their value. Lists given replace the old list."""
     record = await gatepass.social.providers.update(name, _provider_changes(kwargs))
     _print_provider(gatepass, record, as_json)
@@ -1187,7 +1192,7 @@ async def provider_update(gatepass: Any, name: str, as_json: bool, **kwargs: Any
 @provider.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def provider_list(gatepass: Any, as_json: bool) -> None:
+async def provider_list(gatepass: Gatepass, as_json: bool) -> None:
     """List providers with their callback URLs."""
     records = await gatepass.social.providers.list_all()
     if as_json:
@@ -1203,7 +1208,7 @@ async def provider_list(gatepass: Any, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @read_with_gatepass
-async def provider_show(gatepass: Any, name: str, as_json: bool) -> None:
+async def provider_show(gatepass: Gatepass, name: str, as_json: bool) -> None:
     """Show one provider (never its secret) and the callback URL to register at it."""
     record = await gatepass.social.providers.get(name)
     if record is None:
@@ -1214,7 +1219,7 @@ async def provider_show(gatepass: Any, name: str, as_json: bool) -> None:
 @provider.command("remove")
 @click.argument("name")
 @run_with_gatepass
-async def provider_remove(gatepass: Any, name: str) -> None:
+async def provider_remove(gatepass: Gatepass, name: str) -> None:
     """Delete a provider and the links of users to it (the users stay)."""
     if not await gatepass.social.providers.remove(name):
         fail(f"no provider is named {name}; see `gatepass provider list`")
@@ -1224,7 +1229,7 @@ async def provider_remove(gatepass: Any, name: str) -> None:
 @provider.command("check")
 @click.argument("name")
 @run_with_gatepass
-async def provider_check(gatepass: Any, name: str) -> None:
+async def provider_check(gatepass: Gatepass, name: str) -> None:
     """Test a provider from this server: discovery, the registered callback URL, the client secret."""
     lines = await gatepass.relying_party.check(name)
     marks = {True: "ok  ", False: "FAIL", None: "info"}
@@ -1254,7 +1259,7 @@ def registration() -> None:
 @click.option("--uses", type=click.IntRange(1, 10000), default=1, help="How many registrations it allows.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @run_with_gatepass
-async def registration_token(gatepass: Any, description: str, ttl_seconds: int, uses: int, as_json: bool) -> None:
+async def registration_token(gatepass: Gatepass, description: str, ttl_seconds: int, uses: int, as_json: bool) -> None:
     """Issue an initial access token for registration_mode=token; shown once, only its digest is kept."""
     token = await gatepass.registration.issue_initial_token(description, ttl_seconds=ttl_seconds, uses=uses)
     if as_json:

@@ -194,6 +194,10 @@ class AccountService:
     async def get_user(self, user_id: int) -> UserRecord | None:
         return await self.users.get_user(user_id)
 
+    async def has_users(self) -> bool:
+        """Whether anyone has an account yet (an empty database gets its bootstrap admin)."""
+        return bool(await self.users.count_users())
+
     async def find_user(self, email: str) -> UserRecord | None:
         return await self.users.get_user_by_email(email) if 0 < len(email.strip()) <= 254 else None
 
