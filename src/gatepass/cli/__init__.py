@@ -1,0 +1,15 @@
+"""The ``gatepass`` command: one module per command group, all on the root group of cli/app.py."""
+
+from gatepass.cli import (  # noqa: F401  (each module adds its commands to the root group)
+    clients,
+    documents,
+    keys,
+    providers,
+    registration,
+    runtime_settings,
+    server,
+    users,
+)
+from gatepass.cli.app import main
+
+__all__ = ["main"]
