@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gatepass.protocol.oauth_response_modes import uses_fragment
+
 GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_REFRESH_TOKEN = "refresh_token"
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
@@ -93,7 +95,7 @@ class AuthorizationRequest:
 
     @property
     def target(self) -> RedirectTarget:
-        use_fragment = self.response_mode == "fragment" or (self.response_mode is None and self.response_type != "code")
+        use_fragment = uses_fragment(self.response_type, self.response_mode)
         return RedirectTarget(self.redirect_uri, self.state, use_fragment=use_fragment)
 
 

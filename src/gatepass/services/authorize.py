@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gatepass.protocol.errors import AccessDenied, ConsentRequired, LoginRequired, OAuthError
+from gatepass.protocol.oauth_response_modes import uses_fragment
 from gatepass.protocol.params import format_scope
 from gatepass.protocol.rfc6749.authorization import (
     build_authorization_redirect,
@@ -143,10 +144,8 @@ class AuthorizeService:
             request = validate_authorization_request(params, client, redirect_uri)
             request = dataclasses.replace(request, resource=check_resource(request.resource, self._known_resources))
         except OAuthError as exc:
-            mode = params.get("response_mode")
-            # Only responses carrying tokens default to the fragment; an unknown response_type errs in the query.
-            returns_tokens = bool({"token", "id_token"} & set(params.get("response_type", "").split(" ")))
-            use_fragment = mode == "fragment" or (mode is None and returns_tokens)
+            # The error goes where the response would have: an unknown response_type errs in the query.
+            use_fragment = uses_fragment(params.get("response_type", ""), params.get("response_mode"))
             target = RedirectTarget(redirect_uri, params.get("state"), use_fragment)
             raise self._refusal(client, target, exc) from None
         return record, request

@@ -26,6 +26,7 @@ from gatepass.protocol.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
+from gatepass.protocol.oauth_response_modes import returns_tokens
 from gatepass.protocol.params import parse_scope, require
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_is_unambiguous, resolve_redirect_uri
 from gatepass.protocol.values import (
@@ -180,10 +181,9 @@ def validate_authorization_request(
     _check_response_type(response_type, client)
     scopes = _check_scopes(parse_scope(params.get("scope")), client)
     response_mode = params.get("response_mode")
-    is_fragment = response_type != "code"
     if response_mode is not None and response_mode not in ("query", "fragment"):
         raise InvalidRequest(f"response_mode '{response_mode}' is not supported; use query or fragment")
-    if response_mode == "query" and is_fragment:
+    if response_mode == "query" and returns_tokens(response_type):
         # OAuth 2.0 Multiple Response Types §2.1: tokens must never go in the query.
         raise InvalidRequest("response_mode=query is not allowed when tokens are returned")
     uses_pkce = response_type == "code"
