@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gatepass.db.base import StoreBase, conflict_from
@@ -139,13 +139,6 @@ class SqlExternalIdentityStore(StoreBase):
                 .where(ExternalIdentity.provider_id == provider_id, ExternalIdentity.subject == subject)
                 .values(email=email, last_login_at=now)
             )
-
-    async def count_identities(self, provider_id: int) -> int:
-        async with self._sessions() as session:
-            query = (
-                select(func.count()).select_from(ExternalIdentity).where(ExternalIdentity.provider_id == provider_id)
-            )
-            return int((await session.execute(query)).scalar_one())
 
 
 class SqlLoginAttemptStore(StoreBase):

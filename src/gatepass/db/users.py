@@ -163,9 +163,6 @@ class SqlUserStore(StoreBase):
     async def set_api_credentials(self, user_id: int, api_key: str, secret_digest: str, now: datetime) -> None:
         await self._update(user_id, api_key=api_key, api_secret_digest=secret_digest, updated_at=now)
 
-    async def set_profile(self, user_id: int, now: datetime, **values: object) -> None:
-        await self._update(user_id, updated_at=now, **values)
-
     async def _replace_roles(self, session: AsyncSession, user_id: int, roles: tuple[str, ...]) -> None:
         role_ids = {}
         if roles:

@@ -1,7 +1,7 @@
 """What issuing and redeeming grants needs from storage: one narrow protocol, declared here by its users.
 
-The database package implements it (``SqlTokenStore``); the grants, the issuer and the access-token
-verifier each use the part they need.
+The database package implements it (``SqlTokenStore``); the grants and the issuer each use the part
+they need (the access-token verifier declares its own, in services/oauth/access_tokens.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gatepass.protocol.values import RefreshRecord
-from gatepass.services.stores import AccessTokenRecord, NewGrant
+from gatepass.services.stores import NewGrant
 
 
 class GrantTokenStore(Protocol):
@@ -39,8 +39,6 @@ class GrantTokenStore(Protocol):
         retired already (a second use)."""
         ...
 
-    async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
     async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
-    async def touch_grants(self, grant_ids: list[int], now: datetime) -> None: ...
     async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
