@@ -20,8 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gatepass.protocol.errors import AccessDenied, ConsentRequired, LoginRequired, OAuthError
+from gatepass.protocol.errors import AccessDenied, OAuthError
 from gatepass.protocol.oauth_response_modes import uses_fragment
+from gatepass.protocol.oidc.prompt import Login, consent_needed, login_step
 from gatepass.protocol.params import format_scope
 from gatepass.protocol.rfc6749.authorization import (
     build_authorization_redirect,
@@ -161,28 +162,31 @@ class AuthorizeService:
     ) -> NeedsLogin | NeedsConsent | Redirect:
         """Steps 3 to 6 for a validated request."""
         client = record.info
-        now = self._clock()
-        if session is None:
-            if "none" in request.prompt:
-                raise self._fail(client, request, LoginRequired("The user is not logged in"))
-            return NeedsLogin(is_forced=False)
+        auth_time = session[0].auth_time if session is not None else None
+        try:
+            step = login_step(request.prompt, request.max_age, auth_time, self._clock())
+        except OAuthError as error:
+            raise self._fail(client, request, error) from None
+        if session is None or step is not Login.KEEP:
+            return NeedsLogin(is_forced=step is Login.FORCE)
         login, user = session
-        is_stale = request.max_age is not None and (now - login.auth_time).total_seconds() > request.max_age
-        if "login" in request.prompt or is_stale:
-            if "none" in request.prompt:
-                raise self._fail(client, request, LoginRequired("The login is older than max_age"))
-            return NeedsLogin(is_forced=True)
         if not client.is_allowed_for(user.roles):
             raise self._fail(client, request, AccessDenied("This user has none of the roles this app is allowed for"))
         previous = await self._consents.get_consent(user.id, client.client_id)
         granted_before = previous.scopes if previous else ()
-        if not client.skip_authorization:
-            mode = await self._runtime.get("consent_mode")
-            is_covered = mode == "auto" and set(request.scopes) <= set(granted_before)
-            if "consent" in request.prompt or not is_covered:
-                if "none" in request.prompt:
-                    raise self._fail(client, request, ConsentRequired("The user has not yet allowed this app"))
-                return NeedsConsent(client, request, user, granted_before)
+        remembers_consent = client.skip_authorization or await self._runtime.get("consent_mode") == "auto"
+        try:
+            must_ask = consent_needed(
+                request.prompt,
+                skip_authorization=client.skip_authorization,
+                remembers_consent=remembers_consent,
+                requested=request.scopes,
+                granted_before=granted_before,
+            )
+        except OAuthError as error:
+            raise self._fail(client, request, error) from None
+        if must_ask:
+            return NeedsConsent(client, request, user, granted_before)
         return Redirect(await self._respond(record, request, user, login.auth_time))
 
     async def approve(

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from gatepass.http.csrf import is_valid_csrf
 from gatepass.http.session import current_session
 from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.oidc.prompt import after_forced_login
 from gatepass.protocol.params import parse_params
 from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered, build_display_host
 from gatepass.services.accounts import SYSTEM_MANAGER
@@ -67,13 +68,7 @@ async def _params(request: Request) -> dict[str, str]:
 
 
 def _login_redirect(params: dict[str, str], *, is_forced: bool) -> RedirectResponse:
-    # After a forced login the request must not force it again: drop prompt=login and max_age.
-    again = dict(params)
-    if is_forced:
-        again.pop("max_age", None)
-        prompt = " ".join(p for p in again.pop("prompt", "").split(" ") if p and p != "login")
-        if prompt:
-            again["prompt"] = prompt
+    again = after_forced_login(params) if is_forced else params
     query: dict[str, str] = {"next": f"{AUTHORIZE_PATH}?{urlencode(again)}"}
     if "login_hint" in params:
         query["login_hint"] = params["login_hint"]
