@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from gatepass.protocol.oidc.claims import claims_for_scopes
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
 from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.stores import ClientStore, TokenStore, UserRecord, UserStore
-from gatepass.services.userinfo import user_claims
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -94,7 +94,7 @@ class IntrospectionService:
                 subject=user.sub if user else None,
                 username=user.email if user else None,
                 audience=resource or client_id,
-                user_fields=user_claims(user, self._issuer, frozenset(("profile", "email", "roles")))
+                user_fields=claims_for_scopes(user, self._issuer, frozenset(("profile", "email", "roles")))
                 if user is not None and "openid" in scopes
                 else None,
             )

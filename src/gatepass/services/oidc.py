@@ -9,12 +9,12 @@ from typing import Any
 
 from gatepass.protocol.errors import InsufficientScope, InvalidRequest, InvalidToken
 from gatepass.protocol.jose import sign_jwt, unverified_claims, verify_jwt
+from gatepass.protocol.oidc.claims import claims_for_scopes
 from gatepass.protocol.oidc.id_token import build_id_token_claims
 from gatepass.services.clients import ClientService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.stores import ClientRecord, UserRecord, UserStore
-from gatepass.services.userinfo import user_claims
 
 FRAPPE_PROFILE_SCOPES = frozenset({"profile", "email", "roles"})
 
@@ -52,7 +52,7 @@ class IdTokenService:
             alg=alg,
             access_token=access_token,
             code=code,
-            user_claims=user_claims(user, self._issuer, frozenset(scopes)),
+            user_claims=claims_for_scopes(user, self._issuer, frozenset(scopes)),
         )
         if alg == "HS256":
             # Frappe compatibility: signed with the client secret, kept encrypted for this purpose only.
@@ -101,10 +101,10 @@ class OidcService:
         if is_frappe_path:
             # Frappe's openid_profile returns name, email, picture and roles for every token.
             scopes |= FRAPPE_PROFILE_SCOPES
-            claims = user_claims(user, self._issuer, scopes)
+            claims = claims_for_scopes(user, self._issuer, scopes)
             claims["iss"] = self._issuer
             return claims
-        return user_claims(user, self._issuer, scopes)
+        return claims_for_scopes(user, self._issuer, scopes)
 
     async def parse_logout(self, params: Mapping[str, str]) -> LogoutRequest:
         """RP-Initiated Logout 1.0 §2-3: the hint, the client, and a registered post-logout URI only."""
