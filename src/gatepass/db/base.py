@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatepass.cache.reads import NO_CACHE, ReadCache
-from gatepass.db.driver import DriverPool
+from gatepass.db.driver import DriverPool, DriverStatement
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.services.stores import Conflict
 
@@ -42,6 +43,19 @@ class StoreBase:
         #: On PostgreSQL, the stores' hot single-row reads run on this pool.
         self._driver_pool = database.driver_pool
         self._cache = cache
+
+    async def _read_one(self, lookup: DriverStatement, parameters: Mapping[str, Any]) -> Any:
+        """One row of a named lookup (or None): on the driver where there is one, else through SQLAlchemy."""
+        if self._driver_pool is not None:
+            return await lookup.fetch_one(self._driver_pool, parameters)
+        async with single_statement(self._engine) as connection:
+            return (await connection.execute(lookup.statement, parameters)).one_or_none()
+
+    async def _read_all(self, lookup: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
+        if self._driver_pool is not None:
+            return await lookup.fetch_all(self._driver_pool, parameters)
+        async with single_statement(self._engine) as connection:
+            return list((await connection.execute(lookup.statement, parameters)).all())
 
 
 def conflict_from(exc: IntegrityError, what: str) -> Conflict:

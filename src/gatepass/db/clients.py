@@ -95,12 +95,7 @@ class SqlClientStore(StoreBase):
         return await self._cache.get(("client", client_id), lambda: self._load_client(client_id))
 
     async def _load_client(self, client_id: str) -> ClientRecord | None:
-        row: Any
-        if self._driver_pool is not None:
-            row = await _CLIENT_BY_ID_ON_DRIVER.fetch_one(self._driver_pool, {"client_id": client_id})
-        else:
-            async with single_statement(self._engine) as connection:
-                row = (await connection.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
+        row = await self._read_one(_CLIENT_BY_ID_ON_DRIVER, {"client_id": client_id})
         return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
 
     async def list_clients(self) -> list[ClientRecord]:

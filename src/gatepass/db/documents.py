@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from gatepass.db.base import StoreBase, conflict_from, single_statement
+from gatepass.db.base import StoreBase, conflict_from
 from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import DocField, DocType, Document, User
 from gatepass.services.stores import Condition, DocumentQuery, DocumentRecord, SortKey
@@ -143,12 +143,7 @@ def _order(key: SortKey) -> list[Any]:
 
 class SqlDocumentStore(StoreBase):
     async def get_document(self, doctype: str, name: str) -> DocumentRecord | None:
-        row: Any
-        if self._driver_pool is not None:
-            row = await _DOCUMENT_BY_NAME_ON_DRIVER.fetch_one(self._driver_pool, {"doctype": doctype, "name": name})
-        else:
-            async with single_statement(self._engine) as connection:
-                row = (await connection.execute(_DOCUMENT_BY_NAME, {"doctype": doctype, "name": name})).one_or_none()
+        row = await self._read_one(_DOCUMENT_BY_NAME_ON_DRIVER, {"doctype": doctype, "name": name})
         return None if row is None else _record(row)
 
     async def list_documents(self, query: DocumentQuery) -> list[DocumentRecord]:

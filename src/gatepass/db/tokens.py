@@ -5,7 +5,6 @@ Single use is one conditional UPDATE whose row count says who won (never read-th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -452,23 +451,13 @@ class SqlTokenStore(StoreBase):
         )
 
     async def _load_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        row: Sequence[Any] | None
-        if self._driver_pool is not None:
-            row = await _ACCESS_BY_DIGEST_ON_DRIVER.fetch_one(self._driver_pool, {"digest": token_digest})
-        else:
-            async with single_statement(self._engine) as connection:
-                row = (await connection.execute(_ACCESS_BY_DIGEST, {"digest": token_digest})).one_or_none()
+        row = await self._read_one(_ACCESS_BY_DIGEST_ON_DRIVER, {"digest": token_digest})
         if row is None:
             return None
         return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
-        row: Any
-        if self._driver_pool is not None:
-            row = await _REFRESH_BY_DIGEST_ON_DRIVER.fetch_one(self._driver_pool, {"digest": token_digest})
-        else:
-            async with single_statement(self._engine) as connection:
-                row = (await connection.execute(_REFRESH_BY_DIGEST, {"digest": token_digest})).one_or_none()
+        row = await self._read_one(_REFRESH_BY_DIGEST_ON_DRIVER, {"digest": token_digest})
         if row is None:
             return None
         (

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatepass.db.base import StoreBase, conflict_from, single_statement
+from gatepass.db.base import StoreBase, conflict_from
 from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import LoginSession, LoginThrottle, Role, User, UserRole
 from gatepass.services.stores import (
@@ -79,12 +79,7 @@ def full_name_of(first_name: str, last_name: str) -> str:
 
 class SqlUserStore(StoreBase):
     async def _one(self, lookup: DriverStatement, parameters: dict[str, Any]) -> UserRecord | None:
-        rows: list[Any]
-        if self._driver_pool is not None:
-            rows = await lookup.fetch_all(self._driver_pool, parameters)
-        else:
-            async with single_statement(self._engine) as connection:
-                rows = list((await connection.execute(lookup.statement, parameters)).all())
+        rows = await self._read_all(lookup, parameters)
         if not rows:
             return None
         return _record(rows[0], tuple(sorted(row.role_name for row in rows if row.role_name is not None)))
