@@ -79,3 +79,24 @@ async def test_audit_events_read_back_newest_first(stores: Stores, detail: dict[
         ("token.issued", None, "192.0.2.1"),
     ]
     assert events[1].detail == detail and events[1].at == at
+
+
+async def test_audit_events_are_chosen_by_name_user_client_and_time(stores: Stores) -> None:
+    client_id, name = unique("audited"), unique("contract.event")
+    start = stores.now
+    for offset, (event, user_id) in enumerate([(name, 1), (name, 2), ("token.issued", 1), (name, 1)]):
+        at = start + timedelta(seconds=offset)
+        await stores.audit.add_event(AuditRecord(at, event, user_id, client_id, None, {"n": offset}))
+
+    async def numbers(**filters: object) -> list[object]:
+        events = await stores.audit.list_events(client_id=client_id, **filters)  # type: ignore[arg-type]
+        return [event.detail["n"] for event in events]
+
+    assert await numbers() == [3, 2, 1, 0]
+    assert await numbers(event=name) == [3, 1, 0]
+    assert await numbers(user_id=1) == [3, 2, 0]
+    assert await numbers(since=start + timedelta(seconds=1), until=start + timedelta(seconds=3)) == [2, 1]
+    assert await numbers(limit=2) == [3, 2]
+    assert await stores.audit.list_events(client_id=unique("nobody")) == []
+    names = await stores.audit.list_event_names()
+    assert {name, "token.issued"} <= set(names) and names == sorted(set(names))

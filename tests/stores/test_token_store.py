@@ -196,3 +196,244 @@ async def test_issuance_from_many_requests_at_once_loses_none(stores: Stores) ->
     assert len(set(grant_ids)) == 60 and None not in grant_ids
     found = await asyncio.gather(*(stores.tokens.get_access_token(access) for access in digests))
     assert [token.grant_id if token else None for token in found] == grant_ids
+
+
+async def test_a_code_reads_back_and_is_consumed_once(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    now = stores.now
+    code = NewCode(
+        code_digest=digest(),
+        client_id=client.info.client_id,
+        user_id=user.id,
+        redirect_uri="https://app.example/callback",
+        redirect_uri_was_sent=False,
+        scopes=("openid", "profile"),
+        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        code_challenge_method="S256",
+        nonce="n-0S6",
+        resource="https://api.example/",
+        auth_time=now - timedelta(minutes=1),
+        created_at=now,
+        expires_at=now + timedelta(minutes=1),
+    )
+    code_id = await stores.codes.add_code(code)
+    found = await stores.codes.get_code(code.code_digest)
+    assert found is not None
+    assert (found.code_id, found.client_id, found.user_id, found.scopes) == (
+        code_id,
+        client.info.client_id,
+        user.id,
+        ("openid", "profile"),
+    )
+    assert (found.redirect_uri, found.redirect_uri_was_sent, found.code_challenge, found.code_challenge_method) == (
+        code.redirect_uri,
+        False,
+        code.code_challenge,
+        "S256",
+    )
+    assert (found.nonce, found.resource, found.auth_time, found.expires_at, found.consumed_at) == (
+        "n-0S6",
+        "https://api.example/",
+        code.auth_time,
+        code.expires_at,
+        None,
+    )
+    outcomes = await asyncio.gather(*(stores.codes.consume_code(code_id, now) for _ in range(3)))
+    assert sorted(outcomes) == [False, False, True]
+    consumed = await stores.codes.get_code(code.code_digest)
+    assert consumed is not None and consumed.consumed_at == now
+    assert await stores.codes.get_code(digest()) is None
+
+
+async def test_a_consumed_code_issues_no_grant(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    code_id = await _code(stores, client.info.client_id, user.id)
+    now = stores.now
+    assert await stores.codes.consume_code(code_id, now) is True
+    access = digest()
+    grant = _grant(client.info.client_id, user.id, now, code_id=code_id)
+    assert await stores.tokens.add_grant_with_tokens(grant, access, now + timedelta(hours=1), digest()) is None
+    assert await stores.tokens.get_access_token(access) is None
+
+
+async def test_a_revoked_refresh_token_reads_back_revoked_and_does_not_rotate(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    now = stores.now
+    refresh = digest()
+    grant_id = await stores.tokens.add_grant_with_tokens(
+        _grant(client.info.client_id, user.id, now), digest(), now + timedelta(hours=1), refresh
+    )
+    assert grant_id is not None
+    family = await stores.tokens.get_refresh_token(refresh)
+    assert family is not None
+    await stores.tokens.revoke_grant(grant_id, now)
+    revoked = await stores.tokens.get_refresh_token(refresh)
+    assert revoked is not None and revoked.revoked_at == now
+    new_access = digest()
+    rotated = await stores.tokens.rotate_refresh(
+        grant_id=grant_id,
+        refresh_id=family.refresh_id,
+        client_id=client.info.client_id,
+        user_id=user.id,
+        scopes=("openid",),
+        resource=None,
+        access_digest=new_access,
+        access_expires_at=now + timedelta(hours=1),
+        new_refresh_digest=digest(),
+        now=now,
+    )
+    assert rotated is False
+    assert await stores.tokens.get_access_token(new_access) is None
+
+
+async def test_revoking_the_grants_of_a_code_revokes_only_those(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    code_id = await _code(stores, client.info.client_id, user.id)
+    now = stores.now
+    from_code, other = digest(), digest()
+    await stores.tokens.add_grant_with_tokens(
+        _grant(client.info.client_id, user.id, now, code_id=code_id), from_code, now + timedelta(hours=1), None
+    )
+    await stores.tokens.add_grant_with_tokens(
+        _grant(client.info.client_id, user.id, now), other, now + timedelta(hours=1), None
+    )
+    assert await stores.tokens.get_access_token(from_code) is not None  # now cached
+    assert await stores.tokens.revoke_grants_from_code(code_id, now) == 1
+    revoked = await stores.tokens.get_access_token(from_code)
+    assert revoked is not None and revoked.revoked_at == now
+    kept = await stores.tokens.get_access_token(other)
+    assert kept is not None and kept.revoked_at is None
+
+
+async def _issued(stores: Stores, client_id: str, user_id: int | None) -> tuple[int, str, str | None]:
+    now = stores.now
+    access, refresh = digest(), digest() if user_id is not None else None
+    grant_id = await stores.tokens.add_grant_with_tokens(
+        _grant(client_id, user_id, now), access, now + timedelta(hours=1), refresh
+    )
+    assert grant_id is not None
+    return grant_id, access, refresh
+
+
+async def _is_revoked(stores: Stores, access: str, refresh: str | None) -> bool:
+    token = await stores.tokens.get_access_token(access)
+    assert token is not None
+    if refresh is not None:
+        family = await stores.tokens.get_refresh_token(refresh)
+        assert family is not None
+        assert (family.revoked_at is None) == (token.revoked_at is None), "a grant's tokens are revoked together"
+    return token.revoked_at is not None
+
+
+async def test_revoking_a_user_at_one_client_leaves_their_other_clients_and_other_users(stores: Stores) -> None:
+    client, other_client = await stores.client(), await stores.client()
+    user, other_user = await stores.user(), await stores.user()
+    targets = [await _issued(stores, client.info.client_id, user.id) for _ in range(2)]
+    kept = [
+        await _issued(stores, other_client.info.client_id, user.id),
+        await _issued(stores, client.info.client_id, other_user.id),
+    ]
+    for _, access, refresh in [*targets, *kept]:
+        assert await _is_revoked(stores, access, refresh) is False  # now cached
+    assert await stores.tokens.revoke_grants_of(user.id, client.info.client_id, stores.now) == 2
+    assert [await _is_revoked(stores, access, refresh) for _, access, refresh in targets] == [True, True]
+    assert [await _is_revoked(stores, access, refresh) for _, access, refresh in kept] == [False, False]
+    # Already revoked grants are not counted again.
+    assert await stores.tokens.revoke_grants_of(user.id, client.info.client_id, stores.now) == 0
+
+
+async def test_revoking_everything_of_a_user_spans_their_clients_only(stores: Stores) -> None:
+    client, other_client = await stores.client(), await stores.client()
+    user, other_user = await stores.user(), await stores.user()
+    targets = [
+        await _issued(stores, client.info.client_id, user.id),
+        await _issued(stores, other_client.info.client_id, user.id),
+    ]
+    kept = await _issued(stores, client.info.client_id, other_user.id)
+    assert await stores.tokens.revoke_all_of_user(user.id, stores.now) == 2
+    assert [await _is_revoked(stores, access, refresh) for _, access, refresh in targets] == [True, True]
+    assert await _is_revoked(stores, kept[1], kept[2]) is False
+    assert await stores.tokens.list_active_grants(stores.now, user_id=user.id) == []
+
+
+async def test_revoking_everything_of_a_client_spans_its_users_and_service_grants_only(stores: Stores) -> None:
+    client, other_client = await stores.client(), await stores.client()
+    user, other_user = await stores.user(), await stores.user()
+    targets = [
+        await _issued(stores, client.info.client_id, user.id),
+        await _issued(stores, client.info.client_id, other_user.id),
+        await _issued(stores, client.info.client_id, None),
+    ]
+    kept = await _issued(stores, other_client.info.client_id, user.id)
+    for _, access, refresh in [*targets, kept]:
+        assert await _is_revoked(stores, access, refresh) is False  # now cached
+    assert await stores.tokens.revoke_all_of_client(client.info.client_id, stores.now) == 3
+    assert [await _is_revoked(stores, access, refresh) for _, access, refresh in targets] == [True, True, True]
+    assert await _is_revoked(stores, kept[1], kept[2]) is False
+    assert await stores.tokens.revoke_all_of_client(client.info.client_id, stores.now) == 0
+
+
+async def test_active_grants_are_listed_newest_first_with_their_last_use(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    now = stores.now
+    ids = []
+    for offset in range(3):
+        at = now + timedelta(seconds=offset)
+        grant_id = await stores.tokens.add_grant_with_tokens(
+            _grant(client.info.client_id, user.id, at), digest(), at + timedelta(hours=1), digest()
+        )
+        assert grant_id is not None
+        ids.append(grant_id)
+    expired = _grant(client.info.client_id, user.id, now - timedelta(days=2))
+    await stores.tokens.add_grant_with_tokens(
+        NewGrant(**{**expired.__dict__, "expires_at": now - timedelta(days=1)}), digest(), now, None
+    )
+    used_at = now + timedelta(minutes=5)
+    await stores.tokens.touch_grants([ids[0], ids[2]], used_at)
+    listed = await stores.tokens.list_active_grants(now + timedelta(seconds=3), client_id=client.info.client_id)
+    assert [summary.grant_id for summary in listed] == ids[::-1]
+    assert [summary.last_used_at for summary in listed] == [used_at, None, used_at]
+    first = listed[-1]
+    assert (first.client_id, first.app_name, first.user_id, first.user_email, first.scopes) == (
+        client.info.client_id,
+        "Contract App",
+        user.id,
+        user.email,
+        ("openid", "all"),
+    )
+    assert (first.created_at, first.expires_at) == (now, now + timedelta(days=30))
+    only = await stores.tokens.list_active_grants(now, user_id=user.id, grant_id=ids[1])
+    assert [summary.grant_id for summary in only] == [ids[1]]
+    assert await stores.tokens.list_active_grants(now, grant_id=ids[1], user_id=10**9) == []
+
+
+async def test_purge_removes_revoked_grants_and_expired_codes_and_keeps_live_ones(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    now = stores.now
+    revoked_id, revoked_access, revoked_refresh = await _issued(stores, client.info.client_id, user.id)
+    await stores.tokens.revoke_grant(revoked_id, now)
+    _, live_access, live_refresh = await _issued(stores, client.info.client_id, user.id)
+    old = NewCode(
+        code_digest=digest(),
+        client_id=client.info.client_id,
+        user_id=user.id,
+        redirect_uri="https://app.example/callback",
+        redirect_uri_was_sent=True,
+        scopes=("openid",),
+        code_challenge=None,
+        code_challenge_method=None,
+        nonce=None,
+        resource=None,
+        auth_time=now - timedelta(hours=1),
+        created_at=now - timedelta(hours=1),
+        expires_at=now - timedelta(minutes=59),
+    )
+    await stores.codes.add_code(old)
+    live_code_id = await _code(stores, client.info.client_id, user.id)
+    assert await stores.tokens.purge_expired(now) >= 3
+    assert await stores.tokens.get_access_token(revoked_access) is None
+    assert revoked_refresh is not None and await stores.tokens.get_refresh_token(revoked_refresh) is None
+    assert await stores.codes.get_code(old.code_digest) is None
+    assert await stores.tokens.get_access_token(live_access) is not None
+    assert live_refresh is not None and await stores.tokens.get_refresh_token(live_refresh) is not None
+    assert await stores.codes.consume_code(live_code_id, now) is True
