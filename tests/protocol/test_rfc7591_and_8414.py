@@ -1,0 +1,90 @@
+"""Dynamic client registration's metadata rules (RFC 7591 §2) and the server metadata document (RFC 8414 §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gatepass.protocol.errors import InvalidClientMetadata, InvalidRedirectUri
+from gatepass.protocol.rfc7591_registration import parse_registration
+from gatepass.protocol.rfc8414_metadata import build_authorization_server_metadata
+
+ALLOWED = ("openid", "profile", "email")
+GOOD: dict[str, Any] = {"client_name": "  Notes  ", "redirect_uris": ["https://notes.example/cb"]}
+
+
+def test_the_smallest_request_gets_the_defaults() -> None:
+    granted = parse_registration(dict(GOOD), allowed_scopes=ALLOWED)
+    assert granted.client_name == "Notes"
+    assert granted.redirect_uris == ("https://notes.example/cb",)
+    assert (granted.grant_types, granted.response_types) == (("authorization_code",), ("code",))
+    assert granted.token_endpoint_auth_method == "client_secret_basic" and not granted.is_public
+    assert granted.scopes == ALLOWED
+    assert (granted.client_uri, granted.logo_uri, granted.contacts) == (None, None, ())
+
+
+def test_what_is_asked_within_bounds_is_granted_and_unknown_scopes_are_dropped() -> None:
+    granted = parse_registration(
+        {
+            **GOOD,
+            "redirect_uris": ["https://notes.example/cb", "https://notes.example/cb", "http://127.0.0.1:8765/cb"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "none",
+            "scope": "openid email admin",
+            "client_uri": "https://notes.example",
+            "logo_uri": "https://notes.example/logo.png",
+            "contacts": ["ops@notes.example"],
+        },
+        allowed_scopes=ALLOWED,
+    )
+    assert granted.redirect_uris == ("https://notes.example/cb", "http://127.0.0.1:8765/cb")
+    assert granted.grant_types == ("authorization_code", "refresh_token")
+    assert granted.is_public and granted.scopes == ("openid", "email")
+    assert (granted.client_uri, granted.contacts) == ("https://notes.example", ("ops@notes.example",))
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "says"),
+    [
+        ([], InvalidClientMetadata, "JSON object"),
+        ({"client_name": "X"}, InvalidRedirectUri, "redirect_uris is required"),
+        ({**GOOD, "redirect_uris": "https://notes.example/cb"}, InvalidClientMetadata, "list of strings"),
+        ({**GOOD, "redirect_uris": ["https://notes.example/cb#frag"]}, InvalidRedirectUri, "has a fragment"),
+        ({**GOOD, "grant_types": ["client_credentials"]}, InvalidClientMetadata, "cannot be registered"),
+        ({**GOOD, "grant_types": ["refresh_token"]}, InvalidClientMetadata, "must include authorization_code"),
+        ({**GOOD, "response_types": ["token"]}, InvalidClientMetadata, "only the authorization code flow"),
+        ({**GOOD, "token_endpoint_auth_method": "private_key_jwt"}, InvalidClientMetadata, "must be one of"),
+        ({**GOOD, "client_name": " "}, InvalidClientMetadata, "client_name is required"),
+        ({**GOOD, "client_name": "x" * 141}, InvalidClientMetadata, "1 to 140 characters"),
+        ({**GOOD, "scope": ["openid"]}, InvalidClientMetadata, "space-separated string"),
+        ({**GOOD, "scope": "admin"}, InvalidClientMetadata, "None of the requested scopes"),
+        ({**GOOD, "client_uri": "http://notes.example"}, InvalidClientMetadata, "https URL"),
+        ({**GOOD, "logo_uri": 'https://notes.example/"onerror'}, InvalidClientMetadata, "percent-encode"),
+        ({**GOOD, "contacts": [f"a{n}@x.example" for n in range(21)]}, InvalidClientMetadata, "list at most 20"),
+        ({**GOOD, "contacts": ["a" * 255]}, InvalidClientMetadata, "at most 254 characters"),
+    ],
+)
+def test_metadata_that_cannot_be_registered_is_refused_with_what_to_fix(
+    body: object, error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error, match=says):
+        parse_registration(body, allowed_scopes=ALLOWED)
+
+
+def test_the_metadata_document_names_the_issuer_its_endpoints_and_what_it_supports() -> None:
+    issuer = "https://id.example"
+    metadata = build_authorization_server_metadata(issuer, scopes=("openid", "all"), id_token_algorithms=("RS256",))
+    assert metadata["issuer"] == issuer
+    for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri", "revocation_endpoint"):
+        assert metadata[endpoint].startswith(issuer + "/"), endpoint
+    assert metadata["scopes_supported"] == ["openid", "all"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"], "plain is never advertised"
+    assert metadata["response_types_supported"] == ["code", "token", "id_token", "id_token token"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert "none" in metadata["token_endpoint_auth_methods_supported"]
+    without_implicit = build_authorization_server_metadata(
+        issuer, scopes=("openid",), id_token_algorithms=("ES256",), has_implicit=False
+    )
+    assert without_implicit["response_types_supported"] == ["code"]
