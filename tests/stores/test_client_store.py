@@ -7,8 +7,8 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from stores_support import Stores, digest, unique
 
-from conftest import Stores, digest, unique
 from gatepass.services.stores import Conflict, NotFound
 
 

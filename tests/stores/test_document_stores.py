@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from stores_support import Stores, unique
 
-from conftest import Stores, unique
 from gatepass.services.stores import (
     Condition,
     Conflict,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from stores_support import Stores, unique
 
-from conftest import Stores, unique
 from gatepass.services.stores import (
     AuditRecord,
     DocFieldRecord,

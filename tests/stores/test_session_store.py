@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import Stores, digest
+from stores_support import Stores, digest
+
 from gatepass.services.stores import SessionRecord
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from conftest import Stores, digest, unique
+from stores_support import Stores, digest, unique
+
 from gatepass.services.stores import ConsentRecord, SigningKeyRecord
 
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from stores_support import Stores, digest, unique
 
-from conftest import Stores, digest, unique
 from gatepass.services.stores import Conflict, LoginAttemptRecord, NewLoginAttempt, NotFound
 
 

@@ -8,8 +8,8 @@ import secrets
 from datetime import timedelta
 
 import pytest
+from stores_support import Stores, digest, unique
 
-from conftest import Stores, digest, unique
 from gatepass.services.stores import Conflict, NewUser, NotFound, ThrottleRecord
 
 

@@ -16,6 +16,7 @@ and its hot writes have a writer of their own (db/sqlite_writer.py).
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 from collections import namedtuple
@@ -49,8 +50,8 @@ class DriverPool:
         self._url = engine.url
         self._max_size = max_size
         self._idle: list[Any] = []
-        self._open_count = 0
-        self._returned: asyncio.Condition | None = None
+        self._in_use = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._pid = os.getpid()
         #: Told which read-cache groups a write changed (the engine's writes announce themselves).
         self.on_change: Callable[[frozenset[str]], None] | None = None
@@ -71,44 +72,49 @@ class DriverPool:
         await self._read("execute", sql, values)
 
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
-        connection = await self._acquire()
+        if self._pid != os.getpid():
+            # A forked worker must not share its parent's sockets.
+            self._idle, self._in_use, self._waiters, self._pid = [], 0, collections.deque(), os.getpid()
+        if self._in_use >= self._max_size:
+            await self._wait_for_a_slot()
+        self._in_use += 1
         try:
-            if self.backend == "postgresql":
-                row = await getattr(connection, method)(sql, *values)
-            else:
-                row = await _on_cursor(connection, method, sql, values)
-        except BaseException:
-            self._discard(connection)
-            raise
-        self._idle.append(connection)
-        if self._returned is not None and self._open_count >= self._max_size:
-            async with self._returned:
-                self._returned.notify()
-        return row
+            connection = await self._connection()
+            try:
+                if self.backend == "postgresql":
+                    row = await getattr(connection, method)(sql, *values)
+                else:
+                    row = await _on_cursor(connection, method, sql, values)
+            except BaseException:
+                self._discard(connection)
+                raise
+            self._idle.append(connection)
+            return row
+        finally:
+            # The slot is free whether the connection went back or was lost.
+            self._in_use -= 1
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
 
-    async def _acquire(self) -> Any:
-        while self._idle and self._pid == os.getpid():
+    async def _wait_for_a_slot(self) -> None:
+        """Wait while every connection is in use; past the timeout, answer as a lost database would."""
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            while self._in_use >= self._max_size:
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                await waiter
+
+    async def _connection(self) -> Any:
+        """An idle connection the server has not closed meanwhile, else a new one."""
+        while self._idle:
             connection = self._idle.pop()
             if not (connection.is_closed() if self.backend == "postgresql" else connection.closed):
                 return connection
-            # The server closed it while it sat idle (a restart, an idle timeout): asyncpg saw the socket end.
-            self._open_count -= 1
-        if self._pid != os.getpid():
-            # A forked worker must not share its parent's sockets.
-            self._idle, self._open_count, self._returned, self._pid = [], 0, None, os.getpid()
-        if self._returned is None:
-            self._returned = asyncio.Condition()
-        while not self._idle and self._open_count >= self._max_size:
-            async with self._returned:
-                await asyncio.wait_for(self._returned.wait(), CONNECT_TIMEOUT_SECONDS)
-        if self._idle:
-            return self._idle.pop()
-        self._open_count += 1
-        try:
-            return await self._connect()
-        except BaseException:
-            self._open_count -= 1
-            raise
+            # The server closed it while it sat idle (a restart, an idle timeout): the driver saw the socket end.
+        return await self._connect()
 
     async def _connect(self) -> Any:
         url = self._url
@@ -138,7 +144,6 @@ class DriverPool:
 
     def _discard(self, connection: Any) -> None:
         """A connection whose statement failed is not trusted again (the server may have gone or cut it)."""
-        self._open_count -= 1
         if self.backend == "postgresql":
             connection.terminate()
         else:
@@ -147,7 +152,6 @@ class DriverPool:
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
-            self._open_count -= 1
             if self.backend == "postgresql":
                 await connection.close(timeout=CONNECT_TIMEOUT_SECONDS)
             else:
