@@ -27,7 +27,7 @@ from gatepass.db.consents import SqlConsentStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.driver import create_driver_pool
-from gatepass.db.engine import announce_changes, create_engine, create_sqlite_writer
+from gatepass.db.engine import announce_changes, create_engine, create_sqlite_reader, create_sqlite_writer
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
@@ -119,7 +119,8 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     keys = InstanceKeys.from_secret(load_instance_secret(settings))
     engine = create_engine(settings)
     sqlite_writer = create_sqlite_writer(engine)
-    database = Database.of(engine, sqlite_writer, create_driver_pool(engine, pool_size=settings.database.pool_size))
+    hot_statements = create_driver_pool(engine, pool_size=settings.database.pool_size) or create_sqlite_reader(engine)
+    database = Database.of(engine, sqlite_writer, hot_statements)
     read_cache, change_feed = _read_cache(settings, database)
     users, login_sessions = SqlUserStore(database, read_cache), SqlSessionStore(database)
     clients, codes = SqlClientStore(database, read_cache), SqlCodeStore(database)

@@ -24,7 +24,7 @@ from gatepass.db.consents import SqlConsentStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.driver import create_driver_pool
-from gatepass.db.engine import announce_changes, create_engine, create_sqlite_writer
+from gatepass.db.engine import announce_changes, create_engine, create_sqlite_reader, create_sqlite_writer
 from gatepass.db.migrate import upgrade_to_head
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
@@ -59,7 +59,11 @@ async def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     engine = create_engine(settings)
     try:
         await upgrade_to_head(engine)
-        database = Database.of(engine, create_sqlite_writer(engine), create_driver_pool(engine, pool_size=4))
+        database = Database.of(
+            engine,
+            create_sqlite_writer(engine),
+            create_driver_pool(engine, pool_size=4) or create_sqlite_reader(engine),
+        )
         cache = _read_cache(database, var_dir, settings.database.read_cache_seconds)
         # The same stores read through the cache as in gatepass.app.build_gatepass.
         yield Stores(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatepass.cache.reads import NO_CACHE, ReadCache
-from gatepass.db.driver import DriverPool, DriverStatement
+from gatepass.db.driver import DriverConnections, DriverStatement
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.services.stores import Conflict
 
@@ -19,17 +19,21 @@ from gatepass.services.stores import Conflict
 @dataclass(frozen=True)
 class Database:
     """One database as the stores reach it: the engine, its session factory, on a SQLite file the
-    process's group-commit writer (db/sqlite_writer.py), and on PostgreSQL the hot reads' own
-    asyncpg pool (db/driver.py)."""
+    process's group-commit writer (db/sqlite_writer.py), and where the hot statements run past
+    SQLAlchemy: the worker's asyncpg or aiomysql connections on PostgreSQL and MariaDB
+    (db/driver.py), the reader thread on a SQLite file (db/sqlite_reader.py)."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     sqlite_writer: SqliteWriter | None = None
-    driver_pool: DriverPool | None = None
+    driver_pool: DriverConnections | None = None
 
     @classmethod
     def of(
-        cls, engine: AsyncEngine, sqlite_writer: SqliteWriter | None = None, driver_pool: DriverPool | None = None
+        cls,
+        engine: AsyncEngine,
+        sqlite_writer: SqliteWriter | None = None,
+        driver_pool: DriverConnections | None = None,
     ) -> Database:
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False), sqlite_writer, driver_pool)
 
@@ -40,7 +44,7 @@ class StoreBase:
         self._sessions = database.sessions
         #: On a SQLite file, the stores whose writes are hot send them to this writer.
         self._sqlite_writer = database.sqlite_writer
-        #: On PostgreSQL, the stores' hot single-row reads run on this pool.
+        #: The stores' hot reads run here (and on PostgreSQL and MariaDB some hot writes).
         self._driver_pool = database.driver_pool
         self._cache = cache
 

@@ -9,7 +9,7 @@ column types' own bind and result processors applied, so it reads exactly what t
 path reads. asyncpg prepares each statement once per connection and keeps it; both run it outside
 any transaction: one round trip.
 
-SQLite keeps the SQLAlchemy path: its reads are local calls, mostly answered by the read cache,
+On a SQLite file the same statements run on the process's reader thread (db/sqlite_reader.py),
 and its hot writes have a writer of their own (db/sqlite_writer.py).
 """
 
@@ -35,7 +35,41 @@ CONNECT_TIMEOUT_SECONDS = 5
 COMMAND_TIMEOUT_SECONDS = 15
 
 
-class DriverPool:
+class DriverConnections:
+    """Where a DriverStatement runs: a DriverPool, or the SQLite reader thread (reads only).
+
+    Subclasses run one statement in ``_read`` (``method``: fetchrow, fetch or execute, as asyncpg names them).
+    """
+
+    dialect: Dialect
+    #: "postgresql", "mysql" (MariaDB) or "sqlite": what the stores may ask of it beyond the reads.
+    backend: str
+    #: Told which read-cache groups a write changed (the engine's writes announce themselves).
+    on_change: Callable[[frozenset[str]], None] | None = None
+
+    def announce(self, groups: frozenset[str]) -> None:
+        """After a write on the driver changed rows the read cache may hold."""
+        if self.on_change is not None:
+            self.on_change(groups)
+
+    async def fetch_one(self, sql: str, values: list[Any]) -> Any:
+        return await self._read("fetchrow", sql, values)
+
+    async def fetch_all(self, sql: str, values: list[Any]) -> list[Any]:
+        rows: list[Any] = await self._read("fetch", sql, values)
+        return rows
+
+    async def execute(self, sql: str, values: list[Any]) -> None:
+        await self._read("execute", sql, values)
+
+    async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class DriverPool(DriverConnections):
     """A worker's driver connections for the hot statements, made on demand, at most ``max_size``.
 
     asyncpg's own pool costs about 50 µs per acquire and release, more than the read itself: the
@@ -53,23 +87,7 @@ class DriverPool:
         self._in_use = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._pid = os.getpid()
-        #: Told which read-cache groups a write changed (the engine's writes announce themselves).
-        self.on_change: Callable[[frozenset[str]], None] | None = None
-
-    def announce(self, groups: frozenset[str]) -> None:
-        """After a write on the driver changed rows the read cache may hold."""
-        if self.on_change is not None:
-            self.on_change(groups)
-
-    async def fetch_one(self, sql: str, values: list[Any]) -> Any:
-        return await self._read("fetchrow", sql, values)
-
-    async def fetch_all(self, sql: str, values: list[Any]) -> list[Any]:
-        rows: list[Any] = await self._read("fetch", sql, values)
-        return rows
-
-    async def execute(self, sql: str, values: list[Any]) -> None:
-        await self._read("execute", sql, values)
+        self.on_change = None
 
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         if self._pid != os.getpid():
@@ -193,22 +211,27 @@ class DriverStatement:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self._statement.compile(dialect=dialect)
+            # The dialect's own form of each type: a SQLite DATETIME parses text where asyncpg hands over datetimes.
             binds = tuple(
-                (name, compiled.binds[name].type.bind_processor(dialect)) for name in compiled.positiontup or ()
+                (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in compiled.positiontup or ()
             )
-            results = tuple(column.type.result_processor(dialect, None) for column in self._statement.exported_columns)
+            results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self._statement.exported_columns
+            )
             found = self._compiled[dialect.name] = (str(compiled), binds, results)
         return found
 
-    async def fetch_one(self, pool: DriverPool, parameters: Mapping[str, Any]) -> Any:
+    async def fetch_one(self, pool: DriverConnections, parameters: Mapping[str, Any]) -> Any:
         """The one row (by index or column name), or None."""
         rows = await self._read(pool, parameters, one=True)
         return rows[0] if rows else None
 
-    async def fetch_all(self, pool: DriverPool, parameters: Mapping[str, Any]) -> list[Any]:
+    async def fetch_all(self, pool: DriverConnections, parameters: Mapping[str, Any]) -> list[Any]:
         return await self._read(pool, parameters, one=False)
 
-    async def execute(self, pool: DriverPool, parameters: Mapping[str, Any]) -> None:
+    async def execute(self, pool: DriverConnections, parameters: Mapping[str, Any]) -> None:
         """A write whose rows are not wanted, in one round trip outside any transaction (atomic by itself).
 
         (A compiled INSERT may still say RETURNING for its primary key: what it returns is dropped.)
@@ -216,7 +239,7 @@ class DriverStatement:
         await self._read(pool, parameters, one=False, want_rows=False)
 
     async def _read(
-        self, pool: DriverPool, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True
+        self, pool: DriverConnections, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True
     ) -> list[Any]:
         sql, binds, results = self._for(pool.dialect)
         values = [parameters[name] if process is None else process(parameters[name]) for name, process in binds]

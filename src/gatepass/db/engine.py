@@ -24,6 +24,7 @@ from sqlalchemy.util import await_only
 
 from gatepass.cache.reads import GROUPS, TOKENS
 from gatepass.config import Settings, make_private_dir, restrict_mode
+from gatepass.db.sqlite_reader import SqliteReader
 from gatepass.db.sqlite_writer import SqliteWriter
 
 _ASYNC_DRIVERS = {
@@ -412,9 +413,22 @@ def create_sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
 
     An in-memory database has no file another connection could write to, so it keeps the engine's writes.
     """
-    url = engine.url
+    path = _sqlite_file(engine.url)
+    return None if path is None else SqliteWriter(path, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS)
+
+
+def create_sqlite_reader(engine: AsyncEngine) -> SqliteReader | None:
+    """The process's reader thread for the hot reads of a SQLite file (db/sqlite_reader.py); None otherwise."""
+    path = _sqlite_file(engine.url)
+    if path is None:
+        return None
+    return SqliteReader(path, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS, dialect=engine.dialect)
+
+
+def _sqlite_file(url: URL) -> str | None:
+    """The path of a SQLite database file that other connections can open, else None."""
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     if url.database.startswith("file:"):
         return None
-    return SqliteWriter(url.database, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS)
+    return url.database

@@ -21,15 +21,15 @@ import contextlib
 import fcntl
 import json
 import os
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from gatepass.db.sqlite_thread import BatchingThread, answer_all
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ class _Write(Generic[T]):
     outcome: tuple[T | None, BaseException | None] = field(default=(None, None))
 
 
-class SqliteWriter:
+class SqliteWriter(BatchingThread[_Write[Any]]):
     """The process's one writer to a SQLite file; ``await write(fn)`` runs ``fn(connection)`` in a group commit.
 
     ``fn`` runs on the writer's thread inside the open transaction and must only execute statements on
@@ -76,13 +76,16 @@ class SqliteWriter:
         busy_timeout_seconds: float,
         on_change: Callable[[frozenset[str]], None] | None = None,
     ) -> None:
+        super().__init__(
+            name="gatepass-sqlite-writer",
+            max_batch=MAX_WRITES_PER_COMMIT,
+            stop_timeout_seconds=busy_timeout_seconds + 5,
+        )
         self._path = path
         self._busy_timeout_seconds = busy_timeout_seconds
         self.on_change = on_change
-        self._writes: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._pid = os.getpid()
+        self._connection: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
         #: Transactions committed, and writes they held: their ratio is how many requests share a commit.
         self.commits = 0
         self.writes = 0
@@ -90,54 +93,36 @@ class SqliteWriter:
     async def write(self, work: Callable[[sqlite3.Connection], T], *, changes: frozenset[str] = frozenset()) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._ensure_started()
-        self._writes.put(_Write(work, loop, future, changes))
+        self._submit(_Write(work, loop, future, changes))
         return await future
 
     def close(self) -> None:
         """Finish the writes already queued, then stop the thread (a later write starts it again)."""
-        with self._start_lock:
-            thread, self._thread = self._thread, None
-        if thread is not None and thread.is_alive():
-            self._writes.put(None)
-            thread.join(timeout=self._busy_timeout_seconds + 5)
+        self._stop()
 
-    def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            return
-        with self._start_lock:
-            if self._pid != os.getpid():
-                # A forked child inherits the object but not the thread: it starts its own writer.
-                self._pid, self._thread, self._writes = os.getpid(), None, queue.SimpleQueue()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._serve, name="gatepass-sqlite-writer", daemon=True)
-                self._thread.start()
+    def _handle(self, batch: list[_Write[Any]]) -> None:
+        if self._connection is None or self._lock_fd is None:
+            try:
+                self._connection = self._connect()
+                self._lock_fd = os.open(f"{self._path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except Exception as error:
+                # No file, no directory, no permission: each caller is told; the next batch tries again.
+                self._finish()
+                fault = _as_dbapi_error(error, "connect")
+                answer_all((write.loop, write.future, None, fault) for write in batch)
+                return
+        self._commit(self._connection, self._lock_fd, batch)
 
-    def _serve(self) -> None:
-        connection = self._connect()
-        lock_fd = os.open(f"{self._path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            while True:
-                first = self._writes.get()
-                if first is None:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < MAX_WRITES_PER_COMMIT:
-                    try:
-                        queued = self._writes.get_nowait()
-                    except queue.Empty:
-                        break
-                    if queued is None:
-                        stop = True
-                        break
-                    batch.append(queued)
-                self._commit(connection, lock_fd, batch)
-                if stop:
-                    return
-        finally:
-            connection.close()
-            os.close(lock_fd)
+    def _forget_parent(self) -> None:
+        self._connection, self._lock_fd = None, None
+
+    def _finish(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: the module opens no transaction of its own; this thread says BEGIN IMMEDIATE.
@@ -176,9 +161,7 @@ class SqliteWriter:
         with contextlib.suppress(RuntimeError):
             if changes and self.on_change is not None:
                 batch[0].loop.call_soon_threadsafe(self.on_change, changes)
-        for write in batch:
-            with contextlib.suppress(RuntimeError):
-                write.loop.call_soon_threadsafe(_settle, write.future, *write.outcome)
+        answer_all((write.loop, write.future, *write.outcome) for write in batch)
 
 
 def _run_in_savepoint(
@@ -214,12 +197,3 @@ def _turn(lock_fd: int) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(lock_fd, fcntl.LOCK_UN)
-
-
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
-from gatepass.db.driver import DriverPool
+from gatepass.db.driver import DriverConnections
 from gatepass.db.migrate import is_at_head, upgrade_to_head
 from gatepass.db.social import SqlLoginAttemptStore
 from gatepass.db.sqlite_writer import SqliteWriter
@@ -28,7 +28,7 @@ class SqlUpkeep:
         engine: AsyncEngine,
         *,
         sqlite_writer: SqliteWriter | None = None,
-        driver_pool: DriverPool | None = None,
+        driver_pool: DriverConnections | None = None,
         tokens: SqlTokenStore,
         sessions: SqlSessionStore,
         login_attempts: SqlLoginAttemptStore,
