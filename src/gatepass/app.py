@@ -142,7 +142,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
     )
     client_auth = ClientAuthenticator(clients, keys)
     access_tokens = AccessTokenVerifier(
-        tokens=tokens, clients=clients, keys=keys, clock=clock, api_resource=settings.document_api_resource
+        tokens=tokens, keys=keys, clock=clock, api_resource=settings.document_api_resource
     )
     token_issuer = TokenIssuer(
         tokens=tokens,

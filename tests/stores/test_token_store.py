@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from stores_support import Stores, digest
@@ -438,3 +439,17 @@ async def test_purge_removes_revoked_grants_and_expired_codes_and_keeps_live_one
     assert await stores.tokens.get_access_token(live_access) is not None
     assert live_refresh is not None and await stores.tokens.get_refresh_token(live_refresh) is not None
     assert await stores.codes.consume_code(live_code_id, now) is True
+
+
+async def test_an_access_token_reads_whether_its_client_is_enabled_now(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    now = stores.now
+    access = digest()
+    await stores.tokens.add_grant_with_tokens(
+        _grant(client.info.client_id, user.id, now), access, now + timedelta(hours=1), None
+    )
+    token = await stores.tokens.get_access_token(access)
+    assert token is not None and token.is_client_enabled
+    await stores.clients.update_client(dataclasses.replace(client.info, is_enabled=False), client.secret_encrypted, now)
+    token = await stores.tokens.get_access_token(access)
+    assert token is not None and not token.is_client_enabled, "a cached token must not outlive its client's disabling"

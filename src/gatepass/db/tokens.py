@@ -25,6 +25,7 @@ _codes: Table = AuthorizationCode.__table__  # type: ignore[assignment]
 _grants: Table = TokenGrant.__table__  # type: ignore[assignment]
 _access: Table = AccessToken.__table__  # type: ignore[assignment]
 _refresh: Table = RefreshToken.__table__  # type: ignore[assignment]
+_clients: Table = OAuthClient.__table__  # type: ignore[assignment]
 
 _CODE_BY_DIGEST = select(
     _codes.c.id,
@@ -41,17 +42,24 @@ _CODE_BY_DIGEST = select(
     _codes.c.consumed_at,
     _codes.c.resource,
 ).where(_codes.c.code_digest == bindparam("digest"))
-_ACCESS_BY_DIGEST = select(
-    _access.c.id,
-    _access.c.grant_id,
-    _access.c.client_id,
-    _access.c.user_id,
-    _access.c.scopes,
-    _access.c.resource,
-    _access.c.created_at,
-    _access.c.expires_at,
-    _access.c.revoked_at,
-).where(_access.c.token_digest == bindparam("digest"))
+_ACCESS_BY_DIGEST = (
+    select(
+        _access.c.id,
+        _access.c.grant_id,
+        _access.c.client_id,
+        _access.c.user_id,
+        _access.c.scopes,
+        _access.c.resource,
+        _access.c.created_at,
+        _access.c.expires_at,
+        _access.c.revoked_at,
+        # Disabling a client revokes its grants; reading its flag here also stops a token issued meanwhile,
+        # without a second lookup.
+        _clients.c.is_enabled,
+    )
+    .select_from(_access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id))
+    .where(_access.c.token_digest == bindparam("digest"))
+)
 _ACCESS_BY_DIGEST_ON_DRIVER = DriverStatement(_ACCESS_BY_DIGEST, "access token by digest")
 _REFRESH_BY_DIGEST = (
     select(
@@ -454,7 +462,18 @@ class SqlTokenStore(StoreBase):
         row = await self._read_one(_ACCESS_BY_DIGEST_ON_DRIVER, {"digest": token_digest})
         if row is None:
             return None
-        return AccessTokenRecord(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6], row[7], row[8])
+        return AccessTokenRecord(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            tuple(row[4]),
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            is_client_enabled=bool(row[9]),
+        )
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
         row = await self._read_one(_REFRESH_BY_DIGEST_ON_DRIVER, {"digest": token_digest})

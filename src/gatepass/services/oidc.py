@@ -90,9 +90,7 @@ class OidcService:
     async def userinfo(self, access_token: str, *, is_frappe_path: bool = False) -> dict[str, Any]:
         """OIDC Core §5.3: claims by the token's scopes. Frappe's path adds Frappe's fields."""
         record = await self._access_tokens.load_access_token(access_token)
-        client = await self._clients.get(record.client_id)
-        is_legacy = is_frappe_path and client is not None and client.info.is_frappe_legacy
-        if "openid" not in record.scopes and not is_legacy:
+        if "openid" not in record.scopes and not (is_frappe_path and await self._is_frappe_legacy(record.client_id)):
             raise InsufficientScope("The access token does not have the openid scope", scope="openid")
         user = await self._users.get_user(record.user_id) if record.user_id is not None else None
         if user is None or not user.is_enabled:
@@ -105,6 +103,10 @@ class OidcService:
             claims["iss"] = self._issuer
             return claims
         return claims_for_scopes(user, self._issuer, scopes)
+
+    async def _is_frappe_legacy(self, client_id: str) -> bool:
+        client = await self._clients.get(client_id)
+        return client is not None and client.info.is_frappe_legacy
 
     async def parse_logout(self, params: Mapping[str, str]) -> LogoutRequest:
         """RP-Initiated Logout 1.0 §2-3: the hint, the client, and a registered post-logout URI only."""

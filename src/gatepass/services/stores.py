@@ -107,6 +107,8 @@ class AccessTokenRecord:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    #: Whether the token's client is enabled now (read with the token).
+    is_client_enabled: bool = True
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.tokens import token_digest
 from gatepass.protocol.values import Principal
 from gatepass.services.crypto import InstanceKeys
-from gatepass.services.stores import AccessTokenRecord, ClientStore
+from gatepass.services.stores import AccessTokenRecord
 
 #: How precisely a grant's last use is kept, and how many grants a worker remembers having noted.
 LAST_USE_RESOLUTION = timedelta(seconds=60)
@@ -32,13 +32,11 @@ class AccessTokenVerifier:
         self,
         *,
         tokens: AccessTokenStore,
-        clients: ClientStore,
         keys: InstanceKeys,
         clock: Callable[[], datetime],
         api_resource: str | None = None,
     ) -> None:
         self._tokens = tokens
-        self._clients = clients
         self._keys = keys
         self._clock = clock
         self._api_resource = api_resource
@@ -58,7 +56,8 @@ class AccessTokenVerifier:
         now = self._clock()
         if record.expires_at <= now:
             raise InvalidToken("The access token has expired; use the refresh token to get a new one")
-        if not await self._is_client_enabled(record.client_id):
+        if not record.is_client_enabled:
+            # Disabling a client revokes its grants; this also stops a token issued while it was being disabled.
             raise InvalidToken("The access token was issued to a client that is disabled")
         self._note_use(record.grant_id, now)
         return record
@@ -96,8 +95,3 @@ class AccessTokenVerifier:
             self._last_use_noted.clear()
         self._last_use_noted[grant_id] = now
         self._uses_to_write.add(grant_id)
-
-    async def _is_client_enabled(self, client_id: str) -> bool:
-        """Disabling a client revokes its grants; this also stops a token issued while it was being disabled."""
-        client = await self._clients.get_client(client_id)
-        return client is not None and client.info.is_enabled
