@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Integer, String, bindparam, cast, delete, literal_column, null, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,33 +70,116 @@ async def _doctype_id(session: AsyncSession, name: str) -> int:
 
 _types, _fields = DocType.__table__, DocField.__table__
 _permissions, _scopes = DocPermission.__table__, DocumentScope.__table__
-_named = _types.c.name == bindparam("doctype")
 
-# The reads of the permission check, as named statements for the driver (db/driver.py): on PostgreSQL
-# and MariaDB without the read cache, every document request makes them.
-_TYPE_BY_NAME = DriverStatement(
-    select(_types.c.name, _types.c.description, _types.c.is_builtin).where(_named), "document type by name"
-)
-_FIELDS_OF_TYPE = DriverStatement(
-    select(_fields).join(_types, _types.c.id == _fields.c.doctype_id).where(_named).order_by(_fields.c.idx),
-    "fields of a document type",
-)
-_ROLES_OF_USER = DriverStatement(
-    select(Role.__table__.c.name)
-    .join(UserRole.__table__, UserRole.__table__.c.role_id == Role.__table__.c.id)
-    .where(UserRole.__table__.c.user_id == bindparam("user_id")),
-    "roles of a user",
-)
-_PERMISSIONS_OF_TYPE = DriverStatement(
-    select(Role.__table__.c.name.label("role_name"), _permissions)
-    .join(Role.__table__, Role.__table__.c.id == _permissions.c.role_id)
-    .join(_types, _types.c.id == _permissions.c.doctype_id)
-    .where(_named),
-    "role permissions of a document type",
-)
-_SCOPES_OF_TYPE = DriverStatement(
-    select(_scopes).join(_types, _types.c.id == _scopes.c.doctype_id).where(_named), "scopes of a document type"
-)
+
+def _access_statement() -> Any:
+    """The permission check's reads in one statement: the type, its fields, its role permissions, its scopes
+    and the user's roles, one row each, told apart by ``kind`` (UNION ALL: one round trip, one snapshot).
+
+    Every part fills the same columns (texts, flags, a JSON list) with what it has; the first part's
+    columns carry the types, so each value comes back converted as the column's own type would.
+    """
+    roles = Role.__table__
+    user_roles = UserRole.__table__
+    # PostgreSQL types a UNION column from its first typed part, so NULLs are cast; MariaDB casts to neither
+    # BOOLEAN nor JSON, so flags travel as integers and the JSON list's NULL is typed for SQLAlchemy alone.
+    no_text, no_flag = cast(null(), String), null()
+    no_list = type_coerce(null(), _scopes.c.actions.type)
+    by_type = _types.c.name == bindparam("doctype")
+
+    def part(kind: str, position: Any, texts: tuple[Any, ...], flags: tuple[Any, ...], items: Any) -> Any:
+        texts = (*texts, *(no_text,) * (4 - len(texts)))
+        flags = (*flags, *(no_flag,) * (5 - len(flags)))
+        return select(
+            literal_column(f"'{kind}'", String).label("kind"),
+            (literal_column("0", Integer) if position is None else position).label("position"),
+            *(text.label(f"text_{n}") for n, text in enumerate(texts)),
+            *(cast(flag, Integer).label(f"flag_{n}") for n, flag in enumerate(flags)),
+            items.label("items"),
+        )
+
+    return union_all(
+        part("type", None, (_types.c.name, _types.c.description), (_types.c.is_builtin,), no_list).where(by_type),
+        part(
+            "field",
+            _fields.c.idx,
+            (_fields.c.fieldname, _fields.c.fieldtype, _fields.c.label, _fields.c.default_value),
+            (_fields.c.is_required,),
+            _fields.c.options,
+        )
+        .join(_types, _types.c.id == _fields.c.doctype_id)
+        .where(by_type),
+        part(
+            "permission",
+            None,
+            (roles.c.name,),
+            (
+                _permissions.c.if_owner,
+                _permissions.c.can_read,
+                _permissions.c.can_write,
+                _permissions.c.can_create,
+                _permissions.c.can_delete,
+            ),
+            no_list,
+        )
+        .join(roles, roles.c.id == _permissions.c.role_id)
+        .join(_types, _types.c.id == _permissions.c.doctype_id)
+        .where(by_type),
+        part("scope", None, (_scopes.c.name, _scopes.c.title, _scopes.c.description), (), _scopes.c.actions)
+        .join(_types, _types.c.id == _scopes.c.doctype_id)
+        .where(by_type),
+        part("role", None, (roles.c.name,), (), no_list)
+        .join(user_roles, user_roles.c.role_id == roles.c.id)
+        .where(user_roles.c.user_id == bindparam("user_id")),
+    ).order_by("kind", "position", "text_0")
+
+
+#: Every document request without the read cache makes it (db/driver.py runs it past SQLAlchemy).
+_ACCESS = DriverStatement(_access_statement(), "permission check of a document type for a user")
+
+
+def _access_from_rows(doctype: str, rows: list[Any]) -> DocumentAccess | None:
+    found = next((row for row in rows if row.kind == "type"), None)
+    if found is None:
+        return None
+    of_kind: dict[str, list[Any]] = {}
+    for row in rows:
+        of_kind.setdefault(row.kind, []).append(row)
+    fields = tuple(
+        DocFieldRecord(
+            fieldname=row.text_0,
+            fieldtype=row.text_1,
+            label=row.text_2,
+            is_required=bool(row.flag_0),
+            default=row.text_3,
+            options=tuple(row.items or ()),
+        )
+        for row in of_kind.get("field", ())
+    )
+    permissions = tuple(
+        DocPermissionRecord(
+            doctype,
+            row.text_0,
+            bool(row.flag_0),
+            frozenset(
+                action
+                for action, allowed in zip(
+                    DOCUMENT_ACTIONS, (row.flag_1, row.flag_2, row.flag_3, row.flag_4), strict=True
+                )
+                if allowed
+            ),
+        )
+        for row in of_kind.get("permission", ())
+    )
+    return DocumentAccess(
+        doctype=DocTypeRecord(found.text_0, fields, found.text_1, bool(found.flag_0)),
+        roles=tuple(row.text_0 for row in of_kind.get("role", ())),
+        permissions=permissions,
+        scopes=tuple(
+            DocumentScopeRecord(row.text_0, doctype, tuple(row.items or ()), row.text_1, row.text_2)
+            for row in of_kind.get("scope", ())
+        ),
+    )
 
 
 class SqlDocTypeStore(StoreBase):
@@ -216,52 +299,5 @@ class SqlDocTypeStore(StoreBase):
         return await self._cache.get(("document_access", doctype, user_id), lambda: self._load_access(doctype, user_id))
 
     async def _load_access(self, doctype: str, user_id: int) -> DocumentAccess | None:
-        """The type, the user's roles, the type's permission rows and scopes, read in one session."""
-        if self._driver_pool is not None:
-            return await self._load_access_on_driver(doctype, user_id)
-        async with self._sessions() as session:
-            found = await _doctypes(session, DocType.name == doctype)
-            if not found:
-                return None
-            roles = await session.execute(
-                select(Role.name).join(UserRole, UserRole.role_id == Role.id).where(UserRole.user_id == user_id)
-            )
-            permissions = await session.execute(
-                select(Role.name, DocPermission)
-                .join(Role, Role.id == DocPermission.role_id)
-                .join(DocType, DocType.id == DocPermission.doctype_id)
-                .where(DocType.name == doctype)
-            )
-            scopes = await session.execute(
-                select(DocumentScope)
-                .join(DocType, DocType.id == DocumentScope.doctype_id)
-                .where(DocType.name == doctype)
-            )
-            return DocumentAccess(
-                doctype=found[0],
-                roles=tuple(roles.scalars()),
-                permissions=tuple(_permission(doctype, role, row) for role, row in permissions),
-                scopes=tuple(_scope(doctype, row) for row in scopes.scalars()),
-            )
-
-    async def _load_access_on_driver(self, doctype: str, user_id: int) -> DocumentAccess | None:
-        """The same reads as _load_access, each one round trip on the driver (no transaction around them:
-        a permission changed between two of them is seen on the next request, as with the read cache)."""
-        pool = self._driver_pool
-        assert pool is not None
-        named = {"doctype": doctype}
-        found = await _TYPE_BY_NAME.fetch_one(pool, named)
-        if found is None:
-            return None
-        fields = await _FIELDS_OF_TYPE.fetch_all(pool, named)
-        roles = await _ROLES_OF_USER.fetch_all(pool, {"user_id": user_id})
-        permissions = await _PERMISSIONS_OF_TYPE.fetch_all(pool, named)
-        scopes = await _SCOPES_OF_TYPE.fetch_all(pool, named)
-        return DocumentAccess(
-            doctype=DocTypeRecord(
-                found.name, tuple(_field(row) for row in fields), found.description, found.is_builtin
-            ),
-            roles=tuple(row.name for row in roles),
-            permissions=tuple(_permission(doctype, row.role_name, row) for row in permissions),
-            scopes=tuple(_scope(doctype, row) for row in scopes),
-        )
+        """The type, the user's roles, the type's permission rows and scopes: one statement."""
+        return _access_from_rows(doctype, await self._read_all(_ACCESS, {"doctype": doctype, "user_id": user_id}))
