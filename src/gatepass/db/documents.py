@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.base import StoreBase, conflict_from, single_statement
 from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import DocField, DocType, Document, User
 from gatepass.services.stores import Condition, DocumentQuery, DocumentRecord, SortKey
@@ -164,8 +164,9 @@ class SqlDocumentStore(StoreBase):
             statement = statement.limit(query.limit)
         elif query.offset:
             statement = statement.limit(2**62)  # MariaDB and SQLite need a LIMIT to take an OFFSET
-        async with self._sessions() as session:
-            return [_record(row) for row in await session.execute(statement)]
+        # Core on one connection, no ORM session: on PostgreSQL one round trip in autocommit (see single_statement).
+        async with single_statement(self._engine) as connection:
+            return [_record(row) for row in await connection.execute(statement)]
 
     async def add_document(
         self, doctype: str, name: str, owner_id: int, data: dict[str, Any], now: datetime
