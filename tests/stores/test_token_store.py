@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from stores_support import Stores, digest
 
-from gatepass.services.stores import NewCode, NewGrant
+from gatepass.services.stores import AuditRecord, NewCode, NewGrant
 
 
 def _grant(client_id: str, user_id: int | None, now: datetime, *, code_id: int | None = None) -> NewGrant:
@@ -453,3 +453,39 @@ async def test_an_access_token_reads_whether_its_client_is_enabled_now(stores: S
     await stores.clients.update_client(dataclasses.replace(client.info, is_enabled=False), client.secret_encrypted, now)
     token = await stores.tokens.get_access_token(access)
     assert token is not None and not token.is_client_enabled, "a cached token must not outlive its client's disabling"
+
+
+async def test_an_issuance_writes_its_audit_event_with_its_grant_and_a_reused_code_writes_neither(
+    stores: Stores,
+) -> None:
+    client, user = await stores.client(), await stores.user()
+    now = stores.now
+    client_id = client.info.client_id
+    code_id = await _code(stores, client_id, user.id)
+
+    def issued(grant_type: str) -> AuditRecord:
+        return AuditRecord(now, "token_issued", user.id, client_id, None, {"grant_type": grant_type, "scope": "all"})
+
+    for with_refresh in (False, True):
+        grant_id = await stores.tokens.add_grant_with_tokens(
+            _grant(client_id, user.id, now),
+            digest(),
+            now + timedelta(hours=1),
+            digest() if with_refresh else None,
+            issued("client_credentials"),
+        )
+        assert grant_id is not None
+    access = digest()
+    grant = _grant(client_id, user.id, now, code_id=code_id)
+    assert await stores.tokens.add_grant_with_tokens(grant, access, now, digest(), issued("authorization_code"))
+    # The same code again: no grant, no token, and no event claiming one was issued.
+    assert (
+        await stores.tokens.add_grant_with_tokens(grant, digest(), now, digest(), issued("authorization_code")) is None
+    )
+    events = await stores.audit.list_events(client_id=client_id)
+    assert sorted(event.detail["grant_type"] for event in events) == [
+        "authorization_code",
+        "client_credentials",
+        "client_credentials",
+    ]
+    assert all((event.event, event.user_id, event.at) == ("token_issued", user.id, now) for event in events)

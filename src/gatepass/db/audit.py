@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select
 
@@ -13,12 +14,22 @@ from gatepass.db.tables import AuditEvent
 from gatepass.services.stores import AuditRecord
 
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
+AUDIT_COLUMNS = ("at", "event", "user_id", "client_id", "ip", "detail")
 _INSERT_AUDIT_EVENT = DriverStatement(
-    insert(_audit_events).values(
-        {name: bindparam(name) for name in ("at", "event", "user_id", "client_id", "ip", "detail")}
-    ),
-    "audit event",
+    insert(_audit_events).values({name: bindparam(name) for name in AUDIT_COLUMNS}), "audit event"
 )
+
+
+def audit_event_row(event: AuditRecord) -> dict[str, Any]:
+    """The row of an audit event, by column (the token store writes an issuance's event with its grant)."""
+    return {
+        "at": event.at,
+        "event": event.event,
+        "user_id": event.user_id,
+        "client_id": event.client_id,
+        "ip": event.ip,
+        "detail": event.detail,
+    }
 
 
 class SqlAuditStore(StoreBase):
@@ -26,15 +37,8 @@ class SqlAuditStore(StoreBase):
         if self._sqlite_writer is not None:
             await self._sqlite_writer.write(sqlite_writes.add_audit_event(event))
             return
-        # One statement: every token issued writes an event, so this is on the hot path.
-        row = {
-            "at": event.at,
-            "event": event.event,
-            "user_id": event.user_id,
-            "client_id": event.client_id,
-            "ip": event.ip,
-            "detail": event.detail,
-        }
+        # One statement: events are written on hot paths (logins, refreshes, revocations).
+        row = audit_event_row(event)
         if self._driver_pool is not None:
             await _INSERT_AUDIT_EVENT.execute(self._driver_pool, row)
             return

@@ -34,9 +34,15 @@ _INSERT_AUDIT = "INSERT INTO audit_events (at, event, user_id, client_id, ip, de
 
 
 def issue_grant(
-    grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+    grant: NewGrant,
+    access_digest: str,
+    access_expires_at: datetime,
+    refresh_digest: str | None,
+    audit_event: AuditRecord | None = None,
 ) -> Callable[[sqlite3.Connection], int | None]:
-    """The grant and its first tokens (consuming its code, if any); None when the code was consumed already."""
+    """The grant and its first tokens (consuming its code, if any) and the audit event of their issuance;
+    None when the code was consumed already (and then nothing is written)."""
+    write_audit_event = add_audit_event(audit_event) if audit_event is not None else None
     created_at = sqlite_time(grant.created_at)
     scopes = sqlite_json(list(grant.scopes))
     grant_row = (
@@ -72,6 +78,8 @@ def issue_grant(
         )
         if refresh_digest is not None:
             connection.execute(_INSERT_REFRESH, (refresh_digest, grant_id, created_at))
+        if write_audit_event is not None:
+            write_audit_event(connection)
         return grant_id
 
     return work

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatepass.cache.reads import TOKENS
 from gatepass.db import sqlite_writes
+from gatepass.db.audit import AUDIT_COLUMNS as _AUDIT_COLUMNS
+from gatepass.db.audit import audit_event_row
 from gatepass.db.base import StoreBase, single_statement
 from gatepass.db.driver import DriverStatement
-from gatepass.db.tables import AccessToken, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
+from gatepass.db.tables import AccessToken, AuditEvent, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
-from gatepass.services.stores import AccessTokenRecord, GrantSummary, NewCode, NewGrant
+from gatepass.services.stores import AccessTokenRecord, AuditRecord, GrantSummary, NewCode, NewGrant
 
 # The hot paths below use SQLAlchemy Core on these tables, with statements built once: no ORM unit of
 # work, identity map or attribute instrumentation per request, and fewer round trips (see db.base.single_statement).
@@ -26,6 +28,7 @@ _grants: Table = TokenGrant.__table__  # type: ignore[assignment]
 _access: Table = AccessToken.__table__  # type: ignore[assignment]
 _refresh: Table = RefreshToken.__table__  # type: ignore[assignment]
 _clients: Table = OAuthClient.__table__  # type: ignore[assignment]
+_audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
 
 _CODE_BY_DIGEST = select(
     _codes.c.id,
@@ -103,7 +106,7 @@ def _param(table: Table, column: str, prefix: str) -> Any:
     return bindparam(f"{prefix}{column}", type_=table.c[column].type)
 
 
-def _build_issue_statement(*, from_code: bool, with_refresh: bool) -> Any:
+def _build_issue_statement(*, from_code: bool, with_refresh: bool, with_audit: bool) -> Any:
     """PostgreSQL: the whole of add_grant_with_tokens as one atomic statement, one round trip.
 
     Data-modifying CTEs chain the steps: consume the code (when there is one), insert the grant from
@@ -142,6 +145,18 @@ def _build_issue_statement(*, from_code: bool, with_refresh: bool) -> Any:
             .cte("new_refresh")
         )
         statement = statement.add_cte(new_refresh)
+    if with_audit:
+        # The issuance's audit event, written only if the grant was (never an event without its tokens,
+        # never tokens without their event).
+        audit_event = (
+            insert(_audit_events)
+            .from_select(
+                _AUDIT_COLUMNS,
+                select(*(_param(_audit_events, name, "e_") for name in _AUDIT_COLUMNS)).select_from(new_grant),
+            )
+            .cte("issuance_event")
+        )
+        statement = statement.add_cte(audit_event)
     return statement
 
 
@@ -195,17 +210,22 @@ def _build_rotate_statement() -> Any:
 _ROTATE_REFRESH = DriverStatement(_build_rotate_statement(), "refresh rotation")
 
 _ISSUE_STATEMENTS = {
-    (from_code, with_refresh): DriverStatement(
-        _build_issue_statement(from_code=from_code, with_refresh=with_refresh),
-        f"grant issuance (from a code: {from_code}, with a refresh token: {with_refresh})",
+    (from_code, with_refresh, with_audit): DriverStatement(
+        _build_issue_statement(from_code=from_code, with_refresh=with_refresh, with_audit=with_audit),
+        f"grant issuance (from a code: {from_code}, with a refresh token: {with_refresh}, audited: {with_audit})",
     )
     for from_code in (False, True)
     for with_refresh in (False, True)
+    for with_audit in (False, True)
 }
 
 
 def _issue_parameters(
-    grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+    grant: NewGrant,
+    access_digest: str,
+    access_expires_at: datetime,
+    refresh_digest: str | None,
+    audit_event: AuditRecord | None,
 ) -> dict[str, Any]:
     parameters = {f"g_{name}": value for name, value in _grant_row(grant).items()}
     access = _access_row(
@@ -221,6 +241,8 @@ def _issue_parameters(
     parameters.update({f"a_{name}": access[name] for name in _ACCESS_COLUMNS})
     if refresh_digest is not None:
         parameters.update(r_token_digest=refresh_digest, r_created_at=grant.created_at)
+    if audit_event is not None:
+        parameters.update({f"e_{name}": value for name, value in audit_event_row(audit_event).items()})
     return parameters
 
 
@@ -340,21 +362,28 @@ async def _revoke_grants(session: AsyncSession, grant_ids: list[int], now: datet
 
 class SqlTokenStore(StoreBase):
     async def add_grant_with_tokens(
-        self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+        self,
+        grant: NewGrant,
+        access_digest: str,
+        access_expires_at: datetime,
+        refresh_digest: str | None,
+        audit_event: AuditRecord | None = None,
     ) -> int | None:
-        """One transaction for the grant and its first tokens: never a token without its grant.
+        """One transaction for the grant, its first tokens and the audit event of their issuance: never a
+        token without its grant, never an issuance without its event.
 
         A grant from a code consumes the code in the same transaction, so whoever finds the code
-        consumed also finds its grant (to revoke it). None: the code was consumed already.
+        consumed also finds its grant (to revoke it). None: the code was consumed already, and nothing
+        was written.
         """
         if self._sqlite_writer is not None:
             return await self._sqlite_writer.write(
-                sqlite_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest)
+                sqlite_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest, audit_event)
             )
         engine = self._engine
         if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
-            issue = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None)]
-            parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest)
+            issue = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None, audit_event is not None)]
+            parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest, audit_event)
             row = await issue.fetch_one(self._driver_pool, parameters)
             return None if row is None else int(row[0])
         async with engine.begin() as connection:
@@ -386,6 +415,8 @@ class SqlTokenStore(StoreBase):
                 await connection.execute(
                     insert(_refresh).values(token_digest=refresh_digest, grant_id=grant_id, created_at=grant.created_at)
                 )
+            if audit_event is not None:
+                await connection.execute(insert(_audit_events).values(audit_event_row(audit_event)))
             return grant_id
 
     async def rotate_refresh(

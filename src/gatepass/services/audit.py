@@ -83,16 +83,41 @@ class Audit:
         ip: str | None = None,
         **detail: Any,
     ) -> None:
+        record = self.prepare(event, user_id=user_id, client_id=client_id, ip=ip, **detail)
+        await self._store.add_event(record)
+        self.announce(record)
+
+    def prepare(
+        self,
+        event: str,
+        *,
+        user_id: int | None = None,
+        client_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> AuditRecord:
+        """An event to be written by a store in the same transaction as what it records (then ``announce`` it)."""
         actor = _actor.get()
         if actor is not None:
             detail.setdefault("actor", actor)
-        record = AuditRecord(self._clock(), event, user_id, client_id, ip, detail)
+        return AuditRecord(self._clock(), event, user_id, client_id, ip, detail)
+
+    def announce(self, record: AuditRecord) -> None:
+        """Log and count an event once it is written."""
         _log.info(
-            event, extra={"audit": {"event": event, "user_id": user_id, "client_id": client_id, "ip": ip, **detail}}
+            record.event,
+            extra={
+                "audit": {
+                    "event": record.event,
+                    "user_id": record.user_id,
+                    "client_id": record.client_id,
+                    "ip": record.ip,
+                    **record.detail,
+                }
+            },
         )
         if self._observe is not None:
-            self._observe(event, detail)
-        await self._store.add_event(record)
+            self._observe(record.event, record.detail)
 
     async def list_events(
         self,

@@ -103,6 +103,13 @@ class TokenIssuer:
         access_token = new_token()
         refresh_token = new_token() if with_refresh else None
         ttl = self.access_ttl_for(info)
+        issued_event = self._audit.prepare(
+            audit.TOKEN_ISSUED,
+            user_id=user.id if user else None,
+            client_id=info.client_id,
+            grant_type=grant_type,
+            scope=" ".join(scopes),
+        )
         grant_id = await self._tokens.add_grant_with_tokens(
             NewGrant(
                 client_id=info.client_id,
@@ -119,20 +126,15 @@ class TokenIssuer:
             self.digest(access_token),
             now + timedelta(seconds=ttl),
             self.digest(refresh_token) if refresh_token else None,
+            issued_event,
         )
         if grant_id is None:
             # The store consumes a code with its grant: another request redeemed this code first.
             raise CodeReused()
+        self._audit.announce(issued_event)
         id_token = (
             await self.id_token_for(client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token)
             if with_id_token
             else None
-        )
-        await self._audit.record(
-            audit.TOKEN_ISSUED,
-            user_id=user.id if user else None,
-            client_id=info.client_id,
-            grant_type=grant_type,
-            scope=" ".join(scopes),
         )
         return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token)

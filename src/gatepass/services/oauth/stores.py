@@ -10,15 +10,20 @@ from datetime import datetime
 from typing import Protocol
 
 from gatepass.protocol.values import RefreshRecord
-from gatepass.services.stores import NewGrant
+from gatepass.services.stores import AuditRecord, NewGrant
 
 
 class GrantTokenStore(Protocol):
     async def add_grant_with_tokens(
-        self, grant: NewGrant, access_digest: str, access_expires_at: datetime, refresh_digest: str | None
+        self,
+        grant: NewGrant,
+        access_digest: str,
+        access_expires_at: datetime,
+        refresh_digest: str | None,
+        audit_event: AuditRecord | None = None,
     ) -> int | None:
-        """The grant and its first tokens in one transaction, consuming its code if it has one; None when the
-        code was consumed already."""
+        """The grant, its first tokens and the audit event of their issuance in one transaction, consuming
+        its code if it has one; None (and nothing written) when the code was consumed already."""
         ...
 
     async def rotate_refresh(
