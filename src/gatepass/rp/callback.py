@@ -7,14 +7,16 @@ request, here with the RFC 7636 code_verifier), OIDC Core §3.1.3 (token respons
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gatepass.rp.client import AsyncOAuth2Client, AuthlibOAuthError
 from gatepass.rp.errors import AccessDenied, ClientSecretRejected, ProviderRefused
 from gatepass.rp.providers import ProviderEndpoints, unreachable
 from gatepass.services.stores import ProviderConfig
+
+if TYPE_CHECKING:
+    from gatepass.rp.client import AsyncOAuth2Client
 
 #: Token endpoint errors that mean "wrong client credentials" (GitHub answers with its own code).
 SECRET_ERRORS = ("invalid_client", "incorrect_client_credentials")
@@ -71,6 +73,8 @@ async def exchange_code(
     config: ProviderConfig, endpoints: ProviderEndpoints, http: AsyncOAuth2Client, code: str, code_verifier: str
 ) -> dict[str, Any]:
     """The token response; Authlib authenticates the client and raises on OAuth errors."""
+    from gatepass.rp.client import AuthlibOAuthError  # with the client that raises it, when a provider is used
+
     try:
         token = await http.fetch_token(
             endpoints.token_endpoint, grant_type="authorization_code", code=code, code_verifier=code_verifier

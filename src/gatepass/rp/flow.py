@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
 from gatepass.protocol.tokens import new_token
 from gatepass.rp.callback import check_authorization_response, check_response_issuer, exchange_code
-from gatepass.rp.client import AsyncOAuth2Client, new_client
 from gatepass.rp.errors import ProfileInvalid
 from gatepass.rp.id_token import check_id_token
 from gatepass.rp.profile import fetch_userinfo, github_profile, profile_from_claims
@@ -28,6 +28,9 @@ from gatepass.services.social_login import (
     StartedAttempt,
 )
 from gatepass.services.stores import ProviderConfig, UserRecord
+
+if TYPE_CHECKING:
+    from gatepass.rp.client import AsyncOAuth2Client
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class RelyingParty:
         return self._providers.callback_url(name)
 
     def _client(self, config: ProviderConfig) -> AsyncOAuth2Client:
+        # Authlib is imported when a provider is first used, not by every worker at start.
+        from gatepass.rp.client import new_client
+
         secret = self._providers.client_secret(config)
         return new_client(
             client_id=config.client_id,

@@ -7,15 +7,18 @@ GitHub: https://docs.github.com/en/rest/users/users and /user/emails (OAuth 2 wi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gatepass.rp.client import AsyncOAuth2Client
 from gatepass.rp.errors import ProfileInvalid
 from gatepass.rp.providers import ProviderEndpoints, unreachable
 from gatepass.services.social_login import ExternalProfile
 from gatepass.services.stores import ProviderConfig
+
+if TYPE_CHECKING:
+    # Authlib is imported when a provider is used, not by every worker at start.
+    from gatepass.rp.client import AsyncOAuth2Client
 
 GITHUB_EMAILS = "https://api.github.com/user/emails"
 _FIX = "Report this to the provider's administrator, with the time of the attempt."

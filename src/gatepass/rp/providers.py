@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gatepass.rp.client import AsyncOAuth2Client
 from gatepass.rp.errors import DiscoveryInvalid, IssuerUnreachable
 from gatepass.services.providers import PRESETS, Preset
 from gatepass.services.stores import ProviderConfig
+
+if TYPE_CHECKING:
+    # Authlib is imported when a provider is used, not by every worker at start.
+    from gatepass.rp.client import AsyncOAuth2Client
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 _REQUIRED = ("issuer", "authorization_endpoint", "token_endpoint")

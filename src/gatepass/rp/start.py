@@ -12,15 +12,19 @@ Anything else (a login page, a redirect to one) means the request is fine.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from gatepass.rp.client import AsyncOAuth2Client
 from gatepass.rp.errors import ClientUnknown, ProviderRefused, RedirectUriNotRegistered
 from gatepass.rp.providers import ProviderEndpoints
 from gatepass.services.social_login import StartedAttempt
 from gatepass.services.stores import ProviderConfig
+
+if TYPE_CHECKING:
+    # Authlib is imported when a provider is used, not by every worker at start.
+    from gatepass.rp.client import AsyncOAuth2Client
 
 _REDIRECT_URI_ERROR = re.compile(r"invalid_redirect_uri|redirect_uri_mismatch|redirect_uri not registered", re.I)
 _CLIENT_ERROR = re.compile(r"\b(invalid_client|deleted_client|unknown client)\b", re.I)
