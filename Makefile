@@ -42,10 +42,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
-# Benchmark of the hot paths against a fresh PostgreSQL database: writes bench/RESULTS.md (about 5 minutes).
-# BENCH_ARGS passes options, e.g. BENCH_ARGS="--backend sqlite"; see `bench/run.py --help`.
+# Benchmark of the hot paths on SQLite (the default), PostgreSQL without Redis and PostgreSQL with Redis,
+# each on a fresh database: writes bench/RESULTS.md and bench/RESULTS-*.md (about 15 minutes).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--only sqlite -- --duration 5"; see `bench/suite.py --help`.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/gatepass config-docs > docs/configuration.md
