@@ -117,6 +117,13 @@ class DriverPool(DriverConnections):
                     waiter.set_result(None)
                     break
 
+    async def run_script(self, sql: str, values: list[Any]) -> Any:
+        """MariaDB: several statements in one round trip (a transaction and its COMMIT among them); the first
+        row of the last result set. A failed script costs its connection, which rolls back what it began."""
+        if self.backend == "postgresql":
+            raise TypeError("scripts are MariaDB's way to one round trip; PostgreSQL writes with CTEs")
+        return await self._read("script", sql, values)
+
     async def _wait_for_a_slot(self) -> None:
         """Wait while every connection is in use; past the timeout, answer as a lost database would."""
         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
@@ -147,6 +154,7 @@ class DriverPool(DriverConnections):
             await _json_as_python(connection)
             return connection
         import aiomysql
+        from pymysql.constants import CLIENT  # type: ignore[import-untyped]
 
         return await aiomysql.connect(
             host=url.host or "localhost",
@@ -158,6 +166,9 @@ class DriverPool(DriverConnections):
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             # Each statement commits by itself: a read holds no snapshot and a write needs no COMMIT.
             autocommit=True,
+            # The hot writes are scripts of several statements in one round trip (db/mariadb_writes.py); the
+            # values are escaped by the driver as for one statement.
+            client_flag=CLIENT.MULTI_STATEMENTS,
         )
 
     def _discard(self, connection: Any) -> None:
@@ -177,13 +188,21 @@ class DriverPool(DriverConnections):
 
 
 async def _on_cursor(connection: Any, method: str, sql: str, values: list[Any]) -> Any:
-    """asyncpg's fetchrow / fetch / execute, on a DB-API cursor."""
+    """asyncpg's fetchrow / fetch / execute, on a DB-API cursor; ``script``: several statements, the last
+    result set's first row."""
     async with connection.cursor() as cursor:
         await cursor.execute(sql, tuple(values))
         if method == "fetchrow":
             return await cursor.fetchone()
         if method == "fetch":
             return list(await cursor.fetchall())
+        if method == "script":
+            row = None
+            while True:
+                if cursor.description:
+                    row = await cursor.fetchone()
+                if not await cursor.nextset():
+                    return row
         return None
 
 

@@ -12,11 +12,11 @@ from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatepass.cache.reads import TOKENS
-from gatepass.db import sqlite_writes
+from gatepass.db import mariadb_writes, sqlite_writes
 from gatepass.db.audit import AUDIT_COLUMNS as _AUDIT_COLUMNS
 from gatepass.db.audit import audit_event_row
 from gatepass.db.base import StoreBase, single_statement
-from gatepass.db.driver import DriverStatement
+from gatepass.db.driver import DriverPool, DriverStatement
 from gatepass.db.tables import AccessToken, AuditEvent, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, AuditRecord, GrantSummary, NewCode, NewGrant
@@ -386,6 +386,10 @@ class SqlTokenStore(StoreBase):
             parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest, audit_event)
             row = await issue.fetch_one(self._driver_pool, parameters)
             return None if row is None else int(row[0])
+        if isinstance(self._driver_pool, DriverPool):
+            script = mariadb_writes.issue_grant(grant, access_digest, access_expires_at, refresh_digest, audit_event)
+            row = await self._driver_pool.run_script(*script)
+            return None if row is None or row[0] is None else int(row[0])
         async with engine.begin() as connection:
             if grant.code_id is not None:
                 consumed = await connection.execute(
@@ -434,21 +438,23 @@ class SqlTokenStore(StoreBase):
         now: datetime,
     ) -> bool:
         """Atomically retire one refresh token and issue its successors; False if someone else won."""
+        rotation: dict[str, Any] = {
+            "grant_id": grant_id,
+            "refresh_id": refresh_id,
+            "client_id": client_id,
+            "user_id": user_id,
+            "scopes": scopes,
+            "resource": resource,
+            "access_digest": access_digest,
+            "access_expires_at": access_expires_at,
+            "new_refresh_digest": new_refresh_digest,
+            "now": now,
+        }
         if self._sqlite_writer is not None:
-            rotation = sqlite_writes.rotate_refresh(
-                grant_id=grant_id,
-                refresh_id=refresh_id,
-                client_id=client_id,
-                user_id=user_id,
-                scopes=scopes,
-                resource=resource,
-                access_digest=access_digest,
-                access_expires_at=access_expires_at,
-                new_refresh_digest=new_refresh_digest,
-                now=now,
-            )
             # It revokes the grant's earlier access tokens, which token lookups may hold.
-            return await self._sqlite_writer.write(rotation, changes=frozenset({TOKENS}))
+            return await self._sqlite_writer.write(
+                sqlite_writes.rotate_refresh(**rotation), changes=frozenset({TOKENS})
+            )
         engine = self._engine
         if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
             access = _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
@@ -459,6 +465,12 @@ class SqlTokenStore(StoreBase):
                 # It revoked the grant's earlier access tokens, which token lookups may hold.
                 self._driver_pool.announce(frozenset({TOKENS}))
             return row is not None
+        if isinstance(self._driver_pool, DriverPool):
+            row = await self._driver_pool.run_script(*mariadb_writes.rotate_refresh(**rotation))
+            is_rotated = row is not None and row[0] == 1
+            if is_rotated:
+                self._driver_pool.announce(frozenset({TOKENS}))
+            return is_rotated
         async with engine.begin() as connection:
             result = await connection.execute(
                 update(_refresh)
