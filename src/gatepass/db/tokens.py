@@ -45,6 +45,7 @@ _CODE_BY_DIGEST = select(
     _codes.c.consumed_at,
     _codes.c.resource,
 ).where(_codes.c.code_digest == bindparam("digest"))
+_CODE_BY_DIGEST_ON_DRIVER = DriverStatement(_CODE_BY_DIGEST, "authorization code by digest")
 _ACCESS_BY_DIGEST = (
     select(
         _access.c.id,
@@ -314,8 +315,7 @@ class SqlCodeStore(StoreBase):
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     async def get_code(self, code_digest: str) -> CodeRecord | None:
-        async with single_statement(self._engine) as connection:
-            row = (await connection.execute(_CODE_BY_DIGEST, {"digest": code_digest})).one_or_none()
+        row = await self._read_one(_CODE_BY_DIGEST_ON_DRIVER, {"digest": code_digest})
         if row is None:
             return None
         return CodeRecord(

@@ -52,6 +52,19 @@ _USER_BY_ID = DriverStatement(_USER_WITH_ROLES.where(_users.c.id == bindparam("u
 _USER_BY_EMAIL = DriverStatement(
     _USER_WITH_ROLES.where(_users.c.email == bindparam("email")), "user with roles by email"
 )
+_sessions_table: Table = LoginSession.__table__  # type: ignore[assignment]
+_throttles: Table = LoginThrottle.__table__  # type: ignore[assignment]
+#: Every page of a logged-in browser reads its session; every login reads its throttles.
+_SESSION_BY_DIGEST = DriverStatement(
+    select(
+        _sessions_table.c.id, _sessions_table.c.user_id, _sessions_table.c.auth_time, _sessions_table.c.expires_at
+    ).where(_sessions_table.c.session_digest == bindparam("digest")),
+    "login session by digest",
+)
+_THROTTLE_BY_KEY = DriverStatement(
+    select(_throttles.c.failures, _throttles.c.locked_until).where(_throttles.c.email_digest == bindparam("key")),
+    "login throttle by key",
+)
 
 
 def _record(user: Any, roles: tuple[str, ...]) -> UserRecord:
@@ -188,9 +201,8 @@ class SqlUserStore(StoreBase):
                 raise conflict_from(exc, f"The role {name!r}") from None
 
     async def get_throttle(self, key_digest: str) -> ThrottleRecord | None:
-        async with self._sessions() as session:
-            row = await session.get(LoginThrottle, key_digest)
-            return None if row is None else ThrottleRecord(row.failures, row.locked_until)
+        row = await self._read_one(_THROTTLE_BY_KEY, {"key": key_digest})
+        return None if row is None else ThrottleRecord(row.failures, row.locked_until)
 
     async def record_login_failure(
         self,
@@ -239,13 +251,10 @@ class SqlSessionStore(StoreBase):
             )
 
     async def get_session(self, session_digest: str, now: datetime) -> SessionRecord | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(select(LoginSession).where(LoginSession.session_digest == session_digest))
-            ).scalar_one_or_none()
-            if row is None or row.expires_at <= now:
-                return None
-            return SessionRecord(row.id, row.user_id, row.auth_time, row.expires_at)
+        row = await self._read_one(_SESSION_BY_DIGEST, {"digest": session_digest})
+        if row is None or row.expires_at <= now:
+            return None
+        return SessionRecord(row.id, row.user_id, row.auth_time, row.expires_at)
 
     async def delete_session(self, session_digest: str) -> None:
         async with self._sessions() as session, session.begin():
