@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +39,13 @@ class Database:
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False), sqlite_writer, driver_pool)
 
 
+@dataclass(frozen=True)
+class WriteOutcome:
+    #: The new row's id (an INSERT's), and how many rows the statement changed.
+    row_id: int | None
+    row_count: int
+
+
 class StoreBase:
     def __init__(self, database: Database, cache: ReadCache = NO_CACHE) -> None:
         self._engine = database.engine
@@ -54,6 +62,19 @@ class StoreBase:
             return await lookup.fetch_one(self._driver_pool, parameters)
         async with single_statement(self._engine) as connection:
             return (await connection.execute(lookup.statement, parameters)).one_or_none()
+
+    async def _write_on_sqlite(
+        self, statement: DriverStatement, parameters: Mapping[str, Any], *, changes: frozenset[str] = frozenset()
+    ) -> WriteOutcome:
+        """A named write in the SQLite writer's group commit (only where there is a writer: a SQLite file)."""
+        assert self._sqlite_writer is not None
+        sql, values = statement.bound(self._engine.dialect, parameters)
+
+        def work(connection: sqlite3.Connection) -> WriteOutcome:
+            cursor = connection.execute(sql, values)
+            return WriteOutcome(cursor.lastrowid, cursor.rowcount)
+
+        return await self._sqlite_writer.write(work, changes=changes)
 
     async def _read_all(self, lookup: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
         if self._driver_pool is not None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Table, bindparam, delete, select
 
+from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase
 from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import Consent
@@ -27,6 +28,9 @@ class SqlConsentStore(StoreBase):
         return None if row is None else ConsentRecord(row.user_id, row.client_id, tuple(row.scopes), row.granted_at)
 
     async def save_consent(self, user_id: int, client_id: str, scopes: tuple[str, ...], now: datetime) -> None:
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.write(sqlite_writes.save_consent(user_id, client_id, scopes, now))
+            return
         async with self._sessions() as session, session.begin():
             row = (
                 await session.execute(

@@ -242,6 +242,11 @@ class DriverStatement:
             found = self._compiled[dialect.name] = (str(compiled), binds, results)
         return found
 
+    def bound(self, dialect: Dialect, parameters: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL for the dialect and its positional values, converted as the columns' types convert them."""
+        sql, binds, _ = self._for(dialect)
+        return sql, [parameters[name] if process is None else process(parameters[name]) for name, process in binds]
+
     async def fetch_one(self, pool: DriverConnections, parameters: Mapping[str, Any]) -> Any:
         """The one row (by index or column name), or None."""
         rows = await self._read(pool, parameters, one=True)
@@ -260,8 +265,8 @@ class DriverStatement:
     async def _read(
         self, pool: DriverConnections, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True
     ) -> list[Any]:
-        sql, binds, results = self._for(pool.dialect)
-        values = [parameters[name] if process is None else process(parameters[name]) for name, process in binds]
+        sql, values = self.bound(pool.dialect, parameters)
+        results = self._for(pool.dialect)[2]
         try:
             if not want_rows:
                 await pool.execute(sql, values)

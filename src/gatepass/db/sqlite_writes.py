@@ -7,6 +7,7 @@ db/audit.py): the store-contract tests read them back through SQLAlchemy on ever
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -130,5 +131,29 @@ def add_audit_event(event: AuditRecord) -> Callable[[sqlite3.Connection], None]:
 
     def work(connection: sqlite3.Connection) -> None:
         connection.execute(_INSERT_AUDIT, row)
+
+    return work
+
+
+_CONSENT_SCOPES = "SELECT id, scopes FROM consents WHERE user_id = ? AND client_id = ?"
+_INSERT_CONSENT = "INSERT INTO consents (user_id, client_id, scopes, granted_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+_WIDEN_CONSENT = "UPDATE consents SET scopes = ?, updated_at = ? WHERE id = ?"
+
+
+def save_consent(
+    user_id: int, client_id: str, scopes: tuple[str, ...], now: datetime
+) -> Callable[[sqlite3.Connection], None]:
+    """A user's consent to a client, or its widening by more scopes: one writer at a time reads and writes it,
+    so two first consents at once do not collide."""
+    at = sqlite_time(now)
+
+    def work(connection: sqlite3.Connection) -> None:
+        found = connection.execute(_CONSENT_SCOPES, (user_id, client_id)).fetchone()
+        if found is None:
+            connection.execute(_INSERT_CONSENT, (user_id, client_id, sqlite_json(list(scopes)), at, at))
+        else:
+            consent_id, held = found
+            widened = sorted(set(json.loads(held)) | set(scopes))
+            connection.execute(_WIDEN_CONSENT, (sqlite_json(widened), at, consent_id))
 
     return work

@@ -45,6 +45,24 @@ _CODE_BY_DIGEST = select(
     _codes.c.consumed_at,
     _codes.c.resource,
 ).where(_codes.c.code_digest == bindparam("digest"))
+_CODE_COLUMNS = (
+    "code_digest",
+    "client_id",
+    "user_id",
+    "redirect_uri",
+    "redirect_uri_was_sent",
+    "scopes",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "resource",
+    "auth_time",
+    "created_at",
+    "expires_at",
+)
+_INSERT_CODE = DriverStatement(
+    insert(_codes).values({name: bindparam(name) for name in _CODE_COLUMNS}), "new authorization code"
+)
 _CODE_BY_DIGEST_ON_DRIVER = DriverStatement(_CODE_BY_DIGEST, "authorization code by digest")
 _ACCESS_BY_DIGEST = (
     select(
@@ -310,6 +328,10 @@ class SqlCodeStore(StoreBase):
             "created_at": code.created_at,
             "expires_at": code.expires_at,
         }
+        if self._sqlite_writer is not None:
+            written = await self._write_on_sqlite(_INSERT_CODE, values)
+            assert written.row_id is not None
+            return written.row_id
         async with single_statement(self._engine) as connection:
             result = await connection.execute(insert(_codes).values(values))
             return int(result.inserted_primary_key[0])  # type: ignore[index]

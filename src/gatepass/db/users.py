@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatepass.db.base import StoreBase, conflict_from
+from gatepass.db.base import StoreBase, conflict_from, single_statement
 from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import LoginSession, LoginThrottle, Role, User, UserRole
 from gatepass.services.stores import (
@@ -60,6 +60,16 @@ _SESSION_BY_DIGEST = DriverStatement(
         _sessions_table.c.id, _sessions_table.c.user_id, _sessions_table.c.auth_time, _sessions_table.c.expires_at
     ).where(_sessions_table.c.session_digest == bindparam("digest")),
     "login session by digest",
+)
+#: Every login writes them: on a SQLite file through the writer's group commit.
+_INSERT_SESSION = DriverStatement(
+    insert(_sessions_table).values(
+        {name: bindparam(name) for name in ("session_digest", "user_id", "auth_time", "created_at", "expires_at")}
+    ),
+    "new login session",
+)
+_CLEAR_THROTTLE = DriverStatement(
+    delete(_throttles).where(_throttles.c.email_digest == bindparam("key")), "forget login failures"
 )
 _THROTTLE_BY_KEY = DriverStatement(
     select(_throttles.c.failures, _throttles.c.locked_until).where(_throttles.c.email_digest == bindparam("key")),
@@ -231,24 +241,29 @@ class SqlUserStore(StoreBase):
             return ThrottleRecord(row.failures, row.locked_until)
 
     async def clear_login_failures(self, key_digest: str) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(delete(LoginThrottle).where(LoginThrottle.email_digest == key_digest))
+        if self._sqlite_writer is not None:
+            await self._write_on_sqlite(_CLEAR_THROTTLE, {"key": key_digest})
+            return
+        async with single_statement(self._engine) as connection:
+            await connection.execute(_CLEAR_THROTTLE.statement, {"key": key_digest})
 
 
 class SqlSessionStore(StoreBase):
     async def add_session(
         self, session_digest: str, user_id: int, auth_time: datetime, now: datetime, expires_at: datetime
     ) -> None:
-        async with self._sessions() as session, session.begin():
-            session.add(
-                LoginSession(
-                    session_digest=session_digest,
-                    user_id=user_id,
-                    auth_time=auth_time,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
+        values = {
+            "session_digest": session_digest,
+            "user_id": user_id,
+            "auth_time": auth_time,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        if self._sqlite_writer is not None:
+            await self._write_on_sqlite(_INSERT_SESSION, values)
+            return
+        async with single_statement(self._engine) as connection:
+            await connection.execute(_INSERT_SESSION.statement, values)
 
     async def get_session(self, session_digest: str, now: datetime) -> SessionRecord | None:
         row = await self._read_one(_SESSION_BY_DIGEST, {"digest": session_digest})
