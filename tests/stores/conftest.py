@@ -26,6 +26,7 @@ from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.driver import create_driver_pool
 from gatepass.db.engine import announce_changes, create_engine, create_sqlite_reader, create_sqlite_writer
 from gatepass.db.migrate import upgrade_to_head
+from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
 from gatepass.db.signing_keys import SqlSigningKeyStore
@@ -84,6 +85,7 @@ async def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             providers=SqlProviderStore(database),
             identities=SqlExternalIdentityStore(database),
             login_attempts=SqlLoginAttemptStore(database),
+            pushed_requests=SqlPushedRequestStore(database),
         )
         if database.sqlite_writer is not None:
             database.sqlite_writer.close()

@@ -13,6 +13,7 @@ from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
+from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
 from gatepass.db.signing_keys import SqlSigningKeyStore
@@ -61,6 +62,7 @@ class Stores:
     providers: SqlProviderStore
     identities: SqlExternalIdentityStore
     login_attempts: SqlLoginAttemptStore
+    pushed_requests: SqlPushedRequestStore
 
     @property
     def now(self) -> datetime:

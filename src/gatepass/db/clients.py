@@ -52,6 +52,7 @@ def _info(row: Any) -> ClientInfo:
         allowed_origins=tuple(row.allowed_origins or ()),
         is_resource_server=row.is_resource_server,
         has_completed_authorization=row.has_completed_authorization,
+        require_pushed_authorization_requests=row.require_pushed_authorization_requests,
     )
 
 
@@ -81,6 +82,7 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
         "contacts": list(info.contacts),
         "allowed_origins": list(info.allowed_origins),
         "is_resource_server": info.is_resource_server,
+        "require_pushed_authorization_requests": info.require_pushed_authorization_requests,
         "id_token_signed_response_alg": info.id_token_signed_response_alg,
         "access_token_ttl_seconds": info.access_token_ttl_seconds,
         "refresh_token_ttl_seconds": info.refresh_token_ttl_seconds,

@@ -133,6 +133,8 @@ class OAuthClient(Base):
     #: Set once a user first completed an authorization for this client; until then a dynamically
     #: registered client's redirect URI is unproven, so errors are not redirected to it (RFC 9700 §4.11.2).
     has_completed_authorization: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 9126 §6: authorization requests only through the PAR endpoint.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -197,6 +199,22 @@ class AuthorizationCode(Base):
     nonce: Mapped[str | None] = mapped_column(String(512))
     resource: Mapped[str | None] = mapped_column(String(2048))
     auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    consumed_at: Mapped[datetime | None]
+
+
+class PushedAuthorizationRequest(Base):
+    """RFC 9126: an authorization request a client pushed, kept until its request_uri is used or expires."""
+
+    __tablename__ = "pushed_authorization_requests"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    #: The digest of the request_uri's random reference, as codes are stored.
+    reference_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    #: The authorization request's parameters as pushed, without the client's credentials.
+    parameters: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]

@@ -56,6 +56,8 @@ class ClientInfo:
     allowed_origins: tuple[str, ...] = ()
     is_resource_server: bool = False
     has_completed_authorization: bool = False
+    #: RFC 9126 §6: this client's authorization requests must come through the PAR endpoint.
+    require_pushed_authorization_requests: bool = False
 
     @property
     def is_public(self) -> bool:

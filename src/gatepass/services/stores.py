@@ -219,6 +219,32 @@ class CodeStore(Protocol):
     async def consume_code(self, code_id: int, now: datetime) -> bool: ...
 
 
+@dataclass(frozen=True)
+class NewPushedRequest:
+    reference_digest: str
+    client_id: str
+    parameters: Mapping[str, str]
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PushedRequestRecord:
+    id: int
+    client_id: str
+    parameters: dict[str, str]
+    expires_at: datetime
+    consumed_at: datetime | None
+
+
+class PushedRequestStore(Protocol):
+    """RFC 9126 pushed authorization requests, by the digest of their request_uri's reference."""
+
+    async def add_pushed_request(self, request: NewPushedRequest) -> None: ...
+    async def get_pushed_request(self, reference_digest: str) -> PushedRequestRecord | None: ...
+    async def consume_pushed_request(self, request_id: int, now: datetime) -> bool: ...
+
+
 class TokenStore(Protocol):
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
