@@ -29,6 +29,7 @@ from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.driver import create_driver_pool
 from gatepass.db.engine import announce_changes, create_engine, create_sqlite_reader, create_sqlite_writer
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
+from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
 from gatepass.db.signing_keys import SqlSigningKeyStore
@@ -55,8 +56,10 @@ from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from gatepass.services.oauth.implicit import ImplicitIssuer
 from gatepass.services.oauth.issuance import TokenIssuer
+from gatepass.services.oauth.par import PushedAuthorizationEndpoint
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import IdTokenService, OidcService
+from gatepass.services.pending_request import PendingRequests
 from gatepass.services.providers import UNVERIFIED_EMAIL_RISK, ProviderService
 from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
@@ -195,6 +198,23 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         clock,
     )
     rate_limiter: RateLimiter = RedisRateLimiter(settings.redis.url) if settings.redis.url else InProcessRateLimiter()
+    pushed_requests = SqlPushedRequestStore(database)
+    authorize = AuthorizeService(
+        issuer=issuer,
+        clients=clients,
+        codes=codes,
+        consents=consents,
+        runtime=runtime,
+        implicit=ImplicitIssuer(issuer=token_issuer, id_tokens=id_tokens),
+        keys=keys,
+        audit_log=audit,
+        clock=clock,
+        code_ttl_seconds=settings.tokens.code_ttl_seconds,
+        pending=PendingRequests(pushed=pushed_requests, keys=keys, clock=clock),
+        on_error=lambda code: metrics.OAUTH_ERRORS.labels(code).inc(),
+        known_resources=settings.known_resources,
+        is_par_required_for_every_client=settings.security.require_pushed_authorization_requests,
+    )
     return Gatepass(
         settings=settings,
         keys=keys,
@@ -202,19 +222,13 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         clients=client_service,
         token_endpoint=token_endpoint,
         access_tokens=access_tokens,
-        authorize=AuthorizeService(
-            issuer=issuer,
-            clients=clients,
-            codes=codes,
-            consents=consents,
-            runtime=runtime,
-            implicit=ImplicitIssuer(issuer=token_issuer, id_tokens=id_tokens),
-            keys=keys,
-            audit_log=audit,
+        authorize=authorize,
+        pushed_authorization=PushedAuthorizationEndpoint(
+            clients=client_auth,
+            authorize=authorize,
+            store=pushed_requests,
             clock=clock,
-            code_ttl_seconds=settings.tokens.code_ttl_seconds,
-            on_error=lambda code: metrics.OAUTH_ERRORS.labels(code).inc(),
-            known_resources=settings.known_resources,
+            ttl_seconds=settings.tokens.pushed_request_ttl_seconds,
         ),
         revocation=RevocationService(client_auth, tokens, consents, audit, clock),
         introspection=IntrospectionService(
@@ -255,6 +269,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             tokens=tokens,
             sessions=login_sessions,
             login_attempts=login_attempts,
+            pushed_requests=pushed_requests,
             rate_limiter=rate_limiter,
             read_cache=read_cache,
             change_feed=change_feed,

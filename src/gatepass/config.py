@@ -172,6 +172,14 @@ class TokenSettings:
         metadata=_doc("Authorization code lifetime; at most 600 (RFC 6749 §4.1.2 says 10 minutes)."),
     )
     id_token_ttl_seconds: int = field(default=3600, metadata=_doc("id_token lifetime (60-86400)."))
+    pushed_request_ttl_seconds: int = field(
+        default=60,
+        metadata=_doc(
+            "How long a `request_uri` from the pushed authorization request endpoint may be used: the client "
+            "sends the browser to the authorization endpoint at once, so it is short (RFC 9126 §2.2; 5-600). "
+            "Once used, the request lasts through the login and consent that follow."
+        ),
+    )
     key_rotation_grace_seconds: int = field(
         default=3600,
         metadata=_doc(
@@ -207,6 +215,14 @@ class SecuritySettings:
             "Failed logins for one email from all addresses together before the email is locked out for "
             "everyone: the ceiling against guessing from many addresses; keep it far above "
             "`login_failures_before_lockout` (1-1000000)."
+        ),
+    )
+    require_pushed_authorization_requests: bool = field(
+        default=False,
+        metadata=_doc(
+            "Every client must push its authorization requests to `/oauth/par` (RFC 9126 §5) and send only "
+            "`client_id` and `request_uri` to the authorization endpoint; other requests are refused with "
+            "`invalid_request`. Off, only clients registered with `require_pushed_authorization_requests` must."
         ),
     )
     purge_interval_seconds: int = field(
@@ -303,6 +319,7 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("tokens", "refresh_token_ttl_seconds"): (3600, 31536000),
     ("tokens", "code_ttl_seconds"): (10, 600),
     ("tokens", "id_token_ttl_seconds"): (60, 86400),
+    ("tokens", "pushed_request_ttl_seconds"): (5, 600),
     ("tokens", "key_rotation_grace_seconds"): (0, 604800),
     ("tokens", "session_ttl_seconds"): (300, 2592000),
     ("security", "login_failures_before_lockout"): (1, 100),

@@ -18,6 +18,7 @@ from gatepass.protocol.errors import (
     InvalidGrant,
     InvalidRedirectUri,
     InvalidRequest,
+    InvalidRequestUri,
     InvalidScope,
     InvalidTarget,
     InvalidToken,
@@ -53,6 +54,7 @@ SIMPLE_ERRORS: dict[str, tuple[type[OAuthError], str, int, bool]] = {
     "login_required": (LoginRequired, "login_required", 400, True),
     "consent_required": (ConsentRequired, "consent_required", 400, True),
     "invalid_target": (InvalidTarget, "invalid_target", 400, True),
+    "invalid_request_uri is never redirected": (InvalidRequestUri, "invalid_request_uri", 400, False),
     "invalid_client_metadata": (InvalidClientMetadata, "invalid_client_metadata", 400, True),
 }
 

@@ -22,6 +22,7 @@ def test_the_smallest_request_gets_the_defaults() -> None:
     assert granted.token_endpoint_auth_method == "client_secret_basic" and not granted.is_public
     assert granted.scopes == ALLOWED
     assert (granted.client_uri, granted.logo_uri, granted.contacts) == (None, None, ())
+    assert granted.require_pushed_authorization_requests is False
 
 
 def test_what_is_asked_within_bounds_is_granted_and_unknown_scopes_are_dropped() -> None:
@@ -44,6 +45,11 @@ def test_what_is_asked_within_bounds_is_granted_and_unknown_scopes_are_dropped()
     assert (granted.client_uri, granted.contacts) == ("https://notes.example", ("ops@notes.example",))
 
 
+def test_a_client_may_ask_to_be_held_to_pushed_authorization_requests() -> None:
+    granted = parse_registration({**GOOD, "require_pushed_authorization_requests": True}, allowed_scopes=ALLOWED)
+    assert granted.require_pushed_authorization_requests is True
+
+
 @pytest.mark.parametrize(
     ("body", "error", "says"),
     [
@@ -63,6 +69,11 @@ def test_what_is_asked_within_bounds_is_granted_and_unknown_scopes_are_dropped()
         ({**GOOD, "logo_uri": 'https://notes.example/"onerror'}, InvalidClientMetadata, "percent-encode"),
         ({**GOOD, "contacts": [f"a{n}@x.example" for n in range(21)]}, InvalidClientMetadata, "list at most 20"),
         ({**GOOD, "contacts": ["a" * 255]}, InvalidClientMetadata, "at most 254 characters"),
+        (
+            {**GOOD, "require_pushed_authorization_requests": "true"},
+            InvalidClientMetadata,
+            "require_pushed_authorization_requests must be true or false",
+        ),
     ],
 )
 def test_metadata_that_cannot_be_registered_is_refused_with_what_to_fix(
@@ -84,6 +95,12 @@ def test_the_metadata_document_names_the_issuer_its_endpoints_and_what_it_suppor
     assert metadata["authorization_response_iss_parameter_supported"] is True
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
     assert "none" in metadata["token_endpoint_auth_methods_supported"]
+    assert metadata["pushed_authorization_request_endpoint"] == "https://id.example/oauth/par"
+    assert metadata["require_pushed_authorization_requests"] is False
+    par_everywhere = build_authorization_server_metadata(
+        issuer, scopes=("openid",), id_token_algorithms=("RS256",), is_par_required=True
+    )
+    assert par_everywhere["require_pushed_authorization_requests"] is True
     without_implicit = build_authorization_server_metadata(
         issuer, scopes=("openid",), id_token_algorithms=("ES256",), has_implicit=False
     )

@@ -4,7 +4,8 @@ A server that silently ignored ``request`` or ``request_uri`` would act on the p
 instead of those the client put (and perhaps signed) in the object. OIDC Core §3.1.2.6 names the
 answers: request_not_supported and request_uri_not_supported, redirected like any other error
 the client may see (to its verified redirect URI only), and discovery says that neither is
-supported.
+supported. A request_uri from the pushed authorization request endpoint (RFC 9126) is another
+matter: tests/flows/pushed_authorization/ covers it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ CASES = {
     ),
     "request_uri": (
         {"request_uri": "https://app.example.com/request.jwt"},
-        "request_uri_not_supported",
-        "The request_uri parameter is not supported; send plain parameters",
-    ),
-    "request_uri from pushed authorization": (
-        {"request_uri": "urn:ietf:params:oauth:request_uri:abc"},
         "request_uri_not_supported",
         "The request_uri parameter is not supported; send plain parameters",
     ),

@@ -76,6 +76,13 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--allow-plain-pkce/--no-allow-plain-pkce", default=None, help="Accept PKCE method plain. Default off."
         ),
         click.option(
+            "--require-par/--no-require-par",
+            "require_pushed_authorization_requests",
+            default=None,
+            help="Authorization requests only through the pushed authorization request endpoint (RFC 9126). "
+            "Default off.",
+        ),
+        click.option(
             "--frappe-legacy/--no-frappe-legacy",
             default=None,
             help="Accept either secret method and let it introspect any token, as Frappe clients expect.",
@@ -139,6 +146,7 @@ _BROWSER_ONLY_FIELDS = (
     "skip_authorization",
     "require_pkce",
     "allow_plain_pkce",
+    "require_pushed_authorization_requests",
     "id_token_signed_response_alg",
 )
 
@@ -165,6 +173,7 @@ _CLIENT_FIELDS_SHOWN = (
     "skip_authorization",
     "require_pkce",
     "allow_plain_pkce",
+    "require_pushed_authorization_requests",
     "id_token_signed_response_alg",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",

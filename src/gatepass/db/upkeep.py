@@ -15,6 +15,7 @@ from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
 from gatepass.db.driver import DriverConnections
 from gatepass.db.migrate import is_at_head, upgrade_to_head
+from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.social import SqlLoginAttemptStore
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlTokenStore
@@ -32,6 +33,7 @@ class SqlUpkeep:
         tokens: SqlTokenStore,
         sessions: SqlSessionStore,
         login_attempts: SqlLoginAttemptStore,
+        pushed_requests: SqlPushedRequestStore,
         rate_limiter: RateLimiter,
         read_cache: ReadCache,
         change_feed: RedisChangeFeed | None,
@@ -43,6 +45,7 @@ class SqlUpkeep:
         self._tokens = tokens
         self._sessions = sessions
         self._login_attempts = login_attempts
+        self._pushed_requests = pushed_requests
         self._rate_limiter = rate_limiter
         self._read_cache = read_cache
         self._change_feed = change_feed
@@ -72,6 +75,7 @@ class SqlUpkeep:
             await self._tokens.purge_expired(now)
             + await self._sessions.purge_expired(now)
             + await self._login_attempts.purge_attempts(now)
+            + await self._pushed_requests.purge_expired(now)
             + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)
         )
 

@@ -122,6 +122,16 @@ class RequestUriNotSupported(OAuthError):
     error = "request_uri_not_supported"
 
 
+class InvalidRequestUri(OAuthError):
+    """RFC 9101 §6.2, used by RFC 9126 §4: the request_uri is unknown, used, expired or another client's.
+
+    Never redirected: the redirect URI is among the parameters the request_uri stood for.
+    """
+
+    error = "invalid_request_uri"
+    redirectable = False
+
+
 class InvalidTarget(OAuthError):
     error = "invalid_target"
 

@@ -36,6 +36,7 @@ class RegistrationRequest:
     client_uri: str | None
     logo_uri: str | None
     contacts: tuple[str, ...]
+    require_pushed_authorization_requests: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -75,6 +76,13 @@ def _contacts(body: Mapping[str, Any]) -> tuple[str, ...]:
     if any(len(contact) > MAX_CONTACT_LENGTH for contact in contacts):
         raise InvalidClientMetadata(f"each of contacts must be at most {MAX_CONTACT_LENGTH} characters")
     return contacts
+
+
+def _flag(body: Mapping[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidClientMetadata(f"{name} must be true or false")
+    return value
 
 
 def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> RegistrationRequest:
@@ -128,4 +136,6 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         client_uri=_https_url(body, "client_uri"),
         logo_uri=_https_url(body, "logo_uri"),
         contacts=_contacts(body),
+        # RFC 9126 §6: a client may ask to be held to PAR; omitted, it is not.
+        require_pushed_authorization_requests=_flag(body, "require_pushed_authorization_requests"),
     )

@@ -33,6 +33,7 @@ def build_authorization_server_metadata(
     scopes: tuple[str, ...],
     id_token_algorithms: tuple[str, ...],
     has_implicit: bool = True,
+    is_par_required: bool = False,
 ) -> dict[str, Any]:
     response_types = ["code"]
     if has_implicit:
@@ -42,6 +43,9 @@ def build_authorization_server_metadata(
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
+        # RFC 9126 §5: where to push, and whether every authorization request must be pushed.
+        "pushed_authorization_request_endpoint": f"{issuer}/oauth/par",
+        "require_pushed_authorization_requests": is_par_required,
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth/revoke",

@@ -1,8 +1,11 @@
 """The authorization endpoint's use case: from a request and a login session to a decision.
 
 The steps, in order (each raises or returns):
+0. a pushed request's request_uri (RFC 9126 §4) used up, once, for the parameters pushed with it
+   (errors shown on a page);
 1. the client and redirect URI (errors shown on a page, never redirected);
-2. the rest of the request (errors redirected to the client);
+2. the rest of the request, and PAR where the client or the server requires it (errors redirected
+   to the client);
 3. the login session (login page, or ``login_required`` for prompt=none);
 4. the client's allowed roles (``access_denied``);
 5. consent (page, or ``consent_required`` for prompt=none, or skipped);
@@ -20,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gatepass.protocol.errors import AccessDenied, OAuthError
+from gatepass.protocol.errors import AccessDenied, InvalidRedirectUri, InvalidRequest, OAuthError
 from gatepass.protocol.oauth_response_modes import uses_fragment
 from gatepass.protocol.oidc.prompt import Login, consent_needed, login_step
 from gatepass.protocol.params import format_scope
@@ -31,12 +34,14 @@ from gatepass.protocol.rfc6749.authorization import (
     validate_authorization_request,
 )
 from gatepass.protocol.rfc8707_resource import check_resource
+from gatepass.protocol.rfc9126_par import is_par_required
 from gatepass.protocol.rfc9207_issuer import with_issuer
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.protocol.values import AuthorizationRequest, ClientInfo, RedirectTarget
 from gatepass.services import audit
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.oauth.implicit import ImplicitIssuer
+from gatepass.services.pending_request import PendingRequest, PendingRequests
 from gatepass.services.runtime import RuntimeSettingsService
 from gatepass.services.stores import (
     ClientRecord,
@@ -102,9 +107,13 @@ class AuthorizeService:
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
         code_ttl_seconds: int,
+        pending: PendingRequests,
         on_error: Callable[[str], None] = lambda code: None,
         known_resources: tuple[str, ...] = (),
+        is_par_required_for_every_client: bool = False,
     ) -> None:
+        self._pending = pending
+        self._is_par_required_for_every_client = is_par_required_for_every_client
         self._on_error = on_error
         self._known_resources = known_resources
         self._issuer = issuer
@@ -134,16 +143,51 @@ class AuthorizeService:
         self._on_error(error.error)
         return AuthorizationErrorShown(error, client, target.redirect_uri)
 
-    async def load_request(self, params: Mapping[str, str]) -> tuple[ClientRecord, AuthorizationRequest]:
+    async def resolve(self, params: Mapping[str, str]) -> PendingRequest:
+        """Step 0: the parameters to act on, a pushed request's once its request_uri is used (RFC 9126 §4).
+        Its errors are OAuthErrors for a page: the redirect URI is among the parameters it stood for."""
+        return await self._pending.resolve(params)
+
+    def after_login(self, pending: PendingRequest, *, is_forced: bool) -> Mapping[str, str]:
+        """What the browser carries back from the login page; after a forced login, without what the login
+        just satisfied (asking again would loop)."""
+        return self._pending.after_login(pending, is_forced=is_forced)
+
+    def validate_request(
+        self, params: Mapping[str, str], client: ClientInfo, redirect_uri: str
+    ) -> AuthorizationRequest:
+        """Step 2's rules, whether the request came to the authorization endpoint or was pushed (RFC 9126 §2.1)."""
+        request = validate_authorization_request(params, client, redirect_uri)
+        return dataclasses.replace(request, resource=check_resource(request.resource, self._known_resources))
+
+    def check_pushed_request(self, params: Mapping[str, str], client: ClientInfo) -> AuthorizationRequest:
+        """Steps 1 and 2 for a push from ``client``, authenticated already: every error raised as it is, for
+        the JSON answer of RFC 9126 §2.3."""
+        try:
+            client, redirect_uri = check_client_and_redirect(params, client)
+        except InvalidRedirectUri as error:
+            # RFC 9126 §2.3: where RFC 6749 defines no code (a bad redirect URI), invalid_request.
+            raise InvalidRequest(error.description, detail=error.detail) from None
+        return self.validate_request(params, client, redirect_uri)
+
+    async def load_request(self, pending: PendingRequest) -> tuple[ClientRecord, AuthorizationRequest]:
         """Steps 1 and 2. Step-1 errors propagate as OAuthError; step-2 errors as AuthorizationRedirectError
         or AuthorizationErrorShown."""
+        params = pending.params
         client_id = params.get("client_id")
         record = await self._clients.get_client(client_id) if client_id else None
         client, redirect_uri = check_client_and_redirect(params, record.info if record else None)
         assert record is not None
         try:
-            request = validate_authorization_request(params, client, redirect_uri)
-            request = dataclasses.replace(request, resource=check_resource(request.resource, self._known_resources))
+            if not pending.is_pushed and is_par_required(
+                client, is_required_for_every_client=self._is_par_required_for_every_client
+            ):
+                # RFC 9126 §4: the policy may make PAR the only way in; the redirect URI matched, so it may be told.
+                raise InvalidRequest(
+                    "This client must push its authorization requests to the pushed authorization request "
+                    "endpoint, then send only client_id and request_uri here"
+                )
+            request = self.validate_request(params, client, redirect_uri)
         except OAuthError as exc:
             # The error goes where the response would have: an unknown response_type errs in the query.
             use_fragment = uses_fragment(params.get("response_type", ""), params.get("response_mode"))

@@ -58,6 +58,8 @@ class ClientChanges:
     require_pkce: bool | None = None
     allow_plain_pkce: bool | None = None
     is_frappe_legacy: bool | None = None
+    #: RFC 9126 §6: authorization requests only through the PAR endpoint.
+    require_pushed_authorization_requests: bool | None = None
     #: May introspect other clients' tokens (RFC 7662 §4). Only an admin sets it; registration never does.
     is_resource_server: bool | None = None
     is_enabled: bool | None = None

@@ -8,6 +8,7 @@ import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -87,15 +88,19 @@ class InstanceKeys:
     csrf_key: bytes
     session_key: bytes
     _fernet: Fernet
+    #: Seals what the browser carries for the server between requests, apart from the secrets at rest.
+    _sealing_fernet: Fernet
 
     @classmethod
     def from_secret(cls, instance_secret: bytes) -> InstanceKeys:
         encryption_key = base64.urlsafe_b64encode(derive_key(instance_secret, "encryption"))
+        sealing_key = base64.urlsafe_b64encode(derive_key(instance_secret, "browser-sealing"))
         return cls(
             digest_key=derive_key(instance_secret, "token-digest"),
             csrf_key=derive_key(instance_secret, "csrf"),
             session_key=derive_key(instance_secret, "session"),
             _fernet=Fernet(encryption_key),
+            _sealing_fernet=Fernet(sealing_key),
         )
 
     def encrypt(self, plaintext: str) -> str:
@@ -106,3 +111,16 @@ class InstanceKeys:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
         except InvalidToken:
             raise ValueError("cannot decrypt: was the instance secret changed?") from None
+
+    def seal(self, plaintext: str, now: datetime) -> str:
+        """``plaintext`` encrypted and authenticated for a round trip through the browser, stamped ``now``."""
+        return self._sealing_fernet.encrypt_at_time(plaintext.encode(), int(now.timestamp())).decode("ascii")
+
+    def unseal(self, sealed: str, now: datetime, *, max_age_seconds: int) -> str:
+        """What ``seal`` sealed at most ``max_age_seconds`` before ``now``; ValueError if forged, altered or older."""
+        try:
+            return self._sealing_fernet.decrypt_at_time(
+                sealed.encode("ascii"), max_age_seconds, int(now.timestamp())
+            ).decode()
+        except (InvalidToken, UnicodeError):
+            raise ValueError("not sealed by this server, altered, or expired") from None

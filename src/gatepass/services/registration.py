@@ -136,6 +136,7 @@ class RegistrationService:
             response_types=request.response_types,
             client_uri=request.client_uri,
             logo_uri=request.logo_uri,
+            require_pushed_authorization_requests=request.require_pushed_authorization_requests,
         )
 
     def _response(self, info: ClientInfo, issued_at: int) -> dict[str, Any]:
@@ -149,6 +150,7 @@ class RegistrationService:
             "response_types": list(info.response_types),
             "token_endpoint_auth_method": info.token_endpoint_auth_method,
             "scope": " ".join(info.scopes),
+            "require_pushed_authorization_requests": info.require_pushed_authorization_requests,
             "registration_client_uri": f"{self._issuer}/oauth/register/{info.client_id}",
         }
         for key, value in (("client_uri", info.client_uri), ("logo_uri", info.logo_uri)):

@@ -37,6 +37,7 @@ def build_web_routes() -> list[BaseRoute]:
         Route("/oauth/consent", authorize_endpoint.consent_submit, methods=["POST"]),
         Route("/oauth/token", backchannel.token, methods=["POST"]),
         Route(f"{frappe}.get_token", backchannel.token, methods=["POST"]),
+        Route("/oauth/par", backchannel.pushed_authorization_request, methods=["POST"]),
         Route("/oauth/revoke", backchannel.revoke, methods=["POST"]),
         Route(f"{frappe}.revoke_token", backchannel.revoke, methods=["POST"]),
         Route("/oauth/introspect", backchannel.introspect, methods=["POST"]),
@@ -46,6 +47,7 @@ def build_web_routes() -> list[BaseRoute]:
             for path in (
                 "/oauth/token",
                 f"{frappe}.get_token",
+                "/oauth/par",
                 "/oauth/revoke",
                 f"{frappe}.revoke_token",
                 "/oauth/introspect",

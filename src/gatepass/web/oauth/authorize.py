@@ -10,7 +10,6 @@ from starlette.responses import RedirectResponse, Response
 from gatepass.http.csrf import is_valid_csrf
 from gatepass.http.session import current_session
 from gatepass.protocol.errors import OAuthError
-from gatepass.protocol.oidc.prompt import after_forced_login
 from gatepass.protocol.params import parse_params
 from gatepass.protocol.rfc6749.redirect_uri import RedirectUriNotRegistered, build_display_host
 from gatepass.services.accounts import SYSTEM_MANAGER
@@ -21,6 +20,7 @@ from gatepass.services.authorize import (
     NeedsLogin,
     Redirect,
 )
+from gatepass.services.pending_request import PendingRequest
 from gatepass.services.scopes import describe_scopes
 from gatepass.web.context import client_ip, web
 from gatepass.web.errors import error_page
@@ -67,11 +67,11 @@ async def _params(request: Request) -> dict[str, str]:
     return parse_params(request.query_params.multi_items())
 
 
-def _login_redirect(params: dict[str, str], *, is_forced: bool) -> RedirectResponse:
-    again = after_forced_login(params) if is_forced else params
+def _login_redirect(request: Request, pending: PendingRequest, *, is_forced: bool) -> RedirectResponse:
+    again = web(request).authorize.after_login(pending, is_forced=is_forced)
     query: dict[str, str] = {"next": f"{AUTHORIZE_PATH}?{urlencode(again)}"}
-    if "login_hint" in params:
-        query["login_hint"] = params["login_hint"]
+    if "login_hint" in pending.params:
+        query["login_hint"] = pending.params["login_hint"]
     if is_forced:
         query["reauth"] = "1"
     return RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
@@ -80,8 +80,8 @@ def _login_redirect(params: dict[str, str], *, is_forced: bool) -> RedirectRespo
 async def authorize(request: Request) -> Response:
     context = web(request)
     try:
-        params = await _params(request)
-        record, authorization = await context.authorize.load_request(params)
+        pending = await context.authorize.resolve(await _params(request))
+        record, authorization = await context.authorize.load_request(pending)
     except AuthorizationRedirectError as redirect:
         return RedirectResponse(redirect.url, status_code=303)
     except AuthorizationErrorShown as shown:
@@ -95,10 +95,10 @@ async def authorize(request: Request) -> Response:
     except AuthorizationErrorShown as shown:
         return _withheld_page(request, shown)
     if isinstance(outcome, NeedsLogin):
-        return _login_redirect(params, is_forced=outcome.is_forced)
+        return _login_redirect(request, pending, is_forced=outcome.is_forced)
     if isinstance(outcome, NeedsConsent):
         document_scopes = await context.doctypes.scope_texts(outcome.request.scopes)
-        return _consent_page(request, outcome, params, document_scopes)
+        return _consent_page(request, outcome, dict(pending.carried), document_scopes)
     assert isinstance(outcome, Redirect)
     return RedirectResponse(outcome.url, status_code=303)
 
@@ -135,8 +135,8 @@ async def consent_submit(request: Request) -> Response:
         )
     decision = str(form.get("decision") or "")
     try:
-        params = await _params(request)
-        record, authorization = await context.authorize.load_request(params)
+        pending = await context.authorize.resolve(await _params(request))
+        record, authorization = await context.authorize.load_request(pending)
     except AuthorizationRedirectError as redirect:
         return RedirectResponse(redirect.url, status_code=303)
     except AuthorizationErrorShown as shown:
@@ -145,7 +145,7 @@ async def consent_submit(request: Request) -> Response:
         return await _page_for(request, error)
     session = await current_session(request)
     if session is None:
-        return _login_redirect(params, is_forced=False)
+        return _login_redirect(request, pending, is_forced=False)
     if decision not in ("allow", "deny"):
         return error_page(request, "Consent not recorded", "Choose Allow or Deny.")
     try:

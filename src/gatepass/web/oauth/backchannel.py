@@ -1,4 +1,4 @@
-"""Token, revocation and introspection endpoints: form in, JSON out, never cached."""
+"""Token, pushed authorization request, revocation and introspection endpoints: form in, JSON out, never cached."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ async def token(request: Request) -> Response:
     except OAuthError as error:
         return oauth_json_error(request, error)
     return JSONResponse(build_token_response(issued), headers=NO_STORE_HEADERS)
+
+
+async def pushed_authorization_request(request: Request) -> Response:
+    """RFC 9126 §2: the request stored, its request_uri answered with 201 Created."""
+    try:
+        form = await _form(request)
+        await check_backchannel_rate(request, form, endpoint="par")
+        pushed = await web(request).pushed_authorization.push(form, request.headers.get("authorization"))
+    except OAuthError as error:
+        return oauth_json_error(request, error)
+    body = {"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}
+    return JSONResponse(body, status_code=201, headers=NO_STORE_HEADERS)
 
 
 async def revoke(request: Request) -> Response:

@@ -27,15 +27,23 @@ async def _with_registration(request: Request, document: dict[str, Any]) -> dict
 
 
 async def openid_configuration(request: Request) -> Response:
+    context = web(request)
     document = build_openid_configuration(
-        web(request).issuer, scopes=tuple(BUILTIN_SCOPES), id_token_algorithms=_ALGORITHMS
+        context.issuer,
+        scopes=tuple(BUILTIN_SCOPES),
+        id_token_algorithms=_ALGORITHMS,
+        is_par_required=context.settings.security.require_pushed_authorization_requests,
     )
     return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
 
 
 async def authorization_server_metadata(request: Request) -> Response:
+    context = web(request)
     document = build_authorization_server_metadata(
-        web(request).issuer, scopes=tuple(BUILTIN_SCOPES), id_token_algorithms=_ALGORITHMS
+        context.issuer,
+        scopes=tuple(BUILTIN_SCOPES),
+        id_token_algorithms=_ALGORITHMS,
+        is_par_required=context.settings.security.require_pushed_authorization_requests,
     )
     return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
 
