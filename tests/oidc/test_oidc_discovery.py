@@ -82,11 +82,17 @@ def test_every_advertised_url_answers_as_its_kind_of_endpoint(
         "jwks_uri": 200,
         "revocation_endpoint": 400,
         "introspection_endpoint": 400,
+        "pushed_authorization_request_endpoint": 400,
         "end_session_endpoint": 200,  # nobody logged in: the logged-out page
         "service_documentation": 200,
     }
     assert set(expected) <= set(urls)
-    back_channel = {"token_endpoint", "revocation_endpoint", "introspection_endpoint"}
+    back_channel = {
+        "token_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "pushed_authorization_request_endpoint",
+    }
     for key, url in urls.items():
         response = httpx.post(url) if key in back_channel | {"registration_endpoint"} else httpx.get(url)
         # Endpoints added later (registration, say) must at least exist and not fail.
