@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from gatepass.db.base import StoreBase
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import RuntimeSetting
+
+_settings: Table = RuntimeSetting.__table__  # type: ignore[assignment]
+#: Read on most requests; with the read cache off (PostgreSQL without Redis), on every one of them.
+_ALL_SETTINGS = DriverStatement(select(_settings.c.key, _settings.c.value), "runtime settings")
 
 
 class SqlSettingsStore(StoreBase):
@@ -17,9 +22,7 @@ class SqlSettingsStore(StoreBase):
         return dict(cached or {})
 
     async def _load_runtime_settings(self) -> dict[str, Any]:
-        async with self._sessions() as session:
-            rows = (await session.execute(select(RuntimeSetting))).scalars()
-            return {row.key: row.value.get("value") for row in rows}
+        return {row.key: row.value.get("value") for row in await self._read_all(_ALL_SETTINGS, {})}
 
     async def set_runtime_setting(self, key: str, value: Any, now: datetime) -> None:
         async with self._sessions() as session, session.begin():

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from gatepass.db.base import StoreBase
+from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import SigningKey
 from gatepass.services.stores import SigningKeyRecord
+
+_keys: Table = SigningKey.__table__  # type: ignore[assignment]
+#: Read for every id_token and JWKS; with the read cache off (PostgreSQL without Redis), every time.
+_ALL_KEYS = DriverStatement(
+    select(
+        _keys.c.kid,
+        _keys.c.alg,
+        _keys.c.public_jwk,
+        _keys.c.private_jwk_encrypted,
+        _keys.c.created_at,
+        _keys.c.signs_from,
+        _keys.c.retired_at,
+        _keys.c.unpublish_at,
+    ).order_by(_keys.c.signs_from),
+    "signing keys",
+)
 
 
 class SqlSigningKeyStore(StoreBase):
@@ -16,21 +33,19 @@ class SqlSigningKeyStore(StoreBase):
         return list(await self._cache.get("signing_keys", self._load_keys) or ())
 
     async def _load_keys(self) -> tuple[SigningKeyRecord, ...]:
-        async with self._sessions() as session:
-            rows = (await session.execute(select(SigningKey).order_by(SigningKey.signs_from))).scalars()
-            return tuple(
-                SigningKeyRecord(
-                    row.kid,
-                    row.alg,
-                    row.public_jwk,
-                    row.private_jwk_encrypted,
-                    row.created_at,
-                    row.signs_from,
-                    row.retired_at,
-                    row.unpublish_at,
-                )
-                for row in rows
+        return tuple(
+            SigningKeyRecord(
+                row.kid,
+                row.alg,
+                row.public_jwk,
+                row.private_jwk_encrypted,
+                row.created_at,
+                row.signs_from,
+                row.retired_at,
+                row.unpublish_at,
             )
+            for row in await self._read_all(_ALL_KEYS, {})
+        )
 
     async def add_key(self, key: SigningKeyRecord) -> None:
         async with self._sessions() as session, session.begin():
