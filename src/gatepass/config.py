@@ -252,10 +252,18 @@ class RateLimitSettings:
         default=30, metadata=_doc("Login form posts per client IP per minute; 0 turns the limit off.")
     )
     token_per_ip_per_minute: int = field(
-        default=1200, metadata=_doc("Token and revocation requests per client IP per minute; 0 = off.")
+        default=1200,
+        metadata=_doc(
+            "Token, revocation and pushed authorization requests per client IP per minute, each endpoint "
+            "counted apart; 0 = off."
+        ),
     )
     token_per_client_per_minute: int = field(
-        default=1200, metadata=_doc("Token and revocation requests per client_id per minute; 0 = off.")
+        default=1200,
+        metadata=_doc(
+            "Token, revocation and pushed authorization requests per client_id per minute, each endpoint "
+            "counted apart; 0 = off."
+        ),
     )
     introspection_per_client_per_minute: int = field(
         default=12000, metadata=_doc("Introspection requests per client_id per minute; 0 = off.")
