@@ -12,8 +12,10 @@ import ipaddress
 from collections.abc import Sequence
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from gatepass.config import IPNetwork
+from gatepass.context import context_of
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -88,3 +90,15 @@ def client_address(peer: str | None, headers: Headers, trusted: Sequence[IPNetwo
     if len(found) != 1:
         return peer
     return str(found.pop())
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address, as every rate limit, lockout and audit record counts it.
+
+    The connecting peer, unless it is a trusted proxy: then the address it forwarded the request for.
+    """
+    if "gatepass.client_ip" not in request.scope:
+        peer = request.client.host if request.client else None
+        request.scope["gatepass.client_ip"] = client_address(peer, request.headers, context_of(request).trusted_proxies)
+    found: str | None = request.scope["gatepass.client_ip"]
+    return found

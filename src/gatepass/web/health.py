@@ -6,9 +6,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatepass.http.forwarded import forwarding_chains, parse_address
 from gatepass.metrics import render_metrics
 from gatepass.web.context import web
-from gatepass.web.forwarded import forwarding_chains, parse_address
 
 
 async def healthz(request: Request) -> Response:

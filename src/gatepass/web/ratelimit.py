@@ -8,9 +8,10 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 
-from gatepass import metrics
-from gatepass.protocol.errors import SlowDown
+from gatepass.http.rate_limit import check_rate
 from gatepass.web.context import client_ip, web
+
+__all__ = ["check_backchannel_rate", "check_rate", "claimed_client_id"]
 
 
 def claimed_client_id(request: Request, form: dict[str, str]) -> str | None:
@@ -23,16 +24,6 @@ def claimed_client_id(request: Request, form: dict[str, str]) -> str | None:
             return None
         return unquote_plus(decoded.split(":", 1)[0])
     return form.get("client_id")
-
-
-async def check_rate(request: Request, name: str, key: str, limit: int, *, window_seconds: int = 60) -> None:
-    """Raise SlowDown (429 with Retry-After) when ``key`` went over the limit for ``name`` in the window."""
-    if limit <= 0:
-        return
-    retry_after = await web(request).rate_limiter.hit(f"{name}:{key}", limit, window_seconds)
-    if retry_after is not None:
-        metrics.RATE_LIMITED.labels(name).inc()
-        raise SlowDown(f"Too many requests; retry after {retry_after} seconds", retry_after_seconds=retry_after)
 
 
 async def check_backchannel_rate(request: Request, form: dict[str, str], *, endpoint: str) -> None:
