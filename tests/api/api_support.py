@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ def api_user(server: LiveServer, *, scopes: tuple[str, ...], roles: tuple[str, .
     """A user with a confidential client whose client_credentials tokens act as that user."""
     user, client = service_client(server, scopes=scopes, roles=roles, name="API test")
     return ApiUser(user["email"], user["password"], client["client_id"], client["client_secret"])
+
+
+def api_key_pair(server: LiveServer, email: str) -> tuple[str, str]:
+    """A new Frappe API key and secret of the user (the CLI replaces any earlier pair)."""
+    pair = json.loads(server.cli("user", "api-key", email, "--json").stdout)
+    return pair["api_key"], pair["api_secret"]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -104,3 +111,13 @@ class ScopedWorld:
     owner: ApiUser
     other: ApiUser
     manager: ApiUser
+
+
+def create_memo(world: ScopedWorld, token: str, title: str) -> str:
+    """A document of the world's type made through /api/resource with ``token``; its name."""
+    response = httpx.post(
+        f"{world.server.url}/api/resource/{world.doctype}", headers=bearer(token), json={"title": title}
+    )
+    assert response.status_code == 200, response.text
+    name: str = response.json()["data"]["name"]
+    return name

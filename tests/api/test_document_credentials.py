@@ -4,26 +4,20 @@ and the seeds' Postman walk (authorization code with consent, then GET /api/reso
 from __future__ import annotations
 
 import base64
-import json
 
 import httpx
-from api_support import ScopedWorld, authorize, bearer, challenge, code_from, logged_in, session_csrf
+from api_support import ScopedWorld, api_key_pair, authorize, bearer, challenge, code_from, logged_in, session_csrf
 
 from support.html import input_values
 from support.pkce import Pkce
-from support.server import REDIRECT_URI, LiveServer
+from support.server import REDIRECT_URI
 
 FRAPPE_TOKEN = "/api/method/frappe.integrations.oauth2.get_token"
 
 
-def _api_key(server: LiveServer, email: str) -> tuple[str, str]:
-    pair = json.loads(server.cli("user", "api-key", email, "--json").stdout)
-    return pair["api_key"], pair["api_secret"]
-
-
 def test_an_api_key_acts_as_its_user_with_token_and_basic_schemes(world: ScopedWorld) -> None:
     server = world.server
-    key, secret = _api_key(server, world.owner.email)
+    key, secret = api_key_pair(server, world.owner.email)
     url = f"{server.url}/api/resource/{world.doctype}"
     created = httpx.post(url, headers={"Authorization": f"token {key}:{secret}"}, json={"title": "by key"})
     assert created.status_code == 200
@@ -35,7 +29,7 @@ def test_an_api_key_acts_as_its_user_with_token_and_basic_schemes(world: ScopedW
 
 def test_a_wrong_or_replaced_api_secret_is_401_invalid_token(world: ScopedWorld) -> None:
     server = world.server
-    key, secret = _api_key(server, world.other.email)
+    key, secret = api_key_pair(server, world.other.email)
     url = f"{server.url}/api/resource/ToDo"
     wrong = httpx.get(url, headers={"Authorization": f"token {key}:not-the-secret"})
     description = "The API key or secret is invalid"
@@ -44,7 +38,7 @@ def test_a_wrong_or_replaced_api_secret_is_401_invalid_token(world: ScopedWorld)
     assert wrong.headers["www-authenticate"] == challenge(
         server, is_401=True, error="invalid_token", error_description=description
     )
-    _api_key(server, world.other.email)
+    api_key_pair(server, world.other.email)
     assert httpx.get(url, headers={"Authorization": f"token {key}:{secret}"}).status_code == 401
     undecodable = httpx.get(url, headers={"Authorization": "Basic %%%"})
     assert undecodable.status_code == 401

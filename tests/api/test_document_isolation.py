@@ -6,22 +6,13 @@ import asyncio
 import json
 
 import httpx
-from api_support import ScopedWorld, bearer
-
-
-def _create(world: ScopedWorld, token: str, title: str) -> str:
-    response = httpx.post(
-        f"{world.server.url}/api/resource/{world.doctype}", headers=bearer(token), json={"title": title}
-    )
-    assert response.status_code == 200, response.text
-    name: str = response.json()["data"]["name"]
-    return name
+from api_support import ScopedWorld, bearer, create_memo
 
 
 def test_a_token_of_user_a_never_reads_user_bs_owner_only_documents(world: ScopedWorld) -> None:
     server, url = world.server, f"{world.server.url}/api/resource/{world.doctype}"
     alice, bob = world.owner.token(server, "all"), world.other.token(server, "all")
-    secret = _create(world, bob, "bob's secret")
+    secret = create_memo(world, bob, "bob's secret")
     not_found = f"{world.doctype} {secret} not found"
     listed = httpx.get(url, headers=bearer(alice), params={"limit_page_length": "0", "fields": '["name","owner"]'})
     assert secret not in {row["name"] for row in listed.json()["data"]}
@@ -60,7 +51,7 @@ def test_two_users_tokens_in_interleaved_parallel_requests_each_act_as_their_own
 
 def test_the_system_manager_reads_everyones_documents(world: ScopedWorld) -> None:
     server = world.server
-    name = _create(world, world.other.token(server, "all"), "seen by the manager")
+    name = create_memo(world, world.other.token(server, "all"), "seen by the manager")
     response = httpx.get(
         f"{server.url}/api/resource/{world.doctype}/{name}", headers=bearer(world.manager.token(server, "all"))
     )
@@ -72,7 +63,7 @@ def test_reading_all_but_writing_own_is_a_permission_error_on_others_documents(w
     server = world.server
     server.cli("permission", "set", world.doctype, "All", "--read")
     try:
-        name = _create(world, world.other.token(server, "all"), "readable by all")
+        name = create_memo(world, world.other.token(server, "all"), "readable by all")
         url = f"{server.url}/api/resource/{world.doctype}/{name}"
         alice = bearer(world.owner.token(server, "all"))
         assert httpx.get(url, headers=alice).status_code == 200

@@ -2,8 +2,9 @@
 
 The order follows Frappe's ``validate_auth`` with one fix: when an Authorization header is sent, it
 alone decides. A bad or expired token is refused and never falls back to a session cookie, the likely
-cause of Frappe's "it runs as the last authorized user". Session cookies need the
+cause of Frappe's "it runs as the last authorized user". The browser's session cookie needs the
 X-Frappe-CSRF-Token header on writes; a cookie is sent by the browser on its own, a header is not.
+Frappe's ``sid`` cookie of a script's login needs it only on writes a browser sends (frappe_session).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.protocol.values import Principal
 from gatepass.resource.context import api_key_verifier, token_verifier
 from gatepass.resource.errors import UnusableInput
+from gatepass.resource.frappe_session import api_session, is_sent_by_browser
 
 #: A login session acts with the user's full rights in the API, as in Frappe.
 SESSION_SCOPES = frozenset({"all"})
@@ -74,9 +76,14 @@ async def authenticate(request: Request) -> Principal:
     authorization = request.headers.get("authorization")
     if authorization is not None:
         return await _from_header(request, authorization)
+    is_write = request.method in _WRITES
     session = await current_session(request)
     if session is None:
+        session = await api_session(request)
+        # frappe_session explains why a script's own session writes without the header.
+        is_write = is_write and is_sent_by_browser(request)
+    if session is None:
         raise NoCredentials()
-    if request.method in _WRITES and not is_valid_csrf(request, request.headers.get(CSRF_HEADER)):
+    if is_write and not is_valid_csrf(request, request.headers.get(CSRF_HEADER)):
         raise CsrfTokenError("Invalid Request: send the X-Frappe-CSRF-Token header with the session's CSRF token")
     return Principal(user_id=session[1].id, client_id=None, scopes=SESSION_SCOPES, via="session")

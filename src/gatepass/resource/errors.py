@@ -9,7 +9,7 @@ challenge (gatepass.http.bearer for a token error), so a client can tell "get a 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -46,10 +46,17 @@ def credentials_required(request: Request, *, realm: str, resource_metadata: str
     return JSONResponse(body, status_code=401, headers=headers)
 
 
-def _frappe_error(
-    *, exc_type: str, error: str, message: str, status_code: int, field: str | None = None
+def frappe_error(
+    *,
+    exc_type: str,
+    error: str,
+    message: str,
+    status_code: int,
+    field: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """Frappe's v1 error body, with a short ``error`` code beside ``exc_type``."""
+    """Frappe's v1 error body, with a short ``error`` code beside ``exc_type``; ``extra`` adds keys."""
     server_message = json.dumps({"message": message, "title": "Message", "indicator": "red", "raise_exception": 1})
     body: dict[str, Any] = {
         "exc_type": exc_type,
@@ -57,10 +64,11 @@ def _frappe_error(
         "error_description": message,
         "_error_message": message,
         "_server_messages": json.dumps([server_message]),
+        **(extra or {}),
     }
     if field:
         body["field"] = field
-    return JSONResponse(body, status_code=status_code, headers=NO_STORE_HEADERS)
+    return JSONResponse(body, status_code=status_code, headers={**NO_STORE_HEADERS, **(headers or {})})
 
 
 def document_error(request: Request, error: DocumentError) -> JSONResponse:
@@ -68,7 +76,7 @@ def document_error(request: Request, error: DocumentError) -> JSONResponse:
 
     A PermissionError carries no WWW-Authenticate challenge: a new token would not help.
     """
-    return _frappe_error(
+    return frappe_error(
         exc_type=error.exc_type,
         error=error.error,
         message=error.message,
@@ -79,7 +87,7 @@ def document_error(request: Request, error: DocumentError) -> JSONResponse:
 
 def csrf_error(request: Request, error: CsrfTokenError) -> JSONResponse:
     """A session-cookie write without the CSRF header: Frappe's CSRFTokenError, a 400."""
-    return _frappe_error(exc_type="CSRFTokenError", error="csrf_token_invalid", message=error.message, status_code=400)
+    return frappe_error(exc_type="CSRFTokenError", error="csrf_token_invalid", message=error.message, status_code=400)
 
 
 def answer_unusable_input(*, otherwise: UnusableInputAnswer) -> UnusableInputAnswer:

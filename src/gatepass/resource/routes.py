@@ -7,6 +7,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from gatepass.resource import docs, documents
+from gatepass.resource.frappe_methods import build_method_routes
 
 #: Frappe serves the same routes under /api and /api/v1, with or without a trailing slash.
 _PREFIXES = ("/api/resource", "/api/v1/resource")
@@ -22,6 +23,7 @@ def build_resource_routes() -> list[BaseRoute]:
             )
     return [
         *routes,
+        *build_method_routes(),
         Route("/openapi.json", docs.openapi_json, methods=["GET"]),
         Route("/api/docs", docs.docs_page, methods=["GET"]),
         Route(docs.REDIRECT_PATH, docs.oauth2_redirect, methods=["GET"]),
