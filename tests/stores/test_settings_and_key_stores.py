@@ -100,3 +100,14 @@ async def test_an_expired_registration_token_is_refused(stores: Stores) -> None:
     await stores.registration.add_initial_token(token, "expiring", now, now + timedelta(minutes=1), 5)
     assert await stores.registration.consume_initial_token(token, now + timedelta(minutes=1)) is False
     assert await stores.registration.consume_initial_token(token, now) is True
+
+
+async def test_first_consents_given_at_once_make_one_consent_with_every_scope(stores: Stores) -> None:
+    user, client, now = await stores.user(), await stores.client(), stores.now
+    client_id = client.info.client_id
+    # Two browsers of one user allowing one app at the same moment (a double click, two tabs).
+    await asyncio.gather(
+        *(stores.consents.save_consent(user.id, client_id, scopes, now) for scopes in [("openid",), ("email",)] * 4)
+    )
+    found = await stores.consents.get_consent(user.id, client_id)
+    assert found is not None and sorted(found.scopes) == ["email", "openid"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select, text
 
 from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase
@@ -22,6 +22,29 @@ _CONSENT_OF = DriverStatement(
 )
 
 
+#: PostgreSQL: a consent or its widening by more scopes in one statement, which two first consents at once
+#: cannot both insert (the second widens what the first wrote).
+_UPSERT_CONSENT_ON_POSTGRESQL = DriverStatement(
+    text(
+        "INSERT INTO consents (user_id, client_id, scopes, granted_at, updated_at)"
+        " VALUES (:user_id, :client_id, :scopes, :now, :now)"
+        " ON CONFLICT (user_id, client_id) DO UPDATE SET"
+        " scopes = (SELECT to_json(array_agg(scope ORDER BY scope)) FROM"
+        " (SELECT json_array_elements_text(consents.scopes) UNION"
+        " SELECT json_array_elements_text(EXCLUDED.scopes)) AS held(scope)),"
+        " updated_at = EXCLUDED.updated_at"
+    )
+    .bindparams(
+        bindparam("scopes", type_=_consents.c.scopes.type),
+        bindparam("now", type_=_consents.c.granted_at.type),
+        bindparam("user_id", type_=_consents.c.user_id.type),
+        bindparam("client_id", type_=_consents.c.client_id.type),
+    )
+    .columns(),
+    "consent, or its widening",
+)
+
+
 class SqlConsentStore(StoreBase):
     async def get_consent(self, user_id: int, client_id: str) -> ConsentRecord | None:
         row = await self._read_one(_CONSENT_OF, {"user_id": user_id, "client_id": client_id})
@@ -30,6 +53,10 @@ class SqlConsentStore(StoreBase):
     async def save_consent(self, user_id: int, client_id: str, scopes: tuple[str, ...], now: datetime) -> None:
         if self._sqlite_writer is not None:
             await self._sqlite_writer.write(sqlite_writes.save_consent(user_id, client_id, scopes, now))
+            return
+        if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
+            parameters = {"user_id": user_id, "client_id": client_id, "scopes": list(scopes), "now": now}
+            await _UPSERT_CONSENT_ON_POSTGRESQL.execute(self._driver_pool, parameters)
             return
         async with self._sessions() as session, session.begin():
             row = (
