@@ -229,6 +229,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             store=pushed_requests,
             clock=clock,
             ttl_seconds=settings.tokens.pushed_request_ttl_seconds,
+            is_required_for_every_client=settings.security.require_pushed_authorization_requests,
         ),
         revocation=RevocationService(client_auth, tokens, consents, audit, clock),
         introspection=IntrospectionService(

@@ -293,6 +293,24 @@ async def test_try_it_builds_an_authorization_url_with_a_fresh_pkce_pair(admin: 
     assert f"client_id={client_id}" in second["token-request"]  # a public client names itself
 
 
+async def test_try_it_pushes_the_request_of_a_client_that_must_use_par(
+    sqlite_server: LiveServer, admin: ConsoleSession
+) -> None:
+    client_id, _ = await console_client(
+        admin, f"PAR Only {secrets.token_hex(3)}", require_pushed_authorization_requests="1"
+    )
+    page = await admin.get(f"/admin/clients/{client_id}/try")
+    trial = values_by_id(page.text)
+    params = query_of(trial["authorization-url"])
+    assert set(params) == {"client_id", "request_uri"}
+    assert params["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
+    assert "works once, within 60 seconds" in page_text(page.text)
+    async with httpx.AsyncClient(base_url=sqlite_server.url, timeout=30) as http:
+        opened = await http.get(trial["authorization-url"])
+    # The pushed request is good: the endpoint asks the anonymous browser to log in.
+    assert opened.status_code == 303 and opened.headers["location"].startswith("/login?")
+
+
 async def test_reloading_the_page_after_creating_a_client_creates_no_second_one(admin: ConsoleSession) -> None:
     app_name = f"Reload {secrets.token_hex(3)}"
     created = await admin.post("/admin/clients/new", client_form(app_name))

@@ -324,10 +324,16 @@ async def client_try(gatepass: Gatepass, client_id: str, redirect_uri: str | Non
         fail(f"No client has client_id {client_id}")
     issuer = gatepass.settings.server.issuer
     trial = build_trial_authorization(issuer, record.info, redirect_uri=redirect_uri, scopes=scopes or None)
+    trial = await gatepass.pushed_authorization.push_trial(record.info, trial)
     minutes, seconds = divmod(gatepass.settings.tokens.code_ttl_seconds, 60)
     lifetime = f"{minutes} minute{'s' if minutes != 1 else ''}" if not seconds else f"{minutes * 60 + seconds} seconds"
     secret_hint = "" if record.info.is_public else "CLIENT_SECRET with the client's secret and "
-    click.echo("1. Open this URL in a browser, log in and press Allow:")
+    if trial.request_uri_expires_in is None:
+        click.echo("1. Open this URL in a browser, log in and press Allow:")
+    else:
+        click.echo("1. This client must use pushed authorization requests (RFC 9126): the request was pushed")
+        click.echo(f"   for it. Open this URL in a browser within {trial.request_uri_expires_in} seconds, log in")
+        click.echo("   and press Allow:")
     click.echo()
     click.echo(trial.authorization_url)
     click.echo()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -32,6 +33,10 @@ class TrialAuthorization:
     token_request: str
     #: The same as a POSIX shell command (curl), with CODE and CLIENT_SECRET left for the user to fill in.
     token_command: str
+    #: The authorization request's parameters, which the URL carries unless they were pushed.
+    authorization_params: Mapping[str, str]
+    #: For a request pushed on the client's behalf (RFC 9126): how long its URL may be opened.
+    request_uri_expires_in: int | None = None
 
 
 def build_trial_authorization(
@@ -82,6 +87,7 @@ def build_trial_authorization(
         token_endpoint=token_endpoint,
         token_request=urlencode(token_params),
         token_command=_token_command(client, token_endpoint, chosen_uri, verifier),
+        authorization_params=params,
     )
 
 

@@ -4,15 +4,25 @@ metadata of the CLI and of dynamic registration (RFC 9126 §6), and a lifetime s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from par_support import authorize_url, library_client, pushed_code_request, pushed_request_uri, run_oauth4webapi
+from par_support import (
+    authorize_as_new_user,
+    authorize_url,
+    library_client,
+    pushed_code_request,
+    pushed_request_uri,
+    run_oauth4webapi,
+)
 
+from support.backchannel import Backchannel
 from support.browser import HttpBrowser, assert_error_redirect
-from support.pkce import Pkce
+from support.pkce import Pkce, s256
 from support.server import REDIRECT_URI, LiveServer
 
 METADATA_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
@@ -111,3 +121,20 @@ async def test_a_client_registers_itself_as_required_to_push_and_is_held_to_it(
     assert refused.response.status_code == 400
     assert PAR_REQUIRED.split(",")[0] in refused.response.text
     assert "code" in outcome.params
+
+
+async def test_client_try_pushes_the_request_of_a_client_that_must_use_par(
+    sqlite_server: LiveServer, sqlite_api: Backchannel
+) -> None:
+    client = sqlite_server.create_client("--require-par", name="Try PAR App")
+    printed = sqlite_server.cli("client", "try", client["client_id"]).stdout
+    assert "Open this URL in a browser within 60 seconds" in printed
+    url = re.search(r"^(http://\S+/oauth/authorize\?\S+)$", printed, re.MULTILINE)
+    verifier = re.search(r"code_verifier=(\S+)", printed)
+    assert url is not None and verifier is not None, printed
+    query = dict(parse_qsl(urlsplit(url.group(1)).query))
+    assert set(query) == {"client_id", "request_uri"}
+    outcome = await authorize_as_new_user(sqlite_server, url.group(1))
+    pkce = Pkce(verifier.group(1), s256(verifier.group(1)))
+    tokens = await sqlite_api.tokens(client, outcome.code, pkce)
+    assert "access_token" in tokens

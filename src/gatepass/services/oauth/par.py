@@ -6,17 +6,24 @@ The steps, in order (each raises or returns):
 2. the parameters, without the client's credentials and without a request_uri (``invalid_request``);
 3. the request, validated as the authorization endpoint validates it before any page (RFC 9126 §2.1);
 4. the request stored under the digest of the request_uri's random reference.
+
+An admin's "try it" (console and CLI) for a client that must use PAR takes steps 3 and 4 on the
+client's behalf.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
-from gatepass.protocol.rfc9126_par import build_pushed_params, build_request_uri
+from gatepass.protocol.rfc9126_par import build_pushed_params, build_request_uri, is_par_required
 from gatepass.protocol.tokens import new_token
+from gatepass.protocol.values import ClientInfo
 from gatepass.services.authorize import AuthorizeService
+from gatepass.services.client_trial import TrialAuthorization
 from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.stores import NewPushedRequest, PushedRequestStore
 
@@ -38,7 +45,9 @@ class PushedAuthorizationEndpoint:
         store: PushedRequestStore,
         clock: Callable[[], datetime],
         ttl_seconds: int,
+        is_required_for_every_client: bool = False,
     ) -> None:
+        self._is_required_for_every_client = is_required_for_every_client
         self._clients = clients
         self._authorize = authorize
         self._store = store
@@ -47,14 +56,28 @@ class PushedAuthorizationEndpoint:
 
     async def push(self, form: Mapping[str, str], authorization: str | None) -> PushedRequest:
         client = await self._clients.authenticate_client(form, authorization)
-        params = build_pushed_params(form, client.info.client_id)
-        self._authorize.check_pushed_request(params, client.info)
+        return await self._add(client.info, build_pushed_params(form, client.info.client_id))
+
+    async def push_trial(self, client: ClientInfo, trial: TrialAuthorization) -> TrialAuthorization:
+        """An admin's "try it" request for a client that must use PAR, pushed on the client's behalf (the
+        admin may act for any client, so without its secret), with the URL of its request_uri."""
+        if not is_par_required(client, is_required_for_every_client=self._is_required_for_every_client):
+            return trial
+        pushed = await self._add(client, build_pushed_params(trial.authorization_params, client.client_id))
+        endpoint = trial.authorization_url.split("?", 1)[0]
+        query = urlencode({"client_id": client.client_id, "request_uri": pushed.request_uri})
+        return dataclasses.replace(
+            trial, authorization_url=f"{endpoint}?{query}", request_uri_expires_in=pushed.expires_in
+        )
+
+    async def _add(self, client: ClientInfo, params: dict[str, str]) -> PushedRequest:
+        self._authorize.check_pushed_request(params, client)
         reference = new_token()
         now = self._clock()
         await self._store.add_pushed_request(
             NewPushedRequest(
                 reference_digest=self._clients.digest(reference),
-                client_id=client.info.client_id,
+                client_id=client.client_id,
                 parameters=params,
                 created_at=now,
                 expires_at=now + timedelta(seconds=self._ttl_seconds),

@@ -255,12 +255,13 @@ async def try_client(request: Request, me: UserRecord) -> Response:
         "chosen_scopes": chosen or record.info.scopes,
     }
     try:
-        context["trial"] = build_trial_authorization(
+        trial = build_trial_authorization(
             admin(request).issuer,
             record.info,
             redirect_uri=query_text(request, "redirect_uri", limit=2048) or None,
             scopes=chosen or None,
         )
+        context["trial"] = await admin(request).pushed_authorization.push_trial(record.info, trial)
     except AccountError as error:
         context["error"] = str(error)
     return page(request, "admin/client_try.html", context)
