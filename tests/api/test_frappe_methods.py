@@ -139,6 +139,8 @@ def test_a_wrong_password_is_frappes_invalid_login_and_repeated_failures_lock_ou
     _assert_frappe_error(wrong, 401, "AuthenticationError", INVALID_LOGIN)
     assert wrong.json()["message"] == INVALID_LOGIN
     assert "set-cookie" not in wrong.headers
+    by_get = httpx.get(url, params={"usr": user["email"], "pwd": user["password"]})
+    _assert_frappe_error(by_get, 403, "PermissionError", "Not permitted: login takes POST")
     missing = httpx.post(url, data={"usr": user["email"]})
     _assert_frappe_error(missing, 401, "AuthenticationError", "Incomplete login details: send usr and pwd")
     statuses = [httpx.post(url, data={"usr": user["email"], "pwd": "still wrong"}).status_code for _ in range(6)]

@@ -171,7 +171,9 @@ async def call_method(request: Request, name: str) -> Response:
     method = USER_METHODS.get(name)
     if public is None and method is None:
         return _unknown_method(name)
-    if method is not None and method.is_write and request.method != "POST":
+    # A password never travels in a query string, where access logs and proxies keep it.
+    is_post_only = name == "login" or (method is not None and method.is_write)
+    if is_post_only and request.method != "POST":
         return _error("PermissionError", f"Not permitted: {name} takes POST", 403, error="method_not_allowed")
     try:
         args = await _arguments(request)
