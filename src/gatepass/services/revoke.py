@@ -37,7 +37,13 @@ class RevocationService:
         self._clock = clock
 
     async def revoke(self, form: Mapping[str, str], authorization: str | None, *, ip: str | None = None) -> None:
-        """RFC 7009 §2.1: revoke the token's whole grant (access and refresh alike).
+        """RFC 7009 §2.1: revoke the token's whole grant (access and refresh alike), as Frappe does.
+
+        A token that rotation has already superseded (a refresh token used once, an access token of an
+        earlier rotation) is revoked alone: Frappe apps clean up the old pair after a refresh, and that
+        must not take the new pair with it. Such a token is retired already, so nothing changes; a
+        rotated refresh token presented again at the token endpoint still revokes the whole grant
+        (RFC 9700 §4.14.2), whether or not it was revoked here first.
 
         An unknown token, or one issued to another client, is answered the same way as success
         (§2.2), so the endpoint reveals nothing about tokens the caller does not own.
@@ -48,6 +54,7 @@ class RevocationService:
         grant_id: int | None = None
         owner: str | None = None
         user_id: int | None = None
+        is_superseded = False
         order = (
             ("refresh_token", "access_token") if lookup.hint == "refresh_token" else ("access_token", "refresh_token")
         )
@@ -56,13 +63,19 @@ class RevocationService:
                 access = await self._store.get_access_token(digest)
                 if access is not None:
                     grant_id, owner, user_id = access.grant_id, access.client_id, access.user_id
+                    # Only rotation and the grant's own revocation set it; either way the grant needs nothing.
+                    is_superseded = access.revoked_at is not None
                     break
             else:
                 refresh = await self._store.get_refresh_token(digest)
                 if refresh is not None:
                     grant_id, owner, user_id = refresh.family_id, refresh.client_id, refresh.user_id
+                    is_superseded = refresh.rotated_at is not None
                     break
         if grant_id is None or owner != client.info.client_id:
+            return
+        if is_superseded:
+            await self._audit.record(audit.TOKEN_REVOKED, user_id=user_id, client_id=owner, ip=ip, superseded=True)
             return
         await self._store.revoke_grant(grant_id, self._clock())
         await self._audit.record(audit.TOKEN_REVOKED, user_id=user_id, client_id=owner, ip=ip)
