@@ -16,6 +16,7 @@ from gatepass.protocol.rfc6749.client_auth import (
 )
 from gatepass.protocol.tokens import token_digest
 from gatepass.protocol.values import AUTH_BASIC, AUTH_NONE, AUTH_POST, ClientInfo
+from support.backchannel import BASIC_CLIENT_USED_POST, POST_CLIENT_USED_BASIC
 
 
 def basic(raw: str | bytes) -> str:
@@ -215,13 +216,13 @@ REJECTED: dict[str, tuple[dict[str, Any] | None, str, str | None, str]] = {
         {},
         AUTH_POST,
         "correct-client-secret",
-        "This client is registered for client_secret_basic, but the request used client_secret_post",
+        BASIC_CLIENT_USED_POST,
     ),
     "post client using Basic": (
         {"token_endpoint_auth_method": AUTH_POST},
         AUTH_BASIC,
         "correct-client-secret",
-        "This client is registered for client_secret_post, but the request used client_secret_basic",
+        POST_CLIENT_USED_BASIC,
     ),
     "public client sending a secret in the body": (
         PUBLIC,

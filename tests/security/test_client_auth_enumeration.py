@@ -17,6 +17,7 @@ from support.backchannel import (
     FRAPPE_INTROSPECT,
     FRAPPE_TOKEN,
     INTROSPECT,
+    POST_CLIENT_USED_BASIC,
     REVOKE,
     TOKEN,
     assert_oauth_error,
@@ -87,7 +88,7 @@ async def test_what_depends_on_the_client_is_said_only_to_the_holder_of_its_secr
         await http.post(url, data=form, auth=(post["client_id"], post["client_secret"])),
         401,
         "invalid_client",
-        "This client is registered for client_secret_post, but the request used client_secret_basic",
+        POST_CLIENT_USED_BASIC,
         challenge=BASIC_CHALLENGE,
     )
     assert_oauth_error(

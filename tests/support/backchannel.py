@@ -27,6 +27,21 @@ FRAPPE_INTROSPECT = f"{FRAPPE}.introspect_token"
 #: RFC 7662 §2.2: the whole answer for a token that is not active.
 INACTIVE = {"active": False}
 BASIC_CHALLENGE = 'Basic realm="gatepass", charset="UTF-8"'
+#: invalid_client when the secret came another way than the client registered: both ways out, spelled out.
+BASIC_CLIENT_USED_POST = (
+    "This client is registered for client_secret_basic, but the request used client_secret_post. Send client_id "
+    "and client_secret in an HTTP Basic Authorization header, or change the client's token_endpoint_auth_method: "
+    "gatepass client update <client_id> --auth-method client_secret_post (or --frappe-legacy to accept both), "
+    "the console's field How a confidential client sends its secret, or a new dynamic registration with "
+    "token_endpoint_auth_method client_secret_post"
+)
+POST_CLIENT_USED_BASIC = (
+    "This client is registered for client_secret_post, but the request used client_secret_basic. Send client_id "
+    "and client_secret in the form body, or change the client's token_endpoint_auth_method: "
+    "gatepass client update <client_id> --auth-method client_secret_basic (or --frappe-legacy to accept both), "
+    "the console's field How a confidential client sends its secret, or a new dynamic registration with "
+    "token_endpoint_auth_method client_secret_basic"
+)
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 #: Made once and shared: each new httpx client would otherwise load the CA bundle again (slow),
 #: although every URL here is plain http on 127.0.0.1.

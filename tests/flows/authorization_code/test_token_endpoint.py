@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from support.backchannel import BASIC_CHALLENGE, TOKEN, Backchannel, assert_oauth_error
+from support.backchannel import (
+    BASIC_CHALLENGE,
+    BASIC_CLIENT_USED_POST,
+    POST_CLIENT_USED_BASIC,
+    TOKEN,
+    Backchannel,
+    assert_oauth_error,
+)
 from support.browser import code_request, logged_in
 from support.pkce import Pkce
 from support.provision import World
@@ -93,14 +100,14 @@ async def test_wrong_client_secret_is_401_invalid_client_with_a_basic_challenge(
             "post",
             401,
             "invalid_client",
-            "This client is registered for client_secret_basic, but the request used client_secret_post",
+            BASIC_CLIENT_USED_POST,
         ),
         (
             "post",
             "basic",
             401,
             "invalid_client",
-            "This client is registered for client_secret_post, but the request used client_secret_basic",
+            POST_CLIENT_USED_BASIC,
         ),
         (
             "web",

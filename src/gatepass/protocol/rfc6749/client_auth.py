@@ -90,9 +90,30 @@ def check_client_authentication(
     if credentials.method != registered and not (
         client.is_frappe_legacy and credentials.method in (AUTH_BASIC, AUTH_POST)
     ):
-        raise InvalidClient(f"This client is registered for {registered}, but the request used {credentials.method}")
+        raise InvalidClient(_wrong_method_description(registered, credentials.method))
     _check_enabled(client)
     return client
+
+
+_WHERE_THE_SECRET_GOES = {
+    AUTH_BASIC: "in an HTTP Basic Authorization header",
+    AUTH_POST: "in the form body",
+}
+
+
+def _wrong_method_description(registered: str, used: str) -> str:
+    """Says both ways out: the app sends the secret as registered, or an admin changes the registration.
+
+    Libraries decide where the secret goes (requests-oauthlib puts it in the body on refresh, Basic on the
+    code exchange), so the one who reads this is often unable to change the app and needs the switch.
+    """
+    return (
+        f"This client is registered for {registered}, but the request used {used}. "
+        f"Send client_id and client_secret {_WHERE_THE_SECRET_GOES[registered]}, or change the client's "
+        f"token_endpoint_auth_method: gatepass client update <client_id> --auth-method {used} "
+        "(or --frappe-legacy to accept both), the console's field How a confidential client sends its secret, "
+        f"or a new dynamic registration with token_endpoint_auth_method {used}"
+    )
 
 
 def _check_enabled(client: ClientInfo) -> None:
