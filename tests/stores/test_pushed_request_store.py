@@ -1,5 +1,6 @@
 """Pushed authorization requests (RFC 9126) on every backend: stored by digest, read back as pushed,
-used once however many callers race for them, purged once expired, and gone with their client."""
+used once however many callers race for them, kept for the login and consent after their use, purged
+once expired, and gone with their client."""
 
 from __future__ import annotations
 
@@ -55,11 +56,28 @@ async def test_a_pushed_request_is_consumed_by_one_of_many_callers_only(stores: 
     found = await stores.pushed_requests.get_pushed_request(reference_digest)
     assert found is not None
     now = stores.now
-    outcomes = await asyncio.gather(*(stores.pushed_requests.consume_pushed_request(found.id, now) for _ in range(4)))
+    kept_until = now + timedelta(minutes=30)
+    outcomes = await asyncio.gather(
+        *(stores.pushed_requests.consume_pushed_request(found.id, now, kept_until) for _ in range(4))
+    )
     assert sorted(outcomes) == [False, False, False, True]
     again = await stores.pushed_requests.get_pushed_request(reference_digest)
-    assert again is not None and again.consumed_at == now
-    assert await stores.pushed_requests.consume_pushed_request(found.id, stores.now) is False
+    assert again is not None
+    assert (again.consumed_at, again.expires_at, again.parameters) == (now, kept_until, found.parameters)
+    assert await stores.pushed_requests.consume_pushed_request(found.id, stores.now, kept_until) is False
+
+
+async def test_a_used_pushed_request_is_kept_until_its_login_and_consent_time_is_over(stores: Stores) -> None:
+    client = await stores.client()
+    reference_digest, _ = await _push(stores, client.info.client_id, expires_in_seconds=1)
+    found = await stores.pushed_requests.get_pushed_request(reference_digest)
+    assert found is not None
+    now = stores.now
+    assert await stores.pushed_requests.consume_pushed_request(found.id, now, now + timedelta(seconds=600))
+    await stores.pushed_requests.purge_expired(now + timedelta(seconds=2))
+    assert await stores.pushed_requests.get_pushed_request(reference_digest) is not None
+    await stores.pushed_requests.purge_expired(now + timedelta(seconds=601))
+    assert await stores.pushed_requests.get_pushed_request(reference_digest) is None
 
 
 async def test_purge_removes_expired_pushed_requests_used_or_not_and_keeps_live_ones(stores: Stores) -> None:

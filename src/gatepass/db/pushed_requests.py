@@ -41,18 +41,18 @@ class SqlPushedRequestStore(StoreBase):
             consumed_at=row.consumed_at,
         )
 
-    async def consume_pushed_request(self, request_id: int, now: datetime) -> bool:
+    async def consume_pushed_request(self, request_id: int, now: datetime, kept_until: datetime) -> bool:
         """Whether this caller used the request: one conditional UPDATE, so of parallel callers one wins."""
         async with single_statement(self._engine) as connection:
             result = await connection.execute(
                 update(_pushed)
                 .where(_pushed.c.id == request_id, _pushed.c.consumed_at.is_(None))
-                .values(consumed_at=now)
+                .values(consumed_at=now, expires_at=kept_until)
             )
             return bool(result.rowcount == 1)
 
     async def purge_expired(self, now: datetime) -> int:
-        """Used requests go too once expired: a used one is refused as used until then, as unknown after."""
+        """Requests nobody used by their expiry, and used ones once their login and consent time is over."""
         async with single_statement(self._engine) as connection:
             result = await connection.execute(delete(_pushed).where(_pushed.c.expires_at <= now))
             return int(result.rowcount)

@@ -1,10 +1,11 @@
 """The authorization request the endpoint acts on, and the form the browser carries it in through login
-and consent: as it came, or, for a pushed request (RFC 9126 §4), sealed once its request_uri is used.
+and consent: as it came, or, for a pushed request (RFC 9126 §4), as a sealed reference to it.
 
 A request_uri is single-use and short-lived, but a person may take minutes to log in and consent. So
-its one use turns it into the pushed parameters, sealed (encrypted and authenticated with a key of
-this server's) in one field beside client_id; the login page's return address and the consent form
-carry that seal, and nothing the browser adds to it counts.
+its one use keeps the pushed request on the server for that time, and the browser carries, beside
+client_id, a reference to it sealed (encrypted and authenticated with a key of this server's): the
+pushed parameters never travel through the browser, whatever their size, and nothing the browser
+adds to the reference counts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gatepass.protocol.errors import InvalidRequestUri
 from gatepass.protocol.oidc.prompt import after_forced_login
@@ -40,7 +41,12 @@ class PendingRequest:
 
     params: Mapping[str, str]
     carried: Mapping[str, str]
-    is_pushed: bool = False
+    #: For a pushed request, the digest it is stored under.
+    pushed_digest: str | None = None
+
+    @property
+    def is_pushed(self) -> bool:
+        return self.pushed_digest is not None
 
 
 class PendingRequests:
@@ -53,12 +59,12 @@ class PendingRequests:
         """The parameters to act on. A request_uri is used up here, once, and only its pushed parameters
         count: anything sent beside it but client_id is ignored (RFC 9126 §4)."""
         if PUSHED_REQUEST_FIELD in params:
-            return self._open(params)
+            return await self._open(params)
         if not params.get("request_uri", "").startswith(REQUEST_URI_PREFIX):
             # Any other request_uri names a request object by reference (OIDC Core §6.2), refused with the request.
             return PendingRequest(params, params)
-        reference = parse_request_uri(params["request_uri"])
-        pushed = await self._pushed.get_pushed_request(token_digest(self._keys.digest_key, reference))
+        digest = token_digest(self._keys.digest_key, parse_request_uri(params["request_uri"]))
+        pushed = await self._pushed.get_pushed_request(digest)
         if pushed is None:
             raise InvalidRequestUri(
                 "This request_uri is unknown: it was never issued here or expired long ago; push the request again"
@@ -71,32 +77,39 @@ class PendingRequests:
             consumed_at=pushed.consumed_at,
             now=now,
         )
+        kept_until = now + timedelta(seconds=PUSHED_REQUEST_INTERACTION_SECONDS)
         # Of two tabs racing with one request_uri, the conditional update lets one through.
-        if not await self._pushed.consume_pushed_request(pushed.id, now):
+        if not await self._pushed.consume_pushed_request(pushed.id, now, kept_until):
             raise request_uri_used_already()
-        return PendingRequest(pushed.parameters, self._seal(pushed.parameters), is_pushed=True)
+        return PendingRequest(pushed.parameters, self._seal(digest, pushed.client_id, is_logged_in_again=False), digest)
 
     def after_login(self, pending: PendingRequest, *, is_forced: bool) -> Mapping[str, str]:
         """What the browser carries back from the login page; after a forced login, without what the login
         just satisfied (asking again would loop)."""
         if not is_forced:
             return pending.carried
-        again = after_forced_login(dict(pending.params))
-        return self._seal(again) if pending.is_pushed else again
+        if pending.pushed_digest is None:
+            return after_forced_login(dict(pending.params))
+        return self._seal(pending.pushed_digest, pending.params["client_id"], is_logged_in_again=True)
 
-    def _seal(self, pushed: Mapping[str, str]) -> dict[str, str]:
-        sealed = self._keys.seal(json.dumps(dict(pushed), separators=(",", ":")), self._clock())
-        return {"client_id": pushed["client_id"], PUSHED_REQUEST_FIELD: sealed}
+    def _seal(self, digest: str, client_id: str, *, is_logged_in_again: bool) -> dict[str, str]:
+        reference = {"digest": digest, "client_id": client_id, "is_logged_in_again": is_logged_in_again}
+        return {"client_id": client_id, PUSHED_REQUEST_FIELD: self._keys.seal(json.dumps(reference), self._clock())}
 
-    def _open(self, params: Mapping[str, str]) -> PendingRequest:
+    async def _open(self, params: Mapping[str, str]) -> PendingRequest:
         sealed = params[PUSHED_REQUEST_FIELD]
+        now = self._clock()
         try:
-            opened = self._keys.unseal(sealed, self._clock(), max_age_seconds=PUSHED_REQUEST_INTERACTION_SECONDS)
+            reference = json.loads(self._keys.unseal(sealed, now, max_age_seconds=PUSHED_REQUEST_INTERACTION_SECONDS))
         except ValueError:
+            reference = None
+        pushed = await self._pushed.get_pushed_request(reference["digest"]) if reference else None
+        if reference is None or pushed is None or now >= pushed.expires_at:
             raise InvalidRequestUri(
                 "This sign-in request has expired or was altered; go back to the app and start again"
-            ) from None
-        pushed: dict[str, str] = json.loads(opened)
-        if pushed["client_id"] != params.get("client_id"):
+            )
+        if pushed.client_id != params.get("client_id"):
             raise InvalidRequestUri("This sign-in request belongs to another app; go back to the app and start again")
-        return PendingRequest(pushed, {"client_id": pushed["client_id"], PUSHED_REQUEST_FIELD: sealed}, is_pushed=True)
+        pushed_params = after_forced_login(pushed.parameters) if reference["is_logged_in_again"] else pushed.parameters
+        carried = {"client_id": pushed.client_id, PUSHED_REQUEST_FIELD: sealed}
+        return PendingRequest(pushed_params, carried, reference["digest"])

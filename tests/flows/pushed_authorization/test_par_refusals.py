@@ -64,6 +64,31 @@ async def test_a_request_uri_expires_after_its_lifetime(clock_world: World) -> N
     )
 
 
+async def test_a_used_request_uri_outlives_its_lifetime_through_a_slow_login_but_not_past_half_an_hour(
+    clock_world: World,
+) -> None:
+    server, client = clock_world.server, clock_world.client("web")
+    assert isinstance(server, ClockServer)
+    pkce = Pkce.new()
+    outcomes = []
+    for minutes_at_the_login_page in (2, 31):
+        request_uri = await pushed_request_uri(server, client, pushed_code_request(pkce))
+        async with HttpBrowser(server, server.create_user()) as browser:
+            to_login = await browser.http.get(authorize_url(client, request_uri))
+            assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?")
+            server.clock.advance(minutes=minutes_at_the_login_page)
+            outcomes.append(await browser.follow(to_login))
+    slow, too_slow = outcomes
+    assert slow.pages == ["login", "consent"]
+    assert slow.params["state"] == "pushed-state"
+    assert too_slow.pages == ["login"]
+    _refused_on_a_page(
+        too_slow.response,
+        "invalid_request_uri",
+        "This sign-in request has expired or was altered; go back to the app and start again",
+    )
+
+
 async def test_a_request_uri_pushed_by_another_client_is_refused_and_stays_usable_by_its_own(
     world: World, api: Backchannel
 ) -> None:
