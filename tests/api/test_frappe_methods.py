@@ -331,3 +331,25 @@ def test_submit_and_cancel_say_the_type_is_not_submittable(world: ScopedWorld) -
         data={"cmd": "frappe.client.cancel", "doctype": world.doctype, "name": name},
     )
     _assert_frappe_error(cancelled, 417, "ValidationError", message)
+
+
+def test_text_no_name_holds_is_a_frappe_shaped_4xx_on_every_backend(world: ScopedWorld) -> None:
+    server = world.server
+    headers = bearer(world.owner.token(server, "all"))
+    base = f"{server.url}/api/method/frappe.client"
+    nul_doctype = httpx.get(f"{base}.get_list", headers=headers, params={"doctype": "To\x00Do"})
+    assert (nul_doctype.status_code, nul_doctype.json()["exc_type"]) == (400, "ValidationError")
+    in_json = httpx.post(f"{base}.insert", headers=headers, json={"doc": {"doctype": "To\x00Do", "title": "x"}})
+    assert in_json.status_code == 417
+    assert in_json.json()["error_description"] == "doc: contains a NUL character, which no name holds"
+    lone_surrogate = json.dumps({"doctype": world.doctype, "name": "a\ud800b"}).encode()
+    in_body = httpx.post(
+        f"{base}.delete", headers={**headers, "Content-Type": "application/json"}, content=lone_surrogate
+    )
+    assert (in_body.status_code, in_body.json()["field"]) == (417, "name")
+    in_path = httpx.get(f"{server.url}/api/method/a%00b", headers=headers)
+    assert (in_path.status_code, in_path.json()["exc_type"]) == (400, "ValidationError")
+    # Frappe's OAuth paths keep OAuth's shape for the same mistake.
+    oauth = httpx.post(f"{server.url}/api/method/frappe.integrations.oauth2.get_token?grant_type=%00")
+    assert oauth.status_code == 400
+    assert "exc_type" not in oauth.json()

@@ -24,6 +24,9 @@ from gatepass.services.document_errors import DocumentError, DocumentValidationE
 UnusableInputAnswer = Callable[[Request, str], Response]
 
 _DOCUMENT_API_PREFIXES = ("/api/resource/", "/api/v1/resource/")
+_METHOD_PREFIXES = ("/api/method/", "/api/v1/method/")
+#: The names of Frappe's OAuth paths (web/routes.py): the authorization server answers them, in OAuth's shape.
+OAUTH_METHODS = "frappe.integrations.oauth2."
 
 
 class UnusableInput(DocumentValidationError):
@@ -91,10 +94,12 @@ def csrf_error(request: Request, error: CsrfTokenError) -> JSONResponse:
 
 
 def answer_unusable_input(*, otherwise: UnusableInputAnswer) -> UnusableInputAnswer:
-    """Unusable text in a document API path answered in the document shape; any other path by ``otherwise``."""
+    """Unusable text in a document API or RPC path answered in Frappe's shape; any other path by ``otherwise``."""
 
     def answer(request: Request, description: str) -> Response:
-        if request.scope["path"].startswith(_DOCUMENT_API_PREFIXES):
+        path = request.scope["path"]
+        is_method = path.startswith(_METHOD_PREFIXES) and OAUTH_METHODS not in path
+        if path.startswith(_DOCUMENT_API_PREFIXES) or is_method:
             return document_error(request, UnusableInput(description))
         return otherwise(request, description)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from gatepass.protocol.params import find_unusable_text
 from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue, parse_json_text
 from gatepass.protocol.values import Principal
 from gatepass.resource.context import document_service
@@ -43,11 +44,19 @@ def _bad(name: str, message: str) -> DocumentValidationError:
     return DocumentValidationError(f"{name}: {message}", field=name)
 
 
+def _checked(value: str, name: str) -> str:
+    # A form field or a JSON string may hold what no name does; PostgreSQL could not even compare it.
+    problem = find_unusable_text(value)
+    if problem:
+        raise _bad(name, f"contains {problem}, which no name holds")
+    return value
+
+
 def _text(args: Arguments, name: str) -> str:
     value = args.get(name)
     if not isinstance(value, str) or not value:
         raise _bad(name, f"send {name}, as text")
-    return value
+    return _checked(value, name)
 
 
 def _json_argument(args: Arguments, name: str) -> Any:
@@ -105,14 +114,14 @@ def _doctype_of(doc: dict[str, Any], name: str) -> str:
     doctype = doc.get("doctype")
     if not isinstance(doctype, str) or not doctype:
         raise _bad(name, "the document needs its doctype")
-    return doctype
+    return _checked(doctype, name)
 
 
 def _docname_of(doc: dict[str, Any], name: str) -> str:
     docname = doc.get("name")
     if not isinstance(docname, str) or not docname:
         raise _bad(name, "the document needs its name")
-    return docname
+    return _checked(docname, name)
 
 
 async def get_list(request: Request, principal: Principal, args: Arguments) -> Any:

@@ -27,7 +27,7 @@ from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.resource import frappe_session
 from gatepass.resource.auth import NoCredentials, authenticate
 from gatepass.resource.context import issuer_of
-from gatepass.resource.errors import frappe_error
+from gatepass.resource.errors import OAUTH_METHODS, frappe_error
 from gatepass.resource.frappe_client import CLIENT_METHODS, ClientMethod
 from gatepass.services.document_errors import DocumentError
 
@@ -38,8 +38,6 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: Frappe serves methods under /api/method and /api/v1/method.
 _PREFIXES = ("/api/method", "/api/v1/method")
-#: The authorization server's Frappe paths (web/routes.py); this module never answers for them.
-_OAUTH_METHODS = "frappe.integrations.oauth2."
 _EXC_TYPES = {401: "AuthenticationError", 403: "PermissionError", 404: "DoesNotExistError", 429: "TooManyRequestsError"}
 
 
@@ -206,7 +204,7 @@ class _MethodRoute(Route):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
-        if match is not Match.NONE and child_scope["path_params"]["method"].startswith(_OAUTH_METHODS):
+        if match is not Match.NONE and child_scope["path_params"]["method"].startswith(OAUTH_METHODS):
             return Match.NONE, {}
         return match, child_scope
 
