@@ -105,3 +105,15 @@ def test_the_metadata_document_names_the_issuer_its_endpoints_and_what_it_suppor
         issuer, scopes=("openid",), id_token_algorithms=("ES256",), has_implicit=False
     )
     assert without_implicit["response_types_supported"] == ["code"]
+
+
+def test_registration_endpoint_is_left_out_when_registration_is_off_never_null() -> None:
+    issuer = "https://id.example"
+    off = build_authorization_server_metadata(issuer, scopes=("openid",), id_token_algorithms=("RS256",))
+    assert "registration_endpoint" not in off
+    assert [name for name, value in off.items() if value is None] == []
+    on = build_authorization_server_metadata(
+        issuer, scopes=("openid",), id_token_algorithms=("RS256",), registration_endpoint=f"{issuer}/oauth/register"
+    )
+    assert on["registration_endpoint"] == "https://id.example/oauth/register"
+    assert {name: value for name, value in on.items() if name != "registration_endpoint"} == off

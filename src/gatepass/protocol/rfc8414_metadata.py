@@ -34,12 +34,18 @@ def build_authorization_server_metadata(
     id_token_algorithms: tuple[str, ...],
     has_implicit: bool = True,
     is_par_required: bool = False,
+    registration_endpoint: str | None = None,
 ) -> dict[str, Any]:
+    """The document; ``registration_endpoint`` only when dynamic registration is on.
+
+    RFC 8414 §2 makes every member OPTIONAL: one that does not apply is left out, never sent as null
+    (clients such as MCP's treat a present member as an endpoint to call).
+    """
     response_types = ["code"]
     if has_implicit:
         response_types += ["token", "id_token", "id_token token"]
     auth_methods = ["client_secret_basic", "client_secret_post", "none"]
-    return {
+    document: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
@@ -71,3 +77,6 @@ def build_authorization_server_metadata(
         "backchannel_logout_supported": False,
         "service_documentation": f"{issuer}/api/docs",
     }
+    if registration_endpoint is not None:
+        document["registration_endpoint"] = registration_endpoint
+    return document

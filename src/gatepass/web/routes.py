@@ -55,6 +55,7 @@ def build_web_routes() -> list[BaseRoute]:
             )
         ],
         Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
+        Route(f"{frappe}.openid_configuration", discovery.openid_configuration, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", discovery.authorization_server_metadata, methods=["GET"]),
         Route("/.well-known/jwks.json", discovery.jwks, methods=["GET"]),
         Route("/.well-known/oauth-protected-resource", discovery.protected_resource_metadata, methods=["GET"]),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -19,22 +17,22 @@ _CACHEABLE = {"Cache-Control": "public, max-age=300"}
 _ALGORITHMS = (*ASYMMETRIC_ALGORITHMS, "HS256")
 
 
-async def _with_registration(request: Request, document: dict[str, Any]) -> dict[str, Any]:
+async def _registration_endpoint(request: Request) -> str | None:
     context = web(request)
-    if await context.registration.mode() != "off":
-        document["registration_endpoint"] = f"{context.issuer}/oauth/register"
-    return document
+    return None if await context.registration.mode() == "off" else f"{context.issuer}/oauth/register"
 
 
 async def openid_configuration(request: Request) -> Response:
+    """Also served on Frappe's v13/v14 path (``frappe.integrations.oauth2.openid_configuration``)."""
     context = web(request)
     document = build_openid_configuration(
         context.issuer,
         scopes=tuple(BUILTIN_SCOPES),
         id_token_algorithms=_ALGORITHMS,
         is_par_required=context.settings.security.require_pushed_authorization_requests,
+        registration_endpoint=await _registration_endpoint(request),
     )
-    return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
+    return JSONResponse(document, headers=_CACHEABLE)
 
 
 async def authorization_server_metadata(request: Request) -> Response:
@@ -44,8 +42,9 @@ async def authorization_server_metadata(request: Request) -> Response:
         scopes=tuple(BUILTIN_SCOPES),
         id_token_algorithms=_ALGORITHMS,
         is_par_required=context.settings.security.require_pushed_authorization_requests,
+        registration_endpoint=await _registration_endpoint(request),
     )
-    return JSONResponse(await _with_registration(request, document), headers=_CACHEABLE)
+    return JSONResponse(document, headers=_CACHEABLE)
 
 
 async def protected_resource_metadata(request: Request) -> Response:

@@ -30,7 +30,9 @@ def safe_next(value: str | None) -> str:
 
 
 async def login_page(request: Request) -> Response:
-    next_url = safe_next(request.query_params.get("next"))
+    # Frappe's login page takes its destination as redirect-to; links and apps written for Frappe send that.
+    query = request.query_params
+    next_url = safe_next(query.get("next") or query.get("redirect-to"))
     session = await current_session(request)
     is_forced = request.query_params.get("reauth") == "1" or request.query_params.get("switch") == "1"
     if session is not None and not is_forced:
