@@ -5,6 +5,7 @@ passes the document API's checks, and every refusal has Frappe's shape and statu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from api_support import ScopedWorld, api_key_pair, bearer, create_memo, logged_i
 from frappe_connector import FrappeConnector, FrappeException
 from frappeclient import FrappeClient
 
+from support.html import input_values
 from support.server import LiveServer
 
 INVALID_LOGIN = "Invalid Login. Try again."
@@ -149,6 +151,21 @@ def test_a_wrong_password_is_frappes_invalid_login_and_repeated_failures_lock_ou
     assert locked.status_code == 429
     assert locked.json()["exc_type"] == "TooManyRequestsError"
     assert int(locked.headers["retry-after"]) > 0
+
+
+def test_the_api_login_shares_the_login_pages_per_address_budget(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server("sqlite", GATEPASS_RATE_LIMITS_LOGIN_PER_IP_PER_MINUTE="2")
+    wrong = {"usr": "nobody@example.com", "pwd": "wrong-one"}
+    with httpx.Client(base_url=server.url) as http:
+        fields = input_values(http.get("/login").text)
+        page = http.post("/login", data={**fields, "email": wrong["usr"], "password": wrong["pwd"]})
+        first = http.post("/api/method/login", data=wrong)
+        limited = http.post("/api/method/login", data=wrong)
+    assert (page.status_code, first.status_code) == (401, 401)
+    assert limited.status_code == 429
+    assert limited.json()["exc_type"] == "TooManyRequestsError"
+    assert limited.json()["message"].startswith("Too many login attempts from your network. Try again in ")
+    assert int(limited.headers["retry-after"]) >= 1
 
 
 def test_ping_version_and_unknown_methods_answer_json_and_the_oauth_paths_stay_served(server: LiveServer) -> None:

@@ -22,6 +22,7 @@ from gatepass import __version__
 from gatepass.http.bearer import bearer_error
 from gatepass.http.csrf import CsrfTokenError
 from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.rfc6750_bearer import build_bearer_challenge
 from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue, parse_json_text
 from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.resource import frappe_session
@@ -78,7 +79,8 @@ def _credentials_required(request: Request) -> JSONResponse:
         "Not logged in: log in with /api/method/login, or send Authorization: Bearer <access token> "
         "or Authorization: token <api_key>:<api_secret>"
     )
-    challenge = f'Bearer realm="{issuer}", resource_metadata="{metadata_url(f"{issuer}/api/resource")}"'
+    # RFC 9728 §5.1: point a client that sent nothing at the resource's metadata, as /api/resource does.
+    challenge = build_bearer_challenge(issuer, resource_metadata=metadata_url(f"{issuer}/api/resource"))
     return _error("AuthenticationError", message, 401, error="login_required", headers={"WWW-Authenticate": challenge})
 
 
