@@ -123,3 +123,39 @@ async def test_a_client_required_to_push_is_refused_a_plain_request_at_its_redir
         "then send only client_id and request_uri here"
     )
     assert_error_redirect(outcome, server, "invalid_request", description, state="pushed-state")
+
+
+@pytest.mark.browser
+async def test_chromium_carries_a_pushed_request_through_login_and_consent(
+    sqlite_server: LiveServer, page: Any
+) -> None:
+    client, user = sqlite_server.create_client(name="Pushed Browser App"), sqlite_server.create_user()
+    arguments = library_client(sqlite_server, client)
+    status, pushed = await run_oauth4webapi("push", arguments)
+    assert status == 0, pushed
+    landed: list[str] = []
+
+    async def capture(route: Any) -> None:
+        landed.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/plain", body="callback reached")
+
+    # Nothing listens on the redirect URI: the browser's request to it is answered here.
+    await page.route(f"{REDIRECT_URI}**", capture)
+    await page.goto(pushed["authorization_url"])
+    await page.fill("#email", user["email"])
+    await page.fill("#password", user["password"])
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("text=Allow")
+    assert "Allow Pushed Browser App to access your account?" in await page.inner_text("main")
+    await page.click("button[value=allow]")
+    await page.wait_for_url(lambda url: url.startswith(REDIRECT_URI))
+
+    assert len(landed) == 1
+    redeem = {
+        **arguments,
+        "callback_url": landed[0],
+        **{k: pushed[k] for k in ("code_verifier", "state", "nonce")},
+    }
+    status, tokens = await run_oauth4webapi("redeem", redeem)
+    assert status == 0, tokens
+    assert tokens["scope"] == "openid profile email"
