@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from gatepass.protocol.oidc.claims import claims_for_scopes
+from gatepass.protocol.oidc.claims import claims_for_scopes, frappe_profile_scopes
 
 ISSUER = "https://id.example"
 
@@ -55,3 +55,20 @@ def test_an_absolute_picture_is_kept_and_no_picture_gives_no_claim() -> None:
     absolute = claims_for_scopes(Someone(picture_url="https://cdn.example/a.png"), ISSUER, frozenset({"profile"}))
     assert absolute["picture"] == "https://cdn.example/a.png"
     assert "picture" not in claims_for_scopes(Someone(picture_url=None), ISSUER, frozenset({"profile"}))
+
+
+@pytest.mark.parametrize(
+    ("scopes", "is_frappe_legacy", "released"),
+    [
+        (("openid",), False, {"profile", "email", "roles"}),
+        (("openid", "all"), True, {"profile", "email", "roles"}),
+        (("all",), True, {"profile", "email", "roles"}),
+        (("all",), False, set()),
+        (("email",), False, set()),
+    ],
+    ids=["openid", "openid-legacy", "legacy-without-openid", "all-only", "email-without-openid"],
+)
+def test_frappes_whole_profile_goes_with_openid_or_a_frappe_legacy_client(
+    scopes: tuple[str, ...], is_frappe_legacy: bool, released: set[str]
+) -> None:
+    assert frappe_profile_scopes(scopes, is_frappe_legacy=is_frappe_legacy) == released

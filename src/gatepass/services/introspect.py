@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from gatepass.protocol.oidc.claims import claims_for_scopes
+from gatepass.protocol.oidc.claims import claims_for_scopes, frappe_profile_scopes
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
 from gatepass.services.oauth.client_auth import ClientAuthenticator
@@ -84,6 +84,8 @@ class IntrospectionService:
                 return INACTIVE
             if user_id is not None and (user is None or not user.is_enabled):
                 return INACTIVE
+            # Frappe's fields for openid tokens, of any client (what the consent screen lists for openid).
+            released = frappe_profile_scopes(scopes, is_frappe_legacy=False)
             return build_introspection_response(
                 issuer=self._issuer,
                 client_id=client_id,
@@ -95,8 +97,6 @@ class IntrospectionService:
                 subject=user.sub if user else None,
                 username=user.email if user else None,
                 audience=resource or client_id,
-                user_fields=claims_for_scopes(user, self._issuer, frozenset(("profile", "email", "roles")))
-                if user is not None and "openid" in scopes
-                else None,
+                user_fields=claims_for_scopes(user, self._issuer, released) if user is not None and released else None,
             )
         return INACTIVE

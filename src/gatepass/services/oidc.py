@@ -9,14 +9,12 @@ from typing import Any
 
 from gatepass.protocol.errors import InsufficientScope, InvalidRequest, InvalidToken
 from gatepass.protocol.jose import sign_jwt, unverified_claims, verify_jwt
-from gatepass.protocol.oidc.claims import claims_for_scopes
+from gatepass.protocol.oidc.claims import claims_for_scopes, frappe_profile_scopes
 from gatepass.protocol.oidc.id_token import build_id_token_claims
 from gatepass.services.clients import ClientService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.stores import ClientRecord, UserRecord, UserStore
-
-FRAPPE_PROFILE_SCOPES = frozenset({"profile", "email", "roles"})
 
 
 class IdTokenService:
@@ -41,6 +39,10 @@ class IdTokenService:
         code: str | None = None,
     ) -> str:
         alg = client.info.id_token_signed_response_alg
+        released = frozenset(scopes)
+        if client.info.is_frappe_legacy:
+            # Frappe's id_token carries the whole profile for openid; apps written for it read it there.
+            released |= frappe_profile_scopes(scopes, is_frappe_legacy=True)
         claims = build_id_token_claims(
             issuer=self._issuer,
             subject=user.sub,
@@ -52,7 +54,7 @@ class IdTokenService:
             alg=alg,
             access_token=access_token,
             code=code,
-            user_claims=claims_for_scopes(user, self._issuer, frozenset(scopes)),
+            user_claims=claims_for_scopes(user, self._issuer, released),
         )
         if alg == "HS256":
             # Frappe compatibility: signed with the client secret, kept encrypted for this purpose only.
@@ -90,19 +92,22 @@ class OidcService:
     async def userinfo(self, access_token: str, *, is_frappe_path: bool = False) -> dict[str, Any]:
         """OIDC Core §5.3: claims by the token's scopes. Frappe's path adds Frappe's fields."""
         record = await self._access_tokens.load_access_token(access_token)
-        if "openid" not in record.scopes and not (is_frappe_path and await self._is_frappe_legacy(record.client_id)):
+        scopes = frozenset(record.scopes)
+        is_allowed = "openid" in scopes
+        if is_frappe_path:
+            # The client is looked up only when it matters: with openid, any client's token reads it all here.
+            is_legacy = not is_allowed and await self._is_frappe_legacy(record.client_id)
+            released = frappe_profile_scopes(scopes, is_frappe_legacy=is_legacy)
+            is_allowed, scopes = bool(released), scopes | released
+        if not is_allowed:
             raise InsufficientScope("The access token does not have the openid scope", scope="openid")
         user = await self._users.get_user(record.user_id) if record.user_id is not None else None
         if user is None or not user.is_enabled:
             raise InvalidToken("The user of this access token no longer exists or is disabled")
-        scopes = frozenset(record.scopes)
+        claims = claims_for_scopes(user, self._issuer, scopes)
         if is_frappe_path:
-            # Frappe's openid_profile returns name, email, picture and roles for every token.
-            scopes |= FRAPPE_PROFILE_SCOPES
-            claims = claims_for_scopes(user, self._issuer, scopes)
             claims["iss"] = self._issuer
-            return claims
-        return claims_for_scopes(user, self._issuer, scopes)
+        return claims
 
     async def _is_frappe_legacy(self, client_id: str) -> bool:
         client = await self._clients.get(client_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gatepass.protocol.oidc.claims import frappe_profile_scopes
+
 
 @dataclass(frozen=True)
 class ScopeDescription:
@@ -35,3 +37,18 @@ def describe_scopes(
         title, description = known.get(scope, (f"Use '{scope}'", f"Access named '{scope}' by the app."))
         described.append(ScopeDescription(scope, title, description, is_new=scope not in granted_before))
     return described
+
+
+def scopes_readable(scopes: tuple[str, ...], *, is_frappe_legacy: bool) -> tuple[str, ...]:
+    """The scopes to put before the user: those asked for, and the profile scopes whose claims the app
+    can read anyway (Frappe's openid_profile and id_token give the whole profile), right after openid.
+
+    So ``openid all`` reads as Frappe's own consent screen shows openid: name and picture, email,
+    roles, each in its own words.
+    """
+    implied = frappe_profile_scopes(scopes, is_frappe_legacy=is_frappe_legacy) - set(scopes)
+    if not implied:
+        return scopes
+    ordered = tuple(scope for scope in BUILTIN_SCOPES if scope in implied)
+    at = scopes.index("openid") + 1 if "openid" in scopes else 0
+    return (*scopes[:at], *ordered, *scopes[at:])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
+
+#: Frappe's whole profile: what its openid_profile returns for every token it answers, and what its
+#: id_token carries (name, email, picture, roles).
+FRAPPE_PROFILE_SCOPES = frozenset({"profile", "email", "roles"})
 
 
 class Person(Protocol):
@@ -42,3 +46,14 @@ def claims_for_scopes(person: Person, issuer: str, scopes: frozenset[str]) -> di
     if "roles" in scopes:
         claims["roles"] = list(person.roles)
     return claims
+
+
+def frappe_profile_scopes(scopes: Collection[str], *, is_frappe_legacy: bool) -> frozenset[str]:
+    """The claim scopes whose claims Frappe's ways of reading the user release for a token with ``scopes``.
+
+    With ``openid``, every client's token reads Frappe's whole profile on openid_profile (and through
+    introspection); a Frappe-legacy client's token reads it there whatever its scopes, and its id_token
+    carries it, as Frappe's do. The consent screen lists these as well, so that it never says less than
+    the app will be able to read.
+    """
+    return FRAPPE_PROFILE_SCOPES if "openid" in scopes or is_frappe_legacy else frozenset()

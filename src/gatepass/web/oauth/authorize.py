@@ -21,7 +21,7 @@ from gatepass.services.authorize import (
     Redirect,
 )
 from gatepass.services.pending_request import PendingRequest
-from gatepass.services.scopes import describe_scopes
+from gatepass.services.scopes import ScopeDescription, describe_scopes, scopes_readable
 from gatepass.web.context import client_ip, web
 from gatepass.web.errors import error_page
 from gatepass.web.templates import render
@@ -119,10 +119,21 @@ def _consent_page(
             "redirect_scheme": urlsplit(outcome.request.redirect_uri).scheme,
             "is_unproven_client": outcome.client.is_dynamically_registered
             and not outcome.client.has_completed_authorization,
-            "scopes": describe_scopes(outcome.request.scopes, outcome.granted_before, document_scopes),
+            "scopes": _what_the_app_reads(outcome, document_scopes),
             "params": sorted(consent_params.items()),
             "next": f"{AUTHORIZE_PATH}?{urlencode(params)}",
         },
+    )
+
+
+def _what_the_app_reads(outcome: NeedsConsent, document_scopes: dict[str, tuple[str, str]]) -> list[ScopeDescription]:
+    """Everything the app will be able to read, not only the scopes it named; "new" against the same reading
+    of what the user allowed before."""
+    is_legacy, before = outcome.client.is_frappe_legacy, outcome.granted_before
+    return describe_scopes(
+        scopes_readable(outcome.request.scopes, is_frappe_legacy=is_legacy),
+        scopes_readable(before, is_frappe_legacy=is_legacy) if before else (),
+        document_scopes,
     )
 
 
