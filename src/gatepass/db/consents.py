@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Table, bindparam, delete, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gatepass.db import sqlite_writes
 from gatepass.db.base import StoreBase
@@ -45,6 +46,18 @@ _UPSERT_CONSENT_ON_POSTGRESQL = DriverStatement(
 )
 
 
+_CONSENT_ATTEMPTS = 3
+#: MariaDB's "Deadlock found when trying to get lock; try restarting transaction".
+_MARIADB_DEADLOCK = 1213
+
+
+def _lost_a_race(error: IntegrityError | OperationalError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    code = getattr(error.orig, "args", (None,))[0]
+    return code == _MARIADB_DEADLOCK
+
+
 class SqlConsentStore(StoreBase):
     async def get_consent(self, user_id: int, client_id: str) -> ConsentRecord | None:
         row = await self._read_one(_CONSENT_OF, {"user_id": user_id, "client_id": client_id})
@@ -58,6 +71,19 @@ class SqlConsentStore(StoreBase):
             parameters = {"user_id": user_id, "client_id": client_id, "scopes": list(scopes), "now": now}
             await _UPSERT_CONSENT_ON_POSTGRESQL.execute(self._driver_pool, parameters)
             return
+        # MariaDB: two first consents at once both find no row; one insert then fails (a duplicate, or InnoDB
+        # calls the two gap locks a deadlock) and its transaction is rolled back. Tried again, it finds the row.
+        for attempt in range(_CONSENT_ATTEMPTS):
+            try:
+                await self._save_consent_in_transaction(user_id, client_id, scopes, now)
+                return
+            except (IntegrityError, OperationalError) as error:
+                if attempt == _CONSENT_ATTEMPTS - 1 or not _lost_a_race(error):
+                    raise
+
+    async def _save_consent_in_transaction(
+        self, user_id: int, client_id: str, scopes: tuple[str, ...], now: datetime
+    ) -> None:
         async with self._sessions() as session, session.begin():
             row = (
                 await session.execute(
