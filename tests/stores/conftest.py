@@ -21,6 +21,7 @@ from gatepass.db.audit import SqlAuditStore
 from gatepass.db.base import Database
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
+from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.driver import create_driver_pool
@@ -86,6 +87,7 @@ async def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             identities=SqlExternalIdentityStore(database),
             login_attempts=SqlLoginAttemptStore(database),
             pushed_requests=SqlPushedRequestStore(database),
+            device_authorizations=SqlDeviceAuthorizationStore(database),
         )
         if database.sqlite_writer is not None:
             database.sqlite_writer.close()

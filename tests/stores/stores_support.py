@@ -11,6 +11,7 @@ from gatepass.db.audit import SqlAuditStore
 from gatepass.db.base import Database
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
+from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.pushed_requests import SqlPushedRequestStore
@@ -63,6 +64,7 @@ class Stores:
     identities: SqlExternalIdentityStore
     login_attempts: SqlLoginAttemptStore
     pushed_requests: SqlPushedRequestStore
+    device_authorizations: SqlDeviceAuthorizationStore
 
     @property
     def now(self) -> datetime:

@@ -220,6 +220,31 @@ class PushedAuthorizationRequest(Base):
     consumed_at: Mapped[datetime | None]
 
 
+class DeviceAuthorization(Base):
+    """RFC 8628: a device's request for a user's authorization, from its codes to their one redemption.
+
+    ``status`` moves pending → approved | denied, then approved → used, each step one conditional UPDATE.
+    """
+
+    __tablename__ = "device_authorizations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    device_code_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    #: The digest of the user code as normalized (upper case, no dash or spaces): people type it back.
+    user_code_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    scopes: Mapped[list[str]]
+    resource: Mapped[str | None] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    auth_time: Mapped[datetime | None]
+    #: Seconds the device must wait between polls; raised by every slow_down (RFC 8628 §3.5).
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    last_polled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class TokenGrant(Base):
     """One grant: the family of access and refresh tokens that descend from one authorization."""
 
@@ -228,7 +253,8 @@ class TokenGrant(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    grant_type: Mapped[str] = mapped_column(String(32))
+    #: 64: the device grant's type is a URN (urn:ietf:params:oauth:grant-type:device_code).
+    grant_type: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]]
     code_id: Mapped[int | None] = mapped_column(ForeignKey("authorization_codes.id", ondelete="SET NULL"), index=True)
     nonce: Mapped[str | None] = mapped_column(String(512))

@@ -6,6 +6,7 @@ they need (the access-token verifier declares its own, in services/oauth/access_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -47,3 +48,65 @@ class GrantTokenStore(Protocol):
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
     async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
     async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
+
+
+#: A device authorization's life (RFC 8628): the user decides a pending one; an approved one is redeemed once.
+DEVICE_PENDING = "pending"
+DEVICE_APPROVED = "approved"
+DEVICE_DENIED = "denied"
+DEVICE_USED = "used"
+
+
+@dataclass(frozen=True)
+class NewDeviceAuthorization:
+    device_code_digest: str
+    user_code_digest: str
+    client_id: str
+    scopes: tuple[str, ...]
+    resource: str | None
+    interval_seconds: int
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DeviceAuthorizationRecord:
+    id: int
+    client_id: str
+    scopes: tuple[str, ...]
+    resource: str | None
+    status: str
+    user_id: int | None
+    auth_time: datetime | None
+    interval_seconds: int
+    last_polled_at: datetime | None
+    expires_at: datetime
+
+
+class DeviceAuthorizationStore(Protocol):
+    """RFC 8628 device authorizations, found by the digest of either code. Every change of status is one
+    conditional UPDATE whose row count tells the caller whether it, and no concurrent caller, made it."""
+
+    async def add_device_authorization(self, authorization: NewDeviceAuthorization) -> int:
+        """The new row's id; raises Conflict when either code's digest is taken (draw new codes)."""
+        ...
+
+    async def get_by_device_code(self, device_code_digest: str) -> DeviceAuthorizationRecord | None: ...
+    async def get_by_user_code(self, user_code_digest: str) -> DeviceAuthorizationRecord | None: ...
+
+    async def decide(self, authorization_id: int, *, user_id: int, approve: bool, now: datetime) -> bool:
+        """Approve or deny a pending, unexpired authorization for this user; False when it was not pending."""
+        ...
+
+    async def note_poll(
+        self, authorization_id: int, *, seen_polled_at: datetime | None, now: datetime, interval_seconds: int
+    ) -> bool:
+        """Record a poll at ``now`` (and the interval from now on) if the last poll is still the one the caller
+        saw; False when another poll came in between."""
+        ...
+
+    async def redeem(self, authorization_id: int, now: datetime) -> bool:
+        """Mark an approved authorization used; True for exactly one caller."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int: ...
