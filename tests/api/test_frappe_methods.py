@@ -176,6 +176,10 @@ def test_ping_version_and_unknown_methods_answer_json_and_the_oauth_paths_stay_s
     _assert_frappe_error(unknown, 404, "DoesNotExistError", message)
     token = httpx.post(f"{server.url}/api/method/frappe.integrations.oauth2.get_token", data={})
     assert "error" in token.json() and "exc_type" not in token.json()
+    # A name under the OAuth prefix that no OAuth endpoint has is an unknown method like any other.
+    unknown_oauth = httpx.post(f"{server.url}/api/method/frappe.integrations.oauth2.get_tokens", data={})
+    message = "No method 'frappe.integrations.oauth2.get_tokens': see /api/docs for what this server serves"
+    _assert_frappe_error(unknown_oauth, 404, "DoesNotExistError", message)
     # The home page still answers / without cmd: it sends a visitor to log in.
     home = httpx.get(f"{server.url}/")
     assert home.headers["location"] == "/login"

@@ -4,7 +4,7 @@ Each call takes the same steps: find the method (an unknown name is Frappe's JSO
 write sent by GET, read the arguments (query, then form or JSON body, as Frappe's ``form_dict``),
 find who is asking (resource.auth, as ``/api/resource``), run the call, and answer ``{"message": …}``
 or Frappe's error body (``exc_type``, ``exception``, ``_server_messages``) under Frappe's status.
-The names under ``frappe.integrations.oauth2.`` belong to the authorization server and are left to it.
+The OAuth methods under ``frappe.integrations.oauth2.`` belong to the authorization server and are left to it.
 https://frappeframework.com/docs/user/en/api/rest#remote-method-calls
 """
 
@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from gatepass import __version__
+from gatepass.compat.frappe import FRAPPE_OAUTH_METHODS
 from gatepass.http.bearer import bearer_error
 from gatepass.http.csrf import CsrfTokenError
 from gatepass.protocol.errors import OAuthError
@@ -28,7 +29,7 @@ from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.resource import frappe_session
 from gatepass.resource.auth import NoCredentials, authenticate
 from gatepass.resource.context import issuer_of
-from gatepass.resource.errors import OAUTH_METHODS, frappe_error
+from gatepass.resource.errors import frappe_error
 from gatepass.resource.frappe_client import CLIENT_METHODS, ClientMethod
 from gatepass.services.document_errors import DocumentError
 
@@ -202,11 +203,16 @@ async def command_endpoint(request: Request) -> Response:
 
 
 class _MethodRoute(Route):
-    """``<prefix>/{method}`` for every name but the authorization server's."""
+    """``<prefix>/{method}`` for every name but the authorization server's OAuth methods (which it serves
+    under /api/method only: under /api/v1/method they are unknown names, as in Frappe's v1 API)."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
-        if match is not Match.NONE and child_scope["path_params"]["method"].startswith(OAUTH_METHODS):
+        if (
+            match is not Match.NONE
+            and scope["path"].startswith("/api/method/")
+            and child_scope["path_params"]["method"] in FRAPPE_OAUTH_METHODS
+        ):
             return Match.NONE, {}
         return match, child_scope
 
