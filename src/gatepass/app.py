@@ -24,6 +24,7 @@ from gatepass.db.audit import SqlAuditStore
 from gatepass.db.base import Database
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
+from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
 from gatepass.db.driver import create_driver_pool
@@ -53,7 +54,13 @@ from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.oauth.client_auth import ClientAuthenticator
-from gatepass.services.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from gatepass.services.oauth.device import DeviceAuthorizationEndpoint, DeviceVerification
+from gatepass.services.oauth.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    DeviceCodeGrant,
+    RefreshTokenGrant,
+)
 from gatepass.services.oauth.implicit import ImplicitIssuer
 from gatepass.services.oauth.issuance import TokenIssuer
 from gatepass.services.oauth.par import PushedAuthorizationEndpoint
@@ -156,6 +163,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         access_token_ttl_seconds=settings.tokens.access_token_ttl_seconds,
         refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
     )
+    device_authorizations = SqlDeviceAuthorizationStore(database)
     token_endpoint = TokenEndpoint(
         clients=client_auth,
         grants=(
@@ -164,6 +172,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             ),
             RefreshTokenGrant(issuer=token_issuer, tokens=tokens, users=users, audit_log=audit, clock=clock),
             ClientCredentialsGrant(issuer=token_issuer, users=users, known_resources=settings.known_resources),
+            DeviceCodeGrant(issuer=token_issuer, store=device_authorizations, users=users, clock=clock),
         ),
     )
     doctype_store, document_store = SqlDocTypeStore(database, read_cache), SqlDocumentStore(database)
@@ -231,6 +240,19 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             ttl_seconds=settings.tokens.pushed_request_ttl_seconds,
             is_required_for_every_client=settings.security.require_pushed_authorization_requests,
         ),
+        device_authorization=DeviceAuthorizationEndpoint(
+            issuer=issuer,
+            clients=client_auth,
+            store=device_authorizations,
+            audit_log=audit,
+            clock=clock,
+            ttl_seconds=settings.tokens.device_code_ttl_seconds,
+            interval_seconds=settings.tokens.device_poll_interval_seconds,
+            known_resources=settings.known_resources,
+        ),
+        device_verification=DeviceVerification(
+            clients=clients, store=device_authorizations, digest=client_auth.digest, audit_log=audit, clock=clock
+        ),
         revocation=RevocationService(client_auth, tokens, consents, audit, clock),
         introspection=IntrospectionService(
             issuer=issuer, client_auth=client_auth, store=tokens, clients=clients, users=users, clock=clock
@@ -271,6 +293,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             sessions=login_sessions,
             login_attempts=login_attempts,
             pushed_requests=pushed_requests,
+            device_authorizations=device_authorizations,
             rate_limiter=rate_limiter,
             read_cache=read_cache,
             change_feed=change_feed,

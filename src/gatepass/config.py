@@ -180,6 +180,20 @@ class TokenSettings:
             "Once used, the request lasts through the login and consent that follow."
         ),
     )
+    device_code_ttl_seconds: int = field(
+        default=600,
+        metadata=_doc(
+            "How long a device's `device_code` and `user_code` may be used (RFC 8628 §3.2 `expires_in`): the "
+            "time the user has to open /device and allow it (60-1800)."
+        ),
+    )
+    device_poll_interval_seconds: int = field(
+        default=5,
+        metadata=_doc(
+            "The seconds a device waits between polls of the token endpoint (RFC 8628 §3.2 `interval`); a "
+            "device that polls sooner gets slow_down and 5 seconds more (1-60)."
+        ),
+    )
     key_rotation_grace_seconds: int = field(
         default=3600,
         metadata=_doc(
@@ -268,6 +282,13 @@ class RateLimitSettings:
     introspection_per_client_per_minute: int = field(
         default=12000, metadata=_doc("Introspection requests per client_id per minute; 0 = off.")
     )
+    user_codes_per_minute: int = field(
+        default=20,
+        metadata=_doc(
+            "User codes looked up on the /device page per client IP, and apart per login session, per minute, "
+            "so nobody can guess a waiting device's code; 0 = off."
+        ),
+    )
     registration_per_ip_per_hour: int = field(
         default=10, metadata=_doc("Open dynamic client registrations per client IP per hour; 0 = off.")
     )
@@ -328,6 +349,8 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("tokens", "code_ttl_seconds"): (10, 600),
     ("tokens", "id_token_ttl_seconds"): (60, 86400),
     ("tokens", "pushed_request_ttl_seconds"): (5, 600),
+    ("tokens", "device_code_ttl_seconds"): (60, 1800),
+    ("tokens", "device_poll_interval_seconds"): (1, 60),
     ("tokens", "key_rotation_grace_seconds"): (0, 604800),
     ("tokens", "session_ttl_seconds"): (300, 2592000),
     ("security", "login_failures_before_lockout"): (1, 100),

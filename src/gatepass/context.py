@@ -27,6 +27,7 @@ from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
+from gatepass.services.oauth.device import DeviceAuthorizationEndpoint, DeviceVerification
 from gatepass.services.oauth.par import PushedAuthorizationEndpoint
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import OidcService
@@ -80,6 +81,8 @@ class Gatepass:
     authorize: AuthorizeService
     token_endpoint: TokenEndpoint
     pushed_authorization: PushedAuthorizationEndpoint
+    device_authorization: DeviceAuthorizationEndpoint
+    device_verification: DeviceVerification
     access_tokens: AccessTokenVerifier
     revocation: RevocationService
     introspection: IntrospectionService

@@ -83,6 +83,7 @@ def test_every_advertised_url_answers_as_its_kind_of_endpoint(
         "revocation_endpoint": 400,
         "introspection_endpoint": 400,
         "pushed_authorization_request_endpoint": 400,
+        "device_authorization_endpoint": 400,
         "end_session_endpoint": 200,  # nobody logged in: the logged-out page
         "service_documentation": 200,
     }
@@ -92,6 +93,7 @@ def test_every_advertised_url_answers_as_its_kind_of_endpoint(
         "revocation_endpoint",
         "introspection_endpoint",
         "pushed_authorization_request_endpoint",
+        "device_authorization_endpoint",
     }
     for key, url in urls.items():
         response = httpx.post(url) if key in back_channel | {"registration_endpoint"} else httpx.get(url)
@@ -110,6 +112,7 @@ def test_advertised_capabilities_are_exactly_what_gatepass_supports(
     assert sorted(openid["response_modes_supported"]) == ["fragment", "query"]
     assert sorted(openid["grant_types_supported"]) == [
         "authorization_code", "client_credentials", "implicit", "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
     ]  # fmt: skip
     assert openid["code_challenge_methods_supported"] == ["S256"]
     for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):

@@ -97,6 +97,8 @@ def test_the_metadata_document_names_the_issuer_its_endpoints_and_what_it_suppor
     assert "none" in metadata["token_endpoint_auth_methods_supported"]
     assert metadata["pushed_authorization_request_endpoint"] == "https://id.example/oauth/par"
     assert metadata["require_pushed_authorization_requests"] is False
+    assert metadata["device_authorization_endpoint"] == "https://id.example/oauth/device_authorization"
+    assert "urn:ietf:params:oauth:grant-type:device_code" in metadata["grant_types_supported"]
     par_everywhere = build_authorization_server_metadata(
         issuer, scopes=("openid",), id_token_algorithms=("RS256",), is_par_required=True
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gatepass.cli.app import fail, main, read_with_gatepass, run_with_gatepass
+from gatepass.protocol.values import GRANT_TYPES
 
 if TYPE_CHECKING:
     from gatepass.context import Gatepass
@@ -48,7 +49,7 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--grant-type",
             "grant_types",
             multiple=True,
-            type=click.Choice(["authorization_code", "refresh_token", "client_credentials", "implicit"]),
+            type=click.Choice(GRANT_TYPES),
             help="Repeatable. Default: authorization_code and refresh_token.",
         ),
         click.option(

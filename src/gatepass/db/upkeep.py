@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
+from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.driver import DriverConnections
 from gatepass.db.migrate import is_at_head, upgrade_to_head
 from gatepass.db.pushed_requests import SqlPushedRequestStore
@@ -34,6 +35,7 @@ class SqlUpkeep:
         sessions: SqlSessionStore,
         login_attempts: SqlLoginAttemptStore,
         pushed_requests: SqlPushedRequestStore,
+        device_authorizations: SqlDeviceAuthorizationStore,
         rate_limiter: RateLimiter,
         read_cache: ReadCache,
         change_feed: RedisChangeFeed | None,
@@ -46,6 +48,7 @@ class SqlUpkeep:
         self._sessions = sessions
         self._login_attempts = login_attempts
         self._pushed_requests = pushed_requests
+        self._device_authorizations = device_authorizations
         self._rate_limiter = rate_limiter
         self._read_cache = read_cache
         self._change_feed = change_feed
@@ -76,6 +79,7 @@ class SqlUpkeep:
             + await self._sessions.purge_expired(now)
             + await self._login_attempts.purge_attempts(now)
             + await self._pushed_requests.purge_expired(now)
+            + await self._device_authorizations.purge_expired(now)
             + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)
         )
 

@@ -60,7 +60,15 @@ def build_authorization_server_metadata(
         "scopes_supported": list(scopes),
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "implicit"],
+        # RFC 8628 §4: where a device asks for its codes, and its grant among the grant types.
+        "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "implicit",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(id_token_algorithms),
         "token_endpoint_auth_methods_supported": auth_methods,

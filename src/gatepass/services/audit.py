@@ -45,6 +45,12 @@ ROLES_SYNCED = "user.roles_synced"
 # or for the email everywhere ("account"); a password was changed by the user, an admin or the CLI.
 LOGIN_LOCKOUT = "login.lockout"
 PASSWORD_CHANGED = "user.password_changed"
+# The device grant (RFC 8628, services/oauth/device.py): a device asked for codes; on /device a user allowed or
+# denied one, or presented a user code that matches no waiting device (how guessing shows).
+DEVICE_AUTHORIZATION_STARTED = "device.started"
+DEVICE_APPROVED = "device.approved"
+DEVICE_DENIED = "device.denied"
+DEVICE_USER_CODE_FAILED = "device.user_code_failed"
 
 _log = logging.getLogger("gatepass.audit")
 

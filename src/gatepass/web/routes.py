@@ -14,7 +14,7 @@ from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 from gatepass.web import health
 from gatepass.web.oauth import authorize as authorize_endpoint
 from gatepass.web.oauth import backchannel, discovery, logout, register, userinfo
-from gatepass.web.pages import home, login, social_login
+from gatepass.web.pages import device, home, login, social_login
 from gatepass.web.pages.admin.routes import build_admin_routes
 
 
@@ -38,6 +38,9 @@ def build_web_routes() -> list[BaseRoute]:
         Route("/oauth/token", backchannel.token, methods=["POST"]),
         Route(f"{frappe}.get_token", backchannel.token, methods=["POST"]),
         Route("/oauth/par", backchannel.pushed_authorization_request, methods=["POST"]),
+        Route("/oauth/device_authorization", backchannel.device_authorization, methods=["POST"]),
+        Route("/device", device.device_page, methods=["GET"]),
+        Route("/device", device.device_submit, methods=["POST"]),
         Route("/oauth/revoke", backchannel.revoke, methods=["POST"]),
         Route(f"{frappe}.revoke_token", backchannel.revoke, methods=["POST"]),
         Route("/oauth/introspect", backchannel.introspect, methods=["POST"]),
@@ -48,6 +51,7 @@ def build_web_routes() -> list[BaseRoute]:
                 "/oauth/token",
                 f"{frappe}.get_token",
                 "/oauth/par",
+                "/oauth/device_authorization",
                 "/oauth/revoke",
                 f"{frappe}.revoke_token",
                 "/oauth/introspect",

@@ -71,6 +71,19 @@ async def pushed_authorization_request(request: Request) -> Response:
     return JSONResponse(body, status_code=201, headers=NO_STORE_HEADERS)
 
 
+async def device_authorization(request: Request) -> Response:
+    """RFC 8628 §3.1-3.2: a device's codes, and where its user goes with them."""
+    try:
+        form = await _form(request)
+        await check_backchannel_rate(request, form, endpoint="device")
+        started = await web(request).device_authorization.start(
+            form, request.headers.get("authorization"), ip=client_ip(request)
+        )
+    except OAuthError as error:
+        return oauth_json_error(request, error)
+    return JSONResponse(started.to_dict(), headers=NO_STORE_HEADERS)
+
+
 async def revoke(request: Request) -> Response:
     try:
         form = await _form(request)

@@ -24,6 +24,7 @@ GRANT_LABELS = {
     "refresh_token": "Keeps access without asking again (refresh tokens)",
     "client_credentials": "Acts on its own, as its service user",
     "implicit": "Tokens straight from the browser (legacy implicit flow)",
+    "urn:ietf:params:oauth:grant-type:device_code": "Devices without a browser: the user types a code on /device",
 }
 RESPONSE_TYPE_LABELS = {
     "code": "An authorization code",
