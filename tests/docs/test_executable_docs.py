@@ -31,7 +31,14 @@ README = ROOT / "README.md"
 #: ones share a server (each in a new shell), since starting one costs more than their commands.
 SCRIPTED_DOCS = (
     ("docs/integrators.md",),
-    ("docs/frappe-compatibility.md", "docs/mcp.md", "docs/documents.md", "docs/postman/README.md", "docs/par.md"),
+    (
+        "docs/frappe-compatibility.md",
+        "docs/mcp.md",
+        "docs/documents.md",
+        "docs/postman/README.md",
+        "docs/par.md",
+        "docs/device-flow.md",
+    ),
 )
 #: Where each value a README reader copies comes from: the placeholder the README writes, a piece of
 #: the command that prints it, and the pattern that finds it in that command's output.
