@@ -37,8 +37,8 @@ async def _find(request: Request, typed: str, session: SessionRecord, user: User
     """The waiting device, after counting this code against the address's and the session's budgets."""
     limit = web(request).rate_limits.user_codes_per_minute
     ip = client_ip(request)
-    await check_rate(request, "device-ip", source_of(ip), limit)
-    await check_rate(request, "device-session", str(session.session_id), limit)
+    await check_rate(request, "user-code-ip", source_of(ip), limit)
+    await check_rate(request, "user-code-session", str(session.session_id), limit)
     return await web(request).device_verification.find(typed, user, ip=ip)
 
 
