@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -127,7 +128,9 @@ def main() -> int:
         results = BENCH / f"RESULTS-{key}.md"
         if key in chosen and unavailable is None:
             print(f"[suite] {name}: bench/run.py {' '.join(options + args.run_args)}", flush=True)
-            code = subprocess.call([sys.executable, str(BENCH / "run.py"), *options, "--results", str(results),  # noqa: S603
+            # Relative to the working directory, so that each file's "Command:" line reads as typed from the checkout.
+            results_arg = os.path.relpath(results)
+            code = subprocess.call([sys.executable, str(BENCH / "run.py"), *options, "--results", results_arg,  # noqa: S603
                                     *args.run_args])
             failed = failed or code != 0
         elif unavailable is not None:
