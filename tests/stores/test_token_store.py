@@ -441,7 +441,7 @@ async def test_purge_removes_revoked_grants_and_expired_codes_and_keeps_live_one
     assert await stores.codes.consume_code(live_code_id, now) is True
 
 
-async def test_an_access_token_reads_whether_its_client_is_enabled_now(stores: Stores) -> None:
+async def test_an_access_token_reads_whether_its_client_is_enabled_and_trusted_now(stores: Stores) -> None:
     client, user = await stores.client(), await stores.user()
     now = stores.now
     access = digest()
@@ -449,8 +449,12 @@ async def test_an_access_token_reads_whether_its_client_is_enabled_now(stores: S
         _grant(client.info.client_id, user.id, now), access, now + timedelta(hours=1), None
     )
     token = await stores.tokens.get_access_token(access)
-    assert token is not None and token.is_client_enabled
-    await stores.clients.update_client(dataclasses.replace(client.info, is_enabled=False), client.secret_encrypted, now)
+    assert token is not None and token.is_client_enabled and not token.is_client_trusted
+    trusted = dataclasses.replace(client.info, skip_authorization=True)
+    await stores.clients.update_client(trusted, client.secret_encrypted, now)
+    token = await stores.tokens.get_access_token(access)
+    assert token is not None and token.is_client_trusted
+    await stores.clients.update_client(dataclasses.replace(trusted, is_enabled=False), client.secret_encrypted, now)
     token = await stores.tokens.get_access_token(access)
     assert token is not None and not token.is_client_enabled, "a cached token must not outlive its client's disabling"
 

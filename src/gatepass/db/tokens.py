@@ -76,8 +76,9 @@ _ACCESS_BY_DIGEST = (
         _access.c.expires_at,
         _access.c.revoked_at,
         # Disabling a client revokes its grants; reading its flag here also stops a token issued meanwhile,
-        # without a second lookup.
+        # without a second lookup. Introspection reads whether the client is trusted.
         _clients.c.is_enabled,
+        _clients.c.skip_authorization,
     )
     .select_from(_access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id))
     .where(_access.c.token_digest == bindparam("digest"))
@@ -538,6 +539,7 @@ class SqlTokenStore(StoreBase):
             row[7],
             row[8],
             is_client_enabled=bool(row[9]),
+            is_client_trusted=bool(row[10]),
         )
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:

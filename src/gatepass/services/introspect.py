@@ -60,6 +60,8 @@ class IntrospectionService:
                     access.expires_at,
                     access.resource,
                 )
+                # Read with the token: whether its client is enabled and trusted now.
+                owner: tuple[bool, bool] | None = (access.is_client_enabled, access.is_client_trusted)
             else:
                 refresh = await self._store.get_refresh_token(digest)
                 if refresh is None:
@@ -74,13 +76,17 @@ class IntrospectionService:
                     refresh.resource,
                 )
                 iat = None
+                owner = None
             if not is_allowed_to_introspect(caller.info, client_id):
                 return INACTIVE
-            # Resource servers mostly ask about their own clients' tokens: no second lookup then.
-            owner = caller if caller.info.client_id == client_id else await self._clients.get_client(client_id)
+            if owner is None:
+                # Resource servers mostly ask about their own clients' tokens: no second lookup then.
+                found = caller if caller.info.client_id == client_id else await self._clients.get_client(client_id)
+                owner = (False, False) if found is None else (found.info.is_enabled, found.info.skip_authorization)
+            is_owner_enabled, is_owner_trusted = owner
             user: UserRecord | None = await self._users.get_user(user_id) if user_id is not None else None
             # A disabled client's grants are revoked as it is disabled; this covers one issued meanwhile.
-            if owner is None or not owner.info.is_enabled:
+            if not is_owner_enabled:
                 return INACTIVE
             if user_id is not None and (user is None or not user.is_enabled):
                 return INACTIVE
@@ -89,7 +95,7 @@ class IntrospectionService:
             return build_introspection_response(
                 issuer=self._issuer,
                 client_id=client_id,
-                is_trusted_client=owner.info.skip_authorization,
+                is_trusted_client=is_owner_trusted,
                 scopes=scopes,
                 issued_at=iat,
                 expires_at=exp,

@@ -107,8 +107,9 @@ class AccessTokenRecord:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
-    #: Whether the token's client is enabled now (read with the token).
+    #: Whether the token's client is enabled now, and trusted (skips consent), read with the token.
     is_client_enabled: bool = True
+    is_client_trusted: bool = False
 
 
 @dataclass(frozen=True)
