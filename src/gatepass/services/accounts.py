@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.services import audit
-from gatepass.services.crypto import InstanceKeys, Passwords
+from gatepass.services.crypto import ADOPTABLE_HASH_PREFIXES, InstanceKeys, Passwords
 from gatepass.services.stores import NewUser, SessionRecord, SessionStore, ThrottleRecord, UserRecord, UserStore
 
 SYSTEM_MANAGER = "System Manager"
@@ -148,6 +148,16 @@ class AccountService:
         await self.users.set_password_hash(user_id, await self._passwords.hash(password), self._clock())
         await self._revoke_all_of(user_id)
         await self._audit.record(audit.PASSWORD_CHANGED, user_id=user_id, ip=ip, by=by, signed_out_everywhere=True)
+
+    async def adopt_password_hash(self, user_id: int, password_hash: str) -> None:
+        """Keep a hash made by another system (a Frappe import) until its owner's first login replaces it.
+
+        Only schemes Passwords.check knows are taken: any other would lock the user out silently.
+        """
+        if not password_hash.startswith(ADOPTABLE_HASH_PREFIXES) or len(password_hash) > 255:
+            raise AccountError("Only pbkdf2_sha256 and argon2 password hashes can be imported", field="password")
+        await self.users.set_password_hash(user_id, password_hash, self._clock())
+        await self._audit.record(audit.PASSWORD_CHANGED, user_id=user_id, by="import", signed_out_everywhere=False)
 
     async def change_own_password(
         self, user: UserRecord, current_password: str, new_password: str, *, keeps_this_session: bool, ip: str | None

@@ -203,15 +203,20 @@ class ClientService:
         _check(updated)
         return updated
 
-    def _new_secret(self, info: ClientInfo) -> tuple[ClientInfo, str | None, str | None]:
+    def _new_secret(self, info: ClientInfo, chosen: str | None = None) -> tuple[ClientInfo, str | None, str | None]:
         if info.client_type == "public":
             return dataclasses.replace(info, secret_digest=None), None, None
-        secret = new_token(32)
+        secret = chosen or new_token(32)
         encrypted = self._keys.encrypt(secret) if info.id_token_signed_response_alg == "HS256" else None
         return dataclasses.replace(info, secret_digest=token_digest(self._keys.digest_key, secret)), secret, encrypted
 
-    async def create(self, changes: ClientChanges, *, client_id: str | None = None) -> tuple[ClientInfo, str | None]:
-        """Register a client; returns it and its secret, which is shown this once and never stored."""
+    async def create(
+        self, changes: ClientChanges, *, client_id: str | None = None, secret: str | None = None
+    ) -> tuple[ClientInfo, str | None]:
+        """Register a client; returns it and its secret, which is shown this once and never stored.
+
+        ``secret`` keeps one the app already has (a client moved from another provider); default a new one.
+        """
         blank = ClientInfo(
             client_id=client_id or new_client_id(),
             app_name="",
@@ -225,7 +230,7 @@ class ClientService:
             response_types=("code",),
         )
         info = await self._apply(blank, changes)
-        info, secret, encrypted = self._new_secret(info)
+        info, secret, encrypted = self._new_secret(info, secret)
         await self._clients.add_client(info, encrypted, self._clock())
         await self._audit.record(audit.CLIENT_CREATED, client_id=info.client_id)
         return info, secret
@@ -263,13 +268,14 @@ class ClientService:
         event = audit.CLIENT_ENABLED if is_enabled else audit.CLIENT_DISABLED
         await self._audit.record(event, client_id=client_id, grants_revoked=revoked)
 
-    async def rotate_secret(self, client_id: str) -> str:
+    async def rotate_secret(self, client_id: str, *, secret: str | None = None) -> str:
+        """A new secret for the client (``secret``: the one the app already has); the old one stops working."""
         record = await self._clients.get_client(client_id)
         if record is None:
             raise NotFound(f"No client has client_id {client_id}")
         if record.info.client_type == "public":
             raise AccountError("A public client has no secret to rotate", field="client_type")
-        info, secret, encrypted = self._new_secret(record.info)
+        info, secret, encrypted = self._new_secret(record.info, secret)
         assert secret is not None
         await self._clients.update_client(info, encrypted, self._clock())
         await self._audit.record(audit.CLIENT_SECRET_ROTATED, client_id=client_id)

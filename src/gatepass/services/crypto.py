@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import hashlib
+import hmac
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +24,32 @@ class PasswordCheck:
     is_valid: bool
     #: A valid password whose stored hash was made with other parameters: hash it again now.
     needs_rehash: bool = False
+
+
+#: passlib's pbkdf2_sha256 (``$pbkdf2-sha256$ROUNDS$SALT$CHECKSUM``), one of the two schemes of Frappe's
+#: password CryptContext; the other, argon2, argon2-cffi reads as it is.
+PBKDF2_SHA256_PREFIX = "$pbkdf2-sha256$"
+#: Hashes made elsewhere that a login can check and then replace with argon2id.
+ADOPTABLE_HASH_PREFIXES = (PBKDF2_SHA256_PREFIX, "$argon2id$", "$argon2i$")
+
+
+def _ab64_decode(text: str) -> bytes:
+    """passlib's "adapted base64": ``.`` for ``+``, no padding."""
+    text = text.replace(".", "+")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def check_pbkdf2_sha256(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches a passlib pbkdf2_sha256 hash; False for a malformed hash."""
+    try:
+        rounds_text, salt_text, checksum_text = password_hash.removeprefix(PBKDF2_SHA256_PREFIX).split("$")
+        rounds, salt, expected = int(rounds_text), _ab64_decode(salt_text), _ab64_decode(checksum_text)
+    except ValueError:
+        return False
+    if not 1 <= rounds <= 10_000_000 or len(expected) != 32:
+        return False
+    actual = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, rounds)
+    return hmac.compare_digest(actual, expected)
 
 
 @functools.cache
@@ -73,6 +101,10 @@ class Passwords:
     def _check(self, password_hash: str | None, password: str) -> PasswordCheck:
         # Made (once) before any check, known email or not: the first of either costs the same too.
         dummy_hash = self._dummy_hash
+        if password_hash is not None and password_hash.startswith(PBKDF2_SHA256_PREFIX):
+            # Imported from Frappe: kept only until its owner's first login hashes the password with argon2id.
+            is_valid = check_pbkdf2_sha256(password_hash, password)
+            return PasswordCheck(is_valid, needs_rehash=is_valid)
         try:
             self._hasher.verify(password_hash or dummy_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
