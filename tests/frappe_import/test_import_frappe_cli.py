@@ -150,6 +150,22 @@ def test_a_dry_run_then_the_import_then_a_repeat_and_a_login_with_the_frappe_pas
     assert "nothing to change" in again.stdout, again.stdout
     assert len(_users(gatepass)) == len(users)
 
+    # What changed on the site since is updated in place, not added a second time.
+    clients_before = _client_ids(gatepass)
+    site.documents["OAuth Client"][CLIENT_ID]["redirect_uris"] += "\nhttps://shop.example.com/third"
+    site.documents["User"][JANE]["roles"].append({"role": "Accounts Manager"})
+    try:
+        updated = _import(gatepass, site.url)
+    finally:
+        site.documents["OAuth Client"][CLIENT_ID]["redirect_uris"] = f"{CALLBACK}\nhttps://shop.example.com/other"
+        site.documents["User"][JANE]["roles"].pop()
+    assert updated.returncode == 0, updated.stderr
+    assert f"update client {CLIENT_ID}: redirect_uris" in updated.stdout
+    assert f"update user {JANE}: add roles Accounts Manager" in updated.stdout
+    assert "create" not in updated.stdout
+    assert sorted(_users(gatepass)[JANE]["roles"]) == ["Accounts Manager", "Sales User"]
+    assert len(_users(gatepass)) == len(users) and _client_ids(gatepass) == clients_before
+
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the test server is plain http
     token = _log_in_with_requests_oauthlib(gatepass)
     assert token["token_type"] == "Bearer"
