@@ -203,15 +203,15 @@ async def test_client_must_authenticate_exactly_as_registered(
             "password",
             400,
             "unsupported_grant_type",
-            "grant_type 'password' is not supported; use authorization_code, refresh_token or client_credentials",
+            "grant_type 'password' is not supported; "
+            "use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code",
         ),
         (
             "web",
             "urn:ietf:params:oauth:grant-type:device_code",
             400,
-            "unsupported_grant_type",
-            "grant_type 'urn:ietf:params:oauth:grant-type:device_code' is not supported; "
-            "use authorization_code, refresh_token or client_credentials",
+            "unauthorized_client",
+            "This client is not allowed to use the urn:ietf:params:oauth:grant-type:device_code grant",
         ),
         ("web", None, 400, "invalid_request", "Missing required parameter 'grant_type'"),
         (
@@ -238,7 +238,7 @@ async def test_client_must_authenticate_exactly_as_registered(
     ],
     ids=[
         "password",
-        "device-code",
+        "device-code-not-allowed",
         "missing",
         "client-credentials-not-allowed",
         "refresh-not-allowed",
