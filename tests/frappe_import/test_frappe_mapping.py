@@ -135,3 +135,21 @@ def test_frappes_argon2_hash_checks_and_asks_for_gatepass_parameters() -> None:
     assert made.startswith("$argon2")
     check = Passwords(memory_kib=8192, time_cost=1)._check(made, PASSWORD)
     assert (check.is_valid, check.needs_rehash) == (True, True)
+
+
+def test_what_gatepass_would_refuse_midway_is_left_out_while_planning() -> None:
+    """Every refusal the services could make is met here, before the first write: no half-import."""
+    client = {**oauth_client("logo1", "s3cr3t0000", "https://a.example.com/cb"), "logo_uri": "/files/logo.png"}
+    plan = plan_import(
+        FrappeSnapshot(
+            users=(user("not an address"),),
+            clients=(client,),
+            doctypes=(doctype("9 Lives", [], []),),
+        )
+    )
+    assert (plan.users, plan.doctypes) == ((), ())
+    (imported,) = plan.clients
+    assert imported.changes.logo_uri is None
+    assert any("not an address" in note and "no usable email" in note for note in plan.notes)
+    assert any("/files/logo.png" in note for note in plan.notes)
+    assert any("9 Lives" in note and "not imported" in note for note in plan.notes)

@@ -33,6 +33,17 @@ _DOCTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _-]{0,63}")
 _FIELD_KEYS = {"fieldname", "fieldtype", "label", "required", "reqd", "default", "options"}
 
 
+def check_doctype_name(name: str) -> str:
+    """The name without surrounding space, or AccountError when it cannot name a document type."""
+    name = name.strip()
+    if not _DOCTYPE_NAME.fullmatch(name):
+        raise AccountError(
+            f"'{name}': a type name starts with a letter, then letters, digits, spaces, _ or - (64 at most)",
+            field="name",
+        )
+    return name
+
+
 def parse_field_spec(spec: str) -> DocFieldRecord:
     """``name:Type[:required][:default=VALUE][:label=TEXT][:option...]`` → a field definition.
 
@@ -133,12 +144,7 @@ class DocTypeService:
         return found
 
     async def add_doctype(self, name: str, fields: tuple[DocFieldRecord, ...], description: str = "") -> DocTypeRecord:
-        name = name.strip()
-        if not _DOCTYPE_NAME.fullmatch(name):
-            raise AccountError(
-                f"'{name}': a type name starts with a letter, then letters, digits, spaces, _ or - (64 at most)",
-                field="name",
-            )
+        name = check_doctype_name(name)
         known = {doctype.name for doctype in await self._doctypes.list_doctypes()} | {name}
         seen: set[str] = set()
         for field in fields:

@@ -31,7 +31,7 @@ from gatepass.protocol.values import (
 from gatepass.services.accounts import AccountError, AccountService, normalise_email
 from gatepass.services.clients import ClientChanges, ClientService
 from gatepass.services.crypto import ADOPTABLE_HASH_PREFIXES
-from gatepass.services.doctypes import DocTypeService
+from gatepass.services.doctypes import DocTypeService, check_doctype_name
 from gatepass.services.document_fields import FIELD_TYPES, check_field_definition
 from gatepass.services.stores import DOCUMENT_ACTIONS, DocFieldRecord, DocPermissionRecord, NotFound
 
@@ -144,7 +144,7 @@ def parse_auth_dump(text: str) -> dict[str, str]:
         name, password_hash = str(row.get("name") or "").strip(), str(row.get("password") or "").strip()
         if not name:
             raise AuthDumpError(f"row {number}: a User password row without a name")
-        if not password_hash.startswith(ADOPTABLE_HASH_PREFIXES):
+        if not password_hash.startswith(ADOPTABLE_HASH_PREFIXES) or len(password_hash) > 255:
             # Only the scheme is named: the hash itself never goes into a message.
             scheme = password_hash.split("$")[1] if password_hash.startswith("$") else "unknown"
             raise AuthDumpError(
@@ -225,8 +225,9 @@ def plan_user(doc: Mapping[str, Any], known_roles: set[str], hashes: Mapping[str
     name = _text(doc, "name")
     if name in BUILTIN_USERS:
         return f"user {name}: Frappe's built-in account, not imported"
-    email = normalise_email(_text(doc, "email") or name)
-    if "@" not in email or len(email) > 254:
+    try:
+        email = normalise_email(_text(doc, "email") or name)
+    except AccountError:
         return f"user {name}: no usable email address, not imported"
     roles = tuple(role for role in _child_values(doc, "roles", "role") if role in known_roles)
     return UserPlan(
@@ -291,10 +292,21 @@ def plan_client(doc: Mapping[str, Any], known_roles: set[str]) -> tuple[ClientPl
         require_pkce=False,
         is_frappe_legacy=True,
         id_token_signed_response_alg="RS256" if is_public else "HS256",
-        client_uri=_text(doc, "client_uri") or None,
-        logo_uri=_text(doc, "logo_uri") or None,
+        client_uri=_web_address(doc, "client_uri", client_id, notes),
+        logo_uri=_web_address(doc, "logo_uri", client_id, notes),
     )
     return ClientPlan(client_id, changes, secret), notes
+
+
+def _web_address(doc: Mapping[str, Any], key: str, client_id: str, notes: list[str]) -> str | None:
+    """An absolute http(s) address as the consent page may show it; Frappe also keeps paths such as /files/x.png."""
+    address = _text(doc, key)
+    if not address:
+        return None
+    if address.startswith(("https://", "http://")) and len(address) <= 2048 and not any(c in address for c in ' "<>'):
+        return address
+    notes.append(f"client {client_id}: {key} {address[:80]} is not an absolute http(s) address, left out")
+    return None
 
 
 def _actions(row: Mapping[str, Any]) -> tuple[str, ...]:
@@ -307,6 +319,10 @@ def plan_doctype(
     """Fields Gatepass can store and level-0 role permissions; Link fields only to types known before it."""
     name = _text(doc, "name")
     notes: list[str] = []
+    try:
+        check_doctype_name(name)
+    except AccountError as exc:
+        return None, [f"doctype {name}: {exc}; not imported"]
     if _flag(doc, "istable") or _flag(doc, "issingle"):
         return None, [f"doctype {name}: child tables and single types are not imported"]
     fields: list[DocFieldRecord] = []
