@@ -22,6 +22,7 @@ from gatepass.config import Settings, load_instance_secret
 from gatepass.context import Gatepass
 from gatepass.db.audit import SqlAuditStore
 from gatepass.db.base import Database
+from gatepass.db.client_assertions import SqlClientAssertionStore
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
@@ -294,6 +295,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             login_attempts=login_attempts,
             pushed_requests=pushed_requests,
             device_authorizations=device_authorizations,
+            client_assertions=SqlClientAssertionStore(database),
             rate_limiter=rate_limiter,
             read_cache=read_cache,
             change_feed=change_feed,

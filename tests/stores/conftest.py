@@ -19,6 +19,7 @@ from gatepass.cache.reads import ChangeStamp, ReadCache
 from gatepass.config import load_settings
 from gatepass.db.audit import SqlAuditStore
 from gatepass.db.base import Database
+from gatepass.db.client_assertions import SqlClientAssertionStore
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
@@ -88,6 +89,7 @@ async def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             login_attempts=SqlLoginAttemptStore(database),
             pushed_requests=SqlPushedRequestStore(database),
             device_authorizations=SqlDeviceAuthorizationStore(database),
+            client_assertions=SqlClientAssertionStore(database),
         )
         if database.sqlite_writer is not None:
             database.sqlite_writer.close()

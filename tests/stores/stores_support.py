@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from gatepass.db.audit import SqlAuditStore
 from gatepass.db.base import Database
+from gatepass.db.client_assertions import SqlClientAssertionStore
 from gatepass.db.clients import SqlClientStore
 from gatepass.db.consents import SqlConsentStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
@@ -65,6 +66,7 @@ class Stores:
     login_attempts: SqlLoginAttemptStore
     pushed_requests: SqlPushedRequestStore
     device_authorizations: SqlDeviceAuthorizationStore
+    client_assertions: SqlClientAssertionStore
 
     @property
     def now(self) -> datetime:

@@ -135,6 +135,11 @@ class OAuthClient(Base):
     has_completed_authorization: Mapped[bool] = mapped_column(Boolean, default=False)
     #: RFC 9126 §6: authorization requests only through the PAR endpoint.
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 7523 private_key_jwt: the client's public keys, inline or where to fetch them (RFC 7591 §2).
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(String(2048))
+    #: The one alg its client assertions may use; any the method allows when unset.
+    token_endpoint_auth_signing_alg: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -242,6 +247,21 @@ class DeviceAuthorization(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer)
     last_polled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class UsedClientAssertion(Base):
+    """RFC 7523 §3: the jti of every client assertion accepted, until it expires, so none is used twice.
+
+    Inserting decides: of two workers handed the same assertion, the one whose insert conflicts refuses it.
+    """
+
+    __tablename__ = "used_client_assertions"
+    __table_args__ = (UniqueConstraint("client_id", "jti_digest"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    jti_digest: Mapped[str] = mapped_column(DIGEST)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 

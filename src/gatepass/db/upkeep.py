@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gatepass.cache.change_feed import RedisChangeFeed
 from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
+from gatepass.db.client_assertions import SqlClientAssertionStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.driver import DriverConnections
 from gatepass.db.migrate import is_at_head, upgrade_to_head
@@ -36,6 +37,7 @@ class SqlUpkeep:
         login_attempts: SqlLoginAttemptStore,
         pushed_requests: SqlPushedRequestStore,
         device_authorizations: SqlDeviceAuthorizationStore,
+        client_assertions: SqlClientAssertionStore,
         rate_limiter: RateLimiter,
         read_cache: ReadCache,
         change_feed: RedisChangeFeed | None,
@@ -49,6 +51,7 @@ class SqlUpkeep:
         self._login_attempts = login_attempts
         self._pushed_requests = pushed_requests
         self._device_authorizations = device_authorizations
+        self._client_assertions = client_assertions
         self._rate_limiter = rate_limiter
         self._read_cache = read_cache
         self._change_feed = change_feed
@@ -80,6 +83,7 @@ class SqlUpkeep:
             + await self._login_attempts.purge_attempts(now)
             + await self._pushed_requests.purge_expired(now)
             + await self._device_authorizations.purge_expired(now)
+            + await self._client_assertions.purge_expired(now)
             + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)
         )
 

@@ -249,6 +249,14 @@ class PushedRequestStore(Protocol):
         ...
 
 
+class ClientAssertionStore(Protocol):
+    """RFC 7523 §3: the jti of each client assertion accepted, so that none is accepted twice."""
+
+    async def use_assertion(self, client_id: str, jti_digest: str, expires_at: datetime) -> bool:
+        """Record it until ``expires_at``; False when it was used already (on any worker)."""
+        ...
+
+
 class TokenStore(Protocol):
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None: ...
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
