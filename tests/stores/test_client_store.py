@@ -32,6 +32,9 @@ async def test_an_update_is_seen_by_the_cached_lookup_at_once(stores: Stores) ->
         contacts=("ops@example.test",),
         allowed_origins=("https://app.example",),
         refresh_token_ttl_seconds=600,
+        jwks={"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]},
+        jwks_uri="https://app.example/jwks.json",
+        token_endpoint_auth_signing_alg="EdDSA",
     )
     await stores.clients.update_client(changed, "encrypted", stores.now)
     found = await stores.clients.get_client(client.info.client_id)

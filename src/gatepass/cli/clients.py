@@ -152,6 +152,10 @@ _BROWSER_ONLY_FIELDS = (
 )
 
 
+#: Settings of clients that authenticate with a signed JWT (RFC 7523): left out while unset.
+_CLIENT_ASSERTION_FIELDS = ("token_endpoint_auth_signing_alg", "jwks_uri", "jwks")
+
+
 def _is_browser_based(info: ClientInfo) -> bool:
     return "authorization_code" in info.grant_types or "implicit" in info.grant_types
 
@@ -163,6 +167,9 @@ _CLIENT_FIELDS_SHOWN = (
     "app_name",
     "client_type",
     "token_endpoint_auth_method",
+    "token_endpoint_auth_signing_alg",
+    "jwks_uri",
+    "jwks",
     "redirect_uris",
     "default_redirect_uri",
     "scopes",
@@ -194,6 +201,9 @@ def _client_json(info: ClientInfo, service_user: str | None) -> dict[str, Any]:
     data = {name: getattr(info, name) for name in _CLIENT_FIELDS_SHOWN if hasattr(info, name)}
     if not _is_browser_based(info):
         for name in _BROWSER_ONLY_FIELDS:
+            data.pop(name, None)
+    for name in _CLIENT_ASSERTION_FIELDS:
+        if data.get(name) is None:
             data.pop(name, None)
     if "client_credentials" in info.grant_types or service_user is not None:
         data["service_user"] = service_user

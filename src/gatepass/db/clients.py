@@ -53,6 +53,9 @@ def _info(row: Any) -> ClientInfo:
         is_resource_server=row.is_resource_server,
         has_completed_authorization=row.has_completed_authorization,
         require_pushed_authorization_requests=row.require_pushed_authorization_requests,
+        jwks=row.jwks,
+        jwks_uri=row.jwks_uri,
+        token_endpoint_auth_signing_alg=row.token_endpoint_auth_signing_alg,
     )
 
 
@@ -89,6 +92,9 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
         "service_user_id": info.service_user_id,
         "client_uri": info.client_uri,
         "logo_uri": info.logo_uri,
+        "jwks": info.jwks,
+        "jwks_uri": info.jwks_uri,
+        "token_endpoint_auth_signing_alg": info.token_endpoint_auth_signing_alg,
     }
 
 

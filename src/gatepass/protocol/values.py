@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from gatepass.protocol.oauth_response_modes import uses_fragment
 
@@ -66,6 +67,11 @@ class ClientInfo:
     has_completed_authorization: bool = False
     #: RFC 9126 §6: this client's authorization requests must come through the PAR endpoint.
     require_pushed_authorization_requests: bool = False
+    #: RFC 7523: the public keys private_key_jwt assertions are checked with, inline or by URL; the alg
+    #: its assertions must use when set. Not hashed: a JWKS is a dict.
+    jwks: dict[str, Any] | None = field(default=None, hash=False)
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
 
     @property
     def is_public(self) -> bool:
