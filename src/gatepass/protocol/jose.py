@@ -149,3 +149,19 @@ def _json_object_part(part: str, name: str) -> dict[str, Any]:
     if not isinstance(decoded, dict):
         raise InvalidRequest(f"id_token_hint is not a JWT: its {name} is not a JSON object")
     return decoded
+
+
+def verified_jwt_claims(
+    token: str, *, alg: str, public_jwk: Mapping[str, Any] | None = None, secret: str | None = None
+) -> dict[str, Any]:
+    """The claims of a JWT signed with ``alg`` under this one key (or shared secret); ValueError otherwise.
+
+    Checks no claim: the caller names what each must be. Used for keys a client registered, so a JWK that
+    does not import is the same failure as a wrong signature.
+    """
+    try:
+        key: JWK = OctKey.import_key(secret.encode()) if secret is not None else import_key(dict(public_jwk or {}))
+        with _quietly_for_eddsa():
+            return dict(jwt.decode(token, key, algorithms=[alg]).claims)
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None

@@ -26,6 +26,9 @@ GRANT_TYPES = (
 AUTH_BASIC = "client_secret_basic"
 AUTH_POST = "client_secret_post"
 AUTH_NONE = "none"
+#: RFC 7523 §2.2 / OpenID Connect Core §9: a JWT the client signs, with its private key or its secret.
+AUTH_PRIVATE_KEY_JWT = "private_key_jwt"
+AUTH_CLIENT_SECRET_JWT = "client_secret_jwt"
 AUTH_METHODS = (AUTH_BASIC, AUTH_POST, AUTH_NONE)
 
 RESPONSE_TYPES = ("code", "token", "id_token", "id_token token")
