@@ -55,6 +55,7 @@ from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.oauth.client_auth import ClientAuthenticator
+from gatepass.services.oauth.client_keys import ClientKeys
 from gatepass.services.oauth.device import DeviceAuthorizationEndpoint, DeviceVerification
 from gatepass.services.oauth.grants import (
     AuthorizationCodeGrant,
@@ -151,7 +152,15 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         clock=clock,
         ttl_seconds=settings.tokens.id_token_ttl_seconds,
     )
-    client_auth = ClientAuthenticator(clients, keys)
+    client_assertions = SqlClientAssertionStore(database)
+    client_auth = ClientAuthenticator(
+        clients,
+        keys,
+        issuer=issuer,
+        assertions=client_assertions,
+        client_keys=ClientKeys(),
+        clock=clock,
+    )
     access_tokens = AccessTokenVerifier(
         tokens=tokens, keys=keys, clock=clock, api_resource=settings.document_api_resource
     )
@@ -295,7 +304,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             login_attempts=login_attempts,
             pushed_requests=pushed_requests,
             device_authorizations=device_authorizations,
-            client_assertions=SqlClientAssertionStore(database),
+            client_assertions=client_assertions,
             rate_limiter=rate_limiter,
             read_cache=read_cache,
             change_feed=change_feed,

@@ -28,8 +28,22 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--auth-method",
-            type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
-            help="Token endpoint authentication (default client_secret_basic; none for public).",
+            type=click.Choice(
+                ["client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"]
+            ),
+            help="Token endpoint authentication (default client_secret_basic; none for public). "
+            "private_key_jwt needs --jwks-file or --jwks-uri.",
+        ),
+        click.option(
+            "--jwks-file",
+            type=click.File("r"),
+            help="A JSON file with the client's public keys (a JWK Set), for private_key_jwt.",
+        ),
+        click.option("--jwks-uri", help="Where the client publishes its public keys (https), for private_key_jwt."),
+        click.option(
+            "--auth-signing-alg",
+            type=click.Choice(["RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512"]),
+            help="The one alg the client's assertions may use (default: any its auth method allows).",
         ),
         click.option("--redirect-uri", "redirect_uris", multiple=True, help="Registered redirect URI; repeatable."),
         click.option("--default-redirect-uri", help="Used when a request sends none."),
@@ -119,6 +133,7 @@ def _changes(kwargs: dict[str, Any]) -> Any:
 
     is_public = kwargs.pop("is_public")
     auth_method = kwargs.pop("auth_method")
+    jwks_file = kwargs.pop("jwks_file", None)
     mapping = {
         "id_token_alg": "id_token_signed_response_alg",
         "access_token_ttl": "access_token_ttl_seconds",
@@ -127,6 +142,7 @@ def _changes(kwargs: dict[str, Any]) -> Any:
         "skip_authorization": "skip_authorization",
         "frappe_legacy": "is_frappe_legacy",
         "resource_server": "is_resource_server",
+        "auth_signing_alg": "token_endpoint_auth_signing_alg",
     }
     values: dict[str, Any] = {}
     for key, value in kwargs.items():
@@ -137,6 +153,13 @@ def _changes(kwargs: dict[str, Any]) -> Any:
         values["client_type"] = "public" if is_public else "confidential"
     if auth_method is not None:
         values["token_endpoint_auth_method"] = auth_method
+    if jwks_file is not None:
+        try:
+            values["jwks"] = json.load(jwks_file)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--jwks-file") from None
+        if not isinstance(values["jwks"], dict):
+            raise click.BadParameter('a JWK Set is a JSON object: {"keys": [...]}', param_hint="--jwks-file")
     return ClientChanges(**values)
 
 

@@ -6,16 +6,19 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
+from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
 from gatepass.protocol.tokens import new_client_id, new_token, token_digest
 from gatepass.protocol.values import (
     AUTH_BASIC,
+    AUTH_CLIENT_SECRET_JWT,
     AUTH_METHODS,
     AUTH_NONE,
+    AUTH_PRIVATE_KEY_JWT,
     GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIALS,
     GRANT_IMPLICIT,
@@ -69,6 +72,32 @@ class ClientChanges:
     service_user_email: str | None = None
     client_uri: str | None = None
     logo_uri: str | None = None
+    #: RFC 7523 private_key_jwt: the client's public keys (a JWK Set) or where it publishes them.
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
+
+
+def _keeps_secret(info: ClientInfo) -> bool:
+    """HS256 id_tokens and client_secret_jwt need the secret itself, not only its digest."""
+    return info.id_token_signed_response_alg == "HS256" or info.token_endpoint_auth_method == AUTH_CLIENT_SECRET_JWT
+
+
+def _check_assertion_settings(info: ClientInfo) -> None:
+    method = info.token_endpoint_auth_method
+    if method == AUTH_PRIVATE_KEY_JWT and info.jwks is None and info.jwks_uri is None:
+        raise AccountError("A private_key_jwt client needs its public keys: a JWKS or a JWKS URI", field="jwks")
+    if info.jwks is not None and not isinstance(info.jwks.get("keys"), list):
+        raise AccountError('The JWKS must be a JWK Set: {"keys": [...]}', field="jwks")
+    if info.jwks_uri is not None and not info.jwks_uri.startswith("https://"):
+        raise AccountError("The JWKS URI must be an https URL", field="jwks_uri")
+    alg = info.token_endpoint_auth_signing_alg
+    allowed = ALGORITHMS_BY_METHOD.get(method, ())
+    if alg is not None and alg not in allowed:
+        raise AccountError(
+            f"The client assertion alg must be one of {', '.join(allowed) or 'none for this auth method'}",
+            field="token_endpoint_auth_signing_alg",
+        )
 
 
 def _check(info: ClientInfo) -> None:
@@ -76,9 +105,9 @@ def _check(info: ClientInfo) -> None:
         raise AccountError("The app name is required", field="app_name")
     if info.client_type not in ("confidential", "public"):
         raise AccountError("The client type must be confidential or public", field="client_type")
-    if info.token_endpoint_auth_method not in AUTH_METHODS:
+    if info.token_endpoint_auth_method not in (*AUTH_METHODS, *ALGORITHMS_BY_METHOD):
         raise AccountError(
-            f"The token endpoint auth method must be one of {', '.join(AUTH_METHODS)}",
+            f"The token endpoint auth method must be one of {', '.join((*AUTH_METHODS, *ALGORITHMS_BY_METHOD))}",
             field="token_endpoint_auth_method",
         )
     if info.client_type == "public" and info.token_endpoint_auth_method != AUTH_NONE:
@@ -123,6 +152,7 @@ def _check(info: ClientInfo) -> None:
             "HS256 id_tokens are signed with the client secret; a public client has none",
             field="id_token_signed_response_alg",
         )
+    _check_assertion_settings(info)
     try:
         if parse_scope(" ".join(info.scopes)) != info.scopes:
             raise AccountError("Scopes must be listed once each", field="scopes")
@@ -207,7 +237,7 @@ class ClientService:
         if info.client_type == "public":
             return dataclasses.replace(info, secret_digest=None), None, None
         secret = chosen or new_token(32)
-        encrypted = self._keys.encrypt(secret) if info.id_token_signed_response_alg == "HS256" else None
+        encrypted = self._keys.encrypt(secret) if _keeps_secret(info) else None
         return dataclasses.replace(info, secret_digest=token_digest(self._keys.digest_key, secret)), secret, encrypted
 
     async def create(
@@ -246,10 +276,10 @@ class ClientService:
         needs_secret = info.client_type == "confidential" and info.secret_digest is None
         if info.client_type == "public":
             info, encrypted = dataclasses.replace(info, secret_digest=None), None
-        elif needs_secret or (info.id_token_signed_response_alg == "HS256" and encrypted is None):
-            # HS256 needs the secret itself, which was never kept: issue a new one.
+        elif needs_secret or (_keeps_secret(info) and encrypted is None):
+            # HS256 and client_secret_jwt need the secret itself, which was never kept: issue a new one.
             info, secret, encrypted = self._new_secret(info)
-        elif info.id_token_signed_response_alg != "HS256":
+        elif not _keeps_secret(info):
             encrypted = None
         await self._clients.update_client(info, encrypted, self._clock())
         await self._audit.record(audit.CLIENT_UPDATED, client_id=client_id)

@@ -15,7 +15,14 @@ from urllib.parse import unquote_plus
 
 from gatepass.protocol.errors import InvalidClient, InvalidRequest
 from gatepass.protocol.tokens import constant_time_equals, token_digest
-from gatepass.protocol.values import AUTH_BASIC, AUTH_NONE, AUTH_POST, ClientInfo
+from gatepass.protocol.values import (
+    AUTH_BASIC,
+    AUTH_CLIENT_SECRET_JWT,
+    AUTH_NONE,
+    AUTH_POST,
+    AUTH_PRIVATE_KEY_JWT,
+    ClientInfo,
+)
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -82,6 +89,12 @@ def check_client_authentication(
             raise InvalidClient("This is a public client: send client_id only, without a client_secret")
         _check_enabled(client)
         return client
+    if registered in (AUTH_PRIVATE_KEY_JWT, AUTH_CLIENT_SECRET_JWT):
+        # Like the line below, says only what any caller could learn by sending client_id alone.
+        raise InvalidClient(
+            f"This client is registered for {registered}: authenticate with a signed client_assertion "
+            "(client_assertion_type urn:ietf:params:oauth:client-assertion-type:jwt-bearer), not a client_secret"
+        )
     if credentials.method == AUTH_NONE:
         raise InvalidClient(f"This client must authenticate with {registered}: the client_secret is missing")
     expected = client.secret_digest
