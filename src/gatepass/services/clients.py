@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_scope
@@ -83,14 +84,19 @@ def _keeps_secret(info: ClientInfo) -> bool:
     return info.id_token_signed_response_alg == "HS256" or info.token_endpoint_auth_method == AUTH_CLIENT_SECRET_JWT
 
 
+def _is_https_or_loopback(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1"))
+
+
 def _check_assertion_settings(info: ClientInfo) -> None:
     method = info.token_endpoint_auth_method
     if method == AUTH_PRIVATE_KEY_JWT and info.jwks is None and info.jwks_uri is None:
         raise AccountError("A private_key_jwt client needs its public keys: a JWKS or a JWKS URI", field="jwks")
     if info.jwks is not None and not isinstance(info.jwks.get("keys"), list):
         raise AccountError('The JWKS must be a JWK Set: {"keys": [...]}', field="jwks")
-    if info.jwks_uri is not None and not info.jwks_uri.startswith("https://"):
-        raise AccountError("The JWKS URI must be an https URL", field="jwks_uri")
+    if info.jwks_uri is not None and not _is_https_or_loopback(info.jwks_uri):
+        raise AccountError("The JWKS URI must be an https URL (http only on this machine)", field="jwks_uri")
     alg = info.token_endpoint_auth_signing_alg
     allowed = ALGORITHMS_BY_METHOD.get(method, ())
     if alg is not None and alg not in allowed:

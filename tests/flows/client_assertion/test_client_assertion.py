@@ -4,10 +4,13 @@ and the assertions the server refuses, each saying what is wrong."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +145,46 @@ async def test_a_private_key_jwt_client_sending_a_secret_is_refused(
             auth=(client["client_id"], client.get("client_secret") or "a-guess"),
         )
     _refused(response, "registered for private_key_jwt")
+
+
+@pytest.fixture
+def jwks_server(key: RSAKey) -> Iterator[str]:
+    """Where a client publishes its keys: a small HTTP server on this machine."""
+    body = json.dumps({"keys": [key.as_dict(private=False)]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_private_key_jwt_with_keys_read_from_the_clients_jwks_uri(
+    sqlite_server: LiveServer, tmp_path: Path, key: RSAKey, jwks_server: str
+) -> None:
+    client = _jwt_client(sqlite_server, tmp_path, "--auth-method", "private_key_jwt", "--jwks-uri", jwks_server)
+    for _ in range(2):  # the second from the worker's cache
+        assertion = _assertion(client["client_id"], key, aud=sqlite_server.url + TOKEN)
+        response = await _token_request(sqlite_server, client["client_id"], assertion)
+        assert response.status_code == 200, response.text
+
+
+async def test_a_jwks_uri_that_does_not_answer_is_named_in_the_refusal(
+    sqlite_server: LiveServer, tmp_path: Path, key: RSAKey
+) -> None:
+    nowhere = "http://127.0.0.1:9/jwks.json"
+    client = _jwt_client(sqlite_server, tmp_path, "--auth-method", "private_key_jwt", "--jwks-uri", nowhere)
+    response = await _token_request(sqlite_server, client["client_id"], _assertion(client["client_id"], key))
+    _refused(response, f"The client's jwks_uri {nowhere} could not be read")
