@@ -116,7 +116,12 @@ def test_advertised_capabilities_are_exactly_what_gatepass_supports(
     ]  # fmt: skip
     assert openid["code_challenge_methods_supported"] == ["S256"]
     for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
-        assert sorted(openid[f"{key}_auth_methods_supported"]) == ["client_secret_basic", "client_secret_post", "none"]
+        assert sorted(openid[f"{key}_auth_methods_supported"]) == [
+            "client_secret_basic", "client_secret_jwt", "client_secret_post", "none", "private_key_jwt",
+        ]  # fmt: skip
+        assert sorted(openid[f"{key}_auth_signing_alg_values_supported"]) == [
+            "ES256", "EdDSA", "HS256", "HS384", "HS512", "PS256", "RS256",
+        ]  # fmt: skip
     assert sorted(openid["id_token_signing_alg_values_supported"]) == ["ES256", "EdDSA", "HS256", "RS256"]
     assert openid["subject_types_supported"] == ["public"]
     assert openid["authorization_response_iss_parameter_supported"] is True

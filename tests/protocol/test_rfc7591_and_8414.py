@@ -95,6 +95,9 @@ def test_the_metadata_document_names_the_issuer_its_endpoints_and_what_it_suppor
     assert metadata["authorization_response_iss_parameter_supported"] is True
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
     assert "none" in metadata["token_endpoint_auth_methods_supported"]
+    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        assert {"private_key_jwt", "client_secret_jwt"} <= set(metadata[f"{endpoint}_auth_methods_supported"])
+        assert "none" not in metadata[f"{endpoint}_auth_signing_alg_values_supported"], "never unsigned"
     assert metadata["pushed_authorization_request_endpoint"] == "https://id.example/oauth/par"
     assert metadata["require_pushed_authorization_requests"] is False
     assert metadata["device_authorization_endpoint"] == "https://id.example/oauth/device_authorization"

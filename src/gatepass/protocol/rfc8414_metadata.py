@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatepass.protocol.rfc7523_client_assertion import KEY_ALGORITHMS, SECRET_ALGORITHMS
+
 CLAIMS_SUPPORTED = (
     "sub",
     "iss",
@@ -44,7 +46,9 @@ def build_authorization_server_metadata(
     response_types = ["code"]
     if has_implicit:
         response_types += ["token", "id_token", "id_token token"]
-    auth_methods = ["client_secret_basic", "client_secret_post", "none"]
+    auth_methods = ["client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"]
+    # RFC 8414 §2: the algs the JWT methods accept, a list for each endpoint that lists them.
+    assertion_algorithms = [*KEY_ALGORITHMS, *SECRET_ALGORITHMS]
     document: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
@@ -74,6 +78,9 @@ def build_authorization_server_metadata(
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": False,
