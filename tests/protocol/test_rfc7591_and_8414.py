@@ -11,6 +11,7 @@ from gatepass.protocol.rfc7591_registration import parse_registration
 from gatepass.protocol.rfc8414_metadata import build_authorization_server_metadata
 
 ALLOWED = ("openid", "profile", "email")
+JWKS = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}
 GOOD: dict[str, Any] = {"client_name": "  Notes  ", "redirect_uris": ["https://notes.example/cb"]}
 
 
@@ -45,6 +46,26 @@ def test_what_is_asked_within_bounds_is_granted_and_unknown_scopes_are_dropped()
     assert (granted.client_uri, granted.contacts) == ("https://notes.example", ("ops@notes.example",))
 
 
+def test_a_client_may_register_for_jwt_authentication_with_its_keys() -> None:
+    granted = parse_registration(
+        {
+            **GOOD,
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": JWKS,
+            "token_endpoint_auth_signing_alg": "EdDSA",
+        },
+        allowed_scopes=ALLOWED,
+    )
+    assert (granted.token_endpoint_auth_method, granted.jwks, granted.jwks_uri) == ("private_key_jwt", JWKS, None)
+    assert granted.token_endpoint_auth_signing_alg == "EdDSA"
+    by_uri = parse_registration(
+        {**GOOD, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://notes.example/jwks"},
+        allowed_scopes=ALLOWED,
+    )
+    assert (by_uri.jwks, by_uri.jwks_uri) == (None, "https://notes.example/jwks")
+    assert parse_registration({**GOOD, "token_endpoint_auth_method": "client_secret_jwt"}, allowed_scopes=ALLOWED)
+
+
 def test_a_client_may_ask_to_be_held_to_pushed_authorization_requests() -> None:
     granted = parse_registration({**GOOD, "require_pushed_authorization_requests": True}, allowed_scopes=ALLOWED)
     assert granted.require_pushed_authorization_requests is True
@@ -60,7 +81,22 @@ def test_a_client_may_ask_to_be_held_to_pushed_authorization_requests() -> None:
         ({**GOOD, "grant_types": ["client_credentials"]}, InvalidClientMetadata, "cannot be registered"),
         ({**GOOD, "grant_types": ["refresh_token"]}, InvalidClientMetadata, "must include authorization_code"),
         ({**GOOD, "response_types": ["token"]}, InvalidClientMetadata, "only the authorization code flow"),
-        ({**GOOD, "token_endpoint_auth_method": "private_key_jwt"}, InvalidClientMetadata, "must be one of"),
+        ({**GOOD, "token_endpoint_auth_method": "tls_client_auth"}, InvalidClientMetadata, "must be one of"),
+        ({**GOOD, "token_endpoint_auth_method": "private_key_jwt"}, InvalidClientMetadata, "jwks or jwks_uri"),
+        ({**GOOD, "jwks": JWKS, "jwks_uri": "https://notes.example/jwks"}, InvalidClientMetadata, "not both"),
+        ({**GOOD, "jwks": {"kty": "RSA"}}, InvalidClientMetadata, "must be a JWK Set"),
+        ({**GOOD, "jwks_uri": "http://127.0.0.1/jwks"}, InvalidClientMetadata, "https URL"),
+        (
+            {
+                **GOOD,
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": JWKS,
+                "token_endpoint_auth_signing_alg": "none",
+            },
+            InvalidClientMetadata,
+            "must be one of RS256, PS256, ES256, EdDSA",
+        ),
+        ({**GOOD, "token_endpoint_auth_signing_alg": "RS256"}, InvalidClientMetadata, "applies only to"),
         ({**GOOD, "client_name": " "}, InvalidClientMetadata, "client_name is required"),
         ({**GOOD, "client_name": "x" * 141}, InvalidClientMetadata, "1 to 140 characters"),
         ({**GOOD, "scope": ["openid"]}, InvalidClientMetadata, "space-separated string"),

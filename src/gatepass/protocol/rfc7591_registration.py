@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from gatepass.protocol.errors import InvalidClientMetadata, InvalidRedirectUri, OAuthError
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
-from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS
+from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
+from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS, AUTH_PRIVATE_KEY_JWT
 
 ALLOWED_GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_CONTACTS = 20
@@ -37,6 +38,10 @@ class RegistrationRequest:
     logo_uri: str | None
     contacts: tuple[str, ...]
     require_pushed_authorization_requests: bool = False
+    #: RFC 7591 §2 and RFC 7523: where a private_key_jwt client's keys are, and the alg it signs with.
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -109,8 +114,9 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
     if response_types != ("code",):
         raise InvalidClientMetadata('response_types must be ["code"]: only the authorization code flow is offered')
     method = body.get("token_endpoint_auth_method", AUTH_BASIC)
-    if method not in AUTH_METHODS:
-        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    methods = (*AUTH_METHODS, *ALGORITHMS_BY_METHOD)
+    if method not in methods:
+        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(methods)}")
     name = body.get("client_name")
     if not isinstance(name, str) or not name.strip() or len(name) > 140:
         raise InvalidClientMetadata("client_name is required: 1 to 140 characters shown to users on the consent screen")
@@ -138,4 +144,25 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         contacts=_contacts(body),
         # RFC 9126 §6: a client may ask to be held to PAR; omitted, it is not.
         require_pushed_authorization_requests=_flag(body, "require_pushed_authorization_requests"),
+        **_assertion_metadata(body, str(method)),
     )
+
+
+def _assertion_metadata(body: Mapping[str, Any], method: str) -> dict[str, Any]:
+    """RFC 7591 §2: jwks or jwks_uri (never both), and the alg a JWT-authenticating client signs with."""
+    jwks, jwks_uri = body.get("jwks"), _https_url(body, "jwks_uri")
+    if jwks is not None and jwks_uri is not None:
+        raise InvalidClientMetadata("Send jwks or jwks_uri, not both (RFC 7591 §2)")
+    if jwks is not None and (not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list)):
+        raise InvalidClientMetadata('jwks must be a JWK Set: {"keys": [...]}')
+    if method == AUTH_PRIVATE_KEY_JWT and jwks is None and jwks_uri is None:
+        raise InvalidClientMetadata("A private_key_jwt client must register its public keys: jwks or jwks_uri")
+    alg = body.get("token_endpoint_auth_signing_alg")
+    allowed = ALGORITHMS_BY_METHOD.get(method, ())
+    if alg is not None and alg not in allowed:
+        raise InvalidClientMetadata(
+            f"token_endpoint_auth_signing_alg must be one of {', '.join(allowed)}"
+            if allowed
+            else f"token_endpoint_auth_signing_alg applies only to private_key_jwt and client_secret_jwt, not {method}"
+        )
+    return {"jwks": jwks, "jwks_uri": jwks_uri, "token_endpoint_auth_signing_alg": alg}

@@ -113,7 +113,10 @@ class RegistrationService:
             contacts=request.contacts,
             registration_token_digest=self._digest(registration_token),
         )
-        await self._client_store.update_client(info, None, self._clock())
+        created = await self._client_store.get_client(info.client_id)
+        # client_secret_jwt checks assertions with the secret itself, kept encrypted: keep it so.
+        kept_secret = created.secret_encrypted if created else None
+        await self._client_store.update_client(info, kept_secret, self._clock())
         await self._audit.record("client.registered", client_id=info.client_id, ip=ip, mode=mode)
         record = await self._client_store.get_client(info.client_id)
         assert record is not None
@@ -137,6 +140,9 @@ class RegistrationService:
             client_uri=request.client_uri,
             logo_uri=request.logo_uri,
             require_pushed_authorization_requests=request.require_pushed_authorization_requests,
+            jwks=request.jwks,
+            jwks_uri=request.jwks_uri,
+            token_endpoint_auth_signing_alg=request.token_endpoint_auth_signing_alg,
         )
 
     def _response(self, info: ClientInfo, issued_at: int) -> dict[str, Any]:
@@ -158,6 +164,12 @@ class RegistrationService:
                 body[key] = value
         if info.contacts:
             body["contacts"] = list(info.contacts)
+        assertion_metadata: dict[str, Any] = {
+            "jwks": info.jwks,
+            "jwks_uri": info.jwks_uri,
+            "token_endpoint_auth_signing_alg": info.token_endpoint_auth_signing_alg,
+        }
+        body.update({name: setting for name, setting in assertion_metadata.items() if setting is not None})
         return body
 
     async def _own(self, client_id: str, registration_token: str | None) -> ClientInfo:

@@ -188,3 +188,49 @@ async def test_a_jwks_uri_that_does_not_answer_is_named_in_the_refusal(
     client = _jwt_client(sqlite_server, tmp_path, "--auth-method", "private_key_jwt", "--jwks-uri", nowhere)
     response = await _token_request(sqlite_server, client["client_id"], _assertion(client["client_id"], key))
     _refused(response, f"The client's jwks_uri {nowhere} could not be read")
+
+
+async def _post(server: LiveServer, path: str, data: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(verify=SSL_CONTEXT, timeout=30) as http:
+        return await http.post(server.url + path, data=data)
+
+
+async def test_a_self_registered_client_authenticates_by_assertion_at_revocation_and_introspection(
+    sqlite_open_registration_server: LiveServer, key: RSAKey
+) -> None:
+    server = sqlite_open_registration_server
+    jwks = {"keys": [key.as_dict(private=False)]}
+    async with httpx.AsyncClient(verify=SSL_CONTEXT, timeout=30) as http:
+        registered = await http.post(
+            server.url + "/oauth/register",
+            json={
+                "client_name": "Signed App",
+                "redirect_uris": ["https://signed.example/cb"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": jwks,
+                "token_endpoint_auth_signing_alg": "RS256",
+            },
+        )
+    assert registered.status_code == 201, registered.text
+    body = registered.json()
+    assert (body["token_endpoint_auth_method"], body["jwks"], body["token_endpoint_auth_signing_alg"]) == (
+        "private_key_jwt",
+        jwks,
+        "RS256",
+    )
+    client_id = body["client_id"]
+
+    def signed(path: str) -> dict[str, str]:
+        return {
+            "token": "not-a-token-of-ours",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": _assertion(client_id, key, aud=server.url + path),
+        }
+
+    revoked = await _post(server, "/oauth/revoke", signed("/oauth/revoke"))
+    assert revoked.status_code == 200, revoked.text
+    introspected = await _post(server, "/oauth/introspect", signed("/oauth/introspect"))
+    assert (introspected.status_code, introspected.json()) == (200, {"active": False})
+    replay = signed("/oauth/revoke")
+    assert (await _post(server, "/oauth/revoke", replay)).status_code == 200
+    _refused(await _post(server, "/oauth/revoke", replay), "was used already")
