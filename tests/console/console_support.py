@@ -8,6 +8,7 @@ every admin path, so no page escapes the access tests.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 from pathlib import Path
@@ -105,3 +106,9 @@ async def settle_on_the_unreachable_callback(page: Any) -> None:
     with contextlib.suppress(PlaywrightError):
         await page.wait_for_url("http://127.0.0.1:9999/**")
     await page.wait_for_url("chrome-error://**")
+
+
+def shown_client(server: LiveServer, client_id: str) -> dict[str, Any]:
+    """The client as `gatepass client show --json` prints it."""
+    shown: dict[str, Any] = json.loads(server.cli("client", "show", client_id, "--json").stdout)
+    return shown

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
 
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_scope
-from gatepass.protocol.values import AUTH_BASIC, AUTH_NONE, AUTH_POST, GRANT_TYPES, ID_TOKEN_ALGORITHMS, RESPONSE_TYPES
+from gatepass.protocol.rfc7523_client_assertion import KEY_ALGORITHMS, SECRET_ALGORITHMS
+from gatepass.protocol.values import (
+    AUTH_BASIC,
+    AUTH_CLIENT_SECRET_JWT,
+    AUTH_NONE,
+    AUTH_POST,
+    AUTH_PRIVATE_KEY_JWT,
+    GRANT_TYPES,
+    ID_TOKEN_ALGORITHMS,
+    RESPONSE_TYPES,
+)
 from gatepass.services.accounts import AccountError
 from gatepass.services.clients import DEFAULT_SCOPES, ClientChanges
 from gatepass.services.scopes import BUILTIN_SCOPES
@@ -16,7 +27,8 @@ from gatepass.services.stores import ClientRecord
 from gatepass.web.pages.admin.context import admin
 from gatepass.web.pages.admin.guard import AdminForm
 
-SECRET_METHODS = (AUTH_BASIC, AUTH_POST)
+SECRET_METHODS = (AUTH_BASIC, AUTH_POST, AUTH_PRIVATE_KEY_JWT, AUTH_CLIENT_SECRET_JWT)
+ASSERTION_ALGORITHMS = (*KEY_ALGORITHMS, *SECRET_ALGORITHMS)
 
 #: Each grant and response type in words, shown beside its code.
 GRANT_LABELS = {
@@ -48,6 +60,7 @@ async def choices(request: Request, current_scopes: tuple[str, ...] = ()) -> dic
         "response_type_labels": RESPONSE_TYPE_LABELS,
         "algorithms": ID_TOKEN_ALGORITHMS,
         "secret_methods": SECRET_METHODS,
+        "assertion_algorithms": ASSERTION_ALGORITHMS,
     }
 
 
@@ -76,6 +89,9 @@ def blank_values() -> dict[str, Any]:
         "service_user_email": "",
         "client_uri": "",
         "logo_uri": "",
+        "jwks": "",
+        "jwks_uri": "",
+        "token_endpoint_auth_signing_alg": "",
     }
 
 
@@ -120,6 +136,9 @@ async def values_of(request: Request, record: ClientRecord) -> dict[str, Any]:
         "service_user_email": service_user.email if service_user else "",
         "client_uri": info.client_uri or "",
         "logo_uri": info.logo_uri or "",
+        "jwks": json.dumps(info.jwks, indent=2) if info.jwks is not None else "",
+        "jwks_uri": info.jwks_uri or "",
+        "token_endpoint_auth_signing_alg": info.token_endpoint_auth_signing_alg or "",
     }
 
 
@@ -179,4 +198,21 @@ def changes_from(form: AdminForm) -> ClientChanges:
         service_user_email=form.text("service_user_email", limit=254).lower(),
         client_uri=form.text("client_uri"),
         logo_uri=form.text("logo_uri"),
+        jwks=_jwks(form),
+        jwks_uri=form.text("jwks_uri") or None,
+        token_endpoint_auth_signing_alg=form.text("token_endpoint_auth_signing_alg") or None,
     )
+
+
+def _jwks(form: AdminForm) -> dict[str, Any] | None:
+    """The pasted JWK Set; blank keeps the one the client has."""
+    raw = form.text("jwks", limit=65536)
+    if not raw:
+        return None
+    try:
+        jwks = json.loads(raw)
+    except ValueError:
+        raise AccountError('The JWKS is not JSON: paste the JWK Set, {"keys": [...]}', field="jwks") from None
+    if not isinstance(jwks, dict):
+        raise AccountError('The JWKS must be a JWK Set: {"keys": [...]}', field="jwks")
+    return jwks
