@@ -195,7 +195,7 @@ async def _post(server: LiveServer, path: str, data: dict[str, str]) -> httpx.Re
         return await http.post(server.url + path, data=data)
 
 
-async def test_a_self_registered_client_authenticates_by_assertion_at_revocation_and_introspection(
+async def test_a_self_registered_client_authenticates_by_assertion_at_revocation_introspection_and_par(
     sqlite_open_registration_server: LiveServer, key: RSAKey
 ) -> None:
     server = sqlite_open_registration_server
@@ -231,6 +231,21 @@ async def test_a_self_registered_client_authenticates_by_assertion_at_revocation
     assert revoked.status_code == 200, revoked.text
     introspected = await _post(server, "/oauth/introspect", signed("/oauth/introspect"))
     assert (introspected.status_code, introspected.json()) == (200, {"active": False})
+    pushed = await _post(
+        server,
+        "/oauth/par",
+        {
+            "response_type": "code",
+            "redirect_uri": "https://signed.example/cb",
+            "scope": "openid",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": _assertion(client_id, key, aud=server.url),
+        },
+    )
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.json()["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
     replay = signed("/oauth/revoke")
     assert (await _post(server, "/oauth/revoke", replay)).status_code == 200
     _refused(await _post(server, "/oauth/revoke", replay), "was used already")
