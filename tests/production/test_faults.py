@@ -118,7 +118,10 @@ async def test_killing_one_worker_under_load_leaves_the_others_serving(start_ser
     await asyncio.gather(*load)
     after = [answer.status for answer in answers[killed_at:]]
     assert after[-8:] == [200] * 8
-    assert sum(status == 200 for status in after) >= len(after) * 0.9
+    # Only what was in flight on the killed worker is lost: at most one failed connection per client, and no
+    # answer other than a token (a 5xx would mean the surviving worker broke too).
+    assert set(after) <= {0, 200}, after
+    assert after.count(0) <= len(load), after
 
 
 async def test_redis_outage_keeps_tokens_flowing_and_readyz_reports_it(
