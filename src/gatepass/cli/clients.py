@@ -98,6 +98,13 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "Default off.",
         ),
         click.option(
+            "--dpop-bound/--no-dpop-bound",
+            "dpop_bound_access_tokens",
+            default=None,
+            help="Every token request must carry a DPoP proof, so its access tokens work only with that key "
+            "(RFC 9449). Default off.",
+        ),
+        click.option(
             "--frappe-legacy/--no-frappe-legacy",
             default=None,
             help="Accept either secret method and let it introspect any token, as Frappe clients expect.",
@@ -205,6 +212,7 @@ _CLIENT_FIELDS_SHOWN = (
     "require_pkce",
     "allow_plain_pkce",
     "require_pushed_authorization_requests",
+    "dpop_bound_access_tokens",
     "id_token_signed_response_alg",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
@@ -262,6 +270,8 @@ async def _print_client(gatepass: Gatepass, saved: Any, as_json: bool) -> None:
     click.echo(f"grant types:   {' '.join(info.grant_types)}")
     if service_user is not None or "client_credentials" in info.grant_types:
         click.echo(f"service user:  {service_user or '-'}")
+    if info.dpop_bound_access_tokens:
+        click.echo("DPoP:          required: its access tokens are bound to the key of its proofs")
 
 
 def _fit_response_types(changes: Any, kwargs: dict[str, Any], current: tuple[str, ...]) -> Any:

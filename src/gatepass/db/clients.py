@@ -53,9 +53,19 @@ def _info(row: Any) -> ClientInfo:
         is_resource_server=row.is_resource_server,
         has_completed_authorization=row.has_completed_authorization,
         require_pushed_authorization_requests=row.require_pushed_authorization_requests,
+        subject_type=row.subject_type,
+        sector_identifier_uri=row.sector_identifier_uri,
+        pairwise_sector=row.pairwise_sector,
         jwks=row.jwks,
         jwks_uri=row.jwks_uri,
         token_endpoint_auth_signing_alg=row.token_endpoint_auth_signing_alg,
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=row.backchannel_logout_session_required,
+        dpop_bound_access_tokens=row.dpop_bound_access_tokens,
+        access_token_format=row.access_token_format,
+        require_signed_request_object=row.require_signed_request_object,
+        request_object_signing_alg=row.request_object_signing_alg,
+        security_profile=row.security_profile,
     )
 
 
@@ -86,6 +96,9 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
         "allowed_origins": list(info.allowed_origins),
         "is_resource_server": info.is_resource_server,
         "require_pushed_authorization_requests": info.require_pushed_authorization_requests,
+        "subject_type": info.subject_type,
+        "sector_identifier_uri": info.sector_identifier_uri,
+        "pairwise_sector": info.pairwise_sector,
         "id_token_signed_response_alg": info.id_token_signed_response_alg,
         "access_token_ttl_seconds": info.access_token_ttl_seconds,
         "refresh_token_ttl_seconds": info.refresh_token_ttl_seconds,
@@ -95,6 +108,13 @@ def _columns(info: ClientInfo, secret_encrypted: str | None) -> dict[str, Any]:
         "jwks": info.jwks,
         "jwks_uri": info.jwks_uri,
         "token_endpoint_auth_signing_alg": info.token_endpoint_auth_signing_alg,
+        "backchannel_logout_uri": info.backchannel_logout_uri,
+        "backchannel_logout_session_required": info.backchannel_logout_session_required,
+        "dpop_bound_access_tokens": info.dpop_bound_access_tokens,
+        "access_token_format": info.access_token_format,
+        "require_signed_request_object": info.require_signed_request_object,
+        "request_object_signing_alg": info.request_object_signing_alg,
+        "security_profile": info.security_profile,
     }
 
 

@@ -135,11 +135,30 @@ class OAuthClient(Base):
     has_completed_authorization: Mapped[bool] = mapped_column(Boolean, default=False)
     #: RFC 9126 §6: authorization requests only through the PAR endpoint.
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: OpenID Connect Core §8: "public" (told the user's own sub) or "pairwise" (a sub of its sector's own).
+    subject_type: Mapped[str] = mapped_column(String(16), default="public")
+    #: §8.1: a document listing the client's redirect URIs, whose host is the sector when they span hosts.
+    sector_identifier_uri: Mapped[str | None] = mapped_column(String(2048))
+    #: The sector a pairwise client's subs are made for, None when public: read with each access token.
+    pairwise_sector: Mapped[str | None] = mapped_column(String(255))
     #: RFC 7523 private_key_jwt: the client's public keys, inline or where to fetch them (RFC 7591 §2).
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(String(2048))
     #: The one alg its client assertions may use; any the method allows when unset.
     token_endpoint_auth_signing_alg: Mapped[str | None] = mapped_column(String(16))
+    #: OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed, and whether they must carry sid.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2048))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 9449 §5.2: every token request must carry a DPoP proof, so every access token is bound to a key.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 9068: "opaque" or "jwt"; NULL follows the server's tokens.access_token_format.
+    access_token_format: Mapped[str | None] = mapped_column(String(8))
+    #: RFC 9101 §10.5: its authorization requests must come in a signed request object.
+    require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The one alg its request objects may use; any the server accepts when unset.
+    request_object_signing_alg: Mapped[str | None] = mapped_column(String(16))
+    #: A security profile the client is held to as a whole ("fapi2": FAPI 2.0 Security Profile), or none.
+    security_profile: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -173,8 +192,32 @@ class LoginSession(Base):
     session_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     auth_time: Mapped[datetime]
+    #: How the user proved who they are (OIDC amr values, space-separated: "pwd otp"); None: a password.
+    amr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: The browser's User-Agent and address at login, so its owner can tell their sessions apart.
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    #: Written at most every few minutes, so a logged-in page view rarely writes.
+    last_seen_at: Mapped[datetime | None]
+
+
+class MailLink(Base):
+    """A link sent by mail (password reset, email verification): only its digest is kept; it works once,
+    until ``expires_at``, and ``used_at`` tells a used link from an unknown one."""
+
+    __tablename__ = "mail_links"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    link_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    #: The address the link was sent to: verifying it says nothing about another address.
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
 
 
 class LoginThrottle(Base):
@@ -202,8 +245,14 @@ class AuthorizationCode(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
     nonce: Mapped[str | None] = mapped_column(String(512))
+    #: The login session's public id (OIDC Back-Channel Logout §2.1 ``sid``), put in the code's id_token.
+    sid: Mapped[str | None] = mapped_column(String(64))
     resource: Mapped[str | None] = mapped_column(String(2048))
+    #: RFC 9449 §10: the thumbprint of the key the code's token request must prove, from ``dpop_jkt``.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     auth_time: Mapped[datetime]
+    #: The amr of the login the code was issued from, for its id_token.
+    amr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]
@@ -265,6 +314,68 @@ class UsedClientAssertion(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class UsedDpopProof(Base):
+    """RFC 9449 §11.1: a digest of the key thumbprint and ``jti`` of every DPoP proof accepted, until the
+    proof is too old to be accepted anyway; one insert decides, as for client assertions."""
+
+    __tablename__ = "used_dpop_proofs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    proof_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LogoutSessionClient(Base):
+    """A client that took part in a login session and wants to hear of its end (Back-Channel Logout §2.2).
+
+    Written only for clients with a ``backchannel_logout_uri``, once per session and client; kept until the
+    session's logout is queued or the session would have expired.
+    """
+
+    __tablename__ = "logout_session_clients"
+    __table_args__ = (UniqueConstraint("sid", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    sid: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BackchannelLogoutDelivery(Base):
+    """A logout token to POST to a client, until it is accepted or given up (Back-Channel Logout §2.5).
+
+    ``claims`` are the token's claims without iat and exp: each attempt signs them afresh, so a token
+    delivered after retries is not already expired. A worker claims a row by moving ``claimed_until``
+    forward in one conditional UPDATE; only the worker whose UPDATE changed the row sends it.
+    """
+
+    __tablename__ = "backchannel_logout_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True)
+    claims: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class RevokedAccessToken(Base):
+    """RFC 9068 access tokens revoked before they expire: the digest of each one's ``jti`` until its ``exp``.
+
+    A JWT acting for no user (client credentials) has no row of its own; revoking it adds one here, which
+    every worker and node reads before accepting the token (the read cache drops its entries on the insert).
+    """
+
+    __tablename__ = "revoked_access_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    jti_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class TokenGrant(Base):
     """One grant: the family of access and refresh tokens that descend from one authorization."""
 
@@ -297,6 +408,8 @@ class AccessToken(Base):
     user_id: Mapped[int | None] = mapped_column(Integer)
     scopes: Mapped[list[str]]
     resource: Mapped[str | None] = mapped_column(String(2048))
+    #: RFC 9449 §6: the thumbprint of the key a DPoP-bound token must be presented with (``cnf.jkt``).
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
@@ -308,9 +421,47 @@ class RefreshToken(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     token_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("token_grants.id", ondelete="CASCADE"), index=True)
+    #: RFC 9449 §5: a public client's refresh token is bound to the key of the proof it was issued with.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class TokenExchangePolicy(Base):
+    """RFC 8693: one client may exchange tokens for one audience, within these limits; no row, no exchange.
+
+    ``subject_client_ids``: whose tokens it may exchange; ``actor_client_ids``: whose tokens may act
+    (delegation, the ``act`` claim); ``allow_impersonation``: whether it may exchange without an actor.
+    """
+
+    __tablename__ = "token_exchange_policies"
+    __table_args__ = (UniqueConstraint("client_id", "audience"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    #: 512: with the client_id, within MariaDB's longest unique key.
+    audience: Mapped[str] = mapped_column(String(512))
+    subject_token_types: Mapped[list[str]]
+    subject_client_ids: Mapped[list[str]]
+    actor_client_ids: Mapped[list[str]]
+    allow_impersonation: Mapped[bool] = mapped_column(Boolean, default=False)
+    scopes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+
+
+class TokenExchange(Base):
+    """RFC 8693: what a grant issued by token exchange was exchanged from, and who acts (its ``act`` claim)."""
+
+    __tablename__ = "token_exchanges"
+
+    grant_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("token_grants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    subject_token_type: Mapped[str] = mapped_column(String(64))
+    subject_client_id: Mapped[str] = mapped_column(String(128))
+    act: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
 
 
 class Consent(Base):
@@ -497,3 +648,28 @@ class SocialLoginAttempt(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]
+
+
+class TotpFactor(Base):
+    """A user's authenticator app (RFC 6238): the shared secret, encrypted with the instance key, and the
+    last time step a code was accepted for, so that no code (nor an older one) is accepted twice."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code of a user, as a keyed digest; ``used_at`` is set by the one use."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -42,6 +42,8 @@ class RegistrationRequest:
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
+    #: RFC 9449 §5.2: the client always sends DPoP proofs, and wants tokens without one refused.
+    dpop_bound_access_tokens: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -144,6 +146,7 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         contacts=_contacts(body),
         # RFC 9126 §6: a client may ask to be held to PAR; omitted, it is not.
         require_pushed_authorization_requests=_flag(body, "require_pushed_authorization_requests"),
+        dpop_bound_access_tokens=_flag(body, "dpop_bound_access_tokens"),
         **_assertion_metadata(body, str(method)),
     )
 

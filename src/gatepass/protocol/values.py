@@ -15,12 +15,15 @@ GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_IMPLICIT = "implicit"
 #: RFC 8628 §3.4.
 GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+#: RFC 8693 §2.1.
+GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 GRANT_TYPES = (
     GRANT_AUTHORIZATION_CODE,
     GRANT_REFRESH_TOKEN,
     GRANT_CLIENT_CREDENTIALS,
     GRANT_IMPLICIT,
     GRANT_DEVICE_CODE,
+    GRANT_TOKEN_EXCHANGE,
 )
 
 AUTH_BASIC = "client_secret_basic"
@@ -30,6 +33,11 @@ AUTH_NONE = "none"
 AUTH_PRIVATE_KEY_JWT = "private_key_jwt"
 AUTH_CLIENT_SECRET_JWT = "client_secret_jwt"
 AUTH_METHODS = (AUTH_BASIC, AUTH_POST, AUTH_NONE)
+
+#: What an access token is: a random reference to a row, or an RFC 9068 JWT a resource server can read.
+ACCESS_TOKEN_OPAQUE = "opaque"
+ACCESS_TOKEN_JWT = "jwt"
+ACCESS_TOKEN_FORMATS = (ACCESS_TOKEN_OPAQUE, ACCESS_TOKEN_JWT)
 
 RESPONSE_TYPES = ("code", "token", "id_token", "id_token token")
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA", "HS256")
@@ -70,11 +78,30 @@ class ClientInfo:
     has_completed_authorization: bool = False
     #: RFC 9126 §6: this client's authorization requests must come through the PAR endpoint.
     require_pushed_authorization_requests: bool = False
+    #: OpenID Connect Core §8: "public" or "pairwise"; a pairwise client is told a sub made for its sector
+    #: (the host of ``sector_identifier_uri``, else of its redirect URIs), which ClientService works out.
+    subject_type: str = "public"
+    sector_identifier_uri: str | None = None
+    pairwise_sector: str | None = None
     #: RFC 7523: the public keys private_key_jwt assertions are checked with, inline or by URL; the alg
     #: its assertions must use when set. Not hashed: a JWKS is a dict.
     jwks: dict[str, Any] | None = field(default=None, hash=False)
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
+    #: OpenID Connect Back-Channel Logout 1.0 §2.2: where its logout tokens go, and whether they must name the
+    #: session (``sid``).
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
+    #: RFC 9449 §5.2: every token request must carry a DPoP proof (the FAPI 2.0 profile relies on it).
+    dpop_bound_access_tokens: bool = False
+    #: RFC 9068: ACCESS_TOKEN_JWT or ACCESS_TOKEN_OPAQUE; None follows the server's default.
+    access_token_format: str | None = None
+    #: RFC 9101 §10.5: its authorization requests must come in a signed request object, and with this alg
+    #: when one is named.
+    require_signed_request_object: bool = False
+    request_object_signing_alg: str | None = None
+    #: A security profile the client is held to as a whole (``fapi2``: protocol/fapi2_security_profile.py).
+    security_profile: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -135,6 +162,8 @@ class CodeRecord:
     expires_at: datetime
     consumed_at: datetime | None
     resource: str | None = None
+    #: The login session's public id, for the id_token's ``sid`` (Back-Channel Logout §2.1).
+    sid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from gatepass.protocol.values import (
     GRANT_CLIENT_CREDENTIALS,
     GRANT_IMPLICIT,
     GRANT_REFRESH_TOKEN,
+    GRANT_TOKEN_EXCHANGE,
     GRANT_TYPES,
     ID_TOKEN_ALGORITHMS,
     RESPONSE_TYPES,
@@ -77,6 +78,8 @@ class ClientChanges:
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     token_endpoint_auth_signing_alg: str | None = None
+    #: RFC 9449 §5.2: token requests must carry a DPoP proof, so its access tokens are all sender-constrained.
+    dpop_bound_access_tokens: bool | None = None
 
 
 def _keeps_secret(info: ClientInfo) -> bool:
@@ -143,6 +146,9 @@ def _check(info: ClientInfo) -> None:
         raise AccountError("At least one redirect URI is required for browser-based grants", field="redirect_uris")
     if GRANT_CLIENT_CREDENTIALS in info.grant_types and info.client_type == "public":
         raise AccountError("A public client cannot use client_credentials", field="grant_types")
+    if GRANT_TOKEN_EXCHANGE in info.grant_types and info.client_type == "public":
+        # RFC 8693 §2.1: a token exchange acts for a user without the user; only a client that proves who it is.
+        raise AccountError("A public client cannot use token exchange", field="grant_types")
     if info.is_resource_server and info.client_type == "public":
         raise AccountError(
             "A public client cannot be a resource server: without a secret, anyone could introspect as it",

@@ -140,6 +140,7 @@ class RegistrationService:
             client_uri=request.client_uri,
             logo_uri=request.logo_uri,
             require_pushed_authorization_requests=request.require_pushed_authorization_requests,
+            dpop_bound_access_tokens=request.dpop_bound_access_tokens,
             jwks=request.jwks,
             jwks_uri=request.jwks_uri,
             token_endpoint_auth_signing_alg=request.token_endpoint_auth_signing_alg,
@@ -157,6 +158,7 @@ class RegistrationService:
             "token_endpoint_auth_method": info.token_endpoint_auth_method,
             "scope": " ".join(info.scopes),
             "require_pushed_authorization_requests": info.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": info.dpop_bound_access_tokens,
             "registration_client_uri": f"{self._issuer}/oauth/register/{info.client_id}",
         }
         for key, value in (("client_uri", info.client_uri), ("logo_uri", info.logo_uri)):
