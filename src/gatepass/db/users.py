@@ -13,6 +13,7 @@ from gatepass.db.base import StoreBase, conflict_from, single_statement
 from gatepass.db.driver import DriverStatement
 from gatepass.db.tables import LoginSession, LoginThrottle, Role, User, UserRole
 from gatepass.services.stores import (
+    BrowserSession,
     Conflict,
     NewUser,
     NotFound,
@@ -52,21 +53,34 @@ _USER_BY_ID = DriverStatement(_USER_WITH_ROLES.where(_users.c.id == bindparam("u
 _USER_BY_EMAIL = DriverStatement(
     _USER_WITH_ROLES.where(_users.c.email == bindparam("email")), "user with roles by email"
 )
+_USER_BY_SUB = DriverStatement(_USER_WITH_ROLES.where(_users.c.sub == bindparam("sub")), "user with roles by sub")
 _sessions_table: Table = LoginSession.__table__  # type: ignore[assignment]
 _throttles: Table = LoginThrottle.__table__  # type: ignore[assignment]
 #: Every page of a logged-in browser reads its session; every login reads its throttles.
 _SESSION_BY_DIGEST = DriverStatement(
     select(
-        _sessions_table.c.id, _sessions_table.c.user_id, _sessions_table.c.auth_time, _sessions_table.c.expires_at
+        _sessions_table.c.id,
+        _sessions_table.c.user_id,
+        _sessions_table.c.auth_time,
+        _sessions_table.c.expires_at,
+        _sessions_table.c.last_seen_at,
+        _sessions_table.c.amr,
     ).where(_sessions_table.c.session_digest == bindparam("digest")),
     "login session by digest",
 )
+_SESSION_COLUMNS = (
+    "session_digest", "user_id", "auth_time", "created_at", "expires_at", "user_agent", "ip", "last_seen_at", "amr",
+)  # fmt: skip
 #: Every login writes them: on a SQLite file through the writer's group commit.
 _INSERT_SESSION = DriverStatement(
-    insert(_sessions_table).values(
-        {name: bindparam(name) for name in ("session_digest", "user_id", "auth_time", "created_at", "expires_at")}
-    ),
-    "new login session",
+    insert(_sessions_table).values({name: bindparam(name) for name in _SESSION_COLUMNS}), "new login session"
+)
+#: A logged-in browser's page view, at most every few minutes (services/accounts.py decides when).
+_TOUCH_SESSION = DriverStatement(
+    update(_sessions_table)
+    .where(_sessions_table.c.id == bindparam("session_id"))
+    .values(last_seen_at=bindparam("now")),
+    "login session last seen",
 )
 _CLEAR_THROTTLE = DriverStatement(
     delete(_throttles).where(_throttles.c.email_digest == bindparam("key")), "forget login failures"
@@ -112,6 +126,9 @@ class SqlUserStore(StoreBase):
 
     async def get_user_by_email(self, email: str) -> UserRecord | None:
         return await self._one(_USER_BY_EMAIL, {"email": email.strip().lower()})
+
+    async def get_user_by_sub(self, sub: str) -> UserRecord | None:
+        return await self._one(_USER_BY_SUB, {"sub": sub})
 
     async def get_user_by_api_key(self, api_key: str) -> tuple[UserRecord, str | None] | None:
         async with self._sessions() as session:
@@ -177,6 +194,15 @@ class SqlUserStore(StoreBase):
 
     async def set_enabled(self, user_id: int, is_enabled: bool, now: datetime) -> None:
         await self._update(user_id, is_enabled=is_enabled, updated_at=now)
+
+    async def set_email_verified(self, user_id: int, email: str, now: datetime) -> None:
+        """Only while the user still has this address: verifying one address says nothing about the next."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(User)
+                .where(User.id == user_id, User.email == email)
+                .values(is_email_verified=True, updated_at=now)
+            )
 
     async def set_api_credentials(self, user_id: int, api_key: str, secret_digest: str, now: datetime) -> None:
         await self._update(user_id, api_key=api_key, api_secret_digest=secret_digest, updated_at=now)
@@ -250,7 +276,16 @@ class SqlUserStore(StoreBase):
 
 class SqlSessionStore(StoreBase):
     async def add_session(
-        self, session_digest: str, user_id: int, auth_time: datetime, now: datetime, expires_at: datetime
+        self,
+        session_digest: str,
+        user_id: int,
+        auth_time: datetime,
+        now: datetime,
+        expires_at: datetime,
+        *,
+        user_agent: str | None = None,
+        ip: str | None = None,
+        amr: tuple[str, ...] = ("pwd",),
     ) -> None:
         values = {
             "session_digest": session_digest,
@@ -258,6 +293,10 @@ class SqlSessionStore(StoreBase):
             "auth_time": auth_time,
             "created_at": now,
             "expires_at": expires_at,
+            "user_agent": user_agent[:255] if user_agent else None,
+            "ip": ip[:64] if ip else None,
+            "last_seen_at": now,
+            "amr": " ".join(amr),
         }
         if self._sqlite_writer is not None:
             await self._write_on_sqlite(_INSERT_SESSION, values)
@@ -269,15 +308,51 @@ class SqlSessionStore(StoreBase):
         row = await self._read_one(_SESSION_BY_DIGEST, {"digest": session_digest})
         if row is None or row.expires_at <= now:
             return None
-        return SessionRecord(row.id, row.user_id, row.auth_time, row.expires_at)
+        # A session from before amr was kept was a password login.
+        amr = tuple(row.amr.split()) if row.amr else ("pwd",)
+        return SessionRecord(row.id, row.user_id, row.auth_time, row.expires_at, row.last_seen_at, amr)
+
+    async def touch_session(self, session_id: int, now: datetime) -> None:
+        values = {"session_id": session_id, "now": now}
+        if self._sqlite_writer is not None:
+            await self._write_on_sqlite(_TOUCH_SESSION, values)
+            return
+        async with single_statement(self._engine) as connection:
+            await connection.execute(_TOUCH_SESSION.statement, values)
+
+    async def list_sessions_of(self, user_id: int, now: datetime) -> list[BrowserSession]:
+        """The user's live sessions, the most recently seen first."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(LoginSession)
+                .where(LoginSession.user_id == user_id, LoginSession.expires_at > now)
+                .order_by(func.coalesce(LoginSession.last_seen_at, LoginSession.created_at).desc(), LoginSession.id)
+            )
+            return [
+                BrowserSession(row.id, row.user_agent, row.ip, row.created_at, row.last_seen_at, row.expires_at)
+                for row in rows.scalars()
+            ]
 
     async def delete_session(self, session_digest: str) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(LoginSession).where(LoginSession.session_digest == session_digest))
 
-    async def delete_sessions_of(self, user_id: int) -> None:
+    async def delete_session_of(self, user_id: int, session_id: int) -> bool:
+        """Only a session of this user: a session id from a form names nobody else's session."""
         async with self._sessions() as session, session.begin():
-            await session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+            result = await session.execute(
+                delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user_id)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_sessions_of(self, user_id: int, *, keep: int | None = None) -> int:
+        """Every session of the user, but ``keep`` when given; how many ended."""
+        condition = LoginSession.user_id == user_id
+        if keep is not None:
+            condition = condition & (LoginSession.id != keep)
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(delete(LoginSession).where(condition))
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def purge_expired(self, now: datetime) -> int:
         async with self._sessions() as session, session.begin():

@@ -57,6 +57,33 @@ class SessionRecord:
     user_id: int
     auth_time: datetime
     expires_at: datetime
+    #: None for a session from before last-seen times were kept.
+    last_seen_at: datetime | None = None
+    #: How the user proved who they are (OIDC amr values): ("pwd",), ("pwd", "otp"), ("fed",) …
+    amr: tuple[str, ...] = ("pwd",)
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A login session as its owner (or an admin) sees it in a list."""
+
+    session_id: int
+    user_agent: str | None
+    ip: str | None
+    created_at: datetime
+    last_seen_at: datetime | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class MailLinkRecord:
+    link_id: int
+    user_id: int
+    #: "reset" or "verify".
+    purpose: str
+    email: str
+    expires_at: datetime
+    used_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -80,6 +107,31 @@ class NewCode:
     auth_time: datetime
     created_at: datetime
     expires_at: datetime
+    #: The login session's public id, for the id_token's ``sid`` (Back-Channel Logout §2.1).
+    sid: str | None = None
+    #: The amr of the login the code comes from, for the id_token it is redeemed for.
+    amr: tuple[str, ...] = ()
+    #: RFC 9449 §10: the authorization request's ``dpop_jkt``.
+    dpop_jkt: str | None = None
+
+
+@dataclass(frozen=True)
+class LogoutParticipant:
+    """A client with a back-channel logout URI, to tell of a user's logout, and the user's sessions it took part in."""
+
+    client_id: str
+    is_session_required: bool
+    sids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LogoutDeliveryRecord:
+    """A logout token claimed for one delivery attempt; ``attempts`` counts this one."""
+
+    delivery_id: int
+    client_id: str
+    claims: dict[str, Any]
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -94,6 +146,9 @@ class NewGrant:
     auth_time: datetime | None
     created_at: datetime
     expires_at: datetime
+    #: RFC 9449 §6 and §5: the key thumbprints its first access token and its refresh token are bound to.
+    access_dpop_jkt: str | None = None
+    refresh_dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +165,10 @@ class AccessTokenRecord:
     #: Whether the token's client is enabled now, and trusted (skips consent), read with the token.
     is_client_enabled: bool = True
     is_client_trusted: bool = False
+    #: RFC 9449 §6: the thumbprint of the key it must be presented with (``cnf.jkt``); None for a bearer token.
+    dpop_jkt: str | None = None
+    #: The sector of the client when it is told pairwise subs (services/subjects.py), read with the token.
+    client_pairwise_sector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +234,7 @@ class UserStore(Protocol):
         ...
 
     async def set_enabled(self, user_id: int, is_enabled: bool, now: datetime) -> None: ...
+    async def set_email_verified(self, user_id: int, email: str, now: datetime) -> None: ...
     async def set_api_credentials(self, user_id: int, api_key: str, secret_digest: str, now: datetime) -> None: ...
     async def set_roles(self, user_id: int, roles: tuple[str, ...]) -> None: ...
     async def list_roles(self) -> list[tuple[str, bool, str]]: ...
@@ -195,10 +255,59 @@ class UserStore(Protocol):
 
 class SessionStore(Protocol):
     async def add_session(
-        self, session_digest: str, user_id: int, auth_time: datetime, now: datetime, expires_at: datetime
+        self,
+        session_digest: str,
+        user_id: int,
+        auth_time: datetime,
+        now: datetime,
+        expires_at: datetime,
+        *,
+        user_agent: str | None = None,
+        ip: str | None = None,
+        amr: tuple[str, ...] = ("pwd",),
     ) -> None: ...
     async def get_session(self, session_digest: str, now: datetime) -> SessionRecord | None: ...
+    async def touch_session(self, session_id: int, now: datetime) -> None: ...
+    async def list_sessions_of(self, user_id: int, now: datetime) -> list[BrowserSession]: ...
     async def delete_session(self, session_digest: str) -> None: ...
+    async def delete_session_of(self, user_id: int, session_id: int) -> bool: ...
+    async def delete_sessions_of(self, user_id: int, *, keep: int | None = None) -> int: ...
+
+
+@dataclass(frozen=True)
+class TotpRecord:
+    secret_encrypted: str
+    #: The RFC 6238 time step of the last code accepted; a code of this step or before is refused.
+    last_used_step: int | None
+
+
+class SecondFactorStore(Protocol):
+    async def get_totp(self, user_id: int) -> TotpRecord | None: ...
+    async def save_totp(self, user_id: int, secret_encrypted: str, now: datetime) -> None:
+        """Replace the user's authenticator app (a new secret starts with no step used)."""
+        ...
+
+    async def use_totp_step(self, user_id: int, step: int) -> bool:
+        """Record ``step`` as used; False when it, or a later one, was used already (one UPDATE decides)."""
+        ...
+
+    async def replace_recovery_codes(self, user_id: int, code_digests: tuple[str, ...], now: datetime) -> None: ...
+    async def use_recovery_code(self, user_id: int, code_digest: str, now: datetime) -> bool: ...
+    async def count_recovery_codes_left(self, user_id: int) -> int: ...
+    async def delete_factors(self, user_id: int) -> bool:
+        """Remove the authenticator app and the recovery codes; whether there was any."""
+        ...
+
+    async def has_enrolled_user_with_role(self, role: str) -> bool: ...
+
+
+class MailLinkStore(Protocol):
+    async def add_link(
+        self, link_digest: str, user_id: int, purpose: str, email: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+    async def get_link(self, link_digest: str) -> MailLinkRecord | None: ...
+    async def use_link(self, link_id: int, now: datetime) -> bool: ...
+    async def use_links_of(self, user_id: int, purpose: str, now: datetime) -> int: ...
 
 
 class ClientStore(Protocol):
@@ -227,6 +336,8 @@ class NewPushedRequest:
     parameters: Mapping[str, str]
     created_at: datetime
     expires_at: datetime
+    #: RFC 9101: the parameters came in a request object the client signed.
+    is_signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,6 +347,7 @@ class PushedRequestRecord:
     parameters: dict[str, str]
     expires_at: datetime
     consumed_at: datetime | None
+    is_signed: bool = False
 
 
 class PushedRequestStore(Protocol):
