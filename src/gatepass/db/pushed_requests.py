@@ -12,7 +12,12 @@ from gatepass.services.stores import NewPushedRequest, PushedRequestRecord
 
 _pushed: Table = PushedAuthorizationRequest.__table__  # type: ignore[assignment]
 _BY_DIGEST = select(
-    _pushed.c.id, _pushed.c.client_id, _pushed.c.parameters, _pushed.c.expires_at, _pushed.c.consumed_at
+    _pushed.c.id,
+    _pushed.c.client_id,
+    _pushed.c.parameters,
+    _pushed.c.is_signed,
+    _pushed.c.expires_at,
+    _pushed.c.consumed_at,
 ).where(_pushed.c.reference_digest == bindparam("digest"))
 
 
@@ -22,6 +27,7 @@ class SqlPushedRequestStore(StoreBase):
             "reference_digest": request.reference_digest,
             "client_id": request.client_id,
             "parameters": dict(request.parameters),
+            "is_signed": request.is_signed,
             "created_at": request.created_at,
             "expires_at": request.expires_at,
         }
@@ -39,6 +45,7 @@ class SqlPushedRequestStore(StoreBase):
             parameters={str(name): str(value) for name, value in row.parameters.items()},
             expires_at=row.expires_at,
             consumed_at=row.consumed_at,
+            is_signed=bool(row.is_signed),
         )
 
     async def consume_pushed_request(self, request_id: int, now: datetime, kept_until: datetime) -> bool:

@@ -269,6 +269,8 @@ class PushedAuthorizationRequest(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
     #: The authorization request's parameters as pushed, without the client's credentials.
     parameters: Mapped[dict[str, Any]]
+    #: RFC 9101: the parameters came in a request object the client signed.
+    is_signed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     consumed_at: Mapped[datetime | None]
