@@ -33,6 +33,7 @@ from gatepass.db.engine import announce_changes, create_engine, create_sqlite_re
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
 from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.registration import SqlRegistrationStore
+from gatepass.db.revoked_access_tokens import SqlRevokedAccessTokenStore
 from gatepass.db.runtime_settings import SqlSettingsStore
 from gatepass.db.signing_keys import SqlSigningKeyStore
 from gatepass.db.social import SqlExternalIdentityStore, SqlLoginAttemptStore, SqlProviderStore
@@ -65,6 +66,7 @@ from gatepass.services.oauth.grants import (
 )
 from gatepass.services.oauth.implicit import ImplicitIssuer
 from gatepass.services.oauth.issuance import TokenIssuer
+from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens
 from gatepass.services.oauth.par import PushedAuthorizationEndpoint
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import IdTokenService, OidcService
@@ -161,8 +163,26 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         client_keys=ClientKeys(),
         clock=clock,
     )
+    revoked_access_tokens = SqlRevokedAccessTokenStore(database, read_cache)
+    jwt_access_tokens = JwtAccessTokens(
+        issuer=issuer,
+        default_audience=settings.document_api_resource,
+        default_format=settings.tokens.access_token_format,
+        alg=settings.tokens.jwt_access_token_alg,
+        signing_keys=key_service,
+        digest_key=keys.digest_key,
+        revoked=revoked_access_tokens,
+        grant_tokens=tokens,
+        clients=clients,
+        users=users,
+        clock=clock,
+    )
     access_tokens = AccessTokenVerifier(
-        tokens=tokens, keys=keys, clock=clock, api_resource=settings.document_api_resource
+        tokens=tokens,
+        keys=keys,
+        clock=clock,
+        api_resource=settings.document_api_resource,
+        jwt_access_tokens=jwt_access_tokens,
     )
     token_issuer = TokenIssuer(
         tokens=tokens,
@@ -172,6 +192,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         clock=clock,
         access_token_ttl_seconds=settings.tokens.access_token_ttl_seconds,
         refresh_token_ttl_seconds=settings.tokens.refresh_token_ttl_seconds,
+        jwt_access_tokens=jwt_access_tokens,
     )
     device_authorizations = SqlDeviceAuthorizationStore(database)
     token_endpoint = TokenEndpoint(
@@ -263,9 +284,15 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         device_verification=DeviceVerification(
             clients=clients, store=device_authorizations, digest=client_auth.digest, audit_log=audit, clock=clock
         ),
-        revocation=RevocationService(client_auth, tokens, consents, audit, clock),
+        revocation=RevocationService(client_auth, tokens, consents, audit, clock, jwt_access_tokens=jwt_access_tokens),
         introspection=IntrospectionService(
-            issuer=issuer, client_auth=client_auth, store=tokens, clients=clients, users=users, clock=clock
+            issuer=issuer,
+            client_auth=client_auth,
+            store=tokens,
+            clients=clients,
+            users=users,
+            clock=clock,
+            jwt_access_tokens=jwt_access_tokens,
         ),
         oidc=OidcService(
             issuer=issuer,
@@ -305,6 +332,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             pushed_requests=pushed_requests,
             device_authorizations=device_authorizations,
             client_assertions=client_assertions,
+            revoked_access_tokens=revoked_access_tokens,
             rate_limiter=rate_limiter,
             read_cache=read_cache,
             change_feed=change_feed,

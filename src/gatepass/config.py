@@ -167,6 +167,21 @@ class TokenSettings:
             "rotation does not extend it (RFC 9700 §4.14.2). 3600 to 31536000."
         ),
     )
+    access_token_format: str = field(
+        default="opaque",
+        metadata=_doc(
+            "What access tokens are unless a client says otherwise: `opaque` (a random string the resource server "
+            "introspects) or `jwt` (RFC 9068, signed with the published keys, readable by any resource server "
+            "with the JWKS)."
+        ),
+    )
+    jwt_access_token_alg: str = field(
+        default="RS256",
+        metadata=_doc(
+            "The alg that signs JWT access tokens: RS256 (every RFC 9068 resource server must accept it), "
+            "ES256 or EdDSA (faster to sign; check your resource servers accept it)."
+        ),
+    )
     code_ttl_seconds: int = field(
         default=300,
         metadata=_doc("Authorization code lifetime; at most 600 (RFC 6749 §4.1.2 says 10 minutes)."),
@@ -372,6 +387,8 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
 _MIN_PASSWORD_HASH_KIB_PASSES = 7168 * 5
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _READ_CACHE_MODES = ("auto", "node", "off")
+_ACCESS_TOKEN_FORMATS = ("opaque", "jwt")
+_JWT_ACCESS_TOKEN_ALGS = ("RS256", "ES256", "EdDSA")
 
 
 def _env_key(group: str, name: str) -> str:
@@ -540,6 +557,13 @@ def _check(settings: Settings) -> None:
     if settings.database.read_cache not in _READ_CACHE_MODES:
         raise SettingsError(
             f"database.read_cache: {settings.database.read_cache!r}; allowed {', '.join(_READ_CACHE_MODES)}"
+        )
+    if settings.tokens.access_token_format not in _ACCESS_TOKEN_FORMATS:
+        raise SettingsError(f"tokens.access_token_format: {settings.tokens.access_token_format!r}; allowed opaque, jwt")
+    if settings.tokens.jwt_access_token_alg not in _JWT_ACCESS_TOKEN_ALGS:
+        raise SettingsError(
+            f"tokens.jwt_access_token_alg: {settings.tokens.jwt_access_token_alg!r}; "
+            f"allowed {', '.join(_JWT_ACCESS_TOKEN_ALGS)}"
         )
     if settings.server.log_level not in _LOG_LEVELS:
         raise SettingsError(f"server.log_level: {settings.server.log_level!r}; allowed {', '.join(_LOG_LEVELS)}")

@@ -105,6 +105,12 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "(RFC 9449). Default off.",
         ),
         click.option(
+            "--access-token-format",
+            type=click.Choice(["jwt", "opaque", ""]),
+            help="jwt: access tokens are RFC 9068 JWTs a resource server checks with the JWKS; opaque: random "
+            "strings it introspects ('' to unset: the server's tokens.access_token_format).",
+        ),
+        click.option(
             "--frappe-legacy/--no-frappe-legacy",
             default=None,
             help="Accept either secret method and let it introspect any token, as Frappe clients expect.",
@@ -213,6 +219,7 @@ _CLIENT_FIELDS_SHOWN = (
     "allow_plain_pkce",
     "require_pushed_authorization_requests",
     "dpop_bound_access_tokens",
+    "access_token_format",
     "id_token_signed_response_alg",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
@@ -272,6 +279,8 @@ async def _print_client(gatepass: Gatepass, saved: Any, as_json: bool) -> None:
         click.echo(f"service user:  {service_user or '-'}")
     if info.dpop_bound_access_tokens:
         click.echo("DPoP:          required: its access tokens are bound to the key of its proofs")
+    if info.access_token_format is not None:
+        click.echo(f"access tokens: {info.access_token_format}")
 
 
 def _fit_response_types(changes: Any, kwargs: dict[str, Any], current: tuple[str, ...]) -> Any:

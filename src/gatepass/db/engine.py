@@ -333,7 +333,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 #: Tables whose rows feed the read cache (cache/reads.py), and the groups of entries a write to them
 #: may change. Token rows change all the time and affect only token entries; a change to any other
 #: one empties every group (deleting a user or client deletes their tokens with it).
-_TOKEN_TABLES = frozenset({"token_grants", "access_tokens"})
+_TOKEN_TABLES = frozenset({"token_grants", "access_tokens", "revoked_access_tokens"})
 _CACHED_TABLES = _TOKEN_TABLES | {
     "users",
     "roles",
@@ -352,6 +352,7 @@ _INSERT_MATTERS = frozenset(
     {
         "roles",
         "user_roles",
+        "revoked_access_tokens",
         "runtime_settings",
         "signing_keys",
         "doc_types",

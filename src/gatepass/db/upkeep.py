@@ -18,6 +18,7 @@ from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.driver import DriverConnections
 from gatepass.db.migrate import is_at_head, upgrade_to_head
 from gatepass.db.pushed_requests import SqlPushedRequestStore
+from gatepass.db.revoked_access_tokens import SqlRevokedAccessTokenStore
 from gatepass.db.social import SqlLoginAttemptStore
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.db.tokens import SqlTokenStore
@@ -38,6 +39,7 @@ class SqlUpkeep:
         pushed_requests: SqlPushedRequestStore,
         device_authorizations: SqlDeviceAuthorizationStore,
         client_assertions: SqlClientAssertionStore,
+        revoked_access_tokens: SqlRevokedAccessTokenStore,
         rate_limiter: RateLimiter,
         read_cache: ReadCache,
         change_feed: RedisChangeFeed | None,
@@ -52,6 +54,7 @@ class SqlUpkeep:
         self._pushed_requests = pushed_requests
         self._device_authorizations = device_authorizations
         self._client_assertions = client_assertions
+        self._revoked_access_tokens = revoked_access_tokens
         self._rate_limiter = rate_limiter
         self._read_cache = read_cache
         self._change_feed = change_feed
@@ -84,6 +87,7 @@ class SqlUpkeep:
             + await self._pushed_requests.purge_expired(now)
             + await self._device_authorizations.purge_expired(now)
             + await self._client_assertions.purge_expired(now)
+            + await self._revoked_access_tokens.purge_expired(now)
             + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)
         )
 

@@ -126,6 +126,24 @@ def _decode(token: str, public_jwks: Iterable[Mapping[str, Any]], secret: str | 
     return jwt.decode(token, keys, algorithms=list(ASYMMETRIC_ALGORITHMS))
 
 
+@functools.lru_cache(maxsize=16)
+def _published_key_set(public_jwks_json: str) -> KeySet:
+    """Importing a public key parses it; a server checking JWTs it signed imports its published set once."""
+    return KeySet([import_key(jwk) for jwk in json.loads(public_jwks_json)])
+
+
+def decode_signed_jwt(token: str, *, public_jwks: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of a JWT signed by one of these keys with an asymmetric alg (never none, never
+    HS256); ValueError otherwise. Checks no claim: the caller's profile says what each must be."""
+    key_set = _published_key_set(json.dumps([dict(jwk) for jwk in public_jwks], sort_keys=True))
+    try:
+        with _quietly_for_eddsa():
+            decoded = jwt.decode(token, key_set, algorithms=list(ASYMMETRIC_ALGORITHMS))
+    except (JoseError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    return dict(decoded.header), dict(decoded.claims)
+
+
 def unverified_claims(token: str) -> dict[str, Any]:
     """Claims read without checking anything: only to choose which key to verify with.
 

@@ -15,6 +15,7 @@ from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_regist
 from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
 from gatepass.protocol.tokens import new_client_id, new_token, token_digest
 from gatepass.protocol.values import (
+    ACCESS_TOKEN_FORMATS,
     AUTH_BASIC,
     AUTH_CLIENT_SECRET_JWT,
     AUTH_METHODS,
@@ -80,6 +81,8 @@ class ClientChanges:
     token_endpoint_auth_signing_alg: str | None = None
     #: RFC 9449 §5.2: token requests must carry a DPoP proof, so its access tokens are all sender-constrained.
     dpop_bound_access_tokens: bool | None = None
+    #: RFC 9068: "jwt" or "opaque"; "" follows the server's default.
+    access_token_format: str | None = None
 
 
 def _keeps_secret(info: ClientInfo) -> bool:
@@ -165,6 +168,10 @@ def _check(info: ClientInfo) -> None:
             field="id_token_signed_response_alg",
         )
     _check_assertion_settings(info)
+    if info.access_token_format not in (None, *ACCESS_TOKEN_FORMATS):
+        raise AccountError(
+            f"The access token format must be one of {', '.join(ACCESS_TOKEN_FORMATS)}", field="access_token_format"
+        )
     try:
         if parse_scope(" ".join(info.scopes)) != info.scopes:
             raise AccountError("Scopes must be listed once each", field="scopes")
@@ -218,6 +225,8 @@ class ClientService:
         for ttl_name in ("access_token_ttl_seconds", "refresh_token_ttl_seconds"):
             if values.get(ttl_name) == 0:
                 values[ttl_name] = None
+        if values.get("access_token_format") == "":
+            values["access_token_format"] = None
         if changes.service_user_email is not None:
             if changes.service_user_email == "":
                 values["service_user_id"] = None

@@ -10,11 +10,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.oidc.claims import claims_for_scopes, frappe_profile_scopes
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
+from gatepass.protocol.rfc9068_jwt_access_token import looks_like_jwt
 from gatepass.services.oauth.client_auth import ClientAuthenticator
-from gatepass.services.stores import ClientStore, TokenStore, UserRecord, UserStore
+from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens
+from gatepass.services.stores import AccessTokenRecord, ClientStore, TokenStore, UserRecord, UserStore
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -29,7 +32,9 @@ class IntrospectionService:
         clients: ClientStore,
         users: UserStore,
         clock: Callable[[], datetime],
+        jwt_access_tokens: JwtAccessTokens | None = None,
     ) -> None:
+        self._jwts = jwt_access_tokens
         self._issuer = issuer
         self._client_auth = client_auth
         self._store = store
@@ -47,7 +52,7 @@ class IntrospectionService:
         )
         for kind in order:
             if kind == "access_token":
-                access = await self._store.get_access_token(digest)
+                access = await self._access_token(lookup.token, digest)
                 if access is None:
                     continue
                 if access.revoked_at is not None or access.expires_at <= now:
@@ -106,3 +111,13 @@ class IntrospectionService:
                 user_fields=claims_for_scopes(user, self._issuer, released) if user is not None and released else None,
             )
         return INACTIVE
+
+    async def _access_token(self, token: str, digest: str) -> AccessTokenRecord | None:
+        """An opaque token's row, or what a JWT access token of this server stands for (None when it fails a
+        check: RFC 7662 §2.2 answers every such token as inactive)."""
+        if self._jwts is None or not looks_like_jwt(token):
+            return await self._store.get_access_token(digest)
+        try:
+            return await self._jwts.load(token)
+        except InvalidToken:
+            return None

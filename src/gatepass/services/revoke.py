@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gatepass.protocol.rfc7009_revocation import parse_token_lookup
+from gatepass.protocol.rfc9068_jwt_access_token import looks_like_jwt
 from gatepass.services import audit
 from gatepass.services.oauth.client_auth import ClientAuthenticator
+from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens
 from gatepass.services.stores import ConsentStore, GrantSummary, TokenStore
 
 
@@ -29,8 +31,11 @@ class RevocationService:
         consents: ConsentStore,
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
+        *,
+        jwt_access_tokens: JwtAccessTokens | None = None,
     ) -> None:
         self._tokens = tokens
+        self._jwts = jwt_access_tokens
         self._store = store
         self._consents = consents
         self._audit = audit_log
@@ -51,6 +56,17 @@ class RevocationService:
         client = await self._tokens.authenticate_client(form, authorization)
         lookup = parse_token_lookup(form)
         digest = self._tokens.digest(lookup.token)
+        if self._jwts is not None and looks_like_jwt(lookup.token):
+            claims = await self._jwts.revocable(lookup.token)
+            if claims is None or claims.client_id != client.info.client_id:
+                return
+            if claims.acts_for_client_itself:
+                # Every worker and node reads the list before accepting it, until it would have expired.
+                await self._jwts.revoke_client_token(claims)
+                await self._audit.record(audit.TOKEN_REVOKED, client_id=claims.client_id, ip=ip, jwt=True)
+                return
+            # A JWT acting for a user is its grant's: revoked with it, as an opaque token would be.
+            digest = self._jwts.jti_digest(claims.jti)
         grant_id: int | None = None
         owner: str | None = None
         user_id: int | None = None

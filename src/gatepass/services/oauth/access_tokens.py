@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from gatepass.protocol.errors import InvalidToken
+from gatepass.protocol.rfc9068_jwt_access_token import looks_like_jwt
 from gatepass.protocol.tokens import token_digest
 from gatepass.protocol.values import Principal
 from gatepass.services.crypto import InstanceKeys
+from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens
 from gatepass.services.stores import AccessTokenRecord
 
 #: How precisely a grant's last use is kept, and how many grants a worker remembers having noted.
@@ -35,11 +37,13 @@ class AccessTokenVerifier:
         keys: InstanceKeys,
         clock: Callable[[], datetime],
         api_resource: str | None = None,
+        jwt_access_tokens: JwtAccessTokens | None = None,
     ) -> None:
         self._tokens = tokens
         self._keys = keys
         self._clock = clock
         self._api_resource = api_resource
+        self._jwts = jwt_access_tokens
         self._last_use_noted: dict[int, datetime] = {}
         self._uses_to_write: set[int] = set()
 
@@ -48,7 +52,10 @@ class AccessTokenVerifier:
 
         A token that passes is an app using its access: its grant's last use is noted (see _note_use).
         """
-        record = await self._tokens.get_access_token(token_digest(self._keys.digest_key, token))
+        if self._jwts is not None and looks_like_jwt(token):
+            record: AccessTokenRecord | None = await self._jwts.load(token)
+        else:
+            record = await self._tokens.get_access_token(token_digest(self._keys.digest_key, token))
         if record is None:
             raise InvalidToken("The access token is invalid")
         if record.revoked_at is not None:
@@ -59,7 +66,9 @@ class AccessTokenVerifier:
         if not record.is_client_enabled:
             # Disabling a client revokes its grants; this also stops a token issued while it was being disabled.
             raise InvalidToken("The access token was issued to a client that is disabled")
-        self._note_use(record.grant_id, now)
+        if record.grant_id:
+            # A client-credentials JWT has no grant whose use to note.
+            self._note_use(record.grant_id, now)
         return record
 
     async def authenticate_bearer(self, token: str) -> Principal:

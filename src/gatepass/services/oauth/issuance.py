@@ -13,9 +13,10 @@ from typing import Protocol
 
 from gatepass.protocol.rfc6749.authorization_code import CodeReused
 from gatepass.protocol.tokens import new_token, token_digest
-from gatepass.protocol.values import ClientInfo, IssuedTokens
+from gatepass.protocol.values import GRANT_CLIENT_CREDENTIALS, ClientInfo, IssuedTokens
 from gatepass.services import audit
 from gatepass.services.crypto import InstanceKeys
+from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens, MintedAccessToken
 from gatepass.services.oauth.stores import GrantTokenStore
 from gatepass.services.stores import ClientRecord, NewGrant, UserRecord
 
@@ -45,6 +46,7 @@ class TokenIssuer:
         clock: Callable[[], datetime],
         access_token_ttl_seconds: int,
         refresh_token_ttl_seconds: int,
+        jwt_access_tokens: JwtAccessTokens | None = None,
     ) -> None:
         self._tokens = tokens
         self._id_tokens = id_tokens
@@ -53,9 +55,38 @@ class TokenIssuer:
         self._clock = clock
         self._access_ttl = access_token_ttl_seconds
         self._refresh_ttl = refresh_token_ttl_seconds
+        self._jwts = jwt_access_tokens
 
     def digest(self, token: str) -> str:
         return token_digest(self._keys.digest_key, token)
+
+    async def new_access_token(
+        self,
+        client: ClientInfo,
+        user: UserRecord | None,
+        grant_type: str,
+        scopes: tuple[str, ...],
+        *,
+        resource: str | None,
+        auth_time: datetime | None,
+    ) -> MintedAccessToken:
+        """An opaque token, or an RFC 9068 JWT for a client (or a server) that issues those."""
+        if self._jwts is None or not self._jwts.is_jwt_for(client):
+            token = new_token()
+            return MintedAccessToken(token, self.digest(token))
+        return await self._jwts.mint(
+            client,
+            user,
+            grant_type,
+            scopes,
+            resource=resource,
+            auth_time=auth_time,
+            ttl_seconds=self.access_ttl_for(client),
+        )
+
+    def writes_no_grant(self, client: ClientInfo, grant_type: str) -> bool:
+        """A client-credentials JWT is checked by its signature and the revocation list: no row to write."""
+        return grant_type == GRANT_CLIENT_CREDENTIALS and self._jwts is not None and self._jwts.is_jwt_for(client)
 
     def access_ttl_for(self, client: ClientInfo) -> int:
         return client.access_token_ttl_seconds or self._access_ttl
@@ -100,9 +131,19 @@ class TokenIssuer:
         """
         now = self._clock()
         info = client.info
-        access_token = new_token()
+        access = await self.new_access_token(info, user, grant_type, scopes, resource=resource, auth_time=auth_time)
+        access_token = access.token
         refresh_token = new_token() if with_refresh else None
         ttl = self.access_ttl_for(info)
+        if self.writes_no_grant(info, grant_type) and not with_refresh:
+            await self._audit.record(
+                audit.TOKEN_ISSUED,
+                user_id=user.id if user else None,
+                client_id=info.client_id,
+                grant_type=grant_type,
+                scope=" ".join(scopes),
+            )
+            return IssuedTokens(access_token, ttl, scopes)
         issued_event = self._audit.prepare(
             audit.TOKEN_ISSUED,
             user_id=user.id if user else None,
@@ -123,7 +164,7 @@ class TokenIssuer:
                 created_at=now,
                 expires_at=now + timedelta(seconds=max(self.refresh_ttl_for(info), ttl)),
             ),
-            self.digest(access_token),
+            access.digest,
             now + timedelta(seconds=ttl),
             self.digest(refresh_token) if refresh_token else None,
             issued_event,

@@ -58,7 +58,11 @@ class RefreshTokenGrant:
             if user is not None and not info.is_allowed_for(user.roles):
                 # As a new authorization would refuse: the client's allowed roles may have changed, or the user's.
                 raise InvalidGrant("This user has none of the roles this app is allowed for")
-            access_token, refresh_token = new_token(), new_token()
+            # A JWT access token is minted anew (RFC 9068): its grant's row is stored under its jti's digest.
+            access = await self._issuer.new_access_token(
+                info, user, GRANT_REFRESH_TOKEN, scopes, resource=record.resource, auth_time=record.auth_time
+            )
+            access_token, refresh_token = access.token, new_token()
             ttl = self._issuer.access_ttl_for(info)
             if not await self._tokens.rotate_refresh(
                 grant_id=record.family_id,
@@ -67,7 +71,7 @@ class RefreshTokenGrant:
                 user_id=record.user_id,
                 scopes=scopes,
                 resource=record.resource,
-                access_digest=self._issuer.digest(access_token),
+                access_digest=access.digest,
                 access_expires_at=now + timedelta(seconds=ttl),
                 new_refresh_digest=self._issuer.digest(refresh_token),
                 now=now,
