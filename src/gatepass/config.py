@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "DatabaseSettings",
+    "MailSettings",
     "RateLimitSettings",
     "RedisSettings",
     "SecuritySettings",
@@ -139,9 +140,11 @@ class DatabaseSettings:
         default="auto",
         metadata=_doc(
             "Per-worker cache of clients, users, access tokens, permissions, keys and settings; every write "
-            "that affects them empties it on every worker at once. `auto`: on with SQLite, or when Redis is "
-            "configured (it tells the other nodes); off for PostgreSQL or MariaDB without Redis, since other "
-            "nodes could not hear of changes. `node`: on, because this is the only node. `off`."
+            "that affects them empties it on every worker at once. `auto`: on with SQLite; on with PostgreSQL "
+            "(other nodes hear of changes through LISTEN/NOTIFY, or through Redis when it is configured); on "
+            "with MariaDB only when Redis is configured, since other nodes could not hear of changes. `node`: "
+            "on, because this is the only node. `off`: also for PostgreSQL behind a pooler that drops LISTEN "
+            "(PgBouncer in transaction mode) where Redis is not configured."
         ),
     )
     read_cache_seconds: int = field(
@@ -217,6 +220,32 @@ class TokenSettings:
         ),
     )
     session_ttl_seconds: int = field(default=12 * 3600, metadata=_doc("Browser login session lifetime (300-2592000)."))
+    backchannel_logout_token_ttl_seconds: int = field(
+        default=120,
+        metadata=_doc(
+            "Lifetime of a logout token, counted from each delivery attempt (Back-Channel Logout 1.0 §2.4 "
+            "recommends at most two minutes; 10-600)."
+        ),
+    )
+    backchannel_logout_timeout_seconds: int = field(
+        default=5,
+        metadata=_doc("How long a client's back-channel logout URI has to answer one POST (1-60)."),
+    )
+    backchannel_logout_first_retry_seconds: int = field(
+        default=30,
+        metadata=_doc(
+            "Delay before the second attempt to deliver a logout token a client did not accept; each later delay "
+            "doubles, up to an hour (1-3600). The queue is in the database: a restart loses nothing."
+        ),
+    )
+    backchannel_logout_max_attempts: int = field(
+        default=8,
+        metadata=_doc("Attempts to deliver one logout token before it is given up, audited (1-50)."),
+    )
+    backchannel_logout_poll_seconds: int = field(
+        default=5,
+        metadata=_doc("How often each worker looks for logout tokens due for delivery (1-300)."),
+    )
 
 
 @dataclass(frozen=True)
@@ -252,6 +281,15 @@ class SecuritySettings:
             "Every client must push its authorization requests to `/oauth/par` (RFC 9126 §5) and send only "
             "`client_id` and `request_uri` to the authorization endpoint; other requests are refused with "
             "`invalid_request`. Off, only clients registered with `require_pushed_authorization_requests` must."
+        ),
+    )
+    require_dpop_nonce: bool = field(
+        default=False,
+        metadata=_doc(
+            "Every DPoP proof (RFC 9449 §8, §9) must carry a nonce this server gave in a `DPoP-Nonce` header; "
+            "a proof without a current one is answered `use_dpop_nonce` with the nonce to use. Nonces are made "
+            "from the instance secret and the time, so every worker and node accepts them, and change every 5 "
+            "minutes. It bounds how long a proof made in advance stays usable to the nonce's lifetime."
         ),
     )
     purge_interval_seconds: int = field(
@@ -310,6 +348,43 @@ class RateLimitSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    smtp_host: str = field(
+        default="",
+        metadata=_doc(
+            "SMTP server that sends password reset links, email verification links and security notices. "
+            "Empty: nothing is sent; `gatepass serve` writes each mail, links included, to its log instead, "
+            "marked as development mail, and says so at startup. Never leave it empty in production."
+        ),
+    )
+    smtp_port: int = field(default=587, metadata=_doc("SMTP port: 587 for STARTTLS, 465 for TLS (1-65535)."))
+    smtp_security: str = field(
+        default="starttls",
+        metadata=_doc(
+            "`starttls` (upgrade the connection, required), `tls` (TLS from the first byte) or `none` "
+            "(plain text; a password is then only sent to a loopback host)."
+        ),
+    )
+    smtp_user: str = field(default="", metadata=_doc("SMTP login. Empty: no authentication."))
+    smtp_password: str = field(default="", metadata=_doc("SMTP password; never logged."))
+    from_address: str = field(
+        default="",
+        metadata=_doc("The mails' From address. Empty: `gatepass@` and the issuer's host name."),
+    )
+    password_reset_ttl_seconds: int = field(
+        default=1800, metadata=_doc("How long a password reset link works, once (1-86400).")
+    )
+    email_verification_ttl_seconds: int = field(
+        default=86400, metadata=_doc("How long an email verification link works, once (1-604800).")
+    )
+
+    @property
+    def is_development(self) -> bool:
+        """No SMTP server: mails go to the log."""
+        return not self.smtp_host
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -317,6 +392,11 @@ class Settings:
     tokens: TokenSettings = field(default_factory=TokenSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+
+    @property
+    def mail_from(self) -> str:
+        return self.mail.from_address or f"gatepass@{urlsplit(self.server.issuer).hostname}"
 
     @property
     def is_https(self) -> bool:
@@ -336,12 +416,16 @@ class Settings:
         return Path(self.server.var_dir)
 
     @property
+    def is_postgresql(self) -> bool:
+        return self.database.url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+    @property
     def is_read_cache_on(self) -> bool:
         """See DatabaseSettings.read_cache: only where every process that writes can tell every worker."""
         mode = self.database.read_cache
         if mode == "auto":
             is_sqlite = not self.database.url or self.database.url.startswith("sqlite")
-            return is_sqlite or bool(self.redis.url)
+            return is_sqlite or self.is_postgresql or bool(self.redis.url)
         return mode == "node"
 
 
@@ -352,6 +436,7 @@ _GROUPS: dict[str, type[Any]] = {
     "tokens": TokenSettings,
     "security": SecuritySettings,
     "rate_limits": RateLimitSettings,
+    "mail": MailSettings,
 }
 
 _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
@@ -368,6 +453,11 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("tokens", "device_poll_interval_seconds"): (1, 60),
     ("tokens", "key_rotation_grace_seconds"): (0, 604800),
     ("tokens", "session_ttl_seconds"): (300, 2592000),
+    ("tokens", "backchannel_logout_token_ttl_seconds"): (10, 600),
+    ("tokens", "backchannel_logout_timeout_seconds"): (1, 60),
+    ("tokens", "backchannel_logout_first_retry_seconds"): (1, 3600),
+    ("tokens", "backchannel_logout_max_attempts"): (1, 50),
+    ("tokens", "backchannel_logout_poll_seconds"): (1, 300),
     ("security", "login_failures_before_lockout"): (1, 100),
     ("security", "login_lockout_seconds"): (1, 86400),
     ("security", "login_lockout_max_seconds"): (1, 604800),
@@ -381,12 +471,16 @@ _INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("rate_limits", "token_per_client_per_minute"): (0, 1_000_000),
     ("rate_limits", "introspection_per_client_per_minute"): (0, 1_000_000),
     ("rate_limits", "registration_per_ip_per_hour"): (0, 1_000_000),
+    ("mail", "smtp_port"): (1, 65535),
+    ("mail", "password_reset_ttl_seconds"): (1, 86400),
+    ("mail", "email_verification_ttl_seconds"): (1, 604800),
 }
 
 #: OWASP lists equally strong argon2id sets, more memory for fewer passes; 7 MiB with 5 passes needs the least.
 _MIN_PASSWORD_HASH_KIB_PASSES = 7168 * 5
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _READ_CACHE_MODES = ("auto", "node", "off")
+_SMTP_SECURITY = ("starttls", "tls", "none")
 _ACCESS_TOKEN_FORMATS = ("opaque", "jwt")
 _JWT_ACCESS_TOKEN_ALGS = ("RS256", "ES256", "EdDSA")
 
@@ -574,6 +668,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
     parse_networks(settings.server.trusted_proxies, "server.trusted_proxies")
     parse_networks(settings.server.metrics_allowed_addresses, "server.metrics_allowed_addresses")
+    _check_mail(settings.mail)
     security = settings.security
     if security.login_lockout_max_seconds < security.login_lockout_seconds:
         raise SettingsError(
@@ -591,6 +686,27 @@ def _check(settings: Settings) -> None:
             f"security.login_failures_before_account_lockout: {security.login_failures_before_account_lockout} "
             f"is less than security.login_failures_before_lockout ({security.login_failures_before_lockout})"
         )
+
+
+def _check_mail(mail: MailSettings) -> None:
+    if mail.smtp_security not in _SMTP_SECURITY:
+        raise SettingsError(f"mail.smtp_security: {mail.smtp_security!r}; allowed {', '.join(_SMTP_SECURITY)}")
+    if mail.from_address and not _looks_like_address(mail.from_address):
+        raise SettingsError(
+            f"mail.from_address: {mail.from_address!r} is not an email address such as gatepass@example.com"
+        )
+    if mail.smtp_password and mail.smtp_security == "none" and not _is_loopback_host(mail.smtp_host):
+        raise SettingsError(
+            f"mail.smtp_password: would be sent in plain text to {mail.smtp_host!r}; "
+            "set mail.smtp_security to starttls or tls"
+        )
+
+
+def _looks_like_address(text: str) -> bool:
+    """``someone@host``, or ``Name <someone@host>``."""
+    address = text.rsplit("<", 1)[-1].rstrip(">").strip() if text.endswith(">") else text
+    local, _, host = address.partition("@")
+    return bool(local) and "." in host and not any(c.isspace() for c in address)
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -19,6 +19,8 @@ from gatepass.services.accounts import AccountService
 from gatepass.services.api_keys import ApiKeyService
 from gatepass.services.audit import Audit
 from gatepass.services.authorize import AuthorizeService
+from gatepass.services.backchannel_logout import BackchannelLogout
+from gatepass.services.browser_sessions import BrowserSessions
 from gatepass.services.clients import ClientService
 from gatepass.services.cors import CorsPolicy
 from gatepass.services.crypto import InstanceKeys
@@ -26,8 +28,12 @@ from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
 from gatepass.services.keys import KeyService
+from gatepass.services.mail import Outbox
+from gatepass.services.mail_links import MailLinks
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
 from gatepass.services.oauth.device import DeviceAuthorizationEndpoint, DeviceVerification
+from gatepass.services.oauth.dpop import DpopVerifier
+from gatepass.services.oauth.exchange_policies import ExchangePolicyService
 from gatepass.services.oauth.par import PushedAuthorizationEndpoint
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import OidcService
@@ -35,6 +41,8 @@ from gatepass.services.providers import ProviderService
 from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
 from gatepass.services.runtime import RuntimeSettingsService
+from gatepass.services.second_factors import SecondFactorService
+from gatepass.services.security_notices import SecurityNotices
 from gatepass.services.social_login import SocialLoginService
 
 
@@ -57,7 +65,12 @@ class Upkeep(Protocol):
         ...
 
     async def listen_for_changes(self) -> None:
-        """Hear other workers' writes (Redis change feed) until cancelled; returns at once without Redis."""
+        """Hear other nodes' writes (Redis, or PostgreSQL's LISTEN) until cancelled; returns at once without a feed."""
+
+    @property
+    def has_change_feed(self) -> bool:
+        """Whether this worker tells other nodes of its writes (and must not answer before it has)."""
+        ...
 
     def has_pending_notices(self) -> bool:
         """Whether this request's writes still have to be told to the other workers."""
@@ -77,9 +90,16 @@ class Gatepass:
     settings: Settings
     keys: InstanceKeys
     accounts: AccountService
+    #: Mail sent after the answer; notices of security events; reset and verification links.
+    outbox: Outbox
+    notices: SecurityNotices
+    mail_links: MailLinks
+    browser_sessions: BrowserSessions
     clients: ClientService
     authorize: AuthorizeService
     token_endpoint: TokenEndpoint
+    #: RFC 9449: DPoP proofs, the server's nonces and the replay check, for the token endpoint and the resources.
+    dpop: DpopVerifier
     pushed_authorization: PushedAuthorizationEndpoint
     device_authorization: DeviceAuthorizationEndpoint
     device_verification: DeviceVerification
@@ -95,10 +115,14 @@ class Gatepass:
     doctypes: DocTypeService
     api_keys: ApiKeyService
     social: SocialLoginService
+    #: The authenticator app and recovery codes of each user, and who must have them.
+    second_factors: SecondFactorService
     relying_party: RelyingParty
     rate_limiter: RateLimiter
     cors: CorsPolicy
     upkeep: Upkeep
+    backchannel_logout: BackchannelLogout
+    exchange_policies: ExchangePolicyService
 
     @property
     def issuer(self) -> str:

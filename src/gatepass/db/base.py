@@ -6,8 +6,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -75,6 +77,25 @@ class StoreBase:
             return WriteOutcome(cursor.lastrowid, cursor.rowcount)
 
         return await self._sqlite_writer.write(work, changes=changes)
+
+    async def _insert_once(self, statement: DriverStatement, values: Mapping[str, Any]) -> bool:
+        """Whether this insert was the first of its unique key: of two workers inserting the same one, the one
+        whose insert conflicts gets False. On a SQLite file it joins the writer's group commit."""
+        try:
+            if self._sqlite_writer is not None:
+                await self._write_on_sqlite(statement, values)
+            else:
+                async with single_statement(self._engine) as connection:
+                    await connection.execute(statement.statement, values)
+        except IntegrityError:
+            return False
+        return True
+
+    async def _delete_expired(self, table: Table, now: datetime) -> int:
+        """Delete the rows of ``table`` whose ``expires_at`` has passed; returns how many."""
+        async with single_statement(self._engine) as connection:
+            result = await connection.execute(delete(table).where(table.c.expires_at <= now))
+            return int(result.rowcount)
 
     async def _read_all(self, lookup: DriverStatement, parameters: Mapping[str, Any]) -> list[Any]:
         if self._driver_pool is not None:

@@ -27,11 +27,11 @@ _INSERT_GRANT_IF = (
 )
 _INSERT_ACCESS_IF = (
     "INSERT INTO access_tokens (token_digest, grant_id, client_id, user_id, scopes, resource, created_at,"
-    " expires_at) SELECT %s, {grant_id}, %s, %s, %s, %s, %s, %s FROM DUAL WHERE {condition};"
+    " expires_at, dpop_jkt) SELECT %s, {grant_id}, %s, %s, %s, %s, %s, %s, %s FROM DUAL WHERE {condition};"
 )
 _INSERT_REFRESH_IF = (
-    "INSERT INTO refresh_tokens (token_digest, grant_id, created_at) SELECT %s, {grant_id}, %s FROM DUAL"
-    " WHERE {condition};"
+    "INSERT INTO refresh_tokens (token_digest, grant_id, created_at, dpop_jkt) SELECT %s, {grant_id}, %s, %s"
+    " FROM DUAL WHERE {condition};"
 )
 _INSERT_AUDIT_IF = (
     "INSERT INTO audit_events (at, event, user_id, client_id, ip, detail) SELECT %s, %s, %s, %s, %s, %s FROM DUAL"
@@ -98,10 +98,11 @@ def issue_grant(
         grant.resource,
         created_at,
         mariadb_time(access_expires_at),
+        grant.access_dpop_jkt,
     ]
     if refresh_digest is not None:
         parts.append(_INSERT_REFRESH_IF.format(**issued))
-        values += [refresh_digest, created_at]
+        values += [refresh_digest, created_at, grant.refresh_dpop_jkt]
     if audit_event is not None:
         parts.append(_INSERT_AUDIT_IF.format(condition=issued["condition"]))
         values += _audit(audit_event)
@@ -121,6 +122,8 @@ def rotate_refresh(
     access_expires_at: datetime,
     new_refresh_digest: str,
     now: datetime,
+    access_dpop_jkt: str | None = None,
+    refresh_dpop_jkt: str | None = None,
 ) -> Script:
     """rotate_refresh as one script; its one row holds 1 when this request retired the refresh token, else 0.
 
@@ -155,9 +158,11 @@ def rotate_refresh(
         resource,
         at,
         mariadb_time(access_expires_at),
+        access_dpop_jkt,
         new_refresh_digest,
         grant_id,
         at,
+        refresh_dpop_jkt,
         at,
         grant_id,
     ]

@@ -22,11 +22,11 @@ _INSERT_GRANT = (
 )
 _INSERT_ACCESS = (
     "INSERT INTO access_tokens (token_digest, grant_id, client_id, user_id, scopes, resource, created_at,"
-    " expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+    " expires_at, dpop_jkt, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
 )
 _INSERT_REFRESH = (
-    "INSERT INTO refresh_tokens (token_digest, grant_id, created_at, rotated_at, revoked_at)"
-    " VALUES (?, ?, ?, NULL, NULL)"
+    "INSERT INTO refresh_tokens (token_digest, grant_id, created_at, dpop_jkt, rotated_at, revoked_at)"
+    " VALUES (?, ?, ?, ?, NULL, NULL)"
 )
 _RETIRE_REFRESH = "UPDATE refresh_tokens SET rotated_at = ? WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL"
 _REVOKE_GRANT_ACCESS = "UPDATE access_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL"
@@ -75,10 +75,11 @@ def issue_grant(
                 grant.resource,
                 created_at,
                 access_expires,
+                grant.access_dpop_jkt,
             ),
         )
         if refresh_digest is not None:
-            connection.execute(_INSERT_REFRESH, (refresh_digest, grant_id, created_at))
+            connection.execute(_INSERT_REFRESH, (refresh_digest, grant_id, created_at, grant.refresh_dpop_jkt))
         if write_audit_event is not None:
             write_audit_event(connection)
         return grant_id
@@ -98,6 +99,8 @@ def rotate_refresh(
     access_expires_at: datetime,
     new_refresh_digest: str,
     now: datetime,
+    access_dpop_jkt: str | None = None,
+    refresh_dpop_jkt: str | None = None,
 ) -> Callable[[sqlite3.Connection], bool]:
     """Retire one refresh token and issue its successors; False when it was retired or revoked already.
 
@@ -111,8 +114,8 @@ def rotate_refresh(
         if connection.execute(_RETIRE_REFRESH, (at, refresh_id)).rowcount != 1:
             return False
         connection.execute(_REVOKE_GRANT_ACCESS, (at, grant_id))
-        connection.execute(_INSERT_ACCESS, (*access, access_expires))
-        connection.execute(_INSERT_REFRESH, (new_refresh_digest, grant_id, at))
+        connection.execute(_INSERT_ACCESS, (*access, access_expires, access_dpop_jkt))
+        connection.execute(_INSERT_REFRESH, (new_refresh_digest, grant_id, at, refresh_dpop_jkt))
         connection.execute(_NOTE_GRANT_USE, (at, grant_id))
         return True
 

@@ -40,10 +40,13 @@ _CODE_BY_DIGEST = select(
     _codes.c.code_challenge,
     _codes.c.code_challenge_method,
     _codes.c.nonce,
+    _codes.c.sid,
     _codes.c.auth_time,
     _codes.c.expires_at,
     _codes.c.consumed_at,
     _codes.c.resource,
+    _codes.c.amr,
+    _codes.c.dpop_jkt,
 ).where(_codes.c.code_digest == bindparam("digest"))
 _CODE_COLUMNS = (
     "code_digest",
@@ -55,10 +58,13 @@ _CODE_COLUMNS = (
     "code_challenge",
     "code_challenge_method",
     "nonce",
+    "sid",
     "resource",
     "auth_time",
     "created_at",
     "expires_at",
+    "amr",
+    "dpop_jkt",
 )
 _INSERT_CODE = DriverStatement(
     insert(_codes).values({name: bindparam(name) for name in _CODE_COLUMNS}), "new authorization code"
@@ -79,6 +85,9 @@ _ACCESS_BY_DIGEST = (
         # without a second lookup. Introspection reads whether the client is trusted.
         _clients.c.is_enabled,
         _clients.c.skip_authorization,
+        # The sector of a pairwise client: userinfo and introspection tell its sub without reading the client.
+        _clients.c.pairwise_sector,
+        _access.c.dpop_jkt,
     )
     .select_from(_access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id))
     .where(_access.c.token_digest == bindparam("digest"))
@@ -98,6 +107,7 @@ _REFRESH_BY_DIGEST = (
         _grants.c.auth_time,
         _grants.c.nonce,
         _grants.c.resource,
+        _refresh.c.dpop_jkt,
     )
     .join_from(_refresh, _grants, _grants.c.id == _refresh.c.grant_id)
     .where(_refresh.c.token_digest == bindparam("digest"))
@@ -118,7 +128,17 @@ _GRANT_COLUMNS = (
     "expires_at",
     "last_used_at",
 )
-_ACCESS_COLUMNS = ("token_digest", "client_id", "user_id", "scopes", "resource", "created_at", "expires_at")
+_ACCESS_COLUMNS = (
+    "token_digest",
+    "client_id",
+    "user_id",
+    "scopes",
+    "resource",
+    "created_at",
+    "expires_at",
+    "dpop_jkt",
+)
+_REFRESH_COLUMNS = ("token_digest", "grant_id", "created_at", "dpop_jkt")
 
 
 def _param(table: Table, column: str, prefix: str) -> Any:
@@ -159,8 +179,13 @@ def _build_issue_statement(*, from_code: bool, with_refresh: bool, with_audit: b
         new_refresh = (
             insert(_refresh)
             .from_select(
-                ("token_digest", "grant_id", "created_at"),
-                select(_param(_refresh, "token_digest", "r_"), new_grant.c.id, _param(_refresh, "created_at", "r_")),
+                _REFRESH_COLUMNS,
+                select(
+                    _param(_refresh, "token_digest", "r_"),
+                    new_grant.c.id,
+                    _param(_refresh, "created_at", "r_"),
+                    _param(_refresh, "dpop_jkt", "r_"),
+                ),
             )
             .cte("new_refresh")
         )
@@ -215,11 +240,12 @@ def _build_rotate_statement() -> Any:
     return (
         insert(_refresh)
         .from_select(
-            ("token_digest", "grant_id", "created_at"),
+            _REFRESH_COLUMNS,
             select(
                 _param(_refresh, "token_digest", "r_"),
                 rotated.c.grant_id,
                 bindparam("now", type_=_refresh.c.created_at.type),
+                _param(_refresh, "dpop_jkt", "r_"),
             ),
         )
         .returning(_refresh.c.id)
@@ -257,10 +283,13 @@ def _issue_parameters(
         grant.resource,
         grant.created_at,
         access_expires_at,
+        grant.access_dpop_jkt,
     )
     parameters.update({f"a_{name}": access[name] for name in _ACCESS_COLUMNS})
     if refresh_digest is not None:
-        parameters.update(r_token_digest=refresh_digest, r_created_at=grant.created_at)
+        parameters.update(
+            r_token_digest=refresh_digest, r_created_at=grant.created_at, r_dpop_jkt=grant.refresh_dpop_jkt
+        )
     if audit_event is not None:
         parameters.update({f"e_{name}": value for name, value in audit_event_row(audit_event).items()})
     return parameters
@@ -299,6 +328,7 @@ def _access_row(
     resource: str | None,
     now: datetime,
     expires_at: datetime,
+    dpop_jkt: str | None,
 ) -> dict[str, Any]:
     return {
         "token_digest": token_digest,
@@ -309,6 +339,7 @@ def _access_row(
         "resource": resource,
         "created_at": now,
         "expires_at": expires_at,
+        "dpop_jkt": dpop_jkt,
     }
 
 
@@ -324,10 +355,13 @@ class SqlCodeStore(StoreBase):
             "code_challenge": code.code_challenge,
             "code_challenge_method": code.code_challenge_method,
             "nonce": code.nonce,
+            "sid": code.sid,
             "resource": code.resource,
             "auth_time": code.auth_time,
             "created_at": code.created_at,
             "expires_at": code.expires_at,
+            "amr": " ".join(code.amr) or None,
+            "dpop_jkt": code.dpop_jkt,
         }
         if self._sqlite_writer is not None:
             written = await self._write_on_sqlite(_INSERT_CODE, values)
@@ -351,10 +385,13 @@ class SqlCodeStore(StoreBase):
             code_challenge=row.code_challenge,
             code_challenge_method=row.code_challenge_method,
             nonce=row.nonce,
+            sid=row.sid,
             auth_time=row.auth_time,
             expires_at=row.expires_at,
             consumed_at=row.consumed_at,
             resource=row.resource,
+            amr=tuple(row.amr.split()) if row.amr else (),
+            dpop_jkt=row.dpop_jkt,
         )
 
     async def consume_code(self, code_id: int, now: datetime) -> bool:
@@ -435,12 +472,18 @@ class SqlTokenStore(StoreBase):
                         grant.resource,
                         grant.created_at,
                         access_expires_at,
+                        grant.access_dpop_jkt,
                     )
                 )
             )
             if refresh_digest is not None:
                 await connection.execute(
-                    insert(_refresh).values(token_digest=refresh_digest, grant_id=grant_id, created_at=grant.created_at)
+                    insert(_refresh).values(
+                        token_digest=refresh_digest,
+                        grant_id=grant_id,
+                        created_at=grant.created_at,
+                        dpop_jkt=grant.refresh_dpop_jkt,
+                    )
                 )
             if audit_event is not None:
                 await connection.execute(insert(_audit_events).values(audit_event_row(audit_event)))
@@ -459,8 +502,12 @@ class SqlTokenStore(StoreBase):
         access_expires_at: datetime,
         new_refresh_digest: str,
         now: datetime,
+        access_dpop_jkt: str | None = None,
+        refresh_dpop_jkt: str | None = None,
     ) -> bool:
-        """Atomically retire one refresh token and issue its successors; False if someone else won."""
+        """Atomically retire one refresh token and issue its successors; False if someone else won.
+
+        The successors are bound to these DPoP key thumbprints (RFC 9449 §5), when given."""
         rotation: dict[str, Any] = {
             "grant_id": grant_id,
             "refresh_id": refresh_id,
@@ -472,6 +519,8 @@ class SqlTokenStore(StoreBase):
             "access_expires_at": access_expires_at,
             "new_refresh_digest": new_refresh_digest,
             "now": now,
+            "access_dpop_jkt": access_dpop_jkt,
+            "refresh_dpop_jkt": refresh_dpop_jkt,
         }
         if self._sqlite_writer is not None:
             # It revokes the grant's earlier access tokens, which token lookups may hold.
@@ -480,9 +529,13 @@ class SqlTokenStore(StoreBase):
             )
         engine = self._engine
         if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
-            access = _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
+            access = _access_row(
+                grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at, access_dpop_jkt
+            )
             parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
-            parameters.update(refresh_id=refresh_id, now=now, r_token_digest=new_refresh_digest)
+            parameters.update(
+                refresh_id=refresh_id, now=now, r_token_digest=new_refresh_digest, r_dpop_jkt=refresh_dpop_jkt
+            )
             row = await _ROTATE_REFRESH.fetch_one(self._driver_pool, parameters)
             if row is not None:
                 # It revoked the grant's earlier access tokens, which token lookups may hold.
@@ -510,11 +563,23 @@ class SqlTokenStore(StoreBase):
             )
             await connection.execute(
                 insert(_access).values(
-                    _access_row(grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at)
+                    _access_row(
+                        grant_id,
+                        access_digest,
+                        client_id,
+                        user_id,
+                        scopes,
+                        resource,
+                        now,
+                        access_expires_at,
+                        access_dpop_jkt,
+                    )
                 )
             )
             await connection.execute(
-                insert(_refresh).values(token_digest=new_refresh_digest, grant_id=grant_id, created_at=now)
+                insert(_refresh).values(
+                    token_digest=new_refresh_digest, grant_id=grant_id, created_at=now, dpop_jkt=refresh_dpop_jkt
+                )
             )
             await connection.execute(update(_grants).where(_grants.c.id == grant_id).values(last_used_at=now))
             return True
@@ -540,6 +605,8 @@ class SqlTokenStore(StoreBase):
             row[8],
             is_client_enabled=bool(row[9]),
             is_client_trusted=bool(row[10]),
+            client_pairwise_sector=row.pairwise_sector,
+            dpop_jkt=row.dpop_jkt,
         )
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:
@@ -559,6 +626,7 @@ class SqlTokenStore(StoreBase):
             auth_time,
             nonce,
             resource,
+            dpop_jkt,
         ) = row
         return RefreshRecord(
             refresh_id=refresh_id,
@@ -572,6 +640,7 @@ class SqlTokenStore(StoreBase):
             auth_time=auth_time,
             nonce=nonce,
             resource=resource,
+            dpop_jkt=dpop_jkt,
         )
 
     async def revoke_grant(self, grant_id: int, now: datetime) -> None:

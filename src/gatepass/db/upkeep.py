@@ -10,12 +10,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatepass.cache.change_feed import RedisChangeFeed
+from gatepass.cache.change_feed import ChangeFeed
 from gatepass.cache.rate_limit import RateLimiter, RedisRateLimiter
 from gatepass.cache.reads import ReadCache
+from gatepass.db.backchannel_logout import SqlBackchannelLogoutStore
 from gatepass.db.client_assertions import SqlClientAssertionStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
+from gatepass.db.dpop_proofs import SqlDpopProofStore
 from gatepass.db.driver import DriverConnections
+from gatepass.db.mail_links import SqlMailLinkStore
 from gatepass.db.migrate import is_at_head, upgrade_to_head
 from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.revoked_access_tokens import SqlRevokedAccessTokenStore
@@ -39,10 +42,13 @@ class SqlUpkeep:
         pushed_requests: SqlPushedRequestStore,
         device_authorizations: SqlDeviceAuthorizationStore,
         client_assertions: SqlClientAssertionStore,
+        dpop_proofs: SqlDpopProofStore,
+        mail_links: SqlMailLinkStore,
+        logout_sessions: SqlBackchannelLogoutStore,
         revoked_access_tokens: SqlRevokedAccessTokenStore,
         rate_limiter: RateLimiter,
         read_cache: ReadCache,
-        change_feed: RedisChangeFeed | None,
+        change_feed: ChangeFeed | None,
         clock: Callable[[], datetime],
     ) -> None:
         self._engine = engine
@@ -54,6 +60,9 @@ class SqlUpkeep:
         self._pushed_requests = pushed_requests
         self._device_authorizations = device_authorizations
         self._client_assertions = client_assertions
+        self._dpop_proofs = dpop_proofs
+        self._mail_links = mail_links
+        self._logout_sessions = logout_sessions
         self._revoked_access_tokens = revoked_access_tokens
         self._rate_limiter = rate_limiter
         self._read_cache = read_cache
@@ -87,6 +96,9 @@ class SqlUpkeep:
             + await self._pushed_requests.purge_expired(now)
             + await self._device_authorizations.purge_expired(now)
             + await self._client_assertions.purge_expired(now)
+            + await self._dpop_proofs.purge_expired(now)
+            + await self._mail_links.purge_expired(now)
+            + await self._logout_sessions.purge_expired(now)
             + await self._revoked_access_tokens.purge_expired(now)
             + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)
         )
@@ -94,6 +106,11 @@ class SqlUpkeep:
     async def listen_for_changes(self) -> None:
         if self._change_feed is not None:
             await self._change_feed.listen(self._read_cache.heard_of_change)
+
+    @property
+    def has_change_feed(self) -> bool:
+        """Whether this worker tells other nodes of its writes (and must not answer before it has)."""
+        return self._change_feed is not None
 
     def has_pending_notices(self) -> bool:
         return self._change_feed is not None and self._change_feed.has_pending

@@ -122,6 +122,17 @@ class RequestUriNotSupported(OAuthError):
     error = "request_uri_not_supported"
 
 
+class InvalidRequestObject(OAuthError):
+    """RFC 9101 §6.1, OIDC Core §3.1.2.6: the request object is unsigned, wrongly signed, for another server,
+    expired, or its claims contradict the request.
+
+    Never redirected: the redirect URI it names is not known to be the client's until the object is verified.
+    """
+
+    error = "invalid_request_object"
+    redirectable = False
+
+
 class InvalidRequestUri(OAuthError):
     """RFC 9101 §6.2, used by RFC 9126 §4: the request_uri is unknown, used, expired or another client's.
 
@@ -147,3 +158,20 @@ class SlowDown(OAuthError):
     def __init__(self, description: str, *, retry_after_seconds: int, detail: str | None = None) -> None:
         super().__init__(description, detail=detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidDpopProof(OAuthError):
+    """RFC 9449 §5 and §7.1: the DPoP proof is missing where needed, malformed, wrongly signed, stale, replayed,
+    or made for another request. A resource server answers it with 401 (http/bearer.py)."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """RFC 9449 §8 and §9: the proof must carry the nonce this server gives in its ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str, *, nonce: str, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        self.nonce = nonce

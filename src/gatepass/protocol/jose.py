@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeyParameters, KeySet, OctKey, OKPKey, RSAKey, import_key
 from joserfc.jwt import JWTClaimsRegistry
@@ -169,6 +169,20 @@ def _json_object_part(part: str, name: str) -> dict[str, Any]:
     return decoded
 
 
+def decode_json_object_part(part: str) -> dict[str, Any]:
+    """A JWS header or payload (base64url of a JSON object), read with the I-JSON parser; ValueError naming
+    what is wrong ("is not base64url", ...) otherwise."""
+    try:
+        decoded = parse_json_text(base64.b64decode(part + "=" * (-len(part) % 4), altchars=b"-_", validate=True))
+    except JsonTextError as exc:
+        raise ValueError(exc.problem) from None
+    except (binascii.Error, ValueError):
+        raise ValueError("is not base64url") from None
+    if not isinstance(decoded, dict):
+        raise ValueError("is not a JSON object")
+    return decoded
+
+
 def verified_jwt_claims(
     token: str, *, alg: str, public_jwk: Mapping[str, Any] | None = None, secret: str | None = None
 ) -> dict[str, Any]:
@@ -181,5 +195,30 @@ def verified_jwt_claims(
         key: JWK = OctKey.import_key(secret.encode()) if secret is not None else import_key(dict(public_jwk or {}))
         with _quietly_for_eddsa():
             return dict(jwt.decode(token, key, algorithms=[alg]).claims)
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _proof_key(public_jwk_json: str) -> JWK:
+    """A client's public key as its proofs carry it: imported once per key per worker, not once per request."""
+    return import_key(json.loads(public_jwk_json))
+
+
+def jwk_thumbprint(public_jwk_json: str) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK (its required members only), base64url; ValueError
+    when the JWK is not a usable public key."""
+    try:
+        return str(_proof_key(public_jwk_json).thumbprint())
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+
+
+def verified_jws_payload(token: str, *, alg: str, public_jwk_json: str) -> bytes:
+    """The payload of a compact JWS signed with ``alg`` by the key of this JWK (as JSON text); ValueError
+    otherwise. The payload is the caller's to parse and check."""
+    try:
+        with _quietly_for_eddsa():
+            return bytes(jws.deserialize_compact(token, _proof_key(public_jwk_json), algorithms=[alg]).payload)
     except (JoseError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from None

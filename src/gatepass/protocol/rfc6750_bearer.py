@@ -16,14 +16,23 @@ _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 def parse_bearer(authorization: str | None) -> str | None:
     """The token from ``Authorization: Bearer <token>``, None when the header is not Bearer."""
+    try:
+        return token_of_scheme(authorization, "bearer")
+    except ValueError:
+        raise InvalidRequest("The Authorization header must be 'Bearer <token>'") from None
+
+
+def token_of_scheme(authorization: str | None, scheme: str) -> str | None:
+    """The token after ``scheme`` (lower case) in an Authorization header, None when the header is of another
+    scheme; ValueError when it is not one b64token (§2.1; RFC 9110 §11.2's token68, which DPoP uses too)."""
     if not authorization:
         return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
+    sent_scheme, _, token = authorization.partition(" ")
+    if sent_scheme.lower() != scheme:
         return None
     token = token.strip()
     if not token or not _B64TOKEN.match(token):
-        raise InvalidRequest("The Authorization header must be 'Bearer <token>'")
+        raise ValueError(f"not a {scheme} token")
     return token
 
 

@@ -6,6 +6,7 @@ also the answer to a caller not allowed to learn about the token (§4), so that 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +40,11 @@ def build_introspection_response(
     username: str | None,
     audience: str,
     user_fields: dict[str, Any] | None,
+    act: Mapping[str, Any] | None = None,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
+    """The active token's metadata; a DPoP-bound access token's with ``cnf.jkt`` and token_type DPoP (RFC 9449
+    §6.2), so that a resource server knows which key its proofs must be signed with."""
     body: dict[str, Any] = {}
     if user_fields:
         body.update(user_fields)
@@ -62,4 +67,10 @@ def build_introspection_response(
         body["sub"] = subject
     if username is not None:
         body["username"] = username
+    if act:
+        # RFC 8693 §4.1: who acts for the subject, the actors before it nested inside.
+        body["act"] = dict(act)
+    if dpop_jkt is not None:
+        body["token_type"] = "DPoP"
+        body["cnf"] = {"jkt": dpop_jkt}
     return body

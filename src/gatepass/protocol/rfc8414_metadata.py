@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatepass.protocol.fapi2_security_profile import FAPI2, SPECIFICATION
+from gatepass.protocol.fapi2_security_profile import RULES as FAPI2_RULES
+from gatepass.protocol.oidc.authentication_context import ACR_VALUES
 from gatepass.protocol.rfc7523_client_assertion import KEY_ALGORITHMS, SECRET_ALGORITHMS
+from gatepass.protocol.rfc9101_request_object import ALGORITHMS as REQUEST_OBJECT_ALGORITHMS
+from gatepass.protocol.rfc9449_dpop import DPOP_ALGORITHMS
 
 CLAIMS_SUPPORTED = (
     "sub",
@@ -16,9 +21,12 @@ CLAIMS_SUPPORTED = (
     "exp",
     "iat",
     "auth_time",
+    "acr",
+    "amr",
     "nonce",
     "azp",
     "at_hash",
+    "sid",
     "name",
     "given_name",
     "family_name",
@@ -72,8 +80,11 @@ def build_authorization_server_metadata(
             "client_credentials",
             "implicit",
             "urn:ietf:params:oauth:grant-type:device_code",
+            # RFC 8693 §2.1: token exchange, for the clients an admin's policy allows.
+            "urn:ietf:params:oauth:grant-type:token-exchange",
         ],
-        "subject_types_supported": ["public"],
+        # OpenID Connect Core §8: a client registers which one it is told (services/subjects.py).
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": list(id_token_algorithms),
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
@@ -82,14 +93,26 @@ def build_authorization_server_metadata(
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9449 §5.1: the algs a DPoP proof may be signed with, at the token endpoint and the resources.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "claims_supported": list(CLAIMS_SUPPORTED),
-        "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        # OIDC Core §5.5: read for an acr request only; every other claim follows the scopes.
+        "claims_parameter_supported": True,
+        "acr_values_supported": list(ACR_VALUES),
+        # RFC 9101 §10.5, OIDC Discovery §3: signed request objects by value, here or pushed; by reference
+        # only this server's own request_uri, from a push (RFC 9126), so fetching one is not supported.
+        "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGORITHMS),
+        "require_signed_request_object": False,
+        # What a client registered with a security profile is held to, each rule with its clause.
+        "security_profiles_supported": {FAPI2: {"specification": SPECIFICATION, "rules": list(FAPI2_RULES)}},
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        # OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry sid, as id_tokens do.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "service_documentation": f"{issuer}/api/docs",
     }
     if registration_endpoint is not None:

@@ -138,6 +138,12 @@ class AuthorizationRequest:
     resource: str | None = None
     #: As sent; None means the default for the response type (query for code, else fragment).
     response_mode: str | None = None
+    #: OIDC Core §3.1.2.1 acr_values, or §5.5.1.1 the values of an acr claim request, in order of preference;
+    #: ``is_acr_essential``: the claim request made acr essential, so one of them must be met.
+    requested_acr: tuple[str, ...] = ()
+    is_acr_essential: bool = False
+    #: RFC 9449 §10: the thumbprint of the DPoP key the code's token request must prove.
+    dpop_jkt: str | None = None
 
     @property
     def target(self) -> RedirectTarget:
@@ -164,6 +170,10 @@ class CodeRecord:
     resource: str | None = None
     #: The login session's public id, for the id_token's ``sid`` (Back-Channel Logout §2.1).
     sid: str | None = None
+    #: How the user logged in (OIDC amr values), for the id_token.
+    amr: tuple[str, ...] = ()
+    #: RFC 9449 §10: the thumbprint of the key the token request must prove, when the authorization request named one.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,8 @@ class RefreshRecord:
     auth_time: datetime | None
     nonce: str | None = None
     resource: str | None = None
+    #: RFC 9449 §5: the thumbprint of the key a public client's refresh token is bound to.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,3 +215,5 @@ class IssuedTokens:
     refresh_token: str | None = None
     id_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: RFC 9449 §5.1: "DPoP" when the access token is bound to the key of the request's proof.
+    token_type: str = "Bearer"

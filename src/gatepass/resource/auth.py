@@ -14,14 +14,14 @@ import binascii
 
 from starlette.requests import Request
 
+from gatepass.http.bearer import presented_token
 from gatepass.http.csrf import HEADER as CSRF_HEADER
 from gatepass.http.csrf import CsrfTokenError, is_valid_csrf
 from gatepass.http.session import current_session
 from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.params import find_unusable_text
-from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.protocol.values import Principal
-from gatepass.resource.context import api_key_verifier, token_verifier
+from gatepass.resource.context import api_key_verifier, issuer_of, token_verifier
 from gatepass.resource.errors import UnusableInput
 from gatepass.resource.frappe_session import api_session, is_sent_by_browser
 
@@ -59,11 +59,11 @@ def _basic_pair(text: str) -> tuple[str, str]:
 async def _from_header(request: Request, authorization: str) -> Principal:
     scheme, _, value = authorization.strip().partition(" ")
     scheme = scheme.lower()
-    if scheme == "bearer":
-        token = parse_bearer(authorization.strip())
+    if scheme in ("bearer", "dpop"):
+        token, presented = presented_token(request, issuer_of(request))
         if token is None:
             raise NoCredentials()
-        return await token_verifier(request).authenticate_bearer(token)
+        return await token_verifier(request).authenticate_bearer(token, presented)
     if scheme == "token":
         return await api_key_verifier(request).authenticate(*_key_pair(value))
     if scheme == "basic":

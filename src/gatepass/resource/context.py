@@ -16,12 +16,14 @@ from gatepass.protocol.values import Principal
 from gatepass.services.accounts import LoginResult
 from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
+from gatepass.services.oauth.dpop import BEARER, TokenPresentation
 from gatepass.services.stores import SessionRecord, UserRecord
 
 
 class TokenVerifier(Protocol):
-    async def authenticate_bearer(self, token: str) -> Principal:
-        """Who an access token acts for here; raises InvalidToken when it is unknown, expired, revoked or not ours."""
+    async def authenticate_bearer(self, token: str, presented: TokenPresentation = BEARER) -> Principal:
+        """Who an access token acts for here; raises InvalidToken when it is unknown, expired, revoked or not ours,
+        and InvalidDpopProof or UseDpopNonce when a DPoP-bound token's proof is not right (RFC 9449 §7)."""
         ...
 
 
@@ -38,8 +40,8 @@ class SessionAccounts(Protocol):
         """The user for a password, or why not (a lockout's wait); failures count towards lockouts."""
         ...
 
-    async def start_session(self, user_id: int) -> str:
-        """A new login session; the cookie value."""
+    async def start_session(self, user_id: int, *, user_agent: str | None = None, ip: str | None = None) -> str:
+        """A new login session; the cookie value. The User-Agent and address name it in its user's list."""
         ...
 
     async def get_session(self, cookie: str | None) -> tuple[SessionRecord, UserRecord] | None:

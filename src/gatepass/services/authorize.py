@@ -1,12 +1,15 @@
 """The authorization endpoint's use case: from a request and a login session to a decision.
 
 The steps, in order (each raises or returns):
-0. a pushed request's request_uri (RFC 9126 §4) used up, once, for the parameters pushed with it
-   (errors shown on a page);
+0. a pushed request's request_uri (RFC 9126 §4) used up, once, for the parameters pushed with it, or a
+   request object's signature and claims checked for the parameters it carries (RFC 9101; errors shown
+   on a page);
 1. the client and redirect URI (errors shown on a page, never redirected);
-2. the rest of the request, and PAR where the client or the server requires it (errors redirected
-   to the client);
+2. the rest of the request; PAR where the client or the server requires it; a signed request object
+   where the client requires one; the rules of the client's security profile (errors redirected to the
+   client);
 3. the login session (login page, or ``login_required`` for prompt=none);
+   with a second factor when acr_values or an essential acr claim asks for one (step-up);
 4. the client's allowed roles (``access_denied``);
 5. consent (page, or ``consent_required`` for prompt=none, or skipped);
 6. the code (or, for legacy implicit clients, the tokens) sent back to the client, and the client
@@ -22,9 +25,12 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from gatepass.protocol import fapi2_security_profile
 from gatepass.protocol.errors import AccessDenied, InvalidRedirectUri, InvalidRequest, OAuthError
 from gatepass.protocol.oauth_response_modes import uses_fragment
+from gatepass.protocol.oidc.authentication_context import needs_second_factor
 from gatepass.protocol.oidc.prompt import Login, consent_needed, login_step
 from gatepass.protocol.params import format_scope
 from gatepass.protocol.rfc6749.authorization import (
@@ -52,6 +58,11 @@ from gatepass.services.stores import (
     SessionRecord,
     UserRecord,
 )
+
+
+@dataclass(frozen=True)
+class NeedsSecondFactor:
+    """The user is logged in, but the request asks for a second factor this login did not have (step-up)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,10 @@ class AuthorizationErrorShown(Exception):
         self.redirect_uri = redirect_uri
 
 
+class LogoutSessions(Protocol):
+    async def join(self, login: SessionRecord, client: ClientInfo) -> str: ...
+
+
 class AuthorizeService:
     def __init__(
         self,
@@ -108,11 +123,13 @@ class AuthorizeService:
         clock: Callable[[], datetime],
         code_ttl_seconds: int,
         pending: PendingRequests,
+        logout_sessions: LogoutSessions,
         on_error: Callable[[str], None] = lambda code: None,
         known_resources: tuple[str, ...] = (),
         is_par_required_for_every_client: bool = False,
     ) -> None:
         self._pending = pending
+        self._logout_sessions = logout_sessions
         self._is_par_required_for_every_client = is_par_required_for_every_client
         self._on_error = on_error
         self._known_resources = known_resources
@@ -187,7 +204,15 @@ class AuthorizeService:
                     "This client must push its authorization requests to the pushed authorization request "
                     "endpoint, then send only client_id and request_uri here"
                 )
+            if client.require_signed_request_object and not pending.is_signed:
+                # RFC 9101 §10.5: the client registered that its requests are only valid signed.
+                raise InvalidRequest(
+                    "This client must send its authorization requests as a signed request object (the request "
+                    "parameter, here or in a pushed request)"
+                )
             request = self.validate_request(params, client, redirect_uri)
+            if fapi2_security_profile.is_fapi2(client):
+                fapi2_security_profile.check_authorization_request(request)
         except OAuthError as exc:
             # The error goes where the response would have: an unknown response_type errs in the query.
             use_fragment = uses_fragment(params.get("response_type", ""), params.get("response_mode"))
@@ -203,7 +228,7 @@ class AuthorizeService:
         record: ClientRecord,
         request: AuthorizationRequest,
         session: tuple[SessionRecord, UserRecord] | None,
-    ) -> NeedsLogin | NeedsConsent | Redirect:
+    ) -> NeedsLogin | NeedsSecondFactor | NeedsConsent | Redirect:
         """Steps 3 to 6 for a validated request."""
         client = record.info
         auth_time = session[0].auth_time if session is not None else None
@@ -214,6 +239,13 @@ class AuthorizeService:
         if session is None or step is not Login.KEEP:
             return NeedsLogin(is_forced=step is Login.FORCE)
         login, user = session
+        try:
+            if needs_second_factor(
+                request.requested_acr, is_essential=request.is_acr_essential, amr=login.amr, prompt=request.prompt
+            ):
+                return NeedsSecondFactor()
+        except OAuthError as error:
+            raise self._fail(client, request, error) from None
         if not client.is_allowed_for(user.roles):
             raise self._fail(client, request, AccessDenied("This user has none of the roles this app is allowed for"))
         previous = await self._consents.get_consent(user.id, client.client_id)
@@ -231,7 +263,7 @@ class AuthorizeService:
             raise self._fail(client, request, error) from None
         if must_ask:
             return NeedsConsent(client, request, user, granted_before)
-        return Redirect(await self._respond(record, request, user, login.auth_time))
+        return Redirect(await self._respond(record, request, user, login))
 
     async def approve(
         self,
@@ -258,16 +290,19 @@ class AuthorizeService:
             ip=ip,
             scope=format_scope(request.scopes),
         )
-        return await self._respond(record, request, user, login.auth_time)
+        return await self._respond(record, request, user, login)
 
     async def _respond(
-        self, record: ClientRecord, request: AuthorizationRequest, user: UserRecord, auth_time: datetime
+        self, record: ClientRecord, request: AuthorizationRequest, user: UserRecord, login: SessionRecord
     ) -> str:
         response: dict[str, str | None] = {}
+        # Back-Channel Logout §2.1: the session's id goes into the id_token; a client with a logout URI
+        # is remembered as taking part in the session, to be told when it ends.
+        sid = await self._logout_sessions.join(login, record.info)
         if request.response_type == "code":
-            response["code"] = await self._issue_code(request, user, auth_time)
+            response["code"] = await self._issue_code(record.info, request, user, login, sid)
         else:
-            response.update(await self._implicit.issue_implicit(record, request, user, auth_time))
+            response.update(await self._implicit.issue_implicit(record, request, user, login.auth_time, sid, login.amr))
         if not record.info.has_completed_authorization:
             # From now on its errors may be redirected (is_redirectable); written once per client.
             await self._clients.mark_completed_authorization(record.info.client_id)
@@ -278,8 +313,12 @@ class AuthorizeService:
             use_fragment=request.target.use_fragment,
         )
 
-    async def _issue_code(self, request: AuthorizationRequest, user: UserRecord, auth_time: datetime) -> str:
+    async def _issue_code(
+        self, client: ClientInfo, request: AuthorizationRequest, user: UserRecord, login: SessionRecord, sid: str
+    ) -> str:
         now = self._clock()
+        ttl_seconds = int(self._code_ttl.total_seconds())
+        ttl = timedelta(seconds=fapi2_security_profile.code_lifetime_seconds(client, ttl_seconds))
         code = new_token()
         await self._codes.add_code(
             NewCode(
@@ -293,9 +332,12 @@ class AuthorizeService:
                 code_challenge_method=request.code_challenge_method,
                 nonce=request.nonce,
                 resource=request.resource,
-                auth_time=auth_time,
+                auth_time=login.auth_time,
                 created_at=now,
-                expires_at=now + self._code_ttl,
+                expires_at=now + ttl,
+                sid=sid,
+                amr=login.amr,
+                dpop_jkt=request.dpop_jkt,
             )
         )
         return code

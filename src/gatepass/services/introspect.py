@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.oidc.claims import claims_for_scopes, frappe_profile_scopes
@@ -16,10 +16,16 @@ from gatepass.protocol.rfc7009_revocation import parse_token_lookup
 from gatepass.protocol.rfc7662_introspection import build_introspection_response, is_allowed_to_introspect
 from gatepass.protocol.rfc9068_jwt_access_token import looks_like_jwt
 from gatepass.services.oauth.client_auth import ClientAuthenticator
+from gatepass.services.oauth.exchange_policies import ExchangeRecord
 from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens
 from gatepass.services.stores import AccessTokenRecord, ClientStore, TokenStore, UserRecord, UserStore
+from gatepass.services.subjects import SubjectIdentifiers
 
 INACTIVE: dict[str, Any] = {"active": False}
+
+
+class ExchangeRecords(Protocol):
+    async def get_exchange(self, grant_id: int) -> ExchangeRecord | None: ...
 
 
 class IntrospectionService:
@@ -31,11 +37,15 @@ class IntrospectionService:
         store: TokenStore,
         clients: ClientStore,
         users: UserStore,
+        subjects: SubjectIdentifiers,
         clock: Callable[[], datetime],
         jwt_access_tokens: JwtAccessTokens | None = None,
+        exchanges: ExchangeRecords | None = None,
     ) -> None:
+        self._exchanges = exchanges
         self._jwts = jwt_access_tokens
         self._issuer = issuer
+        self._subjects = subjects
         self._client_auth = client_auth
         self._store = store
         self._clients = clients
@@ -67,6 +77,9 @@ class IntrospectionService:
                 )
                 # Read with the token: whether its client is enabled and trusted now.
                 owner: tuple[bool, bool] | None = (access.is_client_enabled, access.is_client_trusted)
+                grant_id: int | None = access.grant_id
+                sector = access.client_pairwise_sector
+                dpop_jkt = access.dpop_jkt
             else:
                 refresh = await self._store.get_refresh_token(digest)
                 if refresh is None:
@@ -82,12 +95,16 @@ class IntrospectionService:
                 )
                 iat = None
                 owner = None
+                grant_id = None
+                sector = None
+                dpop_jkt = None
             if not is_allowed_to_introspect(caller.info, client_id):
                 return INACTIVE
             if owner is None:
                 # Resource servers mostly ask about their own clients' tokens: no second lookup then.
                 found = caller if caller.info.client_id == client_id else await self._clients.get_client(client_id)
                 owner = (False, False) if found is None else (found.info.is_enabled, found.info.skip_authorization)
+                sector = None if found is None else found.info.pairwise_sector
             is_owner_enabled, is_owner_trusted = owner
             user: UserRecord | None = await self._users.get_user(user_id) if user_id is not None else None
             # A disabled client's grants are revoked as it is disabled; this covers one issued meanwhile.
@@ -97,6 +114,8 @@ class IntrospectionService:
                 return INACTIVE
             # Frappe's fields for openid tokens, of any client (what the consent screen lists for openid).
             released = frappe_profile_scopes(scopes, is_frappe_legacy=False)
+            # RFC 8693 §4.1: a token issued by a delegation names its actor (an access token's own grant only).
+            exchange = await self._exchanges.get_exchange(grant_id) if self._exchanges and grant_id else None
             return build_introspection_response(
                 issuer=self._issuer,
                 client_id=client_id,
@@ -105,10 +124,13 @@ class IntrospectionService:
                 issued_at=iat,
                 expires_at=exp,
                 token_type=kind,
-                subject=user.sub if user else None,
+                # The sub the token's client is told (pairwise or not), as its id_token and userinfo say.
+                subject=self._subjects.subject_for(user.sub, sector) if user else None,
                 username=user.email if user else None,
                 audience=resource or client_id,
                 user_fields=claims_for_scopes(user, self._issuer, released) if user is not None and released else None,
+                act=exchange.act if exchange is not None else None,
+                dpop_jkt=dpop_jkt,
             )
         return INACTIVE
 

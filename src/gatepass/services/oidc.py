@@ -14,14 +14,24 @@ from gatepass.protocol.oidc.id_token import build_id_token_claims
 from gatepass.services.clients import ClientService
 from gatepass.services.keys import KeyService
 from gatepass.services.oauth.access_tokens import AccessTokenVerifier
+from gatepass.services.oauth.dpop import BEARER, TokenPresentation
 from gatepass.services.stores import ClientRecord, UserRecord, UserStore
+from gatepass.services.subjects import SubjectIdentifiers
 
 
 class IdTokenService:
     def __init__(
-        self, *, issuer: str, keys: KeyService, clients: ClientService, clock: Callable[[], datetime], ttl_seconds: int
+        self,
+        *,
+        issuer: str,
+        keys: KeyService,
+        clients: ClientService,
+        subjects: SubjectIdentifiers,
+        clock: Callable[[], datetime],
+        ttl_seconds: int,
     ) -> None:
         self._issuer = issuer
+        self._subjects = subjects
         self._keys = keys
         self._clients = clients
         self._clock = clock
@@ -37,6 +47,8 @@ class IdTokenService:
         auth_time: datetime | None,
         access_token: str | None,
         code: str | None = None,
+        sid: str | None = None,
+        amr: tuple[str, ...] = (),
     ) -> str:
         alg = client.info.id_token_signed_response_alg
         released = frozenset(scopes)
@@ -45,7 +57,7 @@ class IdTokenService:
             released |= frappe_profile_scopes(scopes, is_frappe_legacy=True)
         claims = build_id_token_claims(
             issuer=self._issuer,
-            subject=user.sub,
+            subject=self._subjects.subject_for(user.sub, client.info.pairwise_sector),
             client_id=client.info.client_id,
             now=self._clock(),
             ttl_seconds=self._ttl,
@@ -55,11 +67,20 @@ class IdTokenService:
             access_token=access_token,
             code=code,
             user_claims=claims_for_scopes(user, self._issuer, released),
+            amr=amr,
         )
+        if sid is not None:
+            # Back-Channel Logout §2.1: the session the RP matches a later logout token's sid against.
+            claims["sid"] = sid
+        return await self.sign_for_client(client, claims)
+
+    async def sign_for_client(self, client: ClientRecord, claims: dict[str, Any], *, typ: str = "JWT") -> str:
+        """Signed as the client's id_tokens are (its id_token_signed_response_alg); logout tokens too (§2.4)."""
+        alg = client.info.id_token_signed_response_alg
         if alg == "HS256":
             # Frappe compatibility: signed with the client secret, kept encrypted for this purpose only.
-            return sign_jwt(claims, alg=alg, secret=self._clients.client_secret_for_hs256(client))
-        return sign_jwt(claims, alg=alg, private_jwk=await self._keys.signing_key(alg))
+            return sign_jwt(claims, alg=alg, secret=self._clients.client_secret_for_hs256(client), typ=typ)
+        return sign_jwt(claims, alg=alg, private_jwk=await self._keys.signing_key(alg), typ=typ)
 
 
 @dataclass(frozen=True)
@@ -80,18 +101,22 @@ class OidcService:
         users: UserStore,
         clients: ClientService,
         keys: KeyService,
+        subjects: SubjectIdentifiers,
         clock: Callable[[], datetime],
     ) -> None:
         self._issuer = issuer
+        self._subjects = subjects
         self._access_tokens = access_tokens
         self._users = users
         self._clients = clients
         self._keys = keys
         self._clock = clock
 
-    async def userinfo(self, access_token: str, *, is_frappe_path: bool = False) -> dict[str, Any]:
+    async def userinfo(
+        self, access_token: str, *, is_frappe_path: bool = False, presented: TokenPresentation = BEARER
+    ) -> dict[str, Any]:
         """OIDC Core §5.3: claims by the token's scopes. Frappe's path adds Frappe's fields."""
-        record = await self._access_tokens.load_access_token(access_token)
+        record = await self._access_tokens.load_access_token(access_token, presented)
         scopes = frozenset(record.scopes)
         is_allowed = "openid" in scopes
         if is_frappe_path:
@@ -105,6 +130,8 @@ class OidcService:
         if user is None or not user.is_enabled:
             raise InvalidToken("The user of this access token no longer exists or is disabled")
         claims = claims_for_scopes(user, self._issuer, scopes)
+        # OIDC Core §5.3.2: the sub of the id_token the client holds; Frappe's openid_profile says the same.
+        claims["sub"] = self._subjects.subject_for(user.sub, record.client_pairwise_sector)
         if is_frappe_path:
             claims["iss"] = self._issuer
         return claims
@@ -112,6 +139,12 @@ class OidcService:
     async def _is_frappe_legacy(self, client_id: str) -> bool:
         client = await self._clients.get(client_id)
         return client is not None and client.info.is_frappe_legacy
+
+    def is_hinted_user(self, logout: LogoutRequest, user: UserRecord) -> bool:
+        """Whether the id_token_hint named ``user``: its sub is the one the hint's client is told."""
+        if logout.hinted_subject is None or logout.client is None:
+            return False
+        return logout.hinted_subject == self._subjects.subject_for(user.sub, logout.client.info.pairwise_sector)
 
     async def parse_logout(self, params: Mapping[str, str]) -> LogoutRequest:
         """RP-Initiated Logout 1.0 §2-3: the hint, the client, and a registered post-logout URI only."""

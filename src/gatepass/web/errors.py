@@ -14,7 +14,14 @@ from starlette.responses import JSONResponse, Response
 
 from gatepass import metrics
 from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
-from gatepass.protocol.errors import InvalidClient, InvalidRequest, OAuthError, SlowDown, TemporarilyUnavailable
+from gatepass.protocol.errors import (
+    InvalidClient,
+    InvalidRequest,
+    OAuthError,
+    SlowDown,
+    TemporarilyUnavailable,
+    UseDpopNonce,
+)
 from gatepass.protocol.rfc6749.token_response import NO_STORE_HEADERS
 from gatepass.web.templates import render
 
@@ -30,6 +37,9 @@ def oauth_json_error(request: Request, error: OAuthError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Basic realm="gatepass", charset="UTF-8"'
     if isinstance(error, SlowDown):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, UseDpopNonce):
+        # RFC 9449 §8: the nonce to put in a new proof.
+        headers["DPoP-Nonce"] = error.nonce
     if error.detail:
         _log.info("oauth error %s: %s", error.error, error.detail)
     return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)

@@ -27,8 +27,10 @@ from gatepass.protocol.errors import (
     UnsupportedResponseType,
 )
 from gatepass.protocol.oauth_response_modes import returns_tokens
+from gatepass.protocol.oidc.authentication_context import parse_acr_request
 from gatepass.protocol.params import parse_scope, require
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_is_unambiguous, resolve_redirect_uri
+from gatepass.protocol.rfc9449_dpop import parse_dpop_jkt
 from gatepass.protocol.values import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_IMPLICIT,
@@ -164,12 +166,17 @@ def _parse_max_age(value: str | None) -> int | None:
 
 
 def _check_no_request_object(params: Mapping[str, str]) -> None:
-    # OIDC Core §6 and §3.1.2.6: an OP that does not support request objects answers with these codes.
-    # Ignoring them instead would act on parameters other than those the client signed.
+    # A request object by value (RFC 9101) and a pushed request's request_uri (RFC 9126) were read before
+    # this point (services/pending_request.py), and their parameters hold neither. Any other request_uri
+    # names an object to fetch from elsewhere, which this server does not (OIDC Core §3.1.2.6); ignoring it
+    # would act on parameters other than those the client meant.
     if "request" in params:
-        raise RequestNotSupported("The request parameter (a request object) is not supported; send plain parameters")
+        raise RequestNotSupported("A request object cannot be sent inside another one")
     if "request_uri" in params:
-        raise RequestUriNotSupported("The request_uri parameter is not supported; send plain parameters")
+        raise RequestUriNotSupported(
+            "Only a request_uri from this server's pushed authorization request endpoint is accepted: send the "
+            "request object by value (request), or push it"
+        )
 
 
 def validate_authorization_request(
@@ -199,6 +206,7 @@ def validate_authorization_request(
         raise InvalidRequest("nonce is required when an id_token is returned from the authorization endpoint")
     if "id_token" in response_type.split(" ") and "openid" not in scopes:
         raise InvalidScope("response_type with id_token requires the openid scope")
+    requested_acr, is_acr_essential = parse_acr_request(params.get("acr_values"), params.get("claims"))
     return AuthorizationRequest(
         client_id=client.client_id,
         response_type=response_type,
@@ -214,6 +222,9 @@ def validate_authorization_request(
         login_hint=params.get("login_hint"),
         resource=params.get("resource"),
         response_mode=response_mode,
+        requested_acr=requested_acr,
+        is_acr_essential=is_acr_essential,
+        dpop_jkt=parse_dpop_jkt(params.get("dpop_jkt")),
     )
 
 

@@ -14,7 +14,7 @@ NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def build_token_response(issued: IssuedTokens) -> dict[str, Any]:
     body: dict[str, Any] = {
         "access_token": issued.access_token,
-        "token_type": "Bearer",
+        "token_type": issued.token_type,
         "expires_in": issued.expires_in,
         "scope": format_scope(issued.scopes),
     }

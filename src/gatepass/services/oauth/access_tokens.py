@@ -16,6 +16,7 @@ from gatepass.protocol.rfc9068_jwt_access_token import looks_like_jwt
 from gatepass.protocol.tokens import token_digest
 from gatepass.protocol.values import Principal
 from gatepass.services.crypto import InstanceKeys
+from gatepass.services.oauth.dpop import BEARER, DpopVerifier, TokenPresentation
 from gatepass.services.oauth.jwt_access_tokens import JwtAccessTokens
 from gatepass.services.stores import AccessTokenRecord
 
@@ -38,8 +39,10 @@ class AccessTokenVerifier:
         clock: Callable[[], datetime],
         api_resource: str | None = None,
         jwt_access_tokens: JwtAccessTokens | None = None,
+        dpop: DpopVerifier,
     ) -> None:
         self._tokens = tokens
+        self._dpop = dpop
         self._keys = keys
         self._clock = clock
         self._api_resource = api_resource
@@ -47,8 +50,9 @@ class AccessTokenVerifier:
         self._last_use_noted: dict[int, datetime] = {}
         self._uses_to_write: set[int] = set()
 
-    async def load_access_token(self, token: str) -> AccessTokenRecord:
-        """The stored access token, or InvalidToken saying whether it is unknown, expired or revoked.
+    async def load_access_token(self, token: str, presented: TokenPresentation = BEARER) -> AccessTokenRecord:
+        """The stored access token, or InvalidToken saying whether it is unknown, expired or revoked; a DPoP-bound
+        one only as ``presented`` with a proof by its key (RFC 9449 §7).
 
         A token that passes is an app using its access: its grant's last use is noted (see _note_use).
         """
@@ -66,14 +70,15 @@ class AccessTokenVerifier:
         if not record.is_client_enabled:
             # Disabling a client revokes its grants; this also stops a token issued while it was being disabled.
             raise InvalidToken("The access token was issued to a client that is disabled")
+        await self._dpop.check_presentation(record.dpop_jkt, token, presented)
         if record.grant_id:
             # A client-credentials JWT has no grant whose use to note.
             self._note_use(record.grant_id, now)
         return record
 
-    async def authenticate_bearer(self, token: str) -> Principal:
+    async def authenticate_bearer(self, token: str, presented: TokenPresentation = BEARER) -> Principal:
         """The principal of a token presented to the document API."""
-        record = await self.load_access_token(token)
+        record = await self.load_access_token(token, presented)
         if record.resource is not None and record.resource != self._api_resource:
             # RFC 8707: a token bound to another resource must not be accepted here.
             raise InvalidToken("The access token was issued for another resource")

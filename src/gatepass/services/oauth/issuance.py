@@ -32,6 +32,8 @@ class IdTokenIssuer(Protocol):
         auth_time: datetime | None,
         access_token: str | None,
         code: str | None = None,
+        sid: str | None = None,
+        amr: tuple[str, ...] = (),
     ) -> str: ...
 
 
@@ -103,13 +105,16 @@ class TokenIssuer:
         nonce: str | None,
         auth_time: datetime | None,
         access_token: str,
+        sid: str | None = None,
+        amr: tuple[str, ...] = (),
     ) -> str | None:
         """An id_token beside the access token when the grant acts for a user and has openid (OIDC Core §3.1.3.3)."""
         if user is None or "openid" not in scopes:
             return None
         return await self._id_tokens.issue_id_token(
-            client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token
-        )
+            client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token, sid=sid,
+            amr=amr,
+        )  # fmt: skip
 
     async def issue(
         self,
@@ -122,11 +127,17 @@ class TokenIssuer:
         nonce: str | None = None,
         auth_time: datetime | None = None,
         resource: str | None = None,
+        sid: str | None = None,
+        amr: tuple[str, ...] = (),
         with_refresh: bool,
         with_id_token: bool,
+        not_after: datetime | None = None,
+        dpop_jkt: str | None = None,
     ) -> IssuedTokens:
         """A new grant with its access token (and refresh token), in one transaction with its code's consumption.
 
+        ``not_after`` ends the grant and its token no later than then (a token exchange's subject token's end).
+        ``dpop_jkt`` binds the access token (and a public client's refresh token) to a DPoP key (RFC 9449 §5).
         Raises CodeReused when the code was consumed first by another request.
         """
         now = self._clock()
@@ -144,12 +155,16 @@ class TokenIssuer:
                 scope=" ".join(scopes),
             )
             return IssuedTokens(access_token, ttl, scopes)
+        grant_ttl = max(self.refresh_ttl_for(info), ttl)
+        if not_after is not None:
+            ttl = grant_ttl = max(0, min(ttl, int((not_after - now).total_seconds())))
         issued_event = self._audit.prepare(
             audit.TOKEN_ISSUED,
             user_id=user.id if user else None,
             client_id=info.client_id,
             grant_type=grant_type,
             scope=" ".join(scopes),
+            **dpop_binding_detail(dpop_jkt),
         )
         grant_id = await self._tokens.add_grant_with_tokens(
             NewGrant(
@@ -162,7 +177,9 @@ class TokenIssuer:
                 resource=resource,
                 auth_time=auth_time,
                 created_at=now,
-                expires_at=now + timedelta(seconds=max(self.refresh_ttl_for(info), ttl)),
+                expires_at=now + timedelta(seconds=grant_ttl),
+                access_dpop_jkt=dpop_jkt,
+                refresh_dpop_jkt=refresh_binding(info, dpop_jkt),
             ),
             access.digest,
             now + timedelta(seconds=ttl),
@@ -174,8 +191,27 @@ class TokenIssuer:
             raise CodeReused()
         self._audit.announce(issued_event)
         id_token = (
-            await self.id_token_for(client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token)
+            await self.id_token_for(
+                client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token, sid=sid,
+                amr=amr,
+            )  # fmt: skip
             if with_id_token
             else None
         )
-        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token)
+        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token, token_type=token_type_for(dpop_jkt))
+
+
+def token_type_for(dpop_jkt: str | None) -> str:
+    """RFC 9449 §5.1: a token bound to a DPoP key is of type DPoP, and its client must say so when using it."""
+    return "DPoP" if dpop_jkt is not None else "Bearer"
+
+
+def refresh_binding(client: ClientInfo, dpop_jkt: str | None) -> str | None:
+    """RFC 9449 §5: a public client's refresh token is bound to the key too; a confidential client's is bound
+    by its authentication already, and may be used with a new key."""
+    return dpop_jkt if client.is_public else None
+
+
+def dpop_binding_detail(dpop_jkt: str | None) -> dict[str, str]:
+    """What the audit event of an issuance says of its binding: the key's thumbprint, when there is one."""
+    return {"dpop_jkt": dpop_jkt} if dpop_jkt is not None else {}

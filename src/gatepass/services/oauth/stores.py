@@ -40,9 +40,11 @@ class GrantTokenStore(Protocol):
         access_expires_at: datetime,
         new_refresh_digest: str,
         now: datetime,
+        access_dpop_jkt: str | None = None,
+        refresh_dpop_jkt: str | None = None,
     ) -> bool:
-        """Retire the refresh token and write its successor with a new access token; False when it was
-        retired already (a second use)."""
+        """Retire the refresh token and write its successor with a new access token, each bound to its DPoP
+        key thumbprint when given; False when it was retired already (a second use)."""
         ...
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...

@@ -48,15 +48,23 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def token(request: Request) -> Response:
+    context = web(request)
     try:
         form = await _form(request)
         await check_backchannel_rate(request, form, endpoint="token")
-        issued = await web(request).token_endpoint.token(
-            form, request.headers.get("authorization"), ip=client_ip(request)
+        issued = await context.token_endpoint.token(
+            form,
+            request.headers.get("authorization"),
+            ip=client_ip(request),
+            dpop_headers=request.headers.getlist("dpop"),
+            uri=f"{context.issuer}{request.url.path}",
         )
     except OAuthError as error:
         return oauth_json_error(request, error)
-    return JSONResponse(build_token_response(issued), headers=NO_STORE_HEADERS)
+    nonce = context.dpop.nonce()
+    # RFC 9449 §8.2: the nonce for the client's next proof, before the current one ages out.
+    headers = NO_STORE_HEADERS if nonce is None else {**NO_STORE_HEADERS, "DPoP-Nonce": nonce}
+    return JSONResponse(build_token_response(issued), headers=headers)
 
 
 async def pushed_authorization_request(request: Request) -> Response:

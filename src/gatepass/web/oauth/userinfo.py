@@ -5,19 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gatepass.http.bearer import bearer_error
+from gatepass.http.bearer import bearer_error, presented_token
 from gatepass.protocol.errors import InvalidToken, OAuthError
-from gatepass.protocol.rfc6750_bearer import parse_bearer
 from gatepass.web.context import web
 
 
 async def _answer(request: Request, *, is_frappe_path: bool) -> Response:
     context = web(request)
     try:
-        token = parse_bearer(request.headers.get("authorization"))
+        token, presented = presented_token(request, context.issuer)
         if token is None:
             raise InvalidToken("Send the access token as Authorization: Bearer <token>")
-        claims = await context.oidc.userinfo(token, is_frappe_path=is_frappe_path)
+        claims = await context.oidc.userinfo(token, is_frappe_path=is_frappe_path, presented=presented)
     except OAuthError as error:
         return bearer_error(request, error, realm=context.issuer)
     return JSONResponse(claims, headers={"Cache-Control": "no-store"})

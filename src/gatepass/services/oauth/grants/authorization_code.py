@@ -12,6 +12,7 @@ from datetime import datetime
 from gatepass.protocol.params import require
 from gatepass.protocol.rfc6749.authorization_code import CodeReused, CodeVerifierFailed, check_code_redemption
 from gatepass.protocol.rfc8707_resource import check_token_resource
+from gatepass.protocol.rfc9449_dpop import check_bound_key
 from gatepass.protocol.values import GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, IssuedTokens
 from gatepass.services import audit
 from gatepass.services.oauth.grants.users import active_user_of_grant
@@ -43,7 +44,9 @@ class AuthorizationCodeGrant:
         self._audit = audit_log
         self._clock = clock
 
-    async def handle(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+    async def handle(
+        self, client: ClientRecord, form: Mapping[str, str], ip: str | None, *, dpop_jkt: str | None = None
+    ) -> IssuedTokens:
         code = require(form, "code")
         now = self._clock()
         record = await self._codes.get_code(self._issuer.digest(code))
@@ -56,6 +59,7 @@ class AuthorizationCodeGrant:
                 now=now,
             )
             assert record is not None
+            check_bound_key(record.dpop_jkt, dpop_jkt, what="This code")
             user = await active_user_of_grant(self._users, record.user_id)
             # RFC 6749 §4.1.2: single use. The code is consumed in the transaction that writes its grant
             # (one conditional update decides a race), so a second redemption always finds that grant.
@@ -67,10 +71,13 @@ class AuthorizationCodeGrant:
                 code_id=record.code_id,
                 nonce=record.nonce,
                 auth_time=record.auth_time,
+                amr=record.amr,
+                sid=record.sid,
                 # RFC 8707 §2.2: the token request may repeat the authorized resource, not change it.
                 resource=check_token_resource(form.get("resource"), record.resource),
                 with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
                 with_id_token=True,
+                dpop_jkt=dpop_jkt,
             )
         except CodeVerifierFailed:
             assert record is not None

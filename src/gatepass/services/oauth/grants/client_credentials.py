@@ -22,7 +22,9 @@ class ClientCredentialsGrant:
         self._users = users
         self._known_resources = known_resources
 
-    async def handle(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+    async def handle(
+        self, client: ClientRecord, form: Mapping[str, str], ip: str | None, *, dpop_jkt: str | None = None
+    ) -> IssuedTokens:
         scopes = check_client_credentials_grant(client.info, parse_scope(form.get("scope")))
         user = await self._users.get_user(client.info.service_user_id) if client.info.service_user_id else None
         if user is None or not user.is_enabled:
@@ -36,4 +38,5 @@ class ClientCredentialsGrant:
             resource=check_resource(form.get("resource"), self._known_resources),
             with_refresh=False,
             with_id_token=False,
+            dpop_jkt=dpop_jkt,
         )

@@ -55,7 +55,9 @@ class DeviceCodeGrant:
         self._users = users
         self._clock = clock
 
-    async def handle(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+    async def handle(
+        self, client: ClientRecord, form: Mapping[str, str], ip: str | None, *, dpop_jkt: str | None = None
+    ) -> IssuedTokens:
         device_code_digest = self._issuer.digest(require(form, "device_code"))
         record = await self._store.get_by_device_code(device_code_digest)
         if record is None:
@@ -81,6 +83,7 @@ class DeviceCodeGrant:
             resource=record.resource,
             with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
             with_id_token=True,
+            dpop_jkt=dpop_jkt,
         )
 
     async def _poll(

@@ -10,11 +10,12 @@ from gatepass.protocol.errors import InvalidGrant
 from gatepass.protocol.params import parse_scope, require
 from gatepass.protocol.rfc6749.refresh_token import RefreshTokenReused, check_refresh
 from gatepass.protocol.rfc8707_resource import check_token_resource
+from gatepass.protocol.rfc9449_dpop import check_bound_key
 from gatepass.protocol.tokens import new_token
 from gatepass.protocol.values import GRANT_REFRESH_TOKEN, IssuedTokens
 from gatepass.services import audit
 from gatepass.services.oauth.grants.users import active_user_of_grant
-from gatepass.services.oauth.issuance import TokenIssuer
+from gatepass.services.oauth.issuance import TokenIssuer, dpop_binding_detail, refresh_binding, token_type_for
 from gatepass.services.oauth.stores import GrantTokenStore
 from gatepass.services.stores import ClientRecord, UserStore
 
@@ -39,7 +40,9 @@ class RefreshTokenGrant:
         self._audit = audit_log
         self._clock = clock
 
-    async def handle(self, client: ClientRecord, form: Mapping[str, str], ip: str | None) -> IssuedTokens:
+    async def handle(
+        self, client: ClientRecord, form: Mapping[str, str], ip: str | None, *, dpop_jkt: str | None = None
+    ) -> IssuedTokens:
         presented = require(form, "refresh_token")
         now = self._clock()
         record = await self._tokens.get_refresh_token(self._issuer.digest(presented))
@@ -53,6 +56,8 @@ class RefreshTokenGrant:
                 now=now,
             )
             assert record is not None
+            # RFC 9449 §5: a public client's refresh token goes with the key it was bound to, and stays bound to it.
+            check_bound_key(record.dpop_jkt, dpop_jkt, what="This refresh token")
             check_token_resource(form.get("resource"), record.resource)
             user = await active_user_of_grant(self._users, record.user_id) if record.user_id is not None else None
             if user is not None and not info.is_allowed_for(user.roles):
@@ -75,6 +80,8 @@ class RefreshTokenGrant:
                 access_expires_at=now + timedelta(seconds=ttl),
                 new_refresh_digest=self._issuer.digest(refresh_token),
                 now=now,
+                access_dpop_jkt=dpop_jkt,
+                refresh_dpop_jkt=record.dpop_jkt or refresh_binding(info, dpop_jkt),
             ):
                 # Another request rotated it first: the same refresh token was used twice.
                 raise RefreshTokenReused()
@@ -87,6 +94,10 @@ class RefreshTokenGrant:
             client, user, scopes, nonce=None, auth_time=record.auth_time, access_token=access_token
         )
         await self._audit.record(
-            audit.TOKEN_REFRESHED, user_id=record.user_id, client_id=info.client_id, scope=" ".join(scopes)
+            audit.TOKEN_REFRESHED,
+            user_id=record.user_id,
+            client_id=info.client_id,
+            scope=" ".join(scopes),
+            **dpop_binding_detail(dpop_jkt),
         )
-        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token)
+        return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token, token_type=token_type_for(dpop_jkt))
