@@ -1626,8 +1626,8 @@ def main() -> int:
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--pool-size", type=int, default=0, help="database.pool_size per worker (default: Gatepass's)")
     parser.add_argument("--read-cache", choices=("auto", "node", "off"), default="auto",
-                        help="database.read_cache: auto (Gatepass's default: on with SQLite or Redis, off for "
-                             "PostgreSQL and MariaDB without Redis), node (on: one node) or off")
+                        help="database.read_cache: auto (Gatepass's default: on with SQLite, PostgreSQL or Redis, off "
+                             "for MariaDB without Redis), node (on: one node) or off")
     parser.add_argument("--redis", metavar="URL", default="",
                         help="redis.url for the server (read-cache notices between nodes), e.g. redis://127.0.0.1:6379/0")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(),

@@ -1,7 +1,8 @@
 """`make bench`: the three set-ups a user meets, one after another, side by side in bench/RESULTS.md.
 
 1. SQLite, the default (`gatepass serve` with no database setting; the read cache is on);
-2. PostgreSQL with default settings and no Redis (the read cache is off: every read goes to the database);
+2. PostgreSQL with default settings and no Redis (the read cache is on; PostgreSQL's LISTEN/NOTIFY tells every
+   node of each change);
 3. PostgreSQL with Redis (the read cache is on, and Redis tells every node of each change).
 
 Each is one bench/run.py run with its own floor, written to bench/RESULTS-<set-up>.md (the detail: CPU
@@ -114,7 +115,7 @@ def main() -> int:
     args = parser.parse_args()
     setups = {
         "sqlite": ("SQLite (default)", ["--backend", "sqlite"], None),
-        "postgresql": ("PostgreSQL, no Redis (cache off)", ["--backend", "postgresql", "--pg-url", args.pg_url],
+        "postgresql": ("PostgreSQL, no Redis (cache on, LISTEN/NOTIFY)", ["--backend", "postgresql", "--pg-url", args.pg_url],
                        _reachable(args.pg_url, 5432)),
         "postgresql-redis": ("PostgreSQL with Redis (cache on)",
                              ["--backend", "postgresql", "--pg-url", args.pg_url, "--redis", args.redis],

@@ -298,9 +298,14 @@ class Nodes:
     user: dict[str, str]
     auth: tuple[str, str]
 
-    def start_another(self, tmp_path_factory: pytest.TempPathFactory, name: str) -> LiveServer:
+    def start_another(
+        self, tmp_path_factory: pytest.TempPathFactory, name: str, read_cache: str = "auto"
+    ) -> LiveServer:
         """A node without Redis on the same database."""
-        env = {"GATEPASS_SERVER_INSTANCE_SECRET": self.a.env["GATEPASS_SERVER_INSTANCE_SECRET"]}
+        env = {
+            "GATEPASS_SERVER_INSTANCE_SECRET": self.a.env["GATEPASS_SERVER_INSTANCE_SECRET"],
+            "GATEPASS_DATABASE_READ_CACHE": read_cache,
+        }
         return LiveServer("postgresql", tmp_path_factory.mktemp(name), self.database, extra_env=env).start()
 
     async def token(self, node: LiveServer | None = None) -> str:
@@ -404,14 +409,79 @@ async def test_a_blip_of_redis_loses_no_notice(nodes: Nodes) -> None:
     assert _statuses(await _userinfo(nodes.a, token)) == [401] * ROUNDS
 
 
-async def test_postgresql_without_redis_reads_through_so_that_node_refuses_at_once(
+async def _listening_sessions(database: Database) -> list[int]:
+    """The PostgreSQL sessions that listen for change notices (their last statement was the LISTEN)."""
+    connection = await asyncpg.connect(database.url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
+
+
+async def _wait_for_listeners(database: Database, count: int, within: float, other_than: tuple[int, ...] = ()) -> None:
+    deadline = time.monotonic() + within
+    while len(found := set(await _listening_sessions(database)) - set(other_than)) < count:
+        assert time.monotonic() < deadline, f"{len(found)} of {count} workers listening after {within} s"
+        await asyncio.sleep(0.1)
+
+
+async def test_postgresql_without_redis_caches_and_tells_every_node_through_listen_notify(
     nodes: Nodes, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    """Two nodes with the default settings and no Redis: the cache is on, and PostgreSQL carries the notices."""
     node_c = nodes.start_another(tmp_path_factory, "node-c")
+    node_d = nodes.start_another(tmp_path_factory, "node-d")
+    try:
+        await _wait_for_listeners(nodes.database, 2, within=10)
+        token = await nodes.token(node_c)
+        assert _statuses(await _userinfo(node_c, token)) == [200] * ROUNDS
+        # `auto` is on for PostgreSQL: a write nobody announced is not seen, the cache answers.
+        assert await _names_after_a_silent_rename(node_c, token, nodes.user["email"]) == ["old"] * ROUNDS
+
+        await _revoke(node_d, nodes.auth, token)
+        await _poll_until_refused(node_c, token, within=2)
+
+        # A role given from node D's CLI (a process of its own, with its own var_dir) reaches node C.
+        token = await nodes.token(node_c)
+        assert "System Manager" not in (await _userinfo(node_c, token, rounds=1))[0].json()["roles"]
+        node_d.cli("user", "roles", nodes.user["email"], "--add", "System Manager")
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=node_c.url, timeout=15) as http:
+            while "System Manager" not in (await http.get("/oauth/userinfo", headers=_bearer(token))).json()["roles"]:
+                assert time.monotonic() - started < 2, "node C still shows the old roles after 2 s"
+                await asyncio.sleep(0.02)
+        node_d.cli("user", "roles", nodes.user["email"], "--remove", "System Manager")
+
+        # The listening sessions cut (a PostgreSQL restart, a network blip): the workers listen again by
+        # themselves, and a revocation through node D still reaches node C.
+        cut = tuple(await _listening_sessions(nodes.database))
+        connection = await asyncpg.connect(nodes.database.url)
+        try:
+            for pid in cut:
+                await connection.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await connection.close()
+        token = await nodes.token(node_c)
+        assert _statuses(await _userinfo(node_c, token)) == [200] * ROUNDS
+        await _wait_for_listeners(nodes.database, 2, within=10, other_than=cut)
+        await _revoke(node_d, nodes.auth, token)
+        await _poll_until_refused(node_c, token, within=2)
+    finally:
+        node_c.stop()
+        node_d.stop()
+
+
+async def test_postgresql_with_the_cache_off_reads_through_so_every_node_refuses_at_once(
+    nodes: Nodes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    node_c = nodes.start_another(tmp_path_factory, "node-c", read_cache="off")
     try:
         token = await nodes.token(node_c)
         assert _statuses(await _userinfo(node_c, token)) == [200] * ROUNDS
-        # `auto` without Redis is off for PostgreSQL: even a write nobody announced is seen at once.
+        # `off`: even a write nobody announced is seen at once.
         assert await _names_after_a_silent_rename(node_c, token, nodes.user["email"]) == ["new"] * ROUNDS
         await _revoke(nodes.b, nodes.auth, token)
         assert _statuses(await _userinfo(node_c, token)) == [401] * ROUNDS

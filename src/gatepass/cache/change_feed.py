@@ -1,9 +1,10 @@
-"""Change notices between nodes over Redis pub/sub, so each node's read caches drop what changed elsewhere.
+"""Change notices between nodes, so each node's read caches drop what changed elsewhere.
 
-Within a node the shared stamp of reads.py already tells every worker; this feed carries the same
-news to the other nodes. Publishing never blocks or fails a request (a lost notice is bounded by the
-cache's max age), but while this worker's subscription is down it cannot know what it missed, so
-its cache is bypassed until the subscription is back, and then emptied.
+Within a node the shared stamp of reads.py already tells every worker; a feed carries the same news
+to the other nodes: Redis pub/sub when Redis is configured, else PostgreSQL's LISTEN/NOTIFY, which
+every node already reaches. Publishing never blocks or fails a request (a lost notice is bounded by
+the cache's max age), but while this worker's subscription is down it cannot know what it missed,
+so its cache is bypassed until the subscription is back, and then emptied.
 """
 
 from __future__ import annotations
@@ -13,12 +14,29 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 _log = logging.getLogger("gatepass.cache")
 
 CHANNEL = "gatepass:changes"
 _RETRY_SECONDS = 1.0
+
+
+class ChangeFeed(Protocol):
+    """What the read cache and the upkeep need of a feed, whichever carries it."""
+
+    is_listening: bool
+
+    def publish(self) -> None: ...
+
+    @property
+    def has_pending(self) -> bool: ...
+
+    async def flush(self) -> None: ...
+
+    async def listen(self, on_notice: Callable[[], None]) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class RedisChangeFeed:
@@ -95,3 +113,158 @@ class RedisChangeFeed:
     async def close(self) -> None:
         await self.flush()
         await self._redis.aclose()
+
+
+#: PostgreSQL's channel names are identifiers: no colon.
+PG_CHANNEL = "gatepass_changes"
+#: How often a listening worker proves that its subscription still hears notices, and how long it waits
+#: for its own probe to come back before it stops trusting its cache.
+_PROBE_EVERY_SECONDS = 5.0
+_PROBE_WITHIN_SECONDS = 2.0
+_PROBE_PREFIX = "probe:"
+
+
+class PostgresChangeFeed:
+    """Notices through PostgreSQL's LISTEN/NOTIFY, for nodes that share one PostgreSQL database and no Redis.
+
+    PostgreSQL queues a notification for every listening session when the NOTIFY commits, before it
+    answers, so as with Redis a client told "revoked" cannot then reach a node the notice was not on
+    its way to. Each worker listens on a connection of its own and proves every few seconds that the
+    subscription works, by hearing a probe it sent through its other connection: a connection lost
+    without a word, or a transaction-mode pooler (PgBouncer) that silently drops LISTEN, then turns
+    the cache off for that worker instead of leaving it stale.
+
+    Notices carry no data (which rows changed does not matter: see reads.py), so publishes that pile up
+    while one is being sent go out as one NOTIFY.
+    """
+
+    def __init__(self, dsn: str, *, connect_timeout: float = 5.0) -> None:
+        self._dsn = dsn
+        self._connect_timeout = connect_timeout
+        self._origin = secrets.token_hex(8)
+        self._sender: Any = None
+        self._is_due = False
+        self._sending: asyncio.Task[None] | None = None
+        self._probes_heard: dict[str, asyncio.Future[None]] = {}
+        # One statement at a time on the sending connection: notices and probes share it.
+        self._send_lock = asyncio.Lock()
+        self.is_listening = False
+
+    def publish(self) -> None:
+        """Announce a committed change; called from synchronous code, so the send runs as a task."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._is_due = True
+        if self._sending is None or self._sending.done():
+            self._sending = loop.create_task(self._send_while_due())
+
+    @property
+    def has_pending(self) -> bool:
+        return self._is_due or (self._sending is not None and not self._sending.done())
+
+    async def flush(self) -> None:
+        """Wait until every notice announced so far has been handed to PostgreSQL (or has failed)."""
+        while self._sending is not None and not self._sending.done():
+            await asyncio.gather(self._sending, return_exceptions=True)
+
+    async def _send_while_due(self) -> None:
+        while self._is_due:
+            # Cleared before the send: a publish during it is due again, since this NOTIFY may predate its commit.
+            self._is_due = False
+            await self._notify(self._origin)
+
+    async def _notify(self, payload: str) -> None:
+        import asyncpg
+
+        # Two tries: an idle connection PostgreSQL closed (a restart, an idle timeout) fails the first.
+        async with self._send_lock:
+            await self._notify_once_or_twice(asyncpg, payload)
+
+    async def _notify_once_or_twice(self, asyncpg: Any, payload: str) -> None:
+        for attempt in (1, 2):
+            try:
+                if self._sender is None or self._sender.is_closed():
+                    self._sender = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+                await asyncio.wait_for(self._sender.execute("SELECT pg_notify($1, $2)", PG_CHANNEL, payload), 2)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # best effort between nodes; see the module docstring
+                self._drop_sender()
+                if attempt == 2:
+                    _log.warning("could not announce a change to other nodes: %s", type(exc).__name__)
+
+    def _drop_sender(self) -> None:
+        if self._sender is not None:
+            with contextlib.suppress(Exception):
+                self._sender.terminate()
+            self._sender = None
+
+    async def listen(self, on_notice: Callable[[], None]) -> None:
+        """Run for the worker's life: call on_notice for every change announced by another process."""
+        import asyncpg
+
+        def heard(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+            if payload.startswith(_PROBE_PREFIX):
+                waiter = self._probes_heard.pop(payload, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+            elif payload != self._origin:
+                on_notice()
+
+        while True:
+            listener: Any = None
+            lost = asyncio.Event()
+
+            def closed(_connection: Any, lost: asyncio.Event = lost) -> None:
+                # At once, not at the next probe: notices may already be passing this worker by.
+                self.is_listening = False
+                lost.set()
+
+            try:
+                listener = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+                listener.add_termination_listener(closed)
+                await listener.add_listener(PG_CHANNEL, heard)
+                await self._probe()
+                self.is_listening = True
+                # Anything may have changed while we were not listening.
+                on_notice()
+                while True:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), _PROBE_EVERY_SECONDS)
+                    if lost.is_set():
+                        raise ConnectionError("the listening connection closed")
+                    await self._probe()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # PostgreSQL down, restarting or behind a pooler: bypass the cache, retry
+                if self.is_listening:
+                    _log.warning(
+                        "change notices from other nodes stopped (%s); reading from the database", type(exc).__name__
+                    )
+                else:
+                    _log.debug("change notices not heard yet: %s", type(exc).__name__)
+            finally:
+                self.is_listening = False
+                self._probes_heard.clear()
+                if listener is not None:
+                    with contextlib.suppress(Exception):
+                        listener.terminate()
+            await asyncio.sleep(_RETRY_SECONDS)
+
+    async def _probe(self) -> None:
+        """Send a probe through the sending connection; raise TimeoutError unless the listener hears it."""
+        payload = f"{_PROBE_PREFIX}{self._origin}:{secrets.token_hex(4)}"
+        heard: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._probes_heard[payload] = heard
+        await self._notify(payload)
+        await asyncio.wait_for(heard, _PROBE_WITHIN_SECONDS)
+
+    async def close(self) -> None:
+        await self.flush()
+        if self._sender is not None:
+            with contextlib.suppress(Exception):
+                await self._sender.close(timeout=self._connect_timeout)
+            self._sender = None
