@@ -112,7 +112,7 @@ def test_advertised_capabilities_are_exactly_what_gatepass_supports(
     assert sorted(openid["response_modes_supported"]) == ["fragment", "query"]
     assert sorted(openid["grant_types_supported"]) == [
         "authorization_code", "client_credentials", "implicit", "refresh_token",
-        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
     ]  # fmt: skip
     assert openid["code_challenge_methods_supported"] == ["S256"]
     for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):

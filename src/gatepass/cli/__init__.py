@@ -3,6 +3,7 @@
 from gatepass.cli import (  # noqa: F401  (each module adds its commands to the root group)
     clients,
     documents,
+    exchange_policies,
     frappe_import,
     keys,
     providers,

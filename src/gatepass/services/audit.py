@@ -20,6 +20,11 @@ CONSENT_DENIED = "consent.denied"
 TOKEN_ISSUED = "token.issued"
 TOKEN_REFRESHED = "token.refreshed"
 TOKEN_REVOKED = "token.revoked"
+# Token exchange (RFC 8693, services/oauth/grants/token_exchange.py): a token issued for a subject token, with
+# the audience, the subject's and the actor's clients; an admin added or removed an exchange policy.
+TOKEN_EXCHANGED = "token.exchanged"
+EXCHANGE_POLICY_ADDED = "exchange_policy.added"
+EXCHANGE_POLICY_REMOVED = "exchange_policy.removed"
 CODE_REUSED = "code.reused"
 REFRESH_REUSED = "refresh.reused"
 CLIENT_CREATED = "client.created"

@@ -204,7 +204,8 @@ async def test_client_must_authenticate_exactly_as_registered(
             400,
             "unsupported_grant_type",
             "grant_type 'password' is not supported; "
-            "use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code",
+            "use authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code "
+            "or urn:ietf:params:oauth:grant-type:token-exchange",
         ),
         (
             "web",

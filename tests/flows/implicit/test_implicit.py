@@ -85,5 +85,6 @@ async def test_implicit_is_not_a_token_endpoint_grant(sqlite_world: World, sqlit
         400,
         "unsupported_grant_type",
         "grant_type 'implicit' is not supported; "
-        "use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code",
+        "use authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code "
+        "or urn:ietf:params:oauth:grant-type:token-exchange",
     )

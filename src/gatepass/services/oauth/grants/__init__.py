@@ -10,5 +10,12 @@ from gatepass.services.oauth.grants.authorization_code import AuthorizationCodeG
 from gatepass.services.oauth.grants.client_credentials import ClientCredentialsGrant
 from gatepass.services.oauth.grants.device_code import DeviceCodeGrant
 from gatepass.services.oauth.grants.refresh_token import RefreshTokenGrant
+from gatepass.services.oauth.grants.token_exchange import TokenExchangeGrant
 
-__all__ = ["AuthorizationCodeGrant", "ClientCredentialsGrant", "DeviceCodeGrant", "RefreshTokenGrant"]
+__all__ = [
+    "AuthorizationCodeGrant",
+    "ClientCredentialsGrant",
+    "DeviceCodeGrant",
+    "RefreshTokenGrant",
+    "TokenExchangeGrant",
+]

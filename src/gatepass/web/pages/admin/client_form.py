@@ -37,6 +37,9 @@ GRANT_LABELS = {
     "client_credentials": "Acts on its own, as its service user",
     "implicit": "Tokens straight from the browser (legacy implicit flow)",
     "urn:ietf:params:oauth:grant-type:device_code": "Devices without a browser: the user types a code on /device",
+    "urn:ietf:params:oauth:grant-type:token-exchange": (
+        "Trades a user's token for one to another service (token exchange; an exchange policy says what)"
+    ),
 }
 RESPONSE_TYPE_LABELS = {
     "code": "An authorization code",
