@@ -123,7 +123,7 @@ def test_advertised_capabilities_are_exactly_what_gatepass_supports(
             "ES256", "EdDSA", "HS256", "HS384", "HS512", "PS256", "RS256",
         ]  # fmt: skip
     assert sorted(openid["id_token_signing_alg_values_supported"]) == ["ES256", "EdDSA", "HS256", "RS256"]
-    assert openid["subject_types_supported"] == ["public"]
+    assert openid["subject_types_supported"] == ["public", "pairwise"]
     assert openid["authorization_response_iss_parameter_supported"] is True
     assert {"openid", "profile", "email", "roles"} <= set(openid["scopes_supported"])
     assert set(openid["claims_supported"]) == CLAIMS

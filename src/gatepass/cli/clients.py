@@ -111,6 +111,17 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "strings it introspects ('' to unset: the server's tokens.access_token_format).",
         ),
         click.option(
+            "--subject-type",
+            type=click.Choice(["public", "pairwise"]),
+            help="public: the client is told each user's own sub; pairwise: a sub of its own sector, so clients "
+            "of different sectors cannot match users by it (OpenID Connect Core §8). Default public.",
+        ),
+        click.option(
+            "--sector-identifier-uri",
+            help="For pairwise: an https URL answering a JSON array of the client's redirect URIs; its host is the "
+            "sector. Needed when the redirect URIs are on several hosts ('' to unset).",
+        ),
+        click.option(
             "--frappe-legacy/--no-frappe-legacy",
             default=None,
             help="Accept either secret method and let it introspect any token, as Frappe clients expect.",
@@ -188,8 +199,9 @@ _BROWSER_ONLY_FIELDS = (
 )
 
 
-#: Settings of clients that authenticate with a signed JWT (RFC 7523): left out while unset.
+#: Settings of clients that authenticate with a signed JWT (RFC 7523), and of pairwise subjects: left out while unset.
 _CLIENT_ASSERTION_FIELDS = ("token_endpoint_auth_signing_alg", "jwks_uri", "jwks")
+_PAIRWISE_FIELDS = ("sector_identifier_uri", "pairwise_sector")
 
 
 def _is_browser_based(info: ClientInfo) -> bool:
@@ -220,6 +232,9 @@ _CLIENT_FIELDS_SHOWN = (
     "require_pushed_authorization_requests",
     "dpop_bound_access_tokens",
     "access_token_format",
+    "subject_type",
+    "sector_identifier_uri",
+    "pairwise_sector",
     "id_token_signed_response_alg",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
@@ -240,7 +255,7 @@ def _client_json(info: ClientInfo, service_user: str | None) -> dict[str, Any]:
     if not _is_browser_based(info):
         for name in _BROWSER_ONLY_FIELDS:
             data.pop(name, None)
-    for name in _CLIENT_ASSERTION_FIELDS:
+    for name in (*_CLIENT_ASSERTION_FIELDS, *_PAIRWISE_FIELDS):
         if data.get(name) is None:
             data.pop(name, None)
     if "client_credentials" in info.grant_types or service_user is not None:
@@ -277,6 +292,8 @@ async def _print_client(gatepass: Gatepass, saved: Any, as_json: bool) -> None:
     click.echo(f"grant types:   {' '.join(info.grant_types)}")
     if service_user is not None or "client_credentials" in info.grant_types:
         click.echo(f"service user:  {service_user or '-'}")
+    if info.pairwise_sector is not None:
+        click.echo(f"subjects:      pairwise, for the sector {info.pairwise_sector}")
     if info.dpop_bound_access_tokens:
         click.echo("DPoP:          required: its access tokens are bound to the key of its proofs")
     if info.access_token_format is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gatepass.protocol.errors import InvalidClientMetadata, InvalidRedirectUri, OAuthError
+from gatepass.protocol.oidc.pairwise import SUBJECT_PUBLIC, SUBJECT_TYPES
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
 from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
@@ -38,6 +39,9 @@ class RegistrationRequest:
     logo_uri: str | None
     contacts: tuple[str, ...]
     require_pushed_authorization_requests: bool = False
+    #: OpenID Connect Registration §2: public or pairwise subjects, and the document naming the sector.
+    subject_type: str = SUBJECT_PUBLIC
+    sector_identifier_uri: str | None = None
     #: RFC 7591 §2 and RFC 7523: where a private_key_jwt client's keys are, and the alg it signs with.
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
@@ -83,6 +87,13 @@ def _contacts(body: Mapping[str, Any]) -> tuple[str, ...]:
     if any(len(contact) > MAX_CONTACT_LENGTH for contact in contacts):
         raise InvalidClientMetadata(f"each of contacts must be at most {MAX_CONTACT_LENGTH} characters")
     return contacts
+
+
+def _subject_type(body: Mapping[str, Any]) -> str:
+    value = body.get("subject_type", SUBJECT_PUBLIC)
+    if value not in SUBJECT_TYPES:
+        raise InvalidClientMetadata(f"subject_type must be one of {', '.join(SUBJECT_TYPES)}")
+    return str(value)
 
 
 def _flag(body: Mapping[str, Any], name: str) -> bool:
@@ -146,6 +157,8 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         contacts=_contacts(body),
         # RFC 9126 §6: a client may ask to be held to PAR; omitted, it is not.
         require_pushed_authorization_requests=_flag(body, "require_pushed_authorization_requests"),
+        subject_type=_subject_type(body),
+        sector_identifier_uri=_https_url(body, "sector_identifier_uri"),
         dpop_bound_access_tokens=_flag(body, "dpop_bound_access_tokens"),
         **_assertion_metadata(body, str(method)),
     )

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.params import parse_scope
@@ -33,6 +32,7 @@ from gatepass.protocol.values import (
 )
 from gatepass.services import audit
 from gatepass.services.accounts import AccountError
+from gatepass.services.client_sectors import is_https_or_loopback, settle_subject_type
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.stores import ClientRecord, ClientStore, NotFound, UserStore
 
@@ -66,6 +66,9 @@ class ClientChanges:
     is_frappe_legacy: bool | None = None
     #: RFC 9126 §6: authorization requests only through the PAR endpoint.
     require_pushed_authorization_requests: bool | None = None
+    #: OpenID Connect Core §8: "public" or "pairwise"; the sector identifier URI ("" unsets it).
+    subject_type: str | None = None
+    sector_identifier_uri: str | None = None
     #: May introspect other clients' tokens (RFC 7662 §4). Only an admin sets it; registration never does.
     is_resource_server: bool | None = None
     is_enabled: bool | None = None
@@ -90,18 +93,13 @@ def _keeps_secret(info: ClientInfo) -> bool:
     return info.id_token_signed_response_alg == "HS256" or info.token_endpoint_auth_method == AUTH_CLIENT_SECRET_JWT
 
 
-def _is_https_or_loopback(uri: str) -> bool:
-    parts = urlsplit(uri)
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1"))
-
-
 def _check_assertion_settings(info: ClientInfo) -> None:
     method = info.token_endpoint_auth_method
     if method == AUTH_PRIVATE_KEY_JWT and info.jwks is None and info.jwks_uri is None:
         raise AccountError("A private_key_jwt client needs its public keys: a JWKS or a JWKS URI", field="jwks")
     if info.jwks is not None and not isinstance(info.jwks.get("keys"), list):
         raise AccountError('The JWKS must be a JWK Set: {"keys": [...]}', field="jwks")
-    if info.jwks_uri is not None and not _is_https_or_loopback(info.jwks_uri):
+    if info.jwks_uri is not None and not is_https_or_loopback(info.jwks_uri):
         raise AccountError("The JWKS URI must be an https URL (http only on this machine)", field="jwks_uri")
     alg = info.token_endpoint_auth_signing_alg
     allowed = ALGORITHMS_BY_METHOD.get(method, ())
@@ -225,6 +223,8 @@ class ClientService:
         for ttl_name in ("access_token_ttl_seconds", "refresh_token_ttl_seconds"):
             if values.get(ttl_name) == 0:
                 values[ttl_name] = None
+        if values.get("sector_identifier_uri") == "":
+            values["sector_identifier_uri"] = None
         if values.get("access_token_format") == "":
             values["access_token_format"] = None
         if changes.service_user_email is not None:
@@ -252,7 +252,7 @@ class ClientService:
         if updated.default_redirect_uri is None and len(updated.redirect_uris) == 1:
             updated = dataclasses.replace(updated, default_redirect_uri=updated.redirect_uris[0])
         _check(updated)
-        return updated
+        return await settle_subject_type(info, updated)
 
     def _new_secret(self, info: ClientInfo, chosen: str | None = None) -> tuple[ClientInfo, str | None, str | None]:
         if info.client_type == "public":

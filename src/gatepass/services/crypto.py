@@ -119,6 +119,8 @@ class InstanceKeys:
     digest_key: bytes
     csrf_key: bytes
     session_key: bytes
+    #: Keys the pairwise ``sub`` of each sector (services/subjects.py).
+    pairwise_key: bytes
     _fernet: Fernet
     #: Seals what the browser carries for the server between requests, apart from the secrets at rest.
     _sealing_fernet: Fernet
@@ -131,6 +133,7 @@ class InstanceKeys:
             digest_key=derive_key(instance_secret, "token-digest"),
             csrf_key=derive_key(instance_secret, "csrf"),
             session_key=derive_key(instance_secret, "session"),
+            pairwise_key=derive_key(instance_secret, "pairwise-subject"),
             _fernet=Fernet(encryption_key),
             _sealing_fernet=Fernet(sealing_key),
         )

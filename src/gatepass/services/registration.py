@@ -140,6 +140,9 @@ class RegistrationService:
             client_uri=request.client_uri,
             logo_uri=request.logo_uri,
             require_pushed_authorization_requests=request.require_pushed_authorization_requests,
+            subject_type=request.subject_type,
+            # "" unsets: an update that leaves it out drops it (RFC 7592 §2.2 replaces all metadata).
+            sector_identifier_uri=request.sector_identifier_uri or "",
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
             jwks=request.jwks,
             jwks_uri=request.jwks_uri,
@@ -158,10 +161,15 @@ class RegistrationService:
             "token_endpoint_auth_method": info.token_endpoint_auth_method,
             "scope": " ".join(info.scopes),
             "require_pushed_authorization_requests": info.require_pushed_authorization_requests,
+            "subject_type": info.subject_type,
             "dpop_bound_access_tokens": info.dpop_bound_access_tokens,
             "registration_client_uri": f"{self._issuer}/oauth/register/{info.client_id}",
         }
-        for key, value in (("client_uri", info.client_uri), ("logo_uri", info.logo_uri)):
+        for key, value in (
+            ("client_uri", info.client_uri),
+            ("logo_uri", info.logo_uri),
+            ("sector_identifier_uri", info.sector_identifier_uri),
+        ):
             if value:
                 body[key] = value
         if info.contacts:

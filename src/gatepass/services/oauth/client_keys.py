@@ -7,7 +7,6 @@ client that rotates its keys is not refused until the cache expires.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +15,8 @@ import httpx
 
 from gatepass.protocol.errors import InvalidClient
 from gatepass.protocol.values import ClientInfo
+from gatepass.services.client_documents import UnreadableDocument, fetch_client_json
 
-FETCH_TIMEOUT_SECONDS = 5.0
 MAX_JWKS_BYTES = 64 * 1024
 CACHE_SECONDS = 300.0
 #: An unknown kid re-reads the set at most this often: a stranger's assertions must not make us fetch.
@@ -51,25 +50,10 @@ class ClientKeys:
         return keys
 
     async def _fetch(self, uri: str) -> list[dict[str, Any]]:
-        failed = f"The client's jwks_uri {uri} could not be read"
         try:
-            async with (
-                httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, transport=self._transport) as http,
-                http.stream("GET", uri, headers={"Accept": "application/json"}) as response,
-            ):
-                if response.status_code != 200:
-                    raise InvalidClient(f"{failed}: it answered HTTP {response.status_code}")
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_JWKS_BYTES:
-                        raise InvalidClient(f"{failed}: it is larger than {MAX_JWKS_BYTES // 1024} KiB")
-        except httpx.HTTPError as exc:
-            raise InvalidClient(f"{failed}: {type(exc).__name__}") from None
-        try:
-            document = json.loads(body)
-        except ValueError:
-            raise InvalidClient(f"{failed}: it is not JSON") from None
+            document = await fetch_client_json(uri, max_bytes=MAX_JWKS_BYTES, transport=self._transport)
+        except UnreadableDocument as exc:
+            raise InvalidClient(f"The client's jwks_uri {uri} could not be read: {exc}") from None
         return _keys_of(document, "jwks_uri")
 
 

@@ -56,7 +56,7 @@ async def end_session(request: Request) -> Response:
     if request.method == "POST":
         is_confirmed = is_valid_csrf(request, str((await request.form()).get("csrf_token") or ""))
     # §2: without proof that the RP asked for this user's logout, ask the user first.
-    if session is not None and not is_confirmed and logout.hinted_subject != session[1].sub:
+    if session is not None and not is_confirmed and not context.oidc.is_hinted_user(logout, session[1]):
         return render(
             request,
             "logout_confirm.html",
