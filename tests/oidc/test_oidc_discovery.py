@@ -23,7 +23,7 @@ from support.server import REDIRECT_URI
 
 #: Every claim Gatepass's id_tokens and userinfo can carry.
 CLAIMS = {
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash",
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "azp", "at_hash", "sid",
     "name", "given_name", "family_name", "picture", "email", "email_verified", "roles",
 }  # fmt: skip
 
@@ -128,9 +128,15 @@ def test_advertised_capabilities_are_exactly_what_gatepass_supports(
     assert {"openid", "profile", "email", "roles"} <= set(openid["scopes_supported"])
     assert set(openid["claims_supported"]) == CLAIMS
     assert sorted(openid["prompt_values_supported"]) == ["consent", "login", "none"]
-    # Not implemented, so advertised as absent.
-    for flag in ("claims_parameter_supported", "request_parameter_supported", "request_uri_parameter_supported"):
-        assert openid.get(flag, False) is False
+    # Back-Channel Logout 1.0 §2.1: logout tokens are sent, and they (and id_tokens) carry sid.
+    assert openid["backchannel_logout_supported"] is True
+    assert openid["backchannel_logout_session_supported"] is True
+    # OIDC Core §5.5 and §3.1.2.1: the claims parameter is read for acr; two classes, one per number of factors.
+    assert openid["claims_parameter_supported"] is True
+    assert openid["acr_values_supported"] == ["urn:gatepass:acr:pwd", "urn:gatepass:acr:mfa"]
+    # RFC 9101: request objects by value (or pushed); a request_uri is only this server's own, from a push.
+    assert openid["request_parameter_supported"] is True
+    assert openid["request_uri_parameter_supported"] is False
 
 
 def test_jwks_is_cacheable_and_publishes_only_public_signing_keys(

@@ -35,7 +35,7 @@ from support.provision import World
 from support.server import REDIRECT_URI
 
 #: Claims about the token itself; every other claim is about the user.
-PROTOCOL_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash")
+PROTOCOL_CLAIMS = ("iss", "aud", "azp", "exp", "iat", "auth_time", "acr", "amr", "nonce", "at_hash", "sid")
 
 
 async def test_code_flow_id_token_verifies_and_carries_every_claim(oidc_world: World) -> None:
@@ -51,6 +51,8 @@ async def test_code_flow_id_token_verifies_and_carries_every_claim(oidc_world: W
     about_user = {key: value for key, value in claims.items() if key not in PROTOCOL_CLAIMS}
     assert sorted_roles(about_user) == user_claims(user, ALL_SCOPES)
     assert sorted(claims["roles"]) == sorted(["System Manager", SALES_ROLE])
+    # OIDC Core §2: a password login, one factor.
+    assert (claims["amr"], claims["acr"]) == (["pwd"], "urn:gatepass:acr:pwd")
 
 
 async def test_refresh_returns_a_new_id_token_for_the_same_login(oidc_world: World) -> None:

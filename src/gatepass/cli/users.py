@@ -128,6 +128,22 @@ async def user_enable(gatepass: Gatepass, email: str) -> None:
 async def user_roles(gatepass: Gatepass, email: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
     """Show a user's roles, or change them with --add and --remove."""
     found = await _user_by_email(gatepass, email)
+@user.command("reset-factors")
+@click.argument("email")
+@run_with_gatepass
+async def user_reset_factors(gatepass: Gatepass, email: str) -> None:
+    """Remove a user's authenticator app and recovery codes (a lost phone): the way back in for anyone,
+    admins included. Where two-factor login is required, they set up a new app at their next login."""
+    found = await _user_by_email(gatepass, email)
+    had_any = await gatepass.second_factors.reset(found)
+    if not had_any:
+        click.echo(f"{found.email} had no second factor; nothing to reset.")
+        return
+    required = await gatepass.second_factors.is_required_for(found)
+    then = "set up a new authenticator app" if required else "log in with their password alone"
+    click.echo(f"Reset the second factors of {found.email}: at their next login they {then}.")
+
+
     if added or removed:
         roles = tuple(r for r in dict.fromkeys(found.roles + added) if r not in removed)
         await gatepass.accounts.set_roles(found.id, roles)

@@ -285,13 +285,44 @@ class AccountService:
         """
         await self.users.replace_password_hash(user_id, old_hash, await self._passwords.hash(password), self._clock())
 
-    async def start_session(self, user_id: int) -> str:
-        """A new login session; returns the cookie value (only its digest is stored)."""
+    async def start_session(
+        self,
+        user_id: int,
+        *,
+        amr: tuple[str, ...] = ("pwd",),
+        user_agent: str | None = None,
+        ip: str | None = None,
+    ) -> str:
+        """A new login session, authenticated by ``amr``; returns the cookie value (only its digest is stored).
+        The browser's User-Agent and address let its owner tell it apart in their list of sessions."""
         now = self._clock()
         token = new_token()
+    async def second_factor_wait(self, user: UserRecord, ip: str | None) -> int | None:
+        """Seconds to wait before this user may try a second-factor code from this address; None: now.
+
+        Codes count against the same lockout as passwords: whoever knows the password gets no more
+        guesses at the six digits than at the password itself.
+        """
+        locked = self._lock_of(await self._throttles(self._throttle_keys(user.email, ip)), self._clock())
+        return None if locked is None else locked[1]
+
+    async def second_factor_failed(self, user: UserRecord, ip: str | None, *, reason: str) -> None:
+        await self._record_failure(self._throttle_keys(user.email, ip), user, ip)
+        await self._audit.record(audit.LOGIN_SECOND_FACTOR_FAILED, user_id=user.id, ip=ip, reason=reason)
+
+    async def check_password(self, user: UserRecord, password: str, ip: str | None) -> bool:
+        """The user's own password, as proof for a change to their account; a wrong one counts as a failed login."""
+        if user.password_hash is None or not password:
+            return False
+        if (await self._passwords.check(user.password_hash, password[:1024])).is_valid:
+            return True
+        await self._record_failure(self._throttle_keys(user.email, ip), user, ip)
+        return False
+
         await self._sessions.add_session(
-            token_digest(self._keys.session_key, token), user_id, now, now, now + self._session_ttl
-        )
+            token_digest(self._keys.session_key, token), user_id, now, now, now + self._session_ttl, amr=amr,
+            user_agent=user_agent, ip=ip,
+        )  # fmt: skip
         return token
 
     async def get_session(self, cookie: str | None) -> tuple[SessionRecord, UserRecord] | None:

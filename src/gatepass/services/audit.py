@@ -63,6 +63,22 @@ _log = logging.getLogger("gatepass.audit")
 #: event recorded meanwhile carries it as ``actor``, so no code path can forget to say who it was.
 _actor: ContextVar[str | None] = ContextVar("gatepass_audit_actor", default=None)
 
+# A client pushed an authorization request (RFC 9126, services/oauth/par.py), in a signed request object or not.
+PAR_PUSHED = "par.pushed"
+# Back-channel logout (services/backchannel_logout.py): logout tokens queued for clients, each accepted by its
+# client, or given up after the last attempt (with the last error).
+BACKCHANNEL_LOGOUT_QUEUED = "backchannel_logout.queued"
+BACKCHANNEL_LOGOUT_DELIVERED = "backchannel_logout.delivered"
+BACKCHANNEL_LOGOUT_ABANDONED = "backchannel_logout.abandoned"
+# Second factors (services/second_factors.py): a wrong or reused code at login or step-up; a code accepted;
+# an authenticator app added or removed by its owner; recovery codes made again; every factor of a user
+# removed by an admin or the CLI.
+LOGIN_SECOND_FACTOR_FAILED = "login.second_factor_failed"
+LOGIN_SECOND_FACTOR_SUCCEEDED = "login.second_factor_succeeded"
+SECOND_FACTOR_ADDED = "user.second_factor_added"
+SECOND_FACTOR_REMOVED = "user.second_factor_removed"
+RECOVERY_CODES_RENEWED = "user.recovery_codes_renewed"
+FACTORS_RESET = "user.factors_reset"
 
 @contextlib.contextmanager
 def acting_as(actor: str) -> Iterator[None]:

@@ -45,6 +45,20 @@ RUNTIME_SETTINGS = (
         None,
         "The scopes a dynamically registered client may ask for (space-separated); more are dropped.",
     ),
+    RuntimeSetting(
+        "two_factor_required",
+        "admins",
+        ("admins", "roles", "everyone", "off"),
+        "Who must log in with a second factor (and is led to set one up at their next login): admins: "
+        "System Managers, once one of them has set one up; roles: holders of the roles in two_factor_roles; "
+        "everyone; off.",
+    ),
+    RuntimeSetting(
+        "two_factor_roles",
+        "System Manager",
+        None,
+        "With two_factor_required=roles: the roles whose holders must use a second factor, comma-separated.",
+    ),
 )
 _BY_KEY = {setting.key: setting for setting in RUNTIME_SETTINGS}
 
@@ -73,6 +87,10 @@ class RuntimeSettingsService:
                 value = " ".join(parse_scope(value))
             except OAuthError as exc:
                 raise AccountError(exc.description, field=key) from None
+        elif key == "two_factor_roles":
+            value = ", ".join(dict.fromkeys(role.strip() for role in value.split(",") if role.strip()))
+            if not value:
+                raise AccountError("two_factor_roles needs at least one role name", field=key)
         if setting.choices is not None and value not in setting.choices:
             raise AccountError(f"{key} must be one of {', '.join(map(str, setting.choices))}", field=key)
         await self._store.set_runtime_setting(key, value, self._clock())

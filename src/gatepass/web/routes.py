@@ -14,7 +14,14 @@ from gatepass.compat.frappe import FRAPPE_METHOD_PREFIX
 from gatepass.web import health
 from gatepass.web.oauth import authorize as authorize_endpoint
 from gatepass.web.oauth import backchannel, discovery, logout, register, userinfo
-from gatepass.web.pages import device, home, login, social_login
+from gatepass.web.pages import (
+    device,
+    home,
+    login,
+    second_factor,
+    social_login,
+    two_factor,
+)
 from gatepass.web.pages.admin.routes import build_admin_routes
 
 
@@ -25,6 +32,13 @@ def build_web_routes() -> list[BaseRoute]:
         Route("/login", login.login_page, methods=["GET"]),
         Route("/login", login.login_submit, methods=["POST"]),
         Route("/logout", login.logout_submit, methods=["POST"]),
+        Route("/login/second-factor", second_factor.second_factor_page, methods=["GET"]),
+        Route("/login/second-factor", second_factor.second_factor_submit, methods=["POST"]),
+        Route("/login/second-factor/enrol", second_factor.enrol_submit, methods=["POST"]),
+        Route("/account/two-factor", two_factor.two_factor_page, methods=["GET"]),
+        Route("/account/two-factor/enrol", two_factor.enrol, methods=["POST"]),
+        Route("/account/two-factor/recovery-codes", two_factor.renew_recovery_codes, methods=["POST"]),
+        Route("/account/two-factor/remove", two_factor.remove, methods=["POST"]),
         Route("/login/{provider}/start", social_login.social_start, methods=["GET"]),
         Route("/login/{provider}/callback", social_login.social_callback, methods=["GET"]),
         Route("/account/apps/revoke", home.revoke_app, methods=["GET", "POST"]),

@@ -10,6 +10,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from gatepass.protocol.oidc.authentication_context import acr_of, amr_claim
+
 
 def token_hash(value: str, alg: str) -> str:
     """at_hash / c_hash: the left half of the hash that matches the signing algorithm (§3.1.3.6).
@@ -33,6 +35,7 @@ def build_id_token_claims(
     access_token: str | None,
     code: str | None,
     user_claims: dict[str, Any],
+    amr: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     issued_at = int(now.timestamp())
     claims: dict[str, Any] = {**user_claims}
@@ -49,6 +52,10 @@ def build_id_token_claims(
     )
     if auth_time is not None:
         claims["auth_time"] = int(auth_time.timestamp())
+    if amr:
+        # §2: how the user authenticated, for a login the id_token stands for (not a refresh without one).
+        claims["amr"] = amr_claim(amr)
+        claims["acr"] = acr_of(amr)
     if nonce is not None:
         claims["nonce"] = nonce
     if access_token is not None:

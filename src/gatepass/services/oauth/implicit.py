@@ -19,7 +19,13 @@ class ImplicitIssuer:
         self._id_tokens = id_tokens
 
     async def issue_implicit(
-        self, client: ClientRecord, request: AuthorizationRequest, user: UserRecord, auth_time: datetime
+        self,
+        client: ClientRecord,
+        request: AuthorizationRequest,
+        user: UserRecord,
+        auth_time: datetime,
+        sid: str | None = None,
+        amr: tuple[str, ...] = (),
     ) -> dict[str, str]:
         """The response parameters for ``token``, ``id_token`` or ``id_token token``."""
         response: dict[str, str] = {}
@@ -47,6 +53,13 @@ class ImplicitIssuer:
         if "id_token" in response_types:
             # OIDC Core §3.2.2.10: at_hash only when an access token is returned beside it.
             response["id_token"] = await self._id_tokens.issue_id_token(
-                client, user, request.scopes, nonce=request.nonce, auth_time=auth_time, access_token=access_token
+                client,
+                user,
+                request.scopes,
+                nonce=request.nonce,
+                auth_time=auth_time,
+                access_token=access_token,
+                sid=sid,
+                amr=amr,
             )
         return response

@@ -18,6 +18,7 @@ from gatepass.services.authorize import (
     AuthorizationRedirectError,
     NeedsConsent,
     NeedsLogin,
+    NeedsSecondFactor,
     Redirect,
 )
 from gatepass.services.pending_request import PendingRequest
@@ -96,6 +97,10 @@ async def authorize(request: Request) -> Response:
         return _withheld_page(request, shown)
     if isinstance(outcome, NeedsLogin):
         return _login_redirect(request, pending, is_forced=outcome.is_forced)
+    if isinstance(outcome, NeedsSecondFactor):
+        again = context.authorize.after_login(pending, is_forced=False)
+        next_url = f"{AUTHORIZE_PATH}?{urlencode(again)}"
+        return RedirectResponse(f"/login/second-factor?{urlencode({'next': next_url})}", status_code=303)
     if isinstance(outcome, NeedsConsent):
         document_scopes = await context.doctypes.scope_texts(outcome.request.scopes)
         return _consent_page(request, outcome, dict(pending.carried), document_scopes)

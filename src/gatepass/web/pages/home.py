@@ -58,6 +58,10 @@ async def _account_page(
         },
         status_code=status_code,
     )
+            "two_factor": await context.second_factors.status(user),
+            "sessions": sessions,
+            "sessions_notice": _SESSIONS_NOTICES.get(request.query_params.get("sessions", "")),
+            "email_notice": _EMAIL_NOTICES.get(request.query_params.get("email", "")),
 
 
 _PASSWORD_NOTICES = {

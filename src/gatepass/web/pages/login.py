@@ -10,9 +10,11 @@ from starlette.responses import RedirectResponse, Response
 from gatepass.http.csrf import is_valid_csrf
 from gatepass.http.session import current_session
 from gatepass.protocol.errors import SlowDown
+from gatepass.protocol.oidc.authentication_context import AMR_PASSWORD
 from gatepass.services.accounts import LoginResult, source_of
 from gatepass.web.context import client_ip, web
 from gatepass.web.pages.app_hint import waiting_app
+from gatepass.web.pages.login_session import after_first_factor
 from gatepass.web.ratelimit import check_rate
 from gatepass.web.templates import render
 
@@ -126,15 +128,7 @@ async def login_submit(request: Request) -> Response:
             },
             status_code=401,
         )
-    old = request.cookies.get(context.session_cookie)
-    if old:
-        await context.accounts.end_session(old, None)
-    cookie = await context.accounts.start_session(result.user.id)
-    response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(
-        context.session_cookie, cookie, httponly=True, samesite="lax", secure=context.is_https, path="/"
-    )
-    return response
+    return await after_first_factor(request, result.user, (AMR_PASSWORD,), next_url)
 
 
 async def logout_submit(request: Request) -> Response:

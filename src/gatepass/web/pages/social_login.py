@@ -12,11 +12,13 @@ import logging
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.protocol.oidc.authentication_context import AMR_FEDERATED
 from gatepass.protocol.tokens import new_token
 from gatepass.services.social_login import LOGIN_ATTEMPT_TTL_SECONDS, SocialLoginError
 from gatepass.services.stores import ProviderConfig
 from gatepass.web.context import client_ip, web
 from gatepass.web.pages.login import safe_next
+from gatepass.web.pages.login_session import after_first_factor
 from gatepass.web.templates import render
 
 _log = logging.getLogger("gatepass.web")
@@ -78,12 +80,4 @@ async def social_callback(request: Request) -> Response:
         )
     except SocialLoginError as error:
         return _problem_page(request, error, name)
-    old = request.cookies.get(context.session_cookie)
-    if old:
-        await context.accounts.end_session(old, None)
-    cookie = await context.accounts.start_session(user.id)
-    response = RedirectResponse(safe_next(next_url), status_code=303)
-    response.set_cookie(
-        context.session_cookie, cookie, httponly=True, samesite="lax", secure=context.is_https, path="/"
-    )
-    return response
+    return await after_first_factor(request, user, (AMR_FEDERATED,), safe_next(next_url))

@@ -35,6 +35,9 @@ NOTICES = {
     "provider_disabled": "Disabled. The login page no longer offers it, and logins through it are refused.",
     "revoked": "Revoked: the tokens of that grant no longer work.",
     "password": "Password changed.",
+    "session_ended": "Signed out: that browser must log in again.",
+    "sessions_ended": "Signed out everywhere: every browser of the user must log in again.",
+    "factors_reset": "Two-factor login reset: the authenticator app and recovery codes no longer work.",
     "rotated": "New signing keys made: published now, signing after the grace period.",
     "purged": "Purged: expired and revoked codes, tokens and sessions are deleted.",
 }

@@ -54,6 +54,8 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     (f"{_PROVIDER}/delete", "POST", providers.delete_provider),
     ("/admin/tokens", "GET", tokens.list_tokens),
     ("/admin/tokens/{grant_id:int}/revoke", "POST", tokens.revoke_token),
+    (f"{_USER}/sessions/end", "POST", sessions.end_sessions),
+    (f"{_USER}/factors", "POST", users.reset_factors),
     ("/admin/tokens/purge", "POST", tokens.purge),
     ("/admin/audit", "GET", audit.audit_log),
     ("/admin/settings", "GET", system.settings_page),

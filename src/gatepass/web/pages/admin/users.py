@@ -82,6 +82,7 @@ async def show_user(
             "is_me": user.id == me.id,
             **(extra or {}),
         },
+            "factors": await context.second_factors.status(user),
         status_code=status_code,
     )
 
@@ -134,5 +135,13 @@ async def set_password(request: Request, me: UserRecord) -> Response:
 async def issue_api_key(request: Request, me: UserRecord) -> Response:
     user = await _user(request)
     await read_form(request)
+async def reset_factors(request: Request, me: UserRecord) -> Response:
+    """A lost phone: the user's app and recovery codes stop working (audited, with the admin as actor)."""
+    user = await _user(request)
+    await read_form(request)
+    await admin(request).second_factors.reset(user)
+    return done(f"/admin/users/{user.id}", "factors_reset")
+
+
     api_key, api_secret = await admin(request).api_keys.issue(user.id)
     return await show_user(request, me, {"api_key": api_key, "api_secret": api_secret})

@@ -1,0 +1,121 @@
+"""Two-factor login in headless Chromium: an authenticator app set up on the account page, codes at login
+(each once, within a step either side of now), recovery codes (each once), and an admin's reset.
+
+The server reads a clock the tests move forward by a TOTP step between logins, so that the next code
+is a new one without waiting for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from two_factor_support import (
+    REUSED_CODE,
+    WRONG_CODE,
+    alert,
+    code_at,
+    confirm_enrolment,
+    enter_code,
+    log_in_with_password,
+)
+
+from support.clock_server import ClockServer
+
+pytestmark = pytest.mark.browser
+
+
+async def _enrolled_user(page: Any, server: ClockServer) -> tuple[dict[str, Any], str, list[str]]:
+    user = server.create_user()
+    await log_in_with_password(page, server, user)
+    await page.goto(f"{server.url}/account/two-factor")
+    secret, codes = await confirm_enrolment(page, server)
+    await page.context.clear_cookies()
+    server.clock.advance(seconds=30)
+    return user, secret, codes
+
+
+async def test_a_user_sets_up_an_app_and_then_logs_in_with_its_codes(page: Any, clock_server: ClockServer) -> None:
+    user = clock_server.create_user()
+    await log_in_with_password(page, clock_server, user)
+    assert "Off." in (await page.text_content("#two-factor + p") or "")
+    await page.click("text=Set up an authenticator app")
+    assert await page.title() == "Set up two-factor login · Gatepass"
+    secret, codes = await confirm_enrolment(page, clock_server)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert "Two-factor login is on." in (await page.text_content("[role=status]") or "")
+    await page.click("text=I saved them, continue")
+    assert await page.text_content("#recovery-codes-left") == "10"
+
+    await page.context.clear_cookies()
+    clock_server.clock.advance(seconds=30)
+    await log_in_with_password(page, clock_server, user)
+    assert page.url.startswith(f"{clock_server.url}/login/second-factor")
+    assert await page.title() == "Two-factor login · Gatepass"
+    await enter_code(page, code_at(secret, clock_server))
+    assert page.url == f"{clock_server.url}/"
+    assert await page.text_content("header .who") == user["email"]
+
+
+async def test_a_wrong_code_and_a_used_code_are_refused_with_a_message(page: Any, clock_server: ClockServer) -> None:
+    user, secret, _ = await _enrolled_user(page, clock_server)
+    code = code_at(secret, clock_server)
+    await log_in_with_password(page, clock_server, user)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    await enter_code(page, wrong)
+    assert await alert(page) == WRONG_CODE
+    assert await page.locator("header .who").count() == 0
+    await enter_code(page, code)
+    assert page.url == f"{clock_server.url}/"
+
+    # The same code again, from another browser that knows the password: refused, it was used.
+    await page.context.clear_cookies()
+    await log_in_with_password(page, clock_server, user)
+    await enter_code(page, code)
+    assert await alert(page) == REUSED_CODE
+    assert page.url.startswith(f"{clock_server.url}/login/second-factor")
+
+
+async def test_a_recovery_code_logs_in_once(page: Any, clock_server: ClockServer) -> None:
+    user, _, codes = await _enrolled_user(page, clock_server)
+    await log_in_with_password(page, clock_server, user)
+    await enter_code(page, codes[3].upper())
+    assert page.url == f"{clock_server.url}/"
+    await page.goto(f"{clock_server.url}/account/two-factor")
+    assert await page.text_content("#recovery-codes-left") == "9"
+
+    await page.context.clear_cookies()
+    await log_in_with_password(page, clock_server, user)
+    await enter_code(page, codes[3])
+    assert await alert(page) == WRONG_CODE
+
+
+async def test_the_cli_resets_a_users_factors_so_the_password_alone_logs_in(
+    page: Any, clock_server: ClockServer
+) -> None:
+    user, _, _ = await _enrolled_user(page, clock_server)
+    result = clock_server.cli("user", "reset-factors", user["email"])
+    assert result.stdout.strip() == (
+        f"Reset the second factors of {user['email']}: at their next login they log in with their password alone."
+    )
+    await log_in_with_password(page, clock_server, user)
+    assert page.url == f"{clock_server.url}/"
+    assert "Off." in (await page.text_content("#two-factor + p") or "")
+    again = clock_server.cli("user", "reset-factors", user["email"])
+    assert again.stdout.strip() == f"{user['email']} had no second factor; nothing to reset."
+
+
+async def test_switching_off_needs_the_password_or_a_code(page: Any, clock_server: ClockServer) -> None:
+    user, secret, _ = await _enrolled_user(page, clock_server)
+    await log_in_with_password(page, clock_server, user)
+    await enter_code(page, code_at(secret, clock_server))
+    await page.goto(f"{clock_server.url}/account/two-factor")
+    await page.fill("#remove-proof", "not-my-password")
+    async with page.expect_navigation():
+        await page.click("form[action='/account/two-factor/remove'] button")
+    assert await alert(page) == "Enter your password or a current code from your app to confirm."
+    await page.fill("#remove-proof", user["password"])
+    async with page.expect_navigation():
+        await page.click("form[action='/account/two-factor/remove'] button")
+    assert page.url == f"{clock_server.url}/account/two-factor?done=removed"
+    assert await page.title() == "Set up two-factor login · Gatepass"
