@@ -93,6 +93,7 @@ class AccountService:
         lockout: LockoutPolicy,
         session_ttl_seconds: int,
         revoke_all_of: Callable[[int], Awaitable[object]],
+        session_ended: Callable[[SessionRecord], Awaitable[object]],
         passwords: Passwords | None = None,
     ) -> None:
         self.users = users
@@ -103,6 +104,7 @@ class AccountService:
         self._lockout = lockout
         self._session_ttl = timedelta(seconds=session_ttl_seconds)
         self._revoke_all_of = revoke_all_of
+        self._session_ended = session_ended
         self._passwords = passwords or Passwords()
 
     async def ensure_builtin_roles(self) -> None:
@@ -285,44 +287,13 @@ class AccountService:
         """
         await self.users.replace_password_hash(user_id, old_hash, await self._passwords.hash(password), self._clock())
 
-    async def start_session(
-        self,
-        user_id: int,
-        *,
-        amr: tuple[str, ...] = ("pwd",),
-        user_agent: str | None = None,
-        ip: str | None = None,
-    ) -> str:
-        """A new login session, authenticated by ``amr``; returns the cookie value (only its digest is stored).
-        The browser's User-Agent and address let its owner tell it apart in their list of sessions."""
+    async def start_session(self, user_id: int) -> str:
+        """A new login session; returns the cookie value (only its digest is stored)."""
         now = self._clock()
         token = new_token()
-    async def second_factor_wait(self, user: UserRecord, ip: str | None) -> int | None:
-        """Seconds to wait before this user may try a second-factor code from this address; None: now.
-
-        Codes count against the same lockout as passwords: whoever knows the password gets no more
-        guesses at the six digits than at the password itself.
-        """
-        locked = self._lock_of(await self._throttles(self._throttle_keys(user.email, ip)), self._clock())
-        return None if locked is None else locked[1]
-
-    async def second_factor_failed(self, user: UserRecord, ip: str | None, *, reason: str) -> None:
-        await self._record_failure(self._throttle_keys(user.email, ip), user, ip)
-        await self._audit.record(audit.LOGIN_SECOND_FACTOR_FAILED, user_id=user.id, ip=ip, reason=reason)
-
-    async def check_password(self, user: UserRecord, password: str, ip: str | None) -> bool:
-        """The user's own password, as proof for a change to their account; a wrong one counts as a failed login."""
-        if user.password_hash is None or not password:
-            return False
-        if (await self._passwords.check(user.password_hash, password[:1024])).is_valid:
-            return True
-        await self._record_failure(self._throttle_keys(user.email, ip), user, ip)
-        return False
-
         await self._sessions.add_session(
-            token_digest(self._keys.session_key, token), user_id, now, now, now + self._session_ttl, amr=amr,
-            user_agent=user_agent, ip=ip,
-        )  # fmt: skip
+            token_digest(self._keys.session_key, token), user_id, now, now, now + self._session_ttl
+        )
         return token
 
     async def get_session(self, cookie: str | None) -> tuple[SessionRecord, UserRecord] | None:
@@ -337,7 +308,12 @@ class AccountService:
         return record, user
 
     async def end_session(self, cookie: str | None, user_id: int | None) -> None:
-        if cookie:
-            await self._sessions.delete_session(token_digest(self._keys.session_key, cookie))
+        """The session of this cookie ends; the apps that took part in it are told (back-channel logout)."""
+        if cookie and len(cookie) <= 128:
+            digest = token_digest(self._keys.session_key, cookie)
+            ending = await self._sessions.get_session(digest, self._clock())
+            await self._sessions.delete_session(digest)
+            if ending is not None:
+                await self._session_ended(ending)
             if user_id is not None:
                 await self._audit.record(audit.LOGOUT, user_id=user_id)
