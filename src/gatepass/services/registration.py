@@ -144,6 +144,7 @@ class RegistrationService:
             # "" unsets: an update that leaves it out drops it (RFC 7592 §2.2 replaces all metadata).
             sector_identifier_uri=request.sector_identifier_uri or "",
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
+            access_token_format=request.access_token_format or "",
             jwks=request.jwks,
             jwks_uri=request.jwks_uri,
             token_endpoint_auth_signing_alg=request.token_endpoint_auth_signing_alg,
@@ -169,6 +170,7 @@ class RegistrationService:
             ("client_uri", info.client_uri),
             ("logo_uri", info.logo_uri),
             ("sector_identifier_uri", info.sector_identifier_uri),
+            ("access_token_format", info.access_token_format),
         ):
             if value:
                 body[key] = value

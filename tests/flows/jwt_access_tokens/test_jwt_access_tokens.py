@@ -225,3 +225,25 @@ async def test_a_revoked_jwt_is_refused_by_every_worker(start_server, read_cache
         assert await statuses(token) == [200] * rounds
         assert (await Backchannel(http, server).revoke(service, token)).status_code == 200
     assert await statuses(token) == [401] * rounds
+
+
+async def test_dynamic_registration_takes_the_access_token_format(
+    sqlite_open_registration_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    server = sqlite_open_registration_server
+    metadata = {"client_name": "Signed Tokens App", "redirect_uris": ["https://app.example.com/callback"]}
+    registered = await http.post(server.url + "/oauth/register", json={**metadata, "access_token_format": "jwt"})
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["access_token_format"] == "jwt"
+    shown = json.loads(server.cli("client", "show", registered.json()["client_id"], "--json").stdout)
+    assert shown["access_token_format"] == "jwt"
+    # Left out, the client follows the server's default, and the answer says nothing of it.
+    plain = await http.post(server.url + "/oauth/register", json=metadata)
+    assert plain.status_code == 201, plain.text
+    assert "access_token_format" not in plain.json()
+
+    refused = await http.post(server.url + "/oauth/register", json={**metadata, "access_token_format": "paseto"})
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"error": "invalid_client_metadata", "error_description": "access_token_format must be one of opaque, jwt"},
+    )
