@@ -230,6 +230,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         grant_tokens=tokens,
         clients=clients,
         users=users,
+        subjects=subjects,
         clock=clock,
     )
     dpop_proofs = SqlDpopProofStore(database)
@@ -352,6 +353,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             SqlSecondFactorStore(database), accounts, runtime, keys, audit, clock,
             # What authenticator apps show beside the account: this instance's host.
             issuer_name=urlsplit(issuer).netloc or "Gatepass",
+            on_factor_added=lambda user_id: notices.second_factor_added(user_id, "an authenticator app"),
         ),  # fmt: skip
         outbox=outbox,
         notices=notices,
@@ -363,6 +365,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         access_tokens=access_tokens,
         authorize=authorize,
         pushed_authorization=PushedAuthorizationEndpoint(
+            dpop=dpop,
             clients=client_auth,
             authorize=authorize,
             store=pushed_requests,
@@ -512,7 +515,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
         await gatepass.signing_keys.ensure_keys()
         await _warn_about_risky_providers(gatepass.social.providers)
         if settings.mail.is_development:
-            _log.warning(
+            _log.info(
                 "no mail.smtp_host configured: mails (password reset and verification links, security notices) "
                 "are not sent but written to this log, for development only"
             )

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,6 +111,15 @@ def parse_dpop_jkt(value: str | None) -> str | None:
             "dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP key: 43 characters"
         )
     return value
+
+
+def bind_pushed_params(params: Mapping[str, str], proof_jkt: str) -> dict[str, str]:
+    """§10.1: a proof sent with a pushed authorization request binds its code as ``dpop_jkt`` would; both sent,
+    they must name the same key."""
+    sent = params.get("dpop_jkt")
+    if sent is not None and not hmac.compare_digest(sent, proof_jkt):
+        raise InvalidDpopProof("dpop_jkt must be the thumbprint of the key that signed the DPoP proof sent with it")
+    return {**params, "dpop_jkt": proof_jkt}
 
 
 def access_token_hash(access_token: str) -> str:

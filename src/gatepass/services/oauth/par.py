@@ -3,9 +3,11 @@ and gets a short-lived, single-use request_uri to send the browser with instead.
 
 The steps, in order (each raises or returns):
 1. the client, authenticated as at the token endpoint (``invalid_client``);
-2. the parameters, without the client's credentials and without a request_uri (``invalid_request``);
+2. the parameters: those of its signed request object when it sent one (RFC 9126 §3, RFC 9101;
+   ``invalid_request_object``), else the form without the client's credentials and without a request_uri
+   (``invalid_request``, also for a client that must sign its requests);
 3. the request, validated as the authorization endpoint validates it before any page (RFC 9126 §2.1);
-4. the request stored under the digest of the request_uri's random reference.
+4. the request stored under the digest of the request_uri's random reference, and ``par.pushed`` audited.
 
 An admin's "try it" (console and CLI) for a client that must use PAR takes steps 3 and 4 on the
 client's behalf.
@@ -14,17 +16,24 @@ client's behalf.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from gatepass.protocol.errors import InvalidRequest
+from gatepass.protocol.fapi2_security_profile import request_uri_lifetime_seconds
+from gatepass.protocol.rfc9101_request_object import check_request_parameters
 from gatepass.protocol.rfc9126_par import build_pushed_params, build_request_uri, is_par_required
+from gatepass.protocol.rfc9449_dpop import bind_pushed_params
 from gatepass.protocol.tokens import new_token
 from gatepass.protocol.values import ClientInfo
+from gatepass.services import audit
 from gatepass.services.authorize import AuthorizeService
 from gatepass.services.client_trial import TrialAuthorization
 from gatepass.services.oauth.client_auth import ClientAuthenticator
+from gatepass.services.oauth.dpop import DpopVerifier
+from gatepass.services.oauth.request_objects import RequestObjectReader
 from gatepass.services.stores import NewPushedRequest, PushedRequestStore
 
 
@@ -43,20 +52,46 @@ class PushedAuthorizationEndpoint:
         clients: ClientAuthenticator,
         authorize: AuthorizeService,
         store: PushedRequestStore,
+        request_objects: RequestObjectReader,
+        audit_log: audit.Audit,
         clock: Callable[[], datetime],
         ttl_seconds: int,
+        dpop: DpopVerifier,
         is_required_for_every_client: bool = False,
     ) -> None:
+        self._dpop = dpop
         self._is_required_for_every_client = is_required_for_every_client
+        self._request_objects = request_objects
+        self._audit = audit_log
         self._clients = clients
         self._authorize = authorize
         self._store = store
         self._clock = clock
         self._ttl_seconds = ttl_seconds
 
-    async def push(self, form: Mapping[str, str], authorization: str | None) -> PushedRequest:
+    async def push(
+        self, form: Mapping[str, str], authorization: str | None, *, dpop_headers: Sequence[str] = (), uri: str = ""
+    ) -> PushedRequest:
+        """``dpop_headers`` and ``uri``: a DPoP proof sent with the push binds the code to its key (RFC 9449 §10.1)."""
         client = await self._clients.authenticate_client(form, authorization)
-        return await self._add(client.info, build_pushed_params(form, client.info.client_id))
+        check_request_parameters(form)
+        is_signed = "request" in form
+        if is_signed:
+            # RFC 9126 §3 with RFC 9101 §6.3: only the object's parameters count, not those beside it.
+            params = await self._request_objects.read(form["request"], client)
+        elif client.info.require_signed_request_object:
+            raise InvalidRequest(
+                "This client must send its authorization requests as a signed request object, in the request "
+                "parameter (RFC 9101)"
+            )
+        else:
+            params = build_pushed_params(form, client.info.client_id)
+        proof = await self._dpop.check(dpop_headers, method="POST", uri=uri)
+        if proof is not None:
+            params = bind_pushed_params(params, proof.jkt)
+        pushed = await self._add(client.info, params, is_signed=is_signed)
+        await self._audit.record(audit.PAR_PUSHED, client_id=client.info.client_id, signed=is_signed)
+        return pushed
 
     async def push_trial(self, client: ClientInfo, trial: TrialAuthorization) -> TrialAuthorization:
         """An admin's "try it" request for a client that must use PAR, pushed on the client's behalf (the
@@ -70,17 +105,19 @@ class PushedAuthorizationEndpoint:
             trial, authorization_url=f"{endpoint}?{query}", request_uri_expires_in=pushed.expires_in
         )
 
-    async def _add(self, client: ClientInfo, params: dict[str, str]) -> PushedRequest:
+    async def _add(self, client: ClientInfo, params: dict[str, str], *, is_signed: bool = False) -> PushedRequest:
         self._authorize.check_pushed_request(params, client)
         reference = new_token()
         now = self._clock()
+        ttl_seconds = request_uri_lifetime_seconds(client, self._ttl_seconds)
         await self._store.add_pushed_request(
             NewPushedRequest(
                 reference_digest=self._clients.digest(reference),
                 client_id=client.client_id,
                 parameters=params,
                 created_at=now,
-                expires_at=now + timedelta(seconds=self._ttl_seconds),
+                expires_at=now + timedelta(seconds=ttl_seconds),
+                is_signed=is_signed,
             )
         )
-        return PushedRequest(build_request_uri(reference), self._ttl_seconds)
+        return PushedRequest(build_request_uri(reference), ttl_seconds)

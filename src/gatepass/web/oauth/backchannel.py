@@ -72,7 +72,12 @@ async def pushed_authorization_request(request: Request) -> Response:
     try:
         form = await _form(request)
         await check_backchannel_rate(request, form, endpoint="par")
-        pushed = await web(request).pushed_authorization.push(form, request.headers.get("authorization"))
+        pushed = await web(request).pushed_authorization.push(
+            form,
+            request.headers.get("authorization"),
+            dpop_headers=request.headers.getlist("dpop"),
+            uri=f"{web(request).issuer}{request.url.path}",
+        )
     except OAuthError as error:
         return oauth_json_error(request, error)
     body = {"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}

@@ -1,0 +1,106 @@
+"""Clients held to DPoP (RFC 9449 §5.2: dpop_bound_access_tokens, from the CLI or dynamic registration), and a
+code bound to a key through a pushed authorization request (§10.1) with a proof or with dpop_jkt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from dpop_support import TOKEN, DpopKey, token_request
+from par_support import authorize_as_new_user, authorize_url, pushed_code_request
+
+from support.pkce import Pkce
+from support.provision import World
+from support.server import REDIRECT_URI, LiveServer
+
+PAR = "/oauth/par"
+
+
+async def test_a_client_registered_dpop_bound_must_send_a_proof(world: World, http: httpx.AsyncClient) -> None:
+    server = world.server
+    client = server.create_client(
+        "--grant-type", "client_credentials", "--service-user", world.user("robot")["email"], "--dpop-bound"
+    )
+    shown = server.cli("client", "show", client["client_id"], "--json").stdout
+    assert '"dpop_bound_access_tokens": true' in shown
+    data = {"grant_type": "client_credentials", "scope": "all"}
+    refused = await token_request(http, server, client, data, proof=None)
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {
+            "error": "invalid_dpop_proof",
+            "error_description": "This client must send a DPoP proof with every token request",
+        },
+    )
+    granted = await token_request(http, server, client, data, proof=DpopKey.new().proof("POST", server.url + TOKEN))
+    assert (granted.status_code, granted.json()["token_type"]) == (200, "DPoP")
+
+
+async def test_dynamic_registration_takes_dpop_bound_access_tokens(
+    sqlite_open_registration_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    server = sqlite_open_registration_server
+    metadata = {
+        "client_name": "DPoP Native",
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "dpop_bound_access_tokens": True,
+    }
+    answer = await http.post(server.url + "/oauth/register", json=metadata)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["dpop_bound_access_tokens"] is True
+
+
+async def push_with(
+    server: LiveServer, http: httpx.AsyncClient, client: dict[str, Any], params: dict[str, str], proof: str | None
+) -> httpx.Response:
+    headers = {"DPoP": proof} if proof is not None else {}
+    auth = httpx.BasicAuth(client["client_id"], client["client_secret"])
+    return await http.post(server.url + PAR, data=params, auth=auth, headers=headers)
+
+
+async def redeem_pushed(
+    world: World, http: httpx.AsyncClient, request_uri: str, pkce: Pkce, key: DpopKey
+) -> httpx.Response:
+    server, client = world.server, world.client("web")
+    outcome = await authorize_as_new_user(server, authorize_url(client, request_uri))
+    data = {"grant_type": "authorization_code", "code": outcome.code, "redirect_uri": REDIRECT_URI}
+    data["code_verifier"] = pkce.verifier
+    return await token_request(http, server, client, data, proof=key.proof("POST", server.url + TOKEN))
+
+
+async def test_a_proof_sent_with_a_push_binds_the_code_to_its_key(world: World, http: httpx.AsyncClient) -> None:
+    server, client = world.server, world.client("web")
+    key, pkce = DpopKey.new(), Pkce.new()
+    pushed = await push_with(server, http, client, pushed_code_request(pkce), key.proof("POST", server.url + PAR))
+    assert pushed.status_code == 201, pushed.text
+    stolen = await redeem_pushed(world, http, pushed.json()["request_uri"], pkce, DpopKey.new())
+    assert stolen.json() == {
+        "error": "invalid_grant",
+        "error_description": "This code is bound to another DPoP key than the one that signed this proof",
+    }
+
+    pkce = Pkce.new()
+    pushed = await push_with(server, http, client, pushed_code_request(pkce), key.proof("POST", server.url + PAR))
+    redeemed = await redeem_pushed(world, http, pushed.json()["request_uri"], pkce, key)
+    assert (redeemed.status_code, redeemed.json()["token_type"]) == (200, "DPoP")
+
+
+async def test_dpop_jkt_pushed_with_a_proof_by_another_key_is_refused(world: World, http: httpx.AsyncClient) -> None:
+    server, client = world.server, world.client("web")
+    params = pushed_code_request(Pkce.new(), dpop_jkt=DpopKey.new().jkt)
+    pushed = await push_with(server, http, client, params, DpopKey.new().proof("POST", server.url + PAR))
+    assert (pushed.status_code, pushed.json()) == (
+        400,
+        {
+            "error": "invalid_dpop_proof",
+            "error_description": "dpop_jkt must be the thumbprint of the key that signed the DPoP proof sent with it",
+        },
+    )
+
+
+async def test_a_malformed_dpop_jkt_is_refused_at_the_push(world: World, http: httpx.AsyncClient) -> None:
+    server, client = world.server, world.client("web")
+    pushed = await push_with(server, http, client, pushed_code_request(Pkce.new(), dpop_jkt="short"), None)
+    assert (pushed.status_code, pushed.json()["error"]) == (400, "invalid_request")
+    assert pushed.json()["error_description"].startswith("dpop_jkt must be the base64url SHA-256 JWK thumbprint")
