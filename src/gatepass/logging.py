@@ -39,6 +39,11 @@ def redact(text: str) -> str:
     return _PATTERNS[3].sub(lambda m: f"{m.group(1)} [redacted]", text)
 
 
+#: Set on a record (``extra={UNREDACTED: True}``) that must keep a one-time link whole: only the development mail
+#: written to the log when no SMTP server is configured (mail/__init__.py), so a developer can follow its link.
+UNREDACTED = "gatepass_unredacted"
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
@@ -47,7 +52,8 @@ class RedactingFilter(logging.Filter):
             except (TypeError, ValueError):
                 record.msg = str(record.msg)
             record.args = None
-        record.msg = redact(str(record.msg))
+        if not getattr(record, UNREDACTED, False):
+            record.msg = redact(str(record.msg))
         return True
 
 

@@ -38,6 +38,7 @@ SCRIPTED_DOCS = (
         "docs/postman/README.md",
         "docs/par.md",
         "docs/device-flow.md",
+        "docs/accounts.md",
     ),
 )
 #: Where each value a README reader copies comes from: the placeholder the README writes, a piece of

@@ -52,6 +52,12 @@ def user() -> None:
 @click.option("--first-name", default="", help="Given name, shown on pages and in the profile claims.")
 @click.option("--last-name", default="", help="Family name, shown on pages and in the profile claims.")
 @click.option("--role", "roles", multiple=True, help="A role to give; repeat for several.")
+@click.option(
+    "--unverified-email",
+    is_flag=True,
+    help="You have not checked the address: email_verified stays false until its owner opens the link they "
+    "can send themselves from their account page.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
 @run_with_gatepass
 async def user_add(
@@ -62,12 +68,14 @@ async def user_add(
     first_name: str,
     last_name: str,
     roles: tuple[str, ...],
+    unverified_email: bool,
     as_json: bool,
 ) -> None:
     """Create a user. Without a password the user can only log in through another provider."""
     created = await gatepass.accounts.create_user(
-        email, _read_password(password, password_stdin), first_name=first_name, last_name=last_name, roles=roles
-    )
+        email, _read_password(password, password_stdin), first_name=first_name, last_name=last_name, roles=roles,
+        is_email_verified=not unverified_email,
+    )  # fmt: skip
     click.echo(json.dumps(_user_json(created)) if as_json else f"Created {created.email} (sub {created.sub}).")
 
 
@@ -120,14 +128,6 @@ async def user_enable(gatepass: Gatepass, email: str) -> None:
     click.echo(f"Enabled {found.email}.")
 
 
-@user.command("roles")
-@click.argument("email")
-@click.option("--add", "added", multiple=True, help="Role to add; repeatable.")
-@click.option("--remove", "removed", multiple=True, help="Role to remove; repeatable.")
-@run_with_gatepass
-async def user_roles(gatepass: Gatepass, email: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
-    """Show a user's roles, or change them with --add and --remove."""
-    found = await _user_by_email(gatepass, email)
 @user.command("reset-factors")
 @click.argument("email")
 @run_with_gatepass
@@ -144,6 +144,14 @@ async def user_reset_factors(gatepass: Gatepass, email: str) -> None:
     click.echo(f"Reset the second factors of {found.email}: at their next login they {then}.")
 
 
+@user.command("roles")
+@click.argument("email")
+@click.option("--add", "added", multiple=True, help="Role to add; repeatable.")
+@click.option("--remove", "removed", multiple=True, help="Role to remove; repeatable.")
+@run_with_gatepass
+async def user_roles(gatepass: Gatepass, email: str, added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+    """Show a user's roles, or change them with --add and --remove."""
+    found = await _user_by_email(gatepass, email)
     if added or removed:
         roles = tuple(r for r in dict.fromkeys(found.roles + added) if r not in removed)
         await gatepass.accounts.set_roles(found.id, roles)

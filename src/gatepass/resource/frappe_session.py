@@ -106,7 +106,9 @@ async def log_in(request: Request, args: Mapping[str, Any]) -> Response:
         return _refused(INVALID_LOGIN)
     accounts = session_accounts(request)
     await accounts.end_session(request.cookies.get(SID_COOKIE), None)
-    cookie = await accounts.start_session(result.user.id)
+    cookie = await accounts.start_session(
+        result.user.id, user_agent=request.headers.get("user-agent"), ip=client_ip(request)
+    )
     body = {"message": "Logged In", "home_page": HOME_PAGE, "full_name": _full_name(result.user)}
     response = JSONResponse(body, headers=_NO_STORE)
     response.set_cookie(

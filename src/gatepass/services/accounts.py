@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from gatepass.protocol.tokens import new_token, token_digest
 from gatepass.services import audit
 from gatepass.services.crypto import ADOPTABLE_HASH_PREFIXES, InstanceKeys, Passwords
+from gatepass.services.security_notices import SecurityNotices
 from gatepass.services.stores import NewUser, SessionRecord, SessionStore, ThrottleRecord, UserRecord, UserStore
 
 SYSTEM_MANAGER = "System Manager"
@@ -52,6 +53,8 @@ class LockoutPolicy:
 
 #: A counter with no failure for this long starts again from zero.
 FAILURES_REMEMBERED = timedelta(hours=24)
+#: A session's "last seen" is written at most this often: a logged-in page view rarely writes.
+LAST_SEEN_EVERY = timedelta(minutes=5)
 
 
 def source_of(ip: str | None) -> str:
@@ -95,6 +98,7 @@ class AccountService:
         revoke_all_of: Callable[[int], Awaitable[object]],
         session_ended: Callable[[SessionRecord], Awaitable[object]],
         passwords: Passwords | None = None,
+        notices: SecurityNotices | None = None,
     ) -> None:
         self.users = users
         self._sessions = sessions
@@ -106,6 +110,7 @@ class AccountService:
         self._revoke_all_of = revoke_all_of
         self._session_ended = session_ended
         self._passwords = passwords or Passwords()
+        self._notices = notices
 
     async def ensure_builtin_roles(self) -> None:
         existing = {name for name, _, _ in await self.users.list_roles()}
@@ -150,6 +155,8 @@ class AccountService:
         await self.users.set_password_hash(user_id, await self._passwords.hash(password), self._clock())
         await self._revoke_all_of(user_id)
         await self._audit.record(audit.PASSWORD_CHANGED, user_id=user_id, ip=ip, by=by, signed_out_everywhere=True)
+        if self._notices is not None:
+            self._notices.password_changed(user_id)
 
     async def adopt_password_hash(self, user_id: int, password_hash: str) -> None:
         """Keep a hash made by another system (a Frappe import) until its owner's first login replaces it.
@@ -185,6 +192,8 @@ class AccountService:
             audit.PASSWORD_CHANGED, user_id=user.id, ip=ip, by="self", signed_out_everywhere=True,
             kept_this_session=keeps_this_session,
         )  # fmt: skip
+        if self._notices is not None:
+            self._notices.password_changed(user.id)
 
     async def set_enabled(self, user_id: int, is_enabled: bool) -> None:
         await self.users.set_enabled(user_id, is_enabled, self._clock())
@@ -280,6 +289,28 @@ class AccountService:
         await self._audit.record(audit.LOGIN_SUCCEEDED, user_id=user.id, ip=ip)
         return LoginResult(user)
 
+    async def second_factor_wait(self, user: UserRecord, ip: str | None) -> int | None:
+        """Seconds to wait before this user may try a second-factor code from this address; None: now.
+
+        Codes count against the same lockout as passwords: whoever knows the password gets no more
+        guesses at the six digits than at the password itself.
+        """
+        locked = self._lock_of(await self._throttles(self._throttle_keys(user.email, ip)), self._clock())
+        return None if locked is None else locked[1]
+
+    async def second_factor_failed(self, user: UserRecord, ip: str | None, *, reason: str) -> None:
+        await self._record_failure(self._throttle_keys(user.email, ip), user, ip)
+        await self._audit.record(audit.LOGIN_SECOND_FACTOR_FAILED, user_id=user.id, ip=ip, reason=reason)
+
+    async def check_password(self, user: UserRecord, password: str, ip: str | None) -> bool:
+        """The user's own password, as proof for a change to their account; a wrong one counts as a failed login."""
+        if user.password_hash is None or not password:
+            return False
+        if (await self._passwords.check(user.password_hash, password[:1024])).is_valid:
+            return True
+        await self._record_failure(self._throttle_keys(user.email, ip), user, ip)
+        return False
+
     async def _upgrade_hash(self, user_id: int, old_hash: str, password: str) -> None:
         """Hash the password again with the current parameters, the only moment the plain password is known.
 
@@ -287,13 +318,22 @@ class AccountService:
         """
         await self.users.replace_password_hash(user_id, old_hash, await self._passwords.hash(password), self._clock())
 
-    async def start_session(self, user_id: int) -> str:
-        """A new login session; returns the cookie value (only its digest is stored)."""
+    async def start_session(
+        self,
+        user_id: int,
+        *,
+        amr: tuple[str, ...] = ("pwd",),
+        user_agent: str | None = None,
+        ip: str | None = None,
+    ) -> str:
+        """A new login session, authenticated by ``amr``; returns the cookie value (only its digest is stored).
+        The browser's User-Agent and address let its owner tell it apart in their list of sessions."""
         now = self._clock()
         token = new_token()
         await self._sessions.add_session(
-            token_digest(self._keys.session_key, token), user_id, now, now, now + self._session_ttl
-        )
+            token_digest(self._keys.session_key, token), user_id, now, now, now + self._session_ttl, amr=amr,
+            user_agent=user_agent, ip=ip,
+        )  # fmt: skip
         return token
 
     async def get_session(self, cookie: str | None) -> tuple[SessionRecord, UserRecord] | None:
@@ -305,6 +345,9 @@ class AccountService:
         user = await self.users.get_user(record.user_id)
         if user is None or not user.is_enabled:
             return None
+        now = self._clock()
+        if record.last_seen_at is None or now - record.last_seen_at >= LAST_SEEN_EVERY:
+            await self._sessions.touch_session(record.session_id, now)
         return record, user
 
     async def end_session(self, cookie: str | None, user_id: int | None) -> None:

@@ -15,9 +15,12 @@ from gatepass.web import health
 from gatepass.web.oauth import authorize as authorize_endpoint
 from gatepass.web.oauth import backchannel, discovery, logout, register, userinfo
 from gatepass.web.pages import (
+    account_email,
+    account_sessions,
     device,
     home,
     login,
+    password_reset,
     second_factor,
     social_login,
     two_factor,
@@ -43,6 +46,13 @@ def build_web_routes() -> list[BaseRoute]:
         Route("/login/{provider}/callback", social_login.social_callback, methods=["GET"]),
         Route("/account/apps/revoke", home.revoke_app, methods=["GET", "POST"]),
         Route("/account/password", home.change_password, methods=["POST"]),
+        Route("/account/sessions/end", account_sessions.end_sessions, methods=["POST"]),
+        Route("/account/email/verification", account_email.send_verification, methods=["POST"]),
+        Route("/account/email/verify", account_email.verify, methods=["GET"]),
+        Route("/password/forgot", password_reset.forgot_page, methods=["GET"]),
+        Route("/password/forgot", password_reset.forgot_submit, methods=["POST"]),
+        Route("/password/reset", password_reset.reset_page, methods=["GET"]),
+        Route("/password/reset", password_reset.reset_submit, methods=["POST"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_endpoint, methods=["GET"]),

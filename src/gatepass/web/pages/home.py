@@ -41,6 +41,10 @@ async def _account_page(
 ) -> Response:
     context = web(request)
     grants = await context.revocation.connected_apps(user.id)
+    session = await current_session(request)
+    sessions = await context.browser_sessions.list_of(
+        user.id, current_session_id=session[0].session_id if session else None
+    )
     revoked = request.query_params.get("revoked")
     revoked_client = await context.clients.get(revoked) if revoked else None
     return render(
@@ -54,16 +58,23 @@ async def _account_page(
             "password_error": None,
             "password_field": None,
             "keep_this_session": True,
-            **(extra or {}),
-        },
-        status_code=status_code,
-    )
             "two_factor": await context.second_factors.status(user),
             "sessions": sessions,
             "sessions_notice": _SESSIONS_NOTICES.get(request.query_params.get("sessions", "")),
             "email_notice": _EMAIL_NOTICES.get(request.query_params.get("email", "")),
+            **(extra or {}),
+        },
+        status_code=status_code,
+    )
 
 
+_SESSIONS_NOTICES = {
+    "one": "That session was signed out: its browser must log in again.",
+    "others": "Every other session was signed out: those browsers must log in again.",
+}
+_EMAIL_NOTICES = {
+    "sent": "A link to confirm your address is on its way to it. It works once.",
+}
 _PASSWORD_NOTICES = {
     "changed": "Your password was changed. You were signed out everywhere else, and every app must ask you again.",
 }
@@ -101,10 +112,12 @@ async def change_password(request: Request) -> Response:
         response.delete_cookie(context.session_cookie, path="/", secure=context.is_https, httponly=True, samesite="lax")
         return response
     response = RedirectResponse("/?password=changed", status_code=303)
+    cookie = await context.accounts.start_session(
+        user.id, user_agent=request.headers.get("user-agent"), ip=client_ip(request)
+    )
     response.set_cookie(
-        context.session_cookie, await context.accounts.start_session(user.id),
-        httponly=True, samesite="lax", secure=context.is_https, path="/",
-    )  # fmt: skip
+        context.session_cookie, cookie, httponly=True, samesite="lax", secure=context.is_https, path="/"
+    )
     return response
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from gatepass.web.pages.admin import audit, clients, doctypes, providers, roles, scopes, system, tokens, users
+from gatepass.web.pages.admin import (
+    audit,
+    clients,
+    doctypes,
+    providers,
+    roles,
+    scopes,
+    sessions,
+    system,
+    tokens,
+    users,
+)
 from gatepass.web.pages.admin.guard import AdminHandler, guarded
 
 _CLIENT = "/admin/clients/{client_id}"
@@ -43,6 +54,8 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     (f"{_USER}/enabled", "POST", users.set_enabled),
     (f"{_USER}/password", "POST", users.set_password),
     (f"{_USER}/api-key", "POST", users.issue_api_key),
+    (f"{_USER}/sessions/end", "POST", sessions.end_sessions),
+    (f"{_USER}/factors", "POST", users.reset_factors),
     ("/admin/providers", "GET", providers.list_providers),
     ("/admin/providers/new", "GET", providers.new_provider),
     ("/admin/providers/new", "POST", providers.create_provider),
@@ -54,8 +67,6 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     (f"{_PROVIDER}/delete", "POST", providers.delete_provider),
     ("/admin/tokens", "GET", tokens.list_tokens),
     ("/admin/tokens/{grant_id:int}/revoke", "POST", tokens.revoke_token),
-    (f"{_USER}/sessions/end", "POST", sessions.end_sessions),
-    (f"{_USER}/factors", "POST", users.reset_factors),
     ("/admin/tokens/purge", "POST", tokens.purge),
     ("/admin/audit", "GET", audit.audit_log),
     ("/admin/settings", "GET", system.settings_page),

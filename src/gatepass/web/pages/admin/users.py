@@ -71,6 +71,7 @@ async def show_user(
     user = await _user(request)
     context = admin(request)
     grants = await context.revocation.list_grants(user_id=user.id)
+    sessions = await context.browser_sessions.list_of(user.id)
     return page(
         request,
         "admin/user.html",
@@ -79,10 +80,11 @@ async def show_user(
             "person": user,
             "roles": await _roles(request),
             "grants": grants,
+            "sessions": sessions,
             "is_me": user.id == me.id,
+            "factors": await context.second_factors.status(user),
             **(extra or {}),
         },
-            "factors": await context.second_factors.status(user),
         status_code=status_code,
     )
 
@@ -126,15 +128,13 @@ async def set_password(request: Request, me: UserRecord) -> Response:
     if user.id == me.id:
         context = web(request)
         response.set_cookie(
-            context.session_cookie, await accounts.start_session(me.id),
+            context.session_cookie,
+            await accounts.start_session(me.id, user_agent=request.headers.get("user-agent"), ip=client_ip(request)),
             httponly=True, samesite="lax", secure=context.is_https, path="/",
         )  # fmt: skip
     return response
 
 
-async def issue_api_key(request: Request, me: UserRecord) -> Response:
-    user = await _user(request)
-    await read_form(request)
 async def reset_factors(request: Request, me: UserRecord) -> Response:
     """A lost phone: the user's app and recovery codes stop working (audited, with the admin as actor)."""
     user = await _user(request)
@@ -143,5 +143,8 @@ async def reset_factors(request: Request, me: UserRecord) -> Response:
     return done(f"/admin/users/{user.id}", "factors_reset")
 
 
+async def issue_api_key(request: Request, me: UserRecord) -> Response:
+    user = await _user(request)
+    await read_form(request)
     api_key, api_secret = await admin(request).api_keys.issue(user.id)
     return await show_user(request, me, {"api_key": api_key, "api_secret": api_secret})
