@@ -39,11 +39,13 @@ def require_oauth4webapi() -> str:
     return node
 
 
-async def run_oauth4webapi(command: str, arguments: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
-    """One step of par_client.mjs: (exit status, its JSON answer)."""
+async def run_oauth4webapi(
+    command: str, arguments: Mapping[str, Any], *, script: Path = SCRIPT
+) -> tuple[int, dict[str, Any]]:
+    """One step of par_client.mjs (or another client ``script`` of the same shape): (exit status, its JSON answer)."""
     process = await asyncio.create_subprocess_exec(
         require_oauth4webapi(),
-        str(SCRIPT),
+        str(script),
         command,
         json.dumps(dict(arguments)),
         stdout=asyncio.subprocess.PIPE,
@@ -51,7 +53,7 @@ async def run_oauth4webapi(command: str, arguments: Mapping[str, Any]) -> tuple[
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
-    assert stdout, f"par_client.mjs {command} printed nothing: {stderr.decode()}"
+    assert stdout, f"{script.name} {command} printed nothing: {stderr.decode()}"
     answer: dict[str, Any] = json.loads(stdout)
     return process.returncode, answer
 

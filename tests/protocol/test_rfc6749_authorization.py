@@ -670,22 +670,23 @@ def test_redirectable_errors_are_exactly_the_documented_list() -> None:
         (
             {"request": "eyJhbGciOiJub25lIn0.e30."},
             RequestNotSupported,
-            "The request parameter (a request object) is not supported; send plain parameters",
+            "A request object cannot be sent inside another one",
         ),
         (
             {"request_uri": "https://app.example.com/r.jwt"},
             RequestUriNotSupported,
-            "The request_uri parameter is not supported; send plain parameters",
+            "Only a request_uri from this server's pushed authorization request endpoint is accepted: send the "
+            "request object by value (request), or push it",
         ),
         (
             {"request": "x", "response_type": None},
             RequestNotSupported,
-            "The request parameter (a request object) is not supported; send plain parameters",
+            "A request object cannot be sent inside another one",
         ),
     ],
     ids=["request", "request_uri", "request-before-other-checks"],
 )
-def test_phase2_refuses_request_objects_rather_than_ignoring_them(
+def test_phase2_refuses_request_objects_it_did_not_read_rather_than_ignoring_them(
     make_client: Callable[..., ClientInfo],
     changes: dict[str, str | None],
     error_class: type[OAuthError],

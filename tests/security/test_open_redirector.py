@@ -79,10 +79,11 @@ UNPROVEN_CLIENT_ERRORS: dict[str, tuple[dict[str, str], str, str]] = {
         "code_challenge_method 'S512' is not supported; use S256",
     ),
     "silent authentication": ({"prompt": "none"}, "login_required", "The user is not logged in"),
-    "request object": (
-        {"request": "eyJhbGciOiJub25lIn0.e30."},
-        "request_not_supported",
-        "The request parameter (a request object) is not supported; send plain parameters",
+    "request object by reference": (
+        {"request_uri": "https://app.example.com/r.jwt"},
+        "request_uri_not_supported",
+        "Only a request_uri from this server's pushed authorization request endpoint is accepted: send the "
+        "request object by value (request), or push it",
     ),
 }
 

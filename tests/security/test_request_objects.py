@@ -1,11 +1,11 @@
-"""Request objects (OIDC Core §6) are refused, not ignored, until they are built.
+"""Request objects (RFC 9101) are read, never ignored: only a signed one counts, and a request_uri that is
+not this server's own (from a push, RFC 9126) is refused rather than fetched or ignored.
 
-A server that silently ignored ``request`` or ``request_uri`` would act on the plain parameters
-instead of those the client put (and perhaps signed) in the object. OIDC Core §3.1.2.6 names the
-answers: request_not_supported and request_uri_not_supported, redirected like any other error
-the client may see (to its verified redirect URI only), and discovery says that neither is
-supported. A request_uri from the pushed authorization request endpoint (RFC 9126) is another
-matter: tests/flows/pushed_authorization/ covers it.
+A server that silently ignored ``request`` or ``request_uri`` would act on the plain parameters instead of
+those the client signed. An unsigned object is refused as invalid_request_object on a page (the redirect
+URI it names is unproven); a request_uri by reference is answered request_uri_not_supported (OIDC Core
+§3.1.2.6), redirected like any other error the client may see, to its verified redirect URI only.
+tests/flows/request_objects/ covers signed objects end to end.
 """
 
 from __future__ import annotations
@@ -19,19 +19,13 @@ from support.browser import FRAPPE_AUTHORIZE, HttpBrowser, assert_error_page, as
 from support.pkce import Pkce
 from support.server import LiveServer
 
-REQUEST_OBJECT = "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCBhZG1pbiJ9."
-CASES = {
-    "request": (
-        {"request": REQUEST_OBJECT},
-        "request_not_supported",
-        "The request parameter (a request object) is not supported; send plain parameters",
-    ),
-    "request_uri": (
-        {"request_uri": "https://app.example.com/request.jwt"},
-        "request_uri_not_supported",
-        "The request_uri parameter is not supported; send plain parameters",
-    ),
-}
+UNSIGNED = "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCBhZG1pbiJ9."
+FOREIGN_REQUEST_URI = {"request_uri": "https://app.example.com/request.jwt"}
+NOT_SUPPORTED = (
+    "request_uri_not_supported",
+    "Only a request_uri from this server's pushed authorization request endpoint is accepted: send the "
+    "request object by value (request), or push it",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,43 +33,47 @@ def client(server: LiveServer) -> dict[str, Any]:
     return server.create_client(name="Request Object App")
 
 
-@pytest.mark.parametrize(("extra", "error", "description"), list(CASES.values()), ids=list(CASES))
-async def test_request_object_parameters_are_refused_to_the_verified_redirect_uri(
-    server: LiveServer, client: dict[str, Any], extra: dict[str, str], error: str, description: str
+async def test_a_request_uri_by_reference_is_refused_to_the_verified_redirect_uri(
+    server: LiveServer, client: dict[str, Any]
 ) -> None:
-    request = {**code_request(client, Pkce.new()), **extra}
+    request = {**code_request(client, Pkce.new()), **FOREIGN_REQUEST_URI}
     async with HttpBrowser(server) as browser:
         outcome = await browser.authorize(request)
-        frappe = await browser.authorize({**code_request(client, Pkce.new()), **extra}, path=FRAPPE_AUTHORIZE)
+        frappe = await browser.authorize(
+            {**code_request(client, Pkce.new()), **FOREIGN_REQUEST_URI}, path=FRAPPE_AUTHORIZE
+        )
     assert outcome.pages == []
-    assert_error_redirect(outcome, server, error, description, state=request["state"])
-    assert frappe.params["error"] == error
+    assert_error_redirect(outcome, server, *NOT_SUPPORTED, state=request["state"])
+    assert frappe.params["error"] == NOT_SUPPORTED[0]
 
 
-async def test_request_object_is_refused_even_for_a_logged_in_user_with_consent_given(
+async def test_an_unsigned_request_object_is_refused_even_for_a_logged_in_user_with_consent_given(
     server: LiveServer, client: dict[str, Any]
 ) -> None:
     async with HttpBrowser(server, server.create_user()) as browser:
         first = await browser.authorize(code_request(client, Pkce.new()))
         assert "code" in first.params
-        request = {**code_request(client, Pkce.new()), "request": REQUEST_OBJECT}
-        refused = await browser.authorize(request)
-    assert_error_redirect(refused, server, *CASES["request"][1:], state=request["state"])
+        refused = await browser.authorize({**code_request(client, Pkce.new()), "request": UNSIGNED})
+    assert_error_page(
+        refused.response,
+        "Error code: invalid_request_object",
+        "The request object must be signed: alg none is not accepted",
+    )
 
 
-async def test_request_object_for_an_unverified_redirect_uri_is_a_page(
+async def test_a_request_uri_for_an_unverified_redirect_uri_is_a_page(
     server: LiveServer, client: dict[str, Any]
 ) -> None:
-    request = {**code_request(client, Pkce.new(), redirect_uri="https://evil.example/cb"), "request": REQUEST_OBJECT}
+    request = {**code_request(client, Pkce.new(), redirect_uri="https://evil.example/cb"), **FOREIGN_REQUEST_URI}
     async with HttpBrowser(server) as browser:
         outcome = await browser.authorize(request)
     assert_error_page(outcome.response, "Error code: invalid_redirect_uri")
 
 
 @pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"])
-async def test_discovery_says_request_objects_are_not_supported(server: LiveServer, path: str) -> None:
+async def test_discovery_says_request_objects_by_value_only(server: LiveServer, path: str) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         metadata = (await http.get(path)).json()
-    assert metadata["request_parameter_supported"] is False
+    assert metadata["request_parameter_supported"] is True
     assert metadata["request_uri_parameter_supported"] is False
-    assert "request_object_signing_alg_values_supported" not in metadata
+    assert "none" not in metadata["request_object_signing_alg_values_supported"]

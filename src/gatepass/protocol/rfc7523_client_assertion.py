@@ -92,15 +92,19 @@ def verify_client_assertion(
     now: int,
     secret: str | None = None,
     public_jwks: Sequence[Mapping[str, Any]] = (),
+    profile_algorithms: Sequence[str] | None = None,
 ) -> VerifiedAssertion:
     """The assertion is signed as the client registered, for us, now, and once-usable (it has a jti).
 
-    ``audiences``: the issuer first, then the URL of the endpoint called (RFC 7523 §3 allows either).
+    ``audiences``: the issuer first, then the URL of the endpoint called (RFC 7523 §3 allows either); a
+    client held to a security profile (``profile_algorithms`` set) must name the issuer alone, as a string.
     ``secret``: the client's secret in clear, for client_secret_jwt; ``public_jwks``: its keys, for
     private_key_jwt. Raises UnknownSigningKey when none of the keys is the one named.
     """
     method = client.token_endpoint_auth_method
     allowed = ALGORITHMS_BY_METHOD.get(method)
+    if allowed is not None and profile_algorithms is not None:
+        allowed = tuple(alg for alg in allowed if alg in profile_algorithms)
     if allowed is None:
         raise InvalidClient(
             f"This client is registered for {method}, not for a client_assertion: authenticate as registered, "
@@ -112,6 +116,9 @@ def verify_client_assertion(
     if assertion.alg not in allowed:
         raise InvalidClient(f"A {method} client_assertion must be signed with one of {', '.join(allowed)}")
     claims = _verified_claims(assertion, method=method, secret=secret, public_jwks=public_jwks)
+    if profile_algorithms is not None and claims.get("aud") != audiences[0]:
+        # FAPI 2.0 Security Profile §5.3.2.1: only the issuer identifier, as a string, is accepted as aud.
+        raise InvalidClient(f"client_assertion's aud must be this server's issuer as a string: {audiences[0]}")
     return _checked(claims, client_id=client.client_id, audiences=audiences, now=now)
 
 
@@ -146,15 +153,20 @@ def _verified_claims(
 
 
 def _candidate_keys(assertion: ClientAssertion, public_jwks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The keys that may have signed it: by kid when it names one, else by type; never an encryption key."""
-    key_type = _KEY_TYPES_BY_ALG_PREFIX.get(assertion.alg[:2])
+    return signing_keys_for(assertion.alg, assertion.kid, public_jwks)
+
+
+def signing_keys_for(alg: str, kid: str | None, public_jwks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The client's keys that may have signed a JWT with this header: by kid when it names one, else by
+    type; never an encryption key."""
+    key_type = _KEY_TYPES_BY_ALG_PREFIX.get(alg[:2])
     return [
         jwk
         for jwk in public_jwks
         if jwk.get("kty") == key_type
         and jwk.get("use", "sig") == "sig"
-        and jwk.get("alg", assertion.alg) == assertion.alg
-        and (assertion.kid is None or jwk.get("kid") == assertion.kid)
+        and jwk.get("alg", alg) == alg
+        and (kid is None or jwk.get("kid") == kid)
     ]
 
 

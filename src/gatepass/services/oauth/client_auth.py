@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from gatepass.protocol.errors import InvalidClient
+from gatepass.protocol.fapi2_security_profile import assertion_algorithms
 from gatepass.protocol.rfc6749.client_auth import (
     AUTHENTICATION_FAILED,
     check_client_authentication,
@@ -87,6 +88,7 @@ class ClientAuthenticator:
     async def _verify(self, assertion: ClientAssertion, record: ClientRecord) -> VerifiedAssertion:
         info = record.info
         now = int(self._clock().timestamp())
+        profile_algorithms = assertion_algorithms(info)
         if info.token_endpoint_auth_method == AUTH_CLIENT_SECRET_JWT:
             secret = self._kept_secret(record)
             return verify_client_assertion(assertion, client=info, audiences=self._audiences, now=now, secret=secret)
@@ -95,20 +97,35 @@ class ClientAuthenticator:
         public_jwks = await self._client_keys.public_jwks(info)
         try:
             return verify_client_assertion(
-                assertion, client=info, audiences=self._audiences, now=now, public_jwks=public_jwks
+                assertion,
+                client=info,
+                audiences=self._audiences,
+                now=now,
+                public_jwks=public_jwks,
+                profile_algorithms=profile_algorithms,
             )
         except UnknownSigningKey:
             if info.jwks_uri is None or info.jwks is not None:
                 raise
         public_jwks = await self._client_keys.public_jwks(info, reread=True)
         return verify_client_assertion(
-            assertion, client=info, audiences=self._audiences, now=now, public_jwks=public_jwks
+            assertion,
+            client=info,
+            audiences=self._audiences,
+            now=now,
+            public_jwks=public_jwks,
+            profile_algorithms=profile_algorithms,
         )
 
     def _kept_secret(self, record: ClientRecord) -> str | None:
-        if record.secret_encrypted is None:
-            return None
-        try:
-            return self._keys.decrypt(record.secret_encrypted)
-        except ValueError:
-            return None
+        return kept_secret(self._keys, record)
+
+
+def kept_secret(keys: InstanceKeys, record: ClientRecord) -> str | None:
+    """The client's secret in clear, where it is kept (encrypted) for HMAC-signed JWTs; None otherwise."""
+    if record.secret_encrypted is None:
+        return None
+    try:
+        return keys.decrypt(record.secret_encrypted)
+    except ValueError:
+        return None
