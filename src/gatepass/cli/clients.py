@@ -54,6 +54,17 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Where RP-initiated logout may return; repeatable.",
         ),
         click.option(
+            "--backchannel-logout-uri",
+            help="Where logout tokens are POSTed when a user who used the app logs out (OpenID Connect "
+            "Back-Channel Logout; https, or http on localhost; '' to unset).",
+        ),
+        click.option(
+            "--backchannel-logout-session-required/--no-backchannel-logout-session-required",
+            "backchannel_logout_session_required",
+            default=None,
+            help="Every logout token names the session (sid), never only the user. Default off.",
+        ),
+        click.option(
             "--scope",
             "scopes",
             multiple=True,
@@ -103,26 +114,6 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Every token request must carry a DPoP proof, so its access tokens work only with that key "
             "(RFC 9449). Default off.",
-        ),
-        click.option(
-            "--require-signed-request-object/--no-require-signed-request-object",
-            "require_signed_request_object",
-            default=None,
-            help="Authorization requests only as a request object the client signed (RFC 9101), sent to the "
-            "authorization endpoint or pushed. Default off.",
-        ),
-        click.option(
-            "--request-object-alg",
-            "request_object_signing_alg",
-            type=click.Choice(["RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512", ""]),
-            help="The one alg the client's request objects may use ('' to unset: any the server accepts).",
-        ),
-        click.option(
-            "--profile",
-            "security_profile",
-            type=click.Choice(["fapi2", "none"]),
-            help="fapi2: hold the client to the FAPI 2.0 Security Profile (PAR, PKCE S256, private_key_jwt, DPoP, "
-            "PS256/ES256/EdDSA, 60-second codes; docs/fapi2.md). none: no profile.",
         ),
         click.option(
             "--access-token-format",
@@ -197,8 +188,6 @@ def _changes(kwargs: dict[str, Any]) -> Any:
         values["client_type"] = "public" if is_public else "confidential"
     if auth_method is not None:
         values["token_endpoint_auth_method"] = auth_method
-    if values.get("security_profile") == "none":
-        values["security_profile"] = ""
     if jwks_file is not None:
         try:
             values["jwks"] = json.load(jwks_file)
@@ -221,14 +210,8 @@ _BROWSER_ONLY_FIELDS = (
 )
 
 
-#: Settings of clients that sign JWTs (RFC 7523, RFC 9101), their profile, and pairwise subjects: left out while unset.
-_CLIENT_ASSERTION_FIELDS = (
-    "token_endpoint_auth_signing_alg",
-    "jwks_uri",
-    "jwks",
-    "request_object_signing_alg",
-    "security_profile",
-)
+#: Settings of clients that authenticate with a signed JWT (RFC 7523), and of pairwise subjects: left out while unset.
+_CLIENT_ASSERTION_FIELDS = ("token_endpoint_auth_signing_alg", "jwks_uri", "jwks")
 _PAIRWISE_FIELDS = ("sector_identifier_uri", "pairwise_sector")
 
 
@@ -253,15 +236,14 @@ _CLIENT_FIELDS_SHOWN = (
     "response_types",
     "allowed_roles",
     "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
     "is_enabled",
     "skip_authorization",
     "require_pkce",
     "allow_plain_pkce",
     "require_pushed_authorization_requests",
     "dpop_bound_access_tokens",
-    "require_signed_request_object",
-    "request_object_signing_alg",
-    "security_profile",
     "access_token_format",
     "subject_type",
     "sector_identifier_uri",
@@ -289,6 +271,9 @@ def _client_json(info: ClientInfo, service_user: str | None) -> dict[str, Any]:
     for name in (*_CLIENT_ASSERTION_FIELDS, *_PAIRWISE_FIELDS):
         if data.get(name) is None:
             data.pop(name, None)
+    if info.backchannel_logout_uri is None:
+        data.pop("backchannel_logout_uri", None)
+        data.pop("backchannel_logout_session_required", None)
     if "client_credentials" in info.grant_types or service_user is not None:
         data["service_user"] = service_user
     return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
@@ -325,8 +310,6 @@ async def _print_client(gatepass: Gatepass, saved: Any, as_json: bool) -> None:
         click.echo(f"service user:  {service_user or '-'}")
     if info.pairwise_sector is not None:
         click.echo(f"subjects:      pairwise, for the sector {info.pairwise_sector}")
-    if info.security_profile is not None:
-        click.echo(f"profile:       {info.security_profile}")
     if info.dpop_bound_access_tokens:
         click.echo("DPoP:          required: its access tokens are bound to the key of its proofs")
     if info.access_token_format is not None:

@@ -13,11 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gatepass.protocol.errors import InvalidClientMetadata, InvalidRedirectUri, OAuthError
+from gatepass.protocol.oidc.backchannel_logout import check_backchannel_logout_uri
 from gatepass.protocol.oidc.pairwise import SUBJECT_PUBLIC, SUBJECT_TYPES
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
 from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
-from gatepass.protocol.values import ACCESS_TOKEN_FORMATS, AUTH_BASIC, AUTH_METHODS, AUTH_PRIVATE_KEY_JWT
+from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS, AUTH_PRIVATE_KEY_JWT
 
 ALLOWED_GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_CONTACTS = 20
@@ -48,9 +49,9 @@ class RegistrationRequest:
     token_endpoint_auth_signing_alg: str | None = None
     #: RFC 9449 §5.2: the client always sends DPoP proofs, and wants tokens without one refused.
     dpop_bound_access_tokens: bool = False
-    #: A Gatepass extension (no registered metadata names it): "jwt" for RFC 9068 access tokens, "opaque";
-    #: None follows the server's default.
-    access_token_format: str | None = None
+    #: OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens go, and whether they must carry sid.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -83,6 +84,16 @@ def _https_url(body: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
+def _backchannel_logout_uri(body: Mapping[str, Any]) -> str | None:
+    value = body.get("backchannel_logout_uri")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidClientMetadata("backchannel_logout_uri must be a URL")
+    check_backchannel_logout_uri(value)
+    return value
+
+
 def _contacts(body: Mapping[str, Any]) -> tuple[str, ...]:
     contacts = _string_list(body, "contacts") or ()
     if len(contacts) > MAX_CONTACTS:
@@ -97,13 +108,6 @@ def _subject_type(body: Mapping[str, Any]) -> str:
     if value not in SUBJECT_TYPES:
         raise InvalidClientMetadata(f"subject_type must be one of {', '.join(SUBJECT_TYPES)}")
     return str(value)
-
-
-def _access_token_format(body: Mapping[str, Any]) -> str | None:
-    value = body.get("access_token_format")
-    if value is not None and value not in ACCESS_TOKEN_FORMATS:
-        raise InvalidClientMetadata(f"access_token_format must be one of {', '.join(ACCESS_TOKEN_FORMATS)}")
-    return value
 
 
 def _flag(body: Mapping[str, Any], name: str) -> bool:
@@ -170,7 +174,8 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         subject_type=_subject_type(body),
         sector_identifier_uri=_https_url(body, "sector_identifier_uri"),
         dpop_bound_access_tokens=_flag(body, "dpop_bound_access_tokens"),
-        access_token_format=_access_token_format(body),
+        backchannel_logout_uri=_backchannel_logout_uri(body),
+        backchannel_logout_session_required=_flag(body, "backchannel_logout_session_required"),
         **_assertion_metadata(body, str(method)),
     )
 

@@ -144,10 +144,12 @@ class RegistrationService:
             # "" unsets: an update that leaves it out drops it (RFC 7592 §2.2 replaces all metadata).
             sector_identifier_uri=request.sector_identifier_uri or "",
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
-            access_token_format=request.access_token_format or "",
             jwks=request.jwks,
             jwks_uri=request.jwks_uri,
             token_endpoint_auth_signing_alg=request.token_endpoint_auth_signing_alg,
+            # "" unsets, as above: the registration as sent is the whole of it.
+            backchannel_logout_uri=request.backchannel_logout_uri or "",
+            backchannel_logout_session_required=request.backchannel_logout_session_required,
         )
 
     def _response(self, info: ClientInfo, issued_at: int) -> dict[str, Any]:
@@ -170,10 +172,12 @@ class RegistrationService:
             ("client_uri", info.client_uri),
             ("logo_uri", info.logo_uri),
             ("sector_identifier_uri", info.sector_identifier_uri),
-            ("access_token_format", info.access_token_format),
+            ("backchannel_logout_uri", info.backchannel_logout_uri),
         ):
             if value:
                 body[key] = value
+        if info.backchannel_logout_uri:
+            body["backchannel_logout_session_required"] = info.backchannel_logout_session_required
         if info.contacts:
             body["contacts"] = list(info.contacts)
         assertion_metadata: dict[str, Any] = {

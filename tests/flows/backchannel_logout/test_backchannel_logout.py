@@ -1,0 +1,182 @@
+"""OpenID Connect Back-Channel Logout 1.0: every way a user's session ends tells the apps they used.
+
+A real receiver in the test process stands for the app's logout endpoint; it checks each logout token as an
+app must (§2.6, PyJWT against the JWKS). Logging out at the end_session endpoint (in Chromium), an admin
+disabling the user, and a password change (signing out everywhere) each queue the tokens in the database;
+the server's delivery loop sends them, and retries a receiver that fails, across a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import jwt
+import pytest
+from logout_support import (
+    PATIENCE_SECONDS,
+    QUICK_DELIVERY,
+    authorization_url,
+    check_delivery,
+    id_token_claims,
+    logout_client,
+    receiver,
+    sign_in,
+)
+
+from support.backchannel import Backchannel
+from support.backends import BACKENDS
+from support.browser import HttpBrowser
+from support.pkce import Pkce
+from support.rows import audit_events
+from support.server import REDIRECT_URI, LiveServer
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_logging_out_in_chromium_tells_the_app_with_the_sid_of_its_id_token(
+    backend: str, start_server: Callable[..., LiveServer], page: Any
+) -> None:
+    server = start_server(backend, **QUICK_DELIVERY)
+    user = server.create_user()
+    with receiver() as app:
+        client = logout_client(server, app.uri)
+        pkce = Pkce.new()
+        await page.goto(authorization_url(server, client, pkce))
+        await page.fill("#email", user["email"])
+        await page.fill("#password", user["password"])
+        async with page.expect_response(
+            lambda r: r.status == 303 and r.headers.get("location", "").startswith(REDIRECT_URI)
+        ) as answer:
+            await page.get_by_role("button", name="Log in").click()
+        code = parse_qs(urlsplit((await answer.value).headers["location"]).query)["code"][0]
+        async with httpx.AsyncClient(timeout=30) as http:
+            tokens = await Backchannel(http, server).tokens(client, code, pkce)
+        id_token = id_token_claims(tokens["id_token"], server, client["client_id"])
+        # §2.1: the session's id is in the id_token, for the app to match a logout token against.
+        assert len(id_token["sid"]) == 32
+
+        # The user logs out at the end_session endpoint and confirms on its page.
+        await page.goto(f"{server.url}/oauth/logout")
+        await page.get_by_role("main").get_by_role("button", name="Log out").click()
+        await page.wait_for_load_state()
+        (delivered,) = app.wait_for(accepted=1)
+    claims = check_delivery(delivered, server, client["client_id"])
+    assert claims["sid"] == id_token["sid"]
+    assert claims["sub"] == id_token["sub"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_failing_receiver_gets_the_queued_logout_after_a_restart(
+    backend: str, start_server: Callable[..., LiveServer]
+) -> None:
+    server = start_server(backend, **QUICK_DELIVERY)
+    user = server.create_user()
+    with receiver() as app:
+        app.is_failing = True
+        client = logout_client(server, app.uri)
+        async with HttpBrowser(server, user) as browser:
+            hint, id_token = await sign_in(browser, client)
+            # §2 of RP-Initiated Logout: with the app's id_token as hint, the session ends without a question.
+            logout = await browser.http.get("/oauth/logout?" + urlencode({"id_token_hint": hint}))
+            assert logout.status_code == 200, logout.text
+            assert not await browser.is_logged_in()
+        app.wait_for(refused=1)
+        # The queue is in the database: a server stopped between attempts sends the logout once it is back.
+        server.stop()
+        app.is_failing = False
+        server.start()
+        (delivered,) = app.wait_for(accepted=1)
+    claims = check_delivery(delivered, server, client["client_id"])
+    assert (claims["sid"], claims["sub"]) == (id_token["sid"], id_token["sub"])
+    # Every attempt, the refused ones too, carried the same logout (one jti).
+    jtis = {check_delivery(item, server, client["client_id"])["jti"] for item in app.received if item.answered == 200}
+    assert jtis == {claims["jti"]}
+    assert delivered.logout_token not in server.log_path.read_text(errors="replace")
+    (event,) = _wait_for_audit(server, "backchannel_logout.delivered")
+    assert event[2]["attempts"] >= 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_admin_disabling_the_user_tells_every_app_they_used(
+    backend: str, start_server: Callable[..., LiveServer]
+) -> None:
+    server = start_server(backend, **QUICK_DELIVERY)
+    user = server.create_user()
+    with receiver() as app:
+        by_user = logout_client(server, app.uri, name="Logs out by user")
+        by_session = logout_client(server, app.uri, "--backchannel-logout-session-required", name="By session")
+        async with HttpBrowser(server, user) as browser:
+            _, first = await sign_in(browser, by_user)
+            _, second = await sign_in(browser, by_session)
+        server.cli("user", "disable", user["email"])
+        delivered = app.wait_for(accepted=2)
+    claims = {
+        aud: check_delivery(item, server, aud)
+        for item in delivered
+        for aud in (by_user["client_id"], by_session["client_id"])
+        if _audience(item.logout_token) == aud
+    }
+    # Every session of the user ended: the app that takes a user-wide logout is told the user alone (§2.4);
+    # the app that requires sid is told each session it took part in (§2.2 backchannel_logout_session_required).
+    assert claims[by_user["client_id"]]["sub"] == first["sub"]
+    assert "sid" not in claims[by_user["client_id"]]
+    assert claims[by_session["client_id"]]["sid"] == second["sid"] == first["sid"]
+    assert claims[by_session["client_id"]]["sub"] == second["sub"]
+
+
+async def test_changing_the_password_signs_out_everywhere_and_tells_the_apps(
+    start_server: Callable[..., LiveServer], page: Any
+) -> None:
+    server = start_server("sqlite", **QUICK_DELIVERY)
+    user = server.create_user()
+    with receiver() as app:
+        client = logout_client(server, app.uri)
+        async with HttpBrowser(server, user) as elsewhere:
+            _, id_token = await sign_in(elsewhere, client)
+        await page.goto(f"{server.url}/login")
+        await page.fill("#email", user["email"])
+        await page.fill("#password", user["password"])
+        await page.get_by_role("button", name="Log in").click()
+        await page.wait_for_url(f"{server.url}/")
+        await page.fill("#current-password", user["password"])
+        await page.fill("#new-password", "a new password 2")
+        await page.fill("#new-password-again", "a new password 2")
+        await page.get_by_role("button", name="Change password").click()
+        await page.wait_for_load_state()
+        (delivered,) = app.wait_for(accepted=1)
+    claims = check_delivery(delivered, server, client["client_id"])
+    assert claims["sub"] == id_token["sub"]
+    assert "sid" not in claims
+
+
+async def test_a_receiver_that_never_accepts_is_given_up_after_the_last_attempt(
+    start_server: Callable[..., LiveServer],
+) -> None:
+    server = start_server("sqlite", GATEPASS_TOKENS_BACKCHANNEL_LOGOUT_MAX_ATTEMPTS="2", **QUICK_DELIVERY)
+    user = server.create_user()
+    with receiver() as app:
+        app.is_failing = True
+        client = logout_client(server, app.uri)
+        async with HttpBrowser(server, user) as browser:
+            await sign_in(browser, client)
+        server.cli("user", "disable", user["email"])
+        (event,) = _wait_for_audit(server, "backchannel_logout.abandoned")
+    assert [item.answered for item in app.received] == [500, 500]
+    assert event[2]["attempts"] == 2
+    assert event[2]["last_error"] == "HTTP 500 from the logout URI"
+
+
+def _audience(token: str) -> str:
+    audience: str = jwt.decode(token, options={"verify_signature": False})["aud"]
+    return audience
+
+
+def _wait_for_audit(server: LiveServer, event: str) -> list[tuple[int | None, str | None, dict[str, Any]]]:
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not (found := audit_events(server, event)):
+        assert time.monotonic() < deadline, f"no {event} audit event"
+        time.sleep(0.2)
+    return found
