@@ -54,6 +54,7 @@ def build_access_token_claims(
     ttl_seconds: int,
     auth_time: datetime | None,
     roles: Collection[str] | None,
+    act: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The claims of §2.2: ``aud`` is the one resource the token is for; ``scope`` as granted; ``auth_time``
     when a user logged in for it; ``roles`` (§2.2.3.1) only when the caller decided the scopes release them."""
@@ -73,6 +74,9 @@ def build_access_token_claims(
         claims["auth_time"] = int(auth_time.timestamp())
     if roles is not None:
         claims["roles"] = list(roles)
+    if act:
+        # RFC 8693 §4.1: a token issued by a delegation names who acts for the subject.
+        claims["act"] = dict(act)
     return claims
 
 

@@ -27,6 +27,7 @@ from support.rows import audit_events
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+JWT = "urn:ietf:params:oauth:token-type:jwt"
 DOWNSTREAM = "https://orders.example.com/api"
 
 
@@ -39,6 +40,8 @@ def exchange_world(clock_server: ClockServer) -> Iterator[World]:
         {"ada": {"first_name": "Ada", "last_name": "Front"}, "robot": {"first_name": "Shop", "last_name": "Robot"}},
         lambda made: {
             "front": ("--name", "Front Service"),
+            # The same kind of service, issuing RFC 9068 JWT access tokens.
+            "jwt_front": ("--name", "JWT Front Service", "--access-token-format", "jwt"),
             "other": ("--name", "Other Web App"),
             "shop": (
                 *("--name", "Shop Backend", "--grant-type", "client_credentials", "--scope", "all"),
@@ -57,6 +60,10 @@ def exchange_world(clock_server: ClockServer) -> Iterator[World]:
         *("--scope", "openid", "--scope", "profile", "--scope", "all"),
     )
     clock_server.cli("exchange-policy", "add", front, "--audience", DOWNSTREAM, "--actor", shop, "--scope", "all")
+    clock_server.cli(
+        *("exchange-policy", "add", clients["jwt_front"]["client_id"], "--audience", api_resource, "--actor", shop),
+        *("--subject-token-type", "jwt", "--scope", "all"),
+    )
     clock_server.cli(
         "client",
         "update",
@@ -435,3 +442,50 @@ async def test_discovery_lists_the_token_exchange_grant(exchange_world: World) -
         for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
             metadata = (await http.get(exchange_world.server.url + path)).json()
             assert EXCHANGE in metadata["grant_types_supported"]
+
+
+async def test_a_jwt_access_token_is_exchanged_for_a_jwt_that_names_its_actor(
+    exchange_world: World, exchange_api: Backchannel
+) -> None:
+    """A service issuing RFC 9068 tokens: the subject is a JWT (type jwt), and so is the exchanged token, whose
+    act claim a resource server reads from the token itself, checked against the JWKS."""
+    server, jwt_front, shop = exchange_world.server, exchange_world.client("jwt_front"), exchange_world.client("shop")
+    user_tokens = await obtain_tokens(exchange_api, exchange_world.user("ada"), jwt_front, scope="openid all")
+    keys = jwt.PyJWKClient(f"{server.url}/.well-known/jwks.json", cache_jwk_set=False)
+
+    def verified(token: str) -> dict[str, Any]:
+        assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            keys.get_signing_key_from_jwt(token).key,
+            algorithms=["RS256"],
+            issuer=server.url,
+            audience=f"{server.url}/api/resource",
+            # The server's clock was moved ahead of this process's by the tests before.
+            options={"require": ["exp", "iat", "sub", "jti", "client_id"], "verify_iat": False},
+        )
+        return claims
+
+    subject_claims = verified(user_tokens["access_token"])
+    response = await _exchange(
+        exchange_api,
+        jwt_front,
+        user_tokens["access_token"],
+        subject_token_type=JWT,
+        actor_token=client_credentials_token(server, shop, "all"),
+        actor_token_type=ACCESS_TOKEN,
+    )
+    assert response.status_code == 200, response.text
+    exchanged = verified(response.json()["access_token"])
+    robot = exchange_world.user("robot")
+    assert (exchanged["sub"], exchanged["scope"], exchanged["act"]) == (
+        exchange_world.user("ada")["sub"],
+        "all",
+        {"sub": robot["sub"], "client_id": shop["client_id"]},
+    )
+    assert exchanged["exp"] <= subject_claims["exp"]
+    seen = await exchange_api.introspect(exchange_world.client("orders"), response.json()["access_token"])
+    assert (seen["active"], seen["act"]) == (True, exchanged["act"])
+    # An opaque token is not of type jwt.
+    refused = await _exchange(exchange_api, jwt_front, secrets.token_urlsafe(32), subject_token_type=JWT)
+    assert_oauth_error(refused, 400, "invalid_request", f"The subject_token is not a JWT, as its type {JWT} says")

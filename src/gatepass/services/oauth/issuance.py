@@ -7,9 +7,9 @@ constructor argument, so an issuer without one cannot be built.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from gatepass.protocol.rfc6749.authorization_code import CodeReused
 from gatepass.protocol.tokens import new_token, token_digest
@@ -71,8 +71,11 @@ class TokenIssuer:
         *,
         resource: str | None,
         auth_time: datetime | None,
+        ttl_seconds: int | None = None,
+        act: Mapping[str, Any] | None = None,
     ) -> MintedAccessToken:
-        """An opaque token, or an RFC 9068 JWT for a client (or a server) that issues those."""
+        """An opaque token, or an RFC 9068 JWT for a client (or a server) that issues those (with ``act`` when a
+        token exchange issues it for a delegation)."""
         if self._jwts is None or not self._jwts.is_jwt_for(client):
             token = new_token()
             return MintedAccessToken(token, self.digest(token))
@@ -83,7 +86,8 @@ class TokenIssuer:
             scopes,
             resource=resource,
             auth_time=auth_time,
-            ttl_seconds=self.access_ttl_for(client),
+            ttl_seconds=ttl_seconds if ttl_seconds is not None else self.access_ttl_for(client),
+            act=act,
         )
 
     def writes_no_grant(self, client: ClientInfo, grant_type: str) -> bool:
@@ -132,20 +136,27 @@ class TokenIssuer:
         with_refresh: bool,
         with_id_token: bool,
         not_after: datetime | None = None,
+        act: Mapping[str, Any] | None = None,
         dpop_jkt: str | None = None,
     ) -> IssuedTokens:
         """A new grant with its access token (and refresh token), in one transaction with its code's consumption.
 
-        ``not_after`` ends the grant and its token no later than then (a token exchange's subject token's end).
+        ``not_after`` ends the grant and its token no later than then (a token exchange's subject token's end);
+        ``act`` goes into a JWT access token (RFC 8693 §4.1).
         ``dpop_jkt`` binds the access token (and a public client's refresh token) to a DPoP key (RFC 9449 §5).
         Raises CodeReused when the code was consumed first by another request.
         """
         now = self._clock()
         info = client.info
-        access = await self.new_access_token(info, user, grant_type, scopes, resource=resource, auth_time=auth_time)
+        ttl = self.access_ttl_for(info)
+        grant_ttl = max(self.refresh_ttl_for(info), ttl)
+        if not_after is not None:
+            ttl = grant_ttl = max(0, min(ttl, int((not_after - now).total_seconds())))
+        access = await self.new_access_token(
+            info, user, grant_type, scopes, resource=resource, auth_time=auth_time, ttl_seconds=ttl, act=act
+        )
         access_token = access.token
         refresh_token = new_token() if with_refresh else None
-        ttl = self.access_ttl_for(info)
         if self.writes_no_grant(info, grant_type) and not with_refresh:
             await self._audit.record(
                 audit.TOKEN_ISSUED,
@@ -155,9 +166,6 @@ class TokenIssuer:
                 scope=" ".join(scopes),
             )
             return IssuedTokens(access_token, ttl, scopes)
-        grant_ttl = max(self.refresh_ttl_for(info), ttl)
-        if not_after is not None:
-            ttl = grant_ttl = max(0, min(ttl, int((not_after - now).total_seconds())))
         issued_event = self._audit.prepare(
             audit.TOKEN_ISSUED,
             user_id=user.id if user else None,

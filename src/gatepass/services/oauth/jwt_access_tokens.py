@@ -17,9 +17,9 @@ Either way, a token presented back is checked here in this order: signature with
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from gatepass.protocol.errors import InvalidToken
 from gatepass.protocol.jose import decode_signed_jwt, sign_jwt
@@ -34,6 +34,7 @@ from gatepass.protocol.tokens import derive_key, new_token, token_digest
 from gatepass.protocol.values import ACCESS_TOKEN_JWT, GRANT_CLIENT_CREDENTIALS, ClientInfo
 from gatepass.services.keys import KeyService
 from gatepass.services.stores import AccessTokenRecord, ClientStore, UserRecord, UserStore
+from gatepass.services.subjects import SubjectIdentifiers
 
 
 class RevokedJtiStore(Protocol):
@@ -66,9 +67,11 @@ class JwtAccessTokens:
         grant_tokens: GrantAccessTokenStore,
         clients: ClientStore,
         users: UserStore,
+        subjects: SubjectIdentifiers,
         clock: Callable[[], datetime],
     ) -> None:
         self._issuer = issuer
+        self._subjects = subjects
         self._default_audience = default_audience
         self._default_format = default_format
         self._alg = alg
@@ -92,7 +95,7 @@ class JwtAccessTokens:
         else the user, as this client is told it everywhere (one place, so a per-client subject hooks in here)."""
         if grant_type == GRANT_CLIENT_CREDENTIALS or user is None:
             return client.client_id
-        return user.sub
+        return self._subjects.subject_for(user.sub, client.pairwise_sector)
 
     async def mint(
         self,
@@ -104,6 +107,7 @@ class JwtAccessTokens:
         resource: str | None,
         auth_time: datetime | None,
         ttl_seconds: int,
+        act: Mapping[str, Any] | None = None,
     ) -> MintedAccessToken:
         """A signed JWT access token: ``aud`` is the resource asked for (RFC 8707), else the document API;
         ``roles`` only when the ``roles`` scope was granted, as the id_token and userinfo release them."""
@@ -120,6 +124,7 @@ class JwtAccessTokens:
             ttl_seconds=ttl_seconds,
             auth_time=None if is_for_client else auth_time,
             roles=user.roles if user is not None and "roles" in scopes else None,
+            act=act,
         )
         private_jwk = await self._signing_keys.signing_key(self._alg)
         return MintedAccessToken(
@@ -170,6 +175,7 @@ class JwtAccessTokens:
             revoked_at=None,
             is_client_enabled=client.info.is_enabled,
             is_client_trusted=client.info.skip_authorization,
+            client_pairwise_sector=client.info.pairwise_sector,
         )
 
     async def revocable(self, token: str) -> JwtAccessTokenClaims | None:

@@ -109,6 +109,7 @@ class TokenExchangeGrant:
         now = self._clock()
         ends = (subject.expires_at, *((actor.expires_at,) if actor else ()))
         exchanged_lifetime(self._issuer.access_ttl_for(client.info), now, *ends)
+        act = act_claim(actor, subject)
         issued = await self._issuer.issue(
             client,
             user,
@@ -118,8 +119,8 @@ class TokenExchangeGrant:
             with_refresh=False,
             with_id_token=False,
             not_after=min(ends),
+            act=act,
         )
-        act = act_claim(actor, subject)
         # Read back as any presented token is, whatever its format, for the grant that holds it.
         grant_id = (await self._access_tokens.load_access_token(issued.access_token)).grant_id
         if grant_id:
