@@ -59,6 +59,7 @@ BIN = Path(sys.executable).parent
 
 WEB_CLIENT = "bench-web"  # authorization code + refresh (the browser app)
 SVC_CLIENT = "bench-svc"  # client credentials
+SVC_JWT_CLIENT = "bench-svc-jwt"  # client credentials, RFC 9068 JWT access tokens
 RS_CLIENT = "bench-rs"  # a resource server that introspects
 REDIRECT_URI = "http://127.0.0.1/bench/callback"
 TOKEN_SCOPES = ["openid", "profile", "email", "roles", "all"]
@@ -73,6 +74,7 @@ PATHS = {
     "b": "(b) introspection",
     "c": "(c) userinfo",
     "d": "(d) client credentials issuance",
+    "d_jwt": "(d) client_credentials with JWT access tokens",
     "e": "(e) refresh grant (rotation + id_token)",
     "f_pw": "(f) code + PKCE flows, with password check",
     "f_nopw": "(f) code + PKCE flows, logged-in session",
@@ -654,6 +656,8 @@ def seed_accounts(env: dict[str, str], base_email: str, password: str) -> dict[s
                      "--grant-type", "refresh_token", *[arg for s in TOKEN_SCOPES for arg in ("--scope", s)]],
         SVC_CLIENT: ["--name", "Bench service", "--grant-type", "client_credentials", "--service-user", base_email,
                      "--scope", "all"],
+        SVC_JWT_CLIENT: ["--name", "Bench JWT service", "--grant-type", "client_credentials", "--service-user",
+                         base_email, "--scope", "all", "--access-token-format", "jwt"],
         RS_CLIENT: ["--name", "Bench resource server", "--grant-type", "client_credentials", "--service-user",
                     base_email, "--scope", "all", "--resource-server"],
     }
@@ -1145,6 +1149,7 @@ def gatepass_env(args: argparse.Namespace, db: Database, tmp: Path, port: int, s
     if args.pool_size:
         env["GATEPASS_DATABASE_POOL_SIZE"] = str(args.pool_size)
     env["GATEPASS_DATABASE_READ_CACHE"] = args.read_cache
+    env["GATEPASS_TOKENS_JWT_ACCESS_TOKEN_ALG"] = args.jwt_alg
     if args.redis:
         env["GATEPASS_REDIS_URL"] = args.redis
     return env
@@ -1303,6 +1308,15 @@ def run_bench(args: argparse.Namespace) -> Run:
         measure_wrk(run, "d", PATHS["d"], "client_credentials.lua", f"{base}/oauth/token",
                     {"basic": svc_basic, "scope": "all"})
 
+    if selected(args, "d_jwt"):
+        jwt_basic = basic(SVC_JWT_CLIENT, client_secrets[SVC_JWT_CLIENT])
+        probe = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials", "scope": "all"},
+                           headers={"Authorization": f"Basic {jwt_basic}"})
+        check(probe.status_code == 200 and probe.json().get("access_token", "").count(".") == 2,
+              "client credentials with a JWT access token", probe)
+        measure_wrk(run, "d_jwt", PATHS["d_jwt"], "client_credentials.lua", f"{base}/oauth/token",
+                    {"basic": jwt_basic, "scope": "all"})
+
     if selected(args, "e"):
         web_basic = basic(WEB_CLIENT, client_secrets[WEB_CLIENT])
         pool = fixture.refresh_tokens
@@ -1381,6 +1395,10 @@ def goals(run: Run) -> list[tuple[str, str, str]]:
     if r is not None and r.available:
         out.append(("d: client_credentials issuance ≥ 20% of floor, p99 < 25 ms",
                     f"{ratio(r):.1%} of floor, p99 {_ms(r.p99_ms)} ms", verdict(ratio(r) >= 0.20 and r.p99_ms < 25)))
+    r = res.get("d_jwt")
+    if r is not None and r.available:
+        out.append(("d: client_credentials with JWT access tokens ≥ 40% of floor", f"{ratio(r):.1%} of floor",
+                    verdict(ratio(r) >= 0.40)))
     r = res.get("e")
     if r is not None and r.available:
         out.append(("e: refresh ≥ 12% of floor", f"{ratio(r):.1%} of floor", verdict(ratio(r) >= 0.12)))
@@ -1453,7 +1471,7 @@ def table(run: Run) -> str:
     floor = res.get("floor")
     lines = ["| hot path | requests/s | p50 ms | p99 ms | errors | ratio to floor |",
              "|---|---:|---:|---:|---:|---:|"]
-    order = ["floor", "a", "b", "c", "d", "e", "f_pw", "f_nopw", "g"]
+    order = ["floor", "a", "b", "c", "d", "d_jwt", "e", "f_pw", "f_nopw", "g"]
     for key in order:
         r = res.get(key)
         if r is None:
@@ -1497,8 +1515,8 @@ def lookup_table(run: Run) -> str:
 def cpu_table(run: Run) -> str:
     lines = ["| path | server µs/req | database µs/req | load generator µs/req | other processes µs/req | "
              "machine busy | server writes/req | new DB connections |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    keys = ["floor_start", "floor_end", "a", "b", "b@small", "b@large", "c", "c@small", "c@large", "d", "e", "f_pw",
-            "f_nopw", "g"]
+    keys = ["floor_start", "floor_end", "a", "b", "b@small", "b@large", "c", "c@small", "c@large", "d", "d_jwt", "e",
+            "f_pw", "f_nopw", "g"]
     for key in keys:
         r = run.results.get(key)
         if r is None or not r.cpu:
@@ -1588,7 +1606,8 @@ they compare with the logged-in row.
   rotating through the sample of stored tokens (scope `openid profile email roles all`: the answer has user fields).
 - (c) `GET /oauth/userinfo` with `Authorization: Bearer`, same tokens.
 - (d) `POST /oauth/token` `grant_type=client_credentials&scope=all`, client_secret_basic; each writes a grant,
-  an access token and an audit event.
+  an access token and an audit event. The JWT row: the same request for a client whose access tokens are RFC 9068
+  JWTs (tokens.jwt_access_token_alg, RS256 by default), which writes the audit event only.
 - (e) `POST /oauth/token` `grant_type=refresh_token`: every request spends a different seeded refresh token once
   (scope `openid profile email`, so each rotation also signs an RS256 id_token).
 - (f) authorize → login page (CSRF cookie) → login POST (argon2 check) → authorize, which shows the consent page
@@ -1630,8 +1649,10 @@ def main() -> int:
                              "for MariaDB without Redis), node (on: one node) or off")
     parser.add_argument("--redis", metavar="URL", default="",
                         help="redis.url for the server (read-cache notices between nodes), e.g. redis://127.0.0.1:6379/0")
+    parser.add_argument("--jwt-alg", choices=("RS256", "ES256", "EdDSA"), default="RS256",
+                        help="tokens.jwt_access_token_alg for the JWT access token row (d_jwt)")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(),
-                        help="comma list of a,b,c,d,e,f,g,floor (development; the table is then partial)")
+                        help="comma list of a,b,c,d,d_jwt,e,f,g,floor (development; the table is then partial)")
     parser.add_argument("--profile", metavar="DIR",
                         help="also record each path with py-spy into DIR; RESULTS.md is left alone")
     parser.add_argument("--profile-rate", type=int, default=200)
