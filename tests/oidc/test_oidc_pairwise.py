@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from oidc_support import FRAPPE_OPENID_PROFILE, USERINFO, authentication_request, verify_id_token
 
@@ -167,6 +168,32 @@ async def test_a_resource_server_is_told_the_sub_the_tokens_client_is_told(
     claims = verify_id_token(tokens["id_token"], sqlite_server, one["client_id"])
     seen = await sqlite_api.introspect(resource_server, tokens["access_token"])
     assert seen["sub"] == claims["sub"] != user["sub"]
+
+
+async def test_a_pairwise_clients_jwt_access_token_carries_its_pairwise_sub(
+    server: LiveServer, api: Backchannel
+) -> None:
+    user = server.create_user(unique_email("pairwise-jwt"))
+    client = server.create_client(
+        *("--redirect-uri", APP_TWO, "--subject-type", "pairwise", "--access-token-format", "jwt"),
+        name="Pairwise JWT",
+    )
+    seen = await _seen_by(api, user, client, APP_TWO)
+    pkce = Pkce.new()
+    async with HttpBrowser(server, user) as browser:
+        outcome = await browser.authorize(authentication_request(client, pkce, redirect_uri=APP_TWO))
+    access_token = (await api.tokens(client, outcome.code, pkce, redirect_uri=APP_TWO))["access_token"]
+    # RFC 9068 §4, as a resource server checks it: a published key, typ at+jwt, this issuer and audience.
+    assert jwt.get_unverified_header(access_token)["typ"] == "at+jwt"
+    keys = jwt.PyJWKClient(f"{server.url}/.well-known/jwks.json", cache_jwk_set=False)
+    claims = jwt.decode(
+        access_token,
+        keys.get_signing_key_from_jwt(access_token).key,
+        algorithms=["RS256"],
+        issuer=server.url,
+        audience=f"{server.url}/api/resource",
+    )
+    assert claims["sub"] == seen.everywhere != user["sub"]
 
 
 def _refusal(server: LiveServer, *args: str) -> str:
