@@ -39,6 +39,7 @@ SCRIPTED_DOCS = (
         "docs/par.md",
         "docs/device-flow.md",
         "docs/accounts.md",
+        "docs/dpop.md",
     ),
 )
 #: Where each value a README reader copies comes from: the placeholder the README writes, a piece of

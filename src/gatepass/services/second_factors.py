@@ -82,6 +82,7 @@ class SecondFactorService:
         clock: Callable[[], datetime],
         *,
         issuer_name: str,
+        on_factor_added: Callable[[int], None] = lambda user_id: None,
     ) -> None:
         self._store = store
         self._accounts = accounts
@@ -90,6 +91,8 @@ class SecondFactorService:
         self._audit = audit_log
         self._clock = clock
         self._issuer_name = issuer_name
+        #: Tells the user by mail that a factor was added, in case it was not them.
+        self._on_factor_added = on_factor_added
 
     async def has_factor(self, user_id: int) -> bool:
         return await self._store.get_totp(user_id) is not None
@@ -201,6 +204,7 @@ class SecondFactorService:
         await self._store.use_totp_step(user.id, step)
         codes = await self._renew_recovery_codes(user.id)
         await self._audit.record(audit.SECOND_FACTOR_ADDED, user_id=user.id, ip=ip, method="totp")
+        self._on_factor_added(user.id)
         return codes
 
     # Changes by the user, each proven by the password or a current code.
