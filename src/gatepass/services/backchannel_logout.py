@@ -122,7 +122,12 @@ class BackchannelLogout:
         return sid
 
     async def session_ended(self, login: SessionRecord) -> None:
-        await self._queue(login.user_id, self.sid_of(login))
+        await self.sessions_ended(login.user_id, [login.session_id])
+
+    async def sessions_ended(self, user_id: int, session_ids: list[int]) -> None:
+        """Sessions of the user ended one by one (logged out, or signed out from a list of sessions)."""
+        for session_id in session_ids:
+            await self._queue(user_id, build_session_id(self._sid_key, session_id))
 
     async def every_session_ended(self, user_id: int) -> None:
         """Before the user's grants are revoked: a client holding one is told too, though no session named it."""

@@ -56,9 +56,18 @@ class _Sessions(Protocol):
     async def delete_sessions_of(self, user_id: int, *, keep: int | None = None) -> int: ...
 
 
+class _Logouts(Protocol):
+    async def sessions_ended(self, user_id: int, session_ids: list[int]) -> None: ...
+
+
 class BrowserSessions:
-    def __init__(self, sessions: _Sessions, audit_log: audit.Audit, clock: Callable[[], datetime]) -> None:
+    """Ending a session here tells the apps that took part in it, as logging out does (back-channel logout)."""
+
+    def __init__(
+        self, sessions: _Sessions, audit_log: audit.Audit, clock: Callable[[], datetime], logouts: _Logouts
+    ) -> None:
         self._sessions = sessions
+        self._logouts = logouts
         self._audit = audit_log
         self._clock = clock
 
@@ -79,12 +88,15 @@ class BrowserSessions:
         """Only a session of this user ends; False when it had ended already (or was never theirs)."""
         ended = await self._sessions.delete_session_of(user_id, session_id)
         if ended:
+            await self._logouts.sessions_ended(user_id, [session_id])
             await self._audit.record(audit.SESSIONS_ENDED, user_id=user_id, ip=ip, by=by, count=1)
         return ended
 
     async def end_all_but(self, user_id: int, keep: int | None, *, by: str, ip: str | None) -> int:
         """Every session of the user except ``keep`` (None: every one); how many ended."""
+        ending = [s.session_id for s in await self._sessions.list_sessions_of(user_id, self._clock())]
         count = await self._sessions.delete_sessions_of(user_id, keep=keep)
+        await self._logouts.sessions_ended(user_id, [session_id for session_id in ending if session_id != keep])
         await self._audit.record(audit.SESSIONS_ENDED, user_id=user_id, ip=ip, by=by, count=count)
         return count
 

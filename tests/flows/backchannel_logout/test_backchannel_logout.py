@@ -152,6 +152,29 @@ async def test_changing_the_password_signs_out_everywhere_and_tells_the_apps(
     assert "sid" not in claims
 
 
+async def test_signing_out_every_other_session_on_the_account_page_tells_the_apps_of_those_sessions(
+    start_server: Callable[..., LiveServer], page: Any
+) -> None:
+    server = start_server("sqlite", **QUICK_DELIVERY)
+    user = server.create_user()
+    with receiver() as app:
+        client = logout_client(server, app.uri)
+        async with HttpBrowser(server, user) as elsewhere:
+            _, id_token = await sign_in(elsewhere, client)
+            await page.goto(f"{server.url}/login")
+            await page.fill("#email", user["email"])
+            await page.fill("#password", user["password"])
+            await page.get_by_role("button", name="Log in").click()
+            await page.wait_for_url(f"{server.url}/")
+            await page.get_by_role("button", name="Sign out every other session").click()
+            await page.wait_for_load_state()
+            (delivered,) = app.wait_for(accepted=1)
+            assert not await elsewhere.is_logged_in()
+    claims = check_delivery(delivered, server, client["client_id"])
+    # The other browser's session ended, not the user's every session: the token names it.
+    assert (claims["sid"], claims["sub"]) == (id_token["sid"], id_token["sub"])
+
+
 async def test_a_receiver_that_never_accepts_is_given_up_after_the_last_attempt(
     start_server: Callable[..., LiveServer],
 ) -> None:
