@@ -50,6 +50,7 @@ def exchange_world(clock_server: ClockServer) -> Iterator[World]:
             "orders": ("--name", "Orders Service", "--grant-type", "client_credentials", "--resource-server"),
             "spa": ("--name", "Browser App", "--public"),
             "no_policy": ("--name", "Exchanger Without Policy", "--grant-type", "authorization_code"),
+            "pairwise": ("--name", "Pairwise Front Service", "--subject-type", "pairwise"),
         },
     )
     front, shop = clients["front"]["client_id"], clients["shop"]["client_id"]
@@ -63,6 +64,10 @@ def exchange_world(clock_server: ClockServer) -> Iterator[World]:
     clock_server.cli(
         *("exchange-policy", "add", clients["jwt_front"]["client_id"], "--audience", api_resource, "--actor", shop),
         *("--subject-token-type", "jwt", "--scope", "all"),
+    )
+    clock_server.cli(
+        *("exchange-policy", "add", clients["pairwise"]["client_id"], "--audience", api_resource, "--impersonation"),
+        *("--subject-token-type", "id_token", "--subject-token-type", "access_token", "--scope", "all"),
     )
     clock_server.cli(
         "client",
@@ -489,3 +494,25 @@ async def test_a_jwt_access_token_is_exchanged_for_a_jwt_that_names_its_actor(
     # An opaque token is not of type jwt.
     refused = await _exchange(exchange_api, jwt_front, secrets.token_urlsafe(32), subject_token_type=JWT)
     assert_oauth_error(refused, 400, "invalid_request", f"The subject_token is not a JWT, as its type {JWT} says")
+
+
+async def test_an_id_token_with_a_pairwise_subject_is_refused_and_its_access_token_exchanged(
+    exchange_world: World, exchange_api: Backchannel
+) -> None:
+    pairwise = exchange_world.client("pairwise")
+    user_tokens = await obtain_tokens(exchange_api, exchange_world.user("ada"), pairwise, scope="openid all")
+    refused = await _exchange(exchange_api, pairwise, user_tokens["id_token"], subject_token_type=ID_TOKEN)
+    assert_oauth_error(
+        refused,
+        400,
+        "invalid_request",
+        "The subject_token is an id_token with a pairwise subject, which cannot be exchanged; "
+        "exchange the access token issued with it",
+    )
+    response = await _exchange(exchange_api, pairwise, user_tokens["access_token"])
+    assert response.status_code == 200, response.text
+    # Introspected by the client itself, it is told the same pairwise sub as in its id_token.
+    seen = await exchange_api.introspect(pairwise, response.json()["access_token"])
+    id_token_sub = jwt.decode(user_tokens["id_token"], options={"verify_signature": False})["sub"]
+    assert (seen["sub"], seen["scope"]) == (id_token_sub, "all")
+    assert id_token_sub != exchange_world.user("ada")["sub"]

@@ -196,6 +196,12 @@ class TokenExchangeGrant:
         owner = await self._clients.get_client(client_id)
         if owner is None or not owner.info.is_enabled:
             raise InvalidRequest(f"The {role} was issued to a client that is disabled or gone")
+        if owner.info.pairwise_sector is not None:
+            # A pairwise sub is a keyed hash made for the client's sector: it names no user here.
+            raise InvalidRequest(
+                f"The {role} is an id_token with a pairwise subject, which cannot be exchanged; exchange the "
+                "access token issued with it"
+            )
         user = await self._users.get_user_by_sub(subject)
         if user is None or not user.is_enabled:
             raise InvalidRequest(f"The user of the {role} no longer exists or is disabled")
