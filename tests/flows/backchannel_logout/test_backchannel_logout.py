@@ -9,7 +9,7 @@ the server's delivery loop sends them, and retries a receiver that fails, across
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -30,6 +30,7 @@ from logout_support import (
 from support.backchannel import Backchannel
 from support.backends import BACKENDS
 from support.browser import HttpBrowser
+from support.console import log_in_page
 from support.pkce import Pkce
 from support.rows import audit_events
 from support.server import REDIRECT_URI, LiveServer
@@ -127,33 +128,27 @@ async def test_an_admin_disabling_the_user_tells_every_app_they_used(
     assert claims[by_session["client_id"]]["sub"] == second["sub"]
 
 
-async def test_changing_the_password_signs_out_everywhere_and_tells_the_apps(
-    start_server: Callable[..., LiveServer], page: Any
-) -> None:
-    server = start_server("sqlite", **QUICK_DELIVERY)
-    user = server.create_user()
-    with receiver() as app:
-        client = logout_client(server, app.uri)
-        async with HttpBrowser(server, user) as elsewhere:
-            _, id_token = await sign_in(elsewhere, client)
-        await page.goto(f"{server.url}/login")
-        await page.fill("#email", user["email"])
-        await page.fill("#password", user["password"])
-        await page.get_by_role("button", name="Log in").click()
-        await page.wait_for_url(f"{server.url}/")
-        await page.fill("#current-password", user["password"])
-        await page.fill("#new-password", "a new password 2")
-        await page.fill("#new-password-again", "a new password 2")
-        await page.get_by_role("button", name="Change password").click()
-        await page.wait_for_load_state()
-        (delivered,) = app.wait_for(accepted=1)
-    claims = check_delivery(delivered, server, client["client_id"])
-    assert claims["sub"] == id_token["sub"]
-    assert "sid" not in claims
+async def _change_password(page: Any, user: dict[str, Any]) -> None:
+    await page.fill("#current-password", user["password"])
+    await page.fill("#new-password", "a new password 2")
+    await page.fill("#new-password-again", "a new password 2")
+    await page.get_by_role("button", name="Change password").click()
 
 
-async def test_signing_out_every_other_session_on_the_account_page_tells_the_apps_of_those_sessions(
-    start_server: Callable[..., LiveServer], page: Any
+async def _sign_out_every_other_session(page: Any, user: dict[str, Any]) -> None:
+    await page.get_by_role("button", name="Sign out every other session").click()
+
+
+@pytest.mark.parametrize(
+    ("act", "names_the_session"),
+    [(_change_password, False), (_sign_out_every_other_session, True)],
+    ids=["password-change", "every-other-session"],
+)
+async def test_signing_out_elsewhere_on_the_account_page_tells_the_apps(
+    start_server: Callable[..., LiveServer],
+    page: Any,
+    act: Callable[[Any, dict[str, Any]], Awaitable[None]],
+    names_the_session: bool,
 ) -> None:
     server = start_server("sqlite", **QUICK_DELIVERY)
     user = server.create_user()
@@ -162,17 +157,19 @@ async def test_signing_out_every_other_session_on_the_account_page_tells_the_app
         async with HttpBrowser(server, user) as elsewhere:
             _, id_token = await sign_in(elsewhere, client)
             await page.goto(f"{server.url}/login")
-            await page.fill("#email", user["email"])
-            await page.fill("#password", user["password"])
-            await page.get_by_role("button", name="Log in").click()
-            await page.wait_for_url(f"{server.url}/")
-            await page.get_by_role("button", name="Sign out every other session").click()
+            await log_in_page(page, user["email"], user["password"])
+            await act(page, user)
             await page.wait_for_load_state()
             (delivered,) = app.wait_for(accepted=1)
             assert not await elsewhere.is_logged_in()
     claims = check_delivery(delivered, server, client["client_id"])
-    # The other browser's session ended, not the user's every session: the token names it.
-    assert (claims["sid"], claims["sub"]) == (id_token["sid"], id_token["sub"])
+    assert claims["sub"] == id_token["sub"]
+    if names_the_session:
+        # Only the other browser's session ended: the token names it.
+        assert claims["sid"] == id_token["sid"]
+    else:
+        # A password change ends every session of the user: the token names the user alone (§2.4).
+        assert "sid" not in claims
 
 
 async def test_a_receiver_that_never_accepts_is_given_up_after_the_last_attempt(
