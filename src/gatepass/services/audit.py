@@ -20,6 +20,11 @@ CONSENT_DENIED = "consent.denied"
 TOKEN_ISSUED = "token.issued"
 TOKEN_REFRESHED = "token.refreshed"
 TOKEN_REVOKED = "token.revoked"
+# Token exchange (RFC 8693, services/oauth/grants/token_exchange.py): a token issued for a subject token, with
+# the audience, the subject's and the actor's clients; an admin added or removed an exchange policy.
+TOKEN_EXCHANGED = "token.exchanged"
+EXCHANGE_POLICY_ADDED = "exchange_policy.added"
+EXCHANGE_POLICY_REMOVED = "exchange_policy.removed"
 CODE_REUSED = "code.reused"
 REFRESH_REUSED = "refresh.reused"
 CLIENT_CREATED = "client.created"
@@ -45,19 +50,35 @@ ROLES_SYNCED = "user.roles_synced"
 # or for the email everywhere ("account"); a password was changed by the user, an admin or the CLI.
 LOGIN_LOCKOUT = "login.lockout"
 PASSWORD_CHANGED = "user.password_changed"
+# Links by mail (services/mail_links.py): a reset link was sent (never recorded for an unknown email, but
+# the answer is the same either way), an address was verified; login sessions ended from a list
+# (services/browser_sessions.py), by their user or an admin.
+PASSWORD_RESET_REQUESTED = "user.password_reset_requested"
+EMAIL_VERIFICATION_SENT = "user.email_verification_sent"
+EMAIL_VERIFIED = "user.email_verified"
+SESSIONS_ENDED = "user.sessions_ended"
 # The device grant (RFC 8628, services/oauth/device.py): a device asked for codes; on /device a user allowed or
 # denied one, or presented a user code that matches no waiting device (how guessing shows).
 DEVICE_AUTHORIZATION_STARTED = "device.started"
 DEVICE_APPROVED = "device.approved"
 DEVICE_DENIED = "device.denied"
 DEVICE_USER_CODE_FAILED = "device.user_code_failed"
+# A client pushed an authorization request (RFC 9126, services/oauth/par.py), in a signed request object or not.
+PAR_PUSHED = "par.pushed"
 # Back-channel logout (services/backchannel_logout.py): logout tokens queued for clients, each accepted by its
 # client, or given up after the last attempt (with the last error).
 BACKCHANNEL_LOGOUT_QUEUED = "backchannel_logout.queued"
 BACKCHANNEL_LOGOUT_DELIVERED = "backchannel_logout.delivered"
 BACKCHANNEL_LOGOUT_ABANDONED = "backchannel_logout.abandoned"
-# A client pushed an authorization request (RFC 9126, services/oauth/par.py), in a signed request object or not.
-PAR_PUSHED = "par.pushed"
+# Second factors (services/second_factors.py): a wrong or reused code at login or step-up; a code accepted;
+# an authenticator app added or removed by its owner; recovery codes made again; every factor of a user
+# removed by an admin or the CLI.
+LOGIN_SECOND_FACTOR_FAILED = "login.second_factor_failed"
+LOGIN_SECOND_FACTOR_SUCCEEDED = "login.second_factor_succeeded"
+SECOND_FACTOR_ADDED = "user.second_factor_added"
+SECOND_FACTOR_REMOVED = "user.second_factor_removed"
+RECOVERY_CODES_RENEWED = "user.recovery_codes_renewed"
+FACTORS_RESET = "user.factors_reset"
 
 _log = logging.getLogger("gatepass.audit")
 
