@@ -35,7 +35,7 @@ URL = "https://id.example.test/oauth/token"
 _RSA = RSAKey.generate_key(2048)
 _EC = ECKey.generate_key("P-256")
 _OKP = OKPKey.generate_key("Ed25519")
-KEYS = {"RS256": _RSA, "PS256": _RSA, "ES256": _EC, "EdDSA": _OKP}
+KEYS: dict[str, RSAKey | ECKey | OKPKey] = {"RS256": _RSA, "PS256": _RSA, "ES256": _EC, "EdDSA": _OKP}
 #: RFC 7638 §3.1: the example RSA key and its SHA-256 thumbprint.
 RFC7638_KEY = {
     "kty": "RSA",
