@@ -16,7 +16,7 @@ client's behalf.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -25,12 +25,14 @@ from gatepass.protocol.errors import InvalidRequest
 from gatepass.protocol.fapi2_security_profile import request_uri_lifetime_seconds
 from gatepass.protocol.rfc9101_request_object import check_request_parameters
 from gatepass.protocol.rfc9126_par import build_pushed_params, build_request_uri, is_par_required
+from gatepass.protocol.rfc9449_dpop import bind_pushed_params
 from gatepass.protocol.tokens import new_token
 from gatepass.protocol.values import ClientInfo
 from gatepass.services import audit
 from gatepass.services.authorize import AuthorizeService
 from gatepass.services.client_trial import TrialAuthorization
 from gatepass.services.oauth.client_auth import ClientAuthenticator
+from gatepass.services.oauth.dpop import DpopVerifier
 from gatepass.services.oauth.request_objects import RequestObjectReader
 from gatepass.services.stores import NewPushedRequest, PushedRequestStore
 
@@ -54,8 +56,10 @@ class PushedAuthorizationEndpoint:
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
         ttl_seconds: int,
+        dpop: DpopVerifier,
         is_required_for_every_client: bool = False,
     ) -> None:
+        self._dpop = dpop
         self._is_required_for_every_client = is_required_for_every_client
         self._request_objects = request_objects
         self._audit = audit_log
@@ -65,7 +69,10 @@ class PushedAuthorizationEndpoint:
         self._clock = clock
         self._ttl_seconds = ttl_seconds
 
-    async def push(self, form: Mapping[str, str], authorization: str | None) -> PushedRequest:
+    async def push(
+        self, form: Mapping[str, str], authorization: str | None, *, dpop_headers: Sequence[str] = (), uri: str = ""
+    ) -> PushedRequest:
+        """``dpop_headers`` and ``uri``: a DPoP proof sent with the push binds the code to its key (RFC 9449 §10.1)."""
         client = await self._clients.authenticate_client(form, authorization)
         check_request_parameters(form)
         is_signed = "request" in form
@@ -79,6 +86,9 @@ class PushedAuthorizationEndpoint:
             )
         else:
             params = build_pushed_params(form, client.info.client_id)
+        proof = await self._dpop.check(dpop_headers, method="POST", uri=uri)
+        if proof is not None:
+            params = bind_pushed_params(params, proof.jkt)
         pushed = await self._add(client.info, params, is_signed=is_signed)
         await self._audit.record(audit.PAR_PUSHED, client_id=client.info.client_id, signed=is_signed)
         return pushed
