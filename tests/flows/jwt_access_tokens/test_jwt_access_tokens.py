@@ -178,7 +178,7 @@ async def test_a_jwt_not_signed_by_a_published_key_or_not_typed_at_jwt_is_refuse
     # An id_token is signed with the same published key, but says typ JWT: it is not an access token.
     id_token = (await obtain_tokens(Backchannel(http, server), user, app, scope=SCOPE))["id_token"]
     api = Backchannel(http, server)
-    for token in (foreign, unsigned):
+    for token in (foreign, unsigned, "not.a.jwt"):
         assert _refusal(await _documents(http, server, token)) == (
             401,
             "invalid_token",
