@@ -38,6 +38,7 @@ SCRIPTED_DOCS = (
         "docs/postman/README.md",
         "docs/par.md",
         "docs/device-flow.md",
+        "docs/fapi2.md",
         "docs/accounts.md",
         "docs/dpop.md",
     ),
