@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from support.server import free_port
 
@@ -48,13 +49,32 @@ class _Collect:
 
 
 class Mailbox:
-    """Every mail the SMTP server accepted, by recipient."""
+    """Every mail the SMTP server accepted, by recipient. With ``credentials`` it offers AUTH over plain SMTP
+    (which Gatepass allows on loopback only) and accepts only those; ``logins`` lists who logged in."""
 
-    def __init__(self) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         self.port = free_port()
         self._mails: list[ReceivedMail] = []
         self._lock = threading.Lock()
-        self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
+        #: The user names of the logins accepted.
+        self.logins: list[str] = []
+        self._credentials = credentials
+        if credentials is None:
+            self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
+        else:
+            self._controller = Controller(
+                _Collect(self), hostname="127.0.0.1", port=self.port,
+                authenticator=self._authenticate, auth_require_tls=False,
+            )  # fmt: skip
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword) or self._credentials is None:
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        if (login, password) != self._credentials:
+            return AuthResult(success=False, handled=False)
+        self.logins.append(login)
+        return AuthResult(success=True)
 
     @property
     def env(self) -> dict[str, str]:
