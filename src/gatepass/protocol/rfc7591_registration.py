@@ -18,6 +18,7 @@ from gatepass.protocol.oidc.pairwise import SUBJECT_PUBLIC, SUBJECT_TYPES
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
 from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
+from gatepass.protocol.rfc9101_request_object import ALGORITHMS as REQUEST_OBJECT_ALGORITHMS
 from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS, AUTH_PRIVATE_KEY_JWT
 
 ALLOWED_GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -49,6 +50,9 @@ class RegistrationRequest:
     token_endpoint_auth_signing_alg: str | None = None
     #: RFC 9449 §5.2: the client always sends DPoP proofs, and wants tokens without one refused.
     dpop_bound_access_tokens: bool = False
+    #: RFC 9101 §10.5: authorization requests only as signed request objects, with this alg when named.
+    require_signed_request_object: bool = False
+    request_object_signing_alg: str | None = None
     #: OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens go, and whether they must carry sid.
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
@@ -174,10 +178,20 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         subject_type=_subject_type(body),
         sector_identifier_uri=_https_url(body, "sector_identifier_uri"),
         dpop_bound_access_tokens=_flag(body, "dpop_bound_access_tokens"),
+        require_signed_request_object=_flag(body, "require_signed_request_object"),
+        request_object_signing_alg=_request_object_signing_alg(body),
         backchannel_logout_uri=_backchannel_logout_uri(body),
         backchannel_logout_session_required=_flag(body, "backchannel_logout_session_required"),
         **_assertion_metadata(body, str(method)),
     )
+
+
+def _request_object_signing_alg(body: Mapping[str, Any]) -> str | None:
+    alg = body.get("request_object_signing_alg")
+    if alg is not None and alg not in REQUEST_OBJECT_ALGORITHMS:
+        # OIDC Dynamic Client Registration §2: the alg its request objects use; never none here.
+        raise InvalidClientMetadata(f"request_object_signing_alg must be one of {', '.join(REQUEST_OBJECT_ALGORITHMS)}")
+    return str(alg) if alg is not None else None
 
 
 def _assertion_metadata(body: Mapping[str, Any], method: str) -> dict[str, Any]:

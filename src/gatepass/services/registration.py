@@ -144,6 +144,9 @@ class RegistrationService:
             # "" unsets: an update that leaves it out drops it (RFC 7592 §2.2 replaces all metadata).
             sector_identifier_uri=request.sector_identifier_uri or "",
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
+            require_signed_request_object=request.require_signed_request_object,
+            # "" unsets: the registration as sent is the whole of it.
+            request_object_signing_alg=request.request_object_signing_alg or "",
             jwks=request.jwks,
             jwks_uri=request.jwks_uri,
             token_endpoint_auth_signing_alg=request.token_endpoint_auth_signing_alg,
@@ -166,6 +169,7 @@ class RegistrationService:
             "require_pushed_authorization_requests": info.require_pushed_authorization_requests,
             "subject_type": info.subject_type,
             "dpop_bound_access_tokens": info.dpop_bound_access_tokens,
+            "require_signed_request_object": info.require_signed_request_object,
             "registration_client_uri": f"{self._issuer}/oauth/register/{info.client_id}",
         }
         for key, value in (
@@ -173,6 +177,7 @@ class RegistrationService:
             ("logo_uri", info.logo_uri),
             ("sector_identifier_uri", info.sector_identifier_uri),
             ("backchannel_logout_uri", info.backchannel_logout_uri),
+            ("request_object_signing_alg", info.request_object_signing_alg),
         ):
             if value:
                 body[key] = value

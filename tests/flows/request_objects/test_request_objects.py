@@ -9,6 +9,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
 from jar_support import library_client, new_key, register_with_keys, request_object, run_jar_client
 from joserfc.jwk import OctKey
@@ -18,7 +19,7 @@ from support.backchannel import Backchannel
 from support.browser import HttpBrowser, assert_error_page, assert_error_redirect, code_request
 from support.pkce import Pkce
 from support.rows import rows
-from support.server import LiveServer
+from support.server import REDIRECT_URI, LiveServer
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +234,33 @@ async def test_discovery_advertises_request_objects(server: LiveServer, path: st
     assert sorted(metadata["request_object_signing_alg_values_supported"]) == [
         "ES256", "EdDSA", "HS256", "HS384", "HS512", "PS256", "RS256",
     ]  # fmt: skip
+
+
+async def test_a_client_registers_itself_to_sign_its_requests(open_registration_server: LiveServer, key: Any) -> None:
+    server = open_registration_server
+    registration = {
+        "client_name": "Self-registered Signed App",
+        "redirect_uris": [REDIRECT_URI],
+        "jwks": {"keys": [key.as_dict(private=False)]},
+        "require_signed_request_object": True,
+        "request_object_signing_alg": "PS256",
+    }
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        registered = await http.post("/oauth/register", json=registration)
+        unsigned_alg = await http.post("/oauth/register", json={**registration, "request_object_signing_alg": "none"})
+    assert registered.status_code == 201, registered.text
+    client: dict[str, Any] = registered.json()
+    assert (client["require_signed_request_object"], client["request_object_signing_alg"]) == (True, "PS256")
+    assert unsigned_alg.status_code == 400
+    assert unsigned_alg.json() == {
+        "error": "invalid_client_metadata",
+        "error_description": "request_object_signing_alg must be one of RS256, PS256, ES256, EdDSA, HS256, HS384, HS512",
+    }
+    pkce = Pkce.new()
+    signed = request_object(client["client_id"], server.url, key, code_request(client, pkce, state="self"))
+    async with HttpBrowser(server, server.create_user()) as browser:
+        plain = await browser.authorize(code_request(client, Pkce.new()))
+        outcome = await browser.authorize({"client_id": client["client_id"], "request": signed})
+    # Unproven until a first authorization, the client is not sent the refusal: it is shown on a page.
+    assert_error_page(plain.response, "Error code: invalid_request", "must send its authorization requests as a signed")
+    assert outcome.params["state"] == "self"

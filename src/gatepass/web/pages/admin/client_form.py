@@ -100,6 +100,9 @@ def blank_values() -> dict[str, Any]:
         "jwks": "",
         "jwks_uri": "",
         "token_endpoint_auth_signing_alg": "",
+        "require_signed_request_object": False,
+        "request_object_signing_alg": "",
+        "security_profile": "",
     }
 
 
@@ -152,6 +155,9 @@ async def values_of(request: Request, record: ClientRecord) -> dict[str, Any]:
         "jwks": json.dumps(info.jwks, indent=2) if info.jwks is not None else "",
         "jwks_uri": info.jwks_uri or "",
         "token_endpoint_auth_signing_alg": info.token_endpoint_auth_signing_alg or "",
+        "require_signed_request_object": info.require_signed_request_object,
+        "request_object_signing_alg": info.request_object_signing_alg or "",
+        "security_profile": info.security_profile or "",
     }
 
 
@@ -221,6 +227,9 @@ def changes_from(form: AdminForm) -> ClientChanges:
         jwks=_jwks(form),
         jwks_uri=form.text("jwks_uri") or None,
         token_endpoint_auth_signing_alg=form.text("token_endpoint_auth_signing_alg") or None,
+        require_signed_request_object=form.is_checked("require_signed_request_object"),
+        request_object_signing_alg=form.text("request_object_signing_alg"),
+        security_profile=form.text("security_profile"),
     )
 
 
