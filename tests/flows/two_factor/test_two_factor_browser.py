@@ -7,8 +7,10 @@ is a new one without waiting for it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import httpx
 import pytest
 from two_factor_support import (
     REUSED_CODE,
@@ -93,11 +95,17 @@ async def test_a_recovery_code_logs_in_once(page: Any, clock_server: ClockServer
 async def test_the_cli_resets_a_users_factors_so_the_password_alone_logs_in(
     page: Any, clock_server: ClockServer
 ) -> None:
-    user, _, _ = await _enrolled_user(page, clock_server)
+    user, secret, _ = await _enrolled_user(page, clock_server)
+    await log_in_with_password(page, clock_server, user)
+    assert page.url.startswith(f"{clock_server.url}/login/second-factor")
+    # Reset while this login waits for its code: sending one goes on without it, as nothing requires one.
     result = clock_server.cli("user", "reset-factors", user["email"])
     assert result.stdout.strip() == (
         f"Reset the second factors of {user['email']}: at their next login they log in with their password alone."
     )
+    await enter_code(page, code_at(secret, clock_server))
+    assert page.url == f"{clock_server.url}/"
+    await page.context.clear_cookies()
     await log_in_with_password(page, clock_server, user)
     assert page.url == f"{clock_server.url}/"
     assert "Off." in (await page.text_content("#two-factor + p") or "")
@@ -105,10 +113,19 @@ async def test_the_cli_resets_a_users_factors_so_the_password_alone_logs_in(
     assert again.stdout.strip() == f"{user['email']} had no second factor; nothing to reset."
 
 
-async def test_switching_off_needs_the_password_or_a_code(page: Any, clock_server: ClockServer) -> None:
-    user, secret, _ = await _enrolled_user(page, clock_server)
+async def test_recovery_codes_are_renewed_and_it_is_switched_off_with_the_password_or_a_code(
+    page: Any, clock_server: ClockServer
+) -> None:
+    user, secret, codes = await _enrolled_user(page, clock_server)
     await log_in_with_password(page, clock_server, user)
     await enter_code(page, code_at(secret, clock_server))
+    await page.goto(f"{clock_server.url}/account/two-factor")
+    clock_server.clock.advance(seconds=30)
+    await page.fill("#renew-proof", code_at(secret, clock_server))
+    async with page.expect_navigation():
+        await page.click("form[action='/account/two-factor/recovery-codes'] button")
+    renewed = await page.locator("#recovery-codes li").all_text_contents()
+    assert len(set(renewed)) == 10 and not set(renewed) & set(codes)
     await page.goto(f"{clock_server.url}/account/two-factor")
     await page.fill("#remove-proof", "not-my-password")
     async with page.expect_navigation():
@@ -119,3 +136,20 @@ async def test_switching_off_needs_the_password_or_a_code(page: Any, clock_serve
         await page.click("form[action='/account/two-factor/remove'] button")
     assert page.url == f"{clock_server.url}/account/two-factor?done=removed"
     assert await page.title() == "Set up two-factor login · Gatepass"
+
+
+async def test_the_second_step_refuses_a_form_without_its_csrf_token_and_is_never_framed(
+    clock_server: ClockServer,
+) -> None:
+    user = clock_server.create_user()
+    async with httpx.AsyncClient(base_url=clock_server.url) as http:
+        page = await http.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "email": user["email"], "password": user["password"], "next": "/"}
+        assert (await http.post("/login", data=form)).status_code == 303
+        step = await http.get("/login/second-factor")
+        assert "frame-ancestors 'none'" in step.headers["content-security-policy"]
+        refused = await http.post("/login/second-factor", data={"code": "123456", "next": "/"})
+    assert refused.status_code == 400
+    assert "The form expired or was sent from another site. Please try again." in refused.text

@@ -30,6 +30,8 @@ class _Who:
     user: UserRecord
     #: The factors already shown: the password (or provider) of a login under way, or the session's.
     amr: tuple[str, ...]
+    #: A login under way (the browser has no session yet), rather than a step-up of the session.
+    is_pending: bool
 
 
 async def _who(request: Request) -> _Who | None:
@@ -38,15 +40,15 @@ async def _who(request: Request) -> _Who | None:
     pending = context.second_factors.open_pending_login(request.cookies.get(PENDING_COOKIE))
     if pending is not None:
         user = await context.accounts.get_user(pending.user_id)
-        return _Who(user, pending.amr) if user is not None and user.is_enabled else None
+        return _Who(user, pending.amr, is_pending=True) if user is not None and user.is_enabled else None
     session = await current_session(request)
-    return _Who(session[1], session[0].amr) if session is not None else None
+    return _Who(session[1], session[0].amr, is_pending=False) if session is not None else None
 
 
 def _step_page(request: Request, who: _Who, next_url: str, error: str | None, *, status_code: int = 200) -> Response:
     return render(
         request, "second_factor.html",
-        {"next": next_url, "error": error, "is_step_up": request.cookies.get(PENDING_COOKIE) is None,
+        {"next": next_url, "error": error, "is_step_up": not who.is_pending,
          "login_user": who.user},
         status_code=status_code,
     )  # fmt: skip
@@ -71,6 +73,9 @@ async def second_factor_page(request: Request) -> Response:
     factors = web(request).second_factors
     if await factors.has_factor(who.user.id):
         return _step_page(request, who, next_url, None)
+    if who.is_pending and not await factors.is_required_for(who.user):
+        # The factor was reset while this login was under way, and nothing requires one: the password will do.
+        return await _finish(request, who, next_url, RedirectResponse(next_url, status_code=303), amr=who.amr)
     return _enrol_page(request, factors.begin_enrolment(who.user), next_url, None)
 
 
@@ -90,9 +95,12 @@ async def _refusal(request: Request) -> Response | None:
     return None
 
 
-async def _finish(request: Request, who: _Who, next_url: str, response: Response) -> Response:
-    """The session, now with the second factor among its methods; a step-up replaces the session it upgrades."""
-    amr = (*who.amr, AMR_ONE_TIME_PASSWORD) if AMR_ONE_TIME_PASSWORD not in who.amr else who.amr
+async def _finish(
+    request: Request, who: _Who, next_url: str, response: Response, *, amr: tuple[str, ...] | None = None
+) -> Response:
+    """The session, by default with the second factor among its methods; a step-up replaces the session."""
+    if amr is None:
+        amr = (*who.amr, AMR_ONE_TIME_PASSWORD) if AMR_ONE_TIME_PASSWORD not in who.amr else who.amr
     response = await start_login_session(request, who.user.id, amr, response)
     response.delete_cookie(PENDING_COOKIE, path="/login", secure=web(request).is_https, httponly=True, samesite="lax")
     return response
@@ -124,6 +132,9 @@ async def second_factor_submit(request: Request) -> Response:
     if isinstance(submitted, Response):
         return submitted
     who, next_url = submitted.who, submitted.next_url
+    if not await web(request).second_factors.has_factor(who.user.id):
+        # Reset meanwhile: the page says what happens now (setup, or the login goes on without a code).
+        return RedirectResponse(f"{SECOND_FACTOR_PATH}?{urlencode({'next': next_url})}", status_code=303)
     try:
         await web(request).second_factors.verify(who.user, submitted.code, ip=client_ip(request))
     except AccountError as error:
