@@ -22,7 +22,7 @@ SUBJECT_TYPES = (SUBJECT_PUBLIC, SUBJECT_PAIRWISE)
 def _host(uri: str) -> str:
     host = urlsplit(uri).hostname
     if not host:
-        raise InvalidClientMetadata(f"'{uri}' has no host to take a sector identifier from")
+        raise InvalidClientMetadata(f"'{uri}' has no host to take a sector from; register a sector_identifier_uri")
     return host
 
 
