@@ -312,7 +312,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         audit,
         clock,
         issuer=issuer,
-        set_password=lambda user_id, password, ip: accounts.set_password(user_id, password, by="reset link", ip=ip),
+        set_password=accounts.set_password_from_reset_link,
         reset_ttl_seconds=settings.mail.password_reset_ttl_seconds,
         verification_ttl_seconds=settings.mail.email_verification_ttl_seconds,
     )

@@ -158,6 +158,16 @@ class AccountService:
         if self._notices is not None:
             self._notices.password_changed(user_id)
 
+    async def set_password_from_reset_link(self, user_id: int, password: str, ip: str | None) -> None:
+        """As an admin's reset; and the failed logins counted against the email, from everywhere and from the
+        address the reset came from, start over: they were guesses at a password that is gone, and the owner
+        who just proved their mailbox must be able to log in at once."""
+        await self.set_password(user_id, password, by="reset link", ip=ip)
+        user = await self.users.get_user(user_id)
+        if user is not None:
+            for key in self._throttle_keys(user.email, ip):
+                await self.users.clear_login_failures(key)
+
     async def adopt_password_hash(self, user_id: int, password_hash: str) -> None:
         """Keep a hash made by another system (a Frappe import) until its owner's first login replaces it.
 

@@ -93,3 +93,18 @@ async def test_an_expired_link_is_refused_saying_so(mail_server: ClockServer, ma
     assert await page.get_by_role("alert").inner_text() == EXPIRED_LINK
     async with HttpBrowser(mail_server, user) as with_old_password:
         await with_old_password.login()
+
+
+async def test_a_reset_ends_the_lockout_that_guessing_the_forgotten_password_caused(
+    mail_server: ClockServer, mailbox: Mailbox, page: Any
+) -> None:
+    user = mail_server.create_user()
+    async with HttpBrowser(mail_server, {**user, "password": "not-my-password"}) as guessing:
+        statuses = [(await guessing.submit_login(await guessing.http.get("/login"))).status_code for _ in range(6)]
+    assert statuses == [401, 401, 401, 401, 401, 429]
+    await ask_for_reset_link(page, mail_server, user["email"])
+    mail = await mailbox.wait_for(user["email"], RESET)
+    assert "Your password was changed" in await _set_password(page, mail.link, NEW_PASSWORD)
+    async with HttpBrowser(mail_server, {**user, "password": NEW_PASSWORD}) as owner:
+        await owner.login()
+        assert await owner.is_logged_in()
