@@ -208,10 +208,13 @@ async def test_an_expired_jwt_is_refused(clock_server: ClockServer, http: httpx.
     assert await api.introspect(rs, token) == INACTIVE
 
 
-@pytest.mark.parametrize("read_cache", ["auto", "off"])
-async def test_a_revoked_jwt_is_refused_by_every_worker(start_server, read_cache: str) -> None:  # type: ignore[no-untyped-def]
-    # SQLite: with the cache on (auto), each worker holds the token's standing until it hears of the revocation.
-    server: LiveServer = start_server("sqlite", GATEPASS_SERVER_WORKERS="2", GATEPASS_DATABASE_READ_CACHE=read_cache)
+@pytest.mark.parametrize(
+    ("backend", "read_cache"), [("sqlite", "auto"), ("sqlite", "off"), ("postgresql", "auto")], ids=lambda v: v
+)
+async def test_a_revoked_jwt_is_refused_by_every_worker(start_server, backend: str, read_cache: str) -> None:  # type: ignore[no-untyped-def]
+    # With the cache on (auto), each worker holds the token's standing until it hears of the revocation: through
+    # the node's change stamp on SQLite, through LISTEN/NOTIFY on PostgreSQL.
+    server: LiveServer = start_server(backend, GATEPASS_SERVER_WORKERS="2", GATEPASS_DATABASE_READ_CACHE=read_cache)
     _, _, service, _ = _parties(server)
     rounds = 20
 

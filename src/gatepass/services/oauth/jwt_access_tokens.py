@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from gatepass.protocol.errors import InvalidToken
@@ -187,5 +187,5 @@ class JwtAccessTokens:
             return None
 
     async def revoke_client_token(self, claims: JwtAccessTokenClaims) -> None:
-        """Until it would have expired anyway; the list forgets it then (purged by upkeep)."""
-        await self._revoked.revoke_jti(self.jti_digest(claims.jti), claims.expires_at + timedelta(seconds=60))
+        """Until it would have expired anyway (check_claims refuses it from its exp on); upkeep then purges it."""
+        await self._revoked.revoke_jti(self.jti_digest(claims.jti), claims.expires_at)
