@@ -18,7 +18,7 @@ from gatepass.services.stores import AuditRecord, NewGrant
 _CONSUME_CODE = "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL"
 _INSERT_GRANT = (
     "INSERT INTO token_grants (client_id, user_id, grant_type, scopes, code_id, nonce, resource, auth_time,"
-    " created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+    " created_at, expires_at, sid, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
 )
 _INSERT_ACCESS = (
     "INSERT INTO access_tokens (token_digest, grant_id, client_id, user_id, scopes, resource, created_at,"
@@ -57,6 +57,7 @@ def issue_grant(
         sqlite_time(grant.auth_time),
         created_at,
         sqlite_time(grant.expires_at),
+        grant.sid,
     )
     access_expires = sqlite_time(access_expires_at)
 

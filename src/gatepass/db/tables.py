@@ -396,6 +396,8 @@ class TokenGrant(Base):
     created_at: Mapped[datetime]
     #: Absolute end of the family: refresh rotation never extends it.
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: The login session the grant comes from (Back-Channel Logout §2.1 ``sid``), for the id_tokens of its refreshes.
+    sid: Mapped[str | None] = mapped_column(String(64))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

@@ -108,6 +108,7 @@ _REFRESH_BY_DIGEST = (
         _grants.c.nonce,
         _grants.c.resource,
         _refresh.c.dpop_jkt,
+        _grants.c.sid,
     )
     .join_from(_refresh, _grants, _grants.c.id == _refresh.c.grant_id)
     .where(_refresh.c.token_digest == bindparam("digest"))
@@ -126,6 +127,7 @@ _GRANT_COLUMNS = (
     "auth_time",
     "created_at",
     "expires_at",
+    "sid",
     "last_used_at",
 )
 _ACCESS_COLUMNS = (
@@ -315,6 +317,7 @@ def _grant_row(grant: NewGrant) -> dict[str, Any]:
         "auth_time": grant.auth_time,
         "created_at": grant.created_at,
         "expires_at": grant.expires_at,
+        "sid": grant.sid,
         "last_used_at": None,
     }
 
@@ -627,6 +630,7 @@ class SqlTokenStore(StoreBase):
             nonce,
             resource,
             dpop_jkt,
+            sid,
         ) = row
         return RefreshRecord(
             refresh_id=refresh_id,
@@ -641,6 +645,7 @@ class SqlTokenStore(StoreBase):
             nonce=nonce,
             resource=resource,
             dpop_jkt=dpop_jkt,
+            sid=sid,
         )
 
     async def revoke_grant(self, grant_id: int, now: datetime) -> None:

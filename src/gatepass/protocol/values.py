@@ -191,6 +191,8 @@ class RefreshRecord:
     resource: str | None = None
     #: RFC 9449 §5: the thumbprint of the key a public client's refresh token is bound to.
     dpop_jkt: str | None = None
+    #: The login session the grant comes from, for the refreshed id_token's ``sid`` (Back-Channel Logout §2.1).
+    sid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ class NewGrant:
     #: RFC 9449 §6 and §5: the key thumbprints its first access token and its refresh token are bound to.
     access_dpop_jkt: str | None = None
     refresh_dpop_jkt: str | None = None
+    #: The login session the grant comes from (Back-Channel Logout §2.1), for the id_tokens of its refreshes.
+    sid: str | None = None
 
 
 @dataclass(frozen=True)

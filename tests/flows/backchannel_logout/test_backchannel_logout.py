@@ -29,7 +29,7 @@ from logout_support import (
 
 from support.backchannel import Backchannel
 from support.backends import BACKENDS
-from support.browser import HttpBrowser
+from support.browser import HttpBrowser, code_request
 from support.console import log_in_page
 from support.pkce import Pkce
 from support.rows import audit_events
@@ -67,6 +67,21 @@ async def test_logging_out_in_chromium_tells_the_app_with_the_sid_of_its_id_toke
     claims = check_delivery(delivered, server, client["client_id"])
     assert claims["sid"] == id_token["sid"]
     assert claims["sub"] == id_token["sub"]
+
+
+async def test_a_refreshed_id_token_keeps_the_sid_of_the_login(server: LiveServer) -> None:
+    """OIDC Core §12.2: an id_token from a refresh is about the same login; it names the same session."""
+    client = server.create_client("--skip-authorization", name="Refreshes")
+    pkce = Pkce.new()
+    async with HttpBrowser(server, server.create_user()) as browser:
+        outcome = await browser.authorize(code_request(client, pkce, scope="openid"))
+    async with httpx.AsyncClient(timeout=30) as http:
+        api = Backchannel(http, server)
+        tokens = await api.tokens(client, outcome.code, pkce)
+        refreshed = await api.refreshed(client, tokens["refresh_token"])
+    first = id_token_claims(tokens["id_token"], server, client["client_id"])
+    again = id_token_claims(refreshed["id_token"], server, client["client_id"])
+    assert again["sid"] == first["sid"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -188,6 +188,7 @@ class TokenIssuer:
                 expires_at=now + timedelta(seconds=grant_ttl),
                 access_dpop_jkt=dpop_jkt,
                 refresh_dpop_jkt=refresh_binding(info, dpop_jkt),
+                sid=sid,
             ),
             access.digest,
             now + timedelta(seconds=ttl),
@@ -200,9 +201,15 @@ class TokenIssuer:
         self._audit.announce(issued_event)
         id_token = (
             await self.id_token_for(
-                client, user, scopes, nonce=nonce, auth_time=auth_time, access_token=access_token, sid=sid,
+                client,
+                user,
+                scopes,
+                nonce=nonce,
+                auth_time=auth_time,
+                access_token=access_token,
+                sid=sid,
                 amr=amr,
-            )  # fmt: skip
+            )
             if with_id_token
             else None
         )

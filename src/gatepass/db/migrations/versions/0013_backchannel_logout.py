@@ -30,6 +30,8 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("authorization_codes") as batch:
         batch.add_column(sa.Column("sid", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("token_grants") as batch:
+        batch.add_column(sa.Column("sid", sa.String(length=64), nullable=True))
     op.create_table(
         "logout_session_clients",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -77,6 +79,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_logout_session_clients_expires_at"), table_name="logout_session_clients")
     op.drop_index(op.f("ix_logout_session_clients_user_id"), table_name="logout_session_clients")
     op.drop_table("logout_session_clients")
+    with op.batch_alter_table("token_grants") as batch:
+        batch.drop_column("sid")
     with op.batch_alter_table("authorization_codes") as batch:
         batch.drop_column("sid")
     with op.batch_alter_table("oauth_clients") as batch:
