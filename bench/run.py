@@ -73,6 +73,7 @@ PATHS = {
     "a": "(a) GET /api/resource/ToDo/{name}, Bearer",
     "b": "(b) introspection",
     "c": "(c) userinfo",
+    "c_dpop": "(c) userinfo with a DPoP-bound token and a fresh proof each (RFC 9449)",
     "d": "(d) client credentials issuance",
     "d_jwt": "(d) client_credentials with JWT access tokens",
     "e": "(e) refresh grant (rotation + id_token)",
@@ -894,6 +895,39 @@ def measure_wrk(run: Run, key: str, label: str, script: str, url: str, options: 
     return result
 
 
+def _dpop_proofs(key: Any, method: str, url: str, count: int, access_token: str | None = None) -> list[str]:
+    """Single-use proofs for ``method`` ``url`` (RFC 9449 §4.2), dated a few seconds ahead so that they last the
+    run (a proof is accepted up to 60 s after its iat)."""
+    from joserfc import jwt
+
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    claims: dict[str, Any] = {"htm": method, "htu": url, "iat": int(time.time()) + 8}
+    if access_token is not None:
+        claims["ath"] = base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()).rstrip(b"=").decode()
+    return [jwt.encode(header, {**claims, "jti": secrets.token_urlsafe(12)}, key, algorithms=["ES256"])
+            for _ in range(count)]
+
+
+def measure_dpop_userinfo(run: Run, base: str, refresh_token: str, web_basic: str) -> None:
+    """(c) again with a DPoP-bound token: the difference from (c) is what checking a proof costs a worker."""
+    from joserfc.jwk import ECKey
+
+    key, token_url, url = ECKey.generate_key("P-256"), f"{base}/oauth/token", f"{base}/oauth/userinfo"
+    [token_proof] = _dpop_proofs(key, "POST", token_url, 1)
+    response = httpx.post(token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                          headers={"Authorization": f"Basic {web_basic}", "DPoP": token_proof})
+    check(response.status_code == 200 and response.json().get("token_type") == "DPoP", "DPoP refresh", response)
+    access = response.json()["access_token"]
+    # Enough proofs for the run at a rate above what userinfo reaches here; the warm-up has its own.
+    per_second = run.args.dpop_proofs_per_second
+    warm_count = max(1, int(per_second * run.args.warmup))
+    warm = run.file("dpop-warmup.txt", _dpop_proofs(key, "GET", url, warm_count, access))
+    main = run.file("dpop-main.txt", _dpop_proofs(key, "GET", url, int(per_second * run.args.duration), access))
+    options = {"path": "/oauth/userinfo", "token": access}
+    measure_wrk(run, "c_dpop", PATHS["c_dpop"], "dpop_get.lua", url, {**options, "proofs": main},
+                {**options, "proofs": warm})
+
+
 def basic(client_id: str, secret: str) -> str:
     return base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
@@ -1280,6 +1314,9 @@ def run_bench(args: argparse.Namespace) -> Run:
     if selected(args, "c"):
         measure_wrk(run, "c", PATHS["c"], "bearer_get.lua", f"{base}/oauth/userinfo",
                     {"path": "/oauth/userinfo", "tokens": active})
+    if selected(args, "c_dpop"):
+        web_basic = basic(WEB_CLIENT, client_secrets[WEB_CLIENT])
+        measure_dpop_userinfo(run, base, fixture.refresh_tokens.pop(0), web_basic)
 
     # (a) the document API, when it is served.
     if selected(args, "a"):
@@ -1471,7 +1508,7 @@ def table(run: Run) -> str:
     floor = res.get("floor")
     lines = ["| hot path | requests/s | p50 ms | p99 ms | errors | ratio to floor |",
              "|---|---:|---:|---:|---:|---:|"]
-    order = ["floor", "a", "b", "c", "d", "d_jwt", "e", "f_pw", "f_nopw", "g"]
+    order = ["floor", "a", "b", "c", "c_dpop", "d", "d_jwt", "e", "f_pw", "f_nopw", "g"]
     for key in order:
         r = res.get(key)
         if r is None:
@@ -1515,8 +1552,8 @@ def lookup_table(run: Run) -> str:
 def cpu_table(run: Run) -> str:
     lines = ["| path | server µs/req | database µs/req | load generator µs/req | other processes µs/req | "
              "machine busy | server writes/req | new DB connections |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    keys = ["floor_start", "floor_end", "a", "b", "b@small", "b@large", "c", "c@small", "c@large", "d", "d_jwt", "e",
-            "f_pw", "f_nopw", "g"]
+    keys = ["floor_start", "floor_end", "a", "b", "b@small", "b@large", "c", "c@small", "c@large", "c_dpop", "d",
+            "d_jwt", "e", "f_pw", "f_nopw", "g"]
     for key in keys:
         r = run.results.get(key)
         if r is None or not r.cpu:
@@ -1651,6 +1688,8 @@ def main() -> int:
                         help="redis.url for the server (read-cache notices between nodes), e.g. redis://127.0.0.1:6379/0")
     parser.add_argument("--jwt-alg", choices=("RS256", "ES256", "EdDSA"), default="RS256",
                         help="tokens.jwt_access_token_alg for the JWT access token row (d_jwt)")
+    parser.add_argument("--dpop-proofs-per-second", type=int, default=8_000,
+                        help="DPoP proofs made beforehand per second of the (c_dpop) row: above its rate, or replays")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(),
                         help="comma list of a,b,c,d,d_jwt,e,f,g,floor (development; the table is then partial)")
     parser.add_argument("--profile", metavar="DIR",

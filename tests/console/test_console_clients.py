@@ -54,6 +54,7 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
         require_pkce=None,
         allow_plain_pkce="1",
         require_pushed_authorization_requests="1",
+        dpop_bound_access_tokens="1",
         is_frappe_legacy="1",
         id_token_signed_response_alg="ES256",
         access_token_ttl_seconds="600",
@@ -81,6 +82,7 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
             "require_pkce",
             "allow_plain_pkce",
             "require_pushed_authorization_requests",
+            "dpop_bound_access_tokens",
             "is_frappe_legacy",
             "id_token_signed_response_alg",
             "access_token_ttl_seconds",
@@ -104,6 +106,7 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
         "require_pkce": False,
         "allow_plain_pkce": True,
         "require_pushed_authorization_requests": True,
+        "dpop_bound_access_tokens": True,
         "is_frappe_legacy": True,
         "id_token_signed_response_alg": "ES256",
         "access_token_ttl_seconds": 600,
@@ -144,7 +147,7 @@ async def test_every_client_field_is_set_on_create_and_changed_on_edit(
     assert (shown["redirect_uris"], shown["default_redirect_uri"]) == ([REDIRECT_URI], REDIRECT_URI)
     assert (shown["scopes"], shown["grant_types"]) == (["openid", "profile"], ["authorization_code"])
     assert (shown["skip_authorization"], shown["allow_plain_pkce"], shown["is_frappe_legacy"]) == (False, False, False)
-    assert shown["require_pushed_authorization_requests"] is False
+    assert (shown["require_pushed_authorization_requests"], shown["dpop_bound_access_tokens"]) == (False, False)
     assert (shown["access_token_ttl_seconds"], shown["refresh_token_ttl_seconds"]) == (None, None)
     assert ("service_user" in shown, shown["client_uri"], shown["id_token_signed_response_alg"]) == (False, "", "RS256")
     assert "Saved." in page_text((await admin.get(edited.headers["location"])).text)

@@ -128,6 +128,7 @@ def access_token_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=1024)
 def normalized_htu(uri: str) -> str:
     """The URI as §4.3 step 9 compares it: without query and fragment, after RFC 3986 §6.2.2-6.2.3 normalization
     (lower-case scheme and host, no default port, "/" for an empty path)."""
