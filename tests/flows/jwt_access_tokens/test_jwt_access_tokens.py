@@ -160,6 +160,20 @@ async def test_a_users_jwt_carries_auth_time_and_roles_and_a_refresh_mints_a_new
     assert await api.introspect(rs, refreshed["access_token"]) == INACTIVE
 
 
+async def test_frappes_revoke_token_revokes_a_jwt_and_its_grant(server: LiveServer, http: httpx.AsyncClient) -> None:
+    user, app, _, rs = _parties(server)
+    api = Backchannel(http, server)
+    tokens = await obtain_tokens(api, user, app, scope=SCOPE)
+    assert (await api.frappe().revoke(app, tokens["access_token"])).status_code == 200
+    assert _refusal(await _documents(http, server, tokens["access_token"])) == (
+        401,
+        "invalid_token",
+        "The access token has been revoked",
+    )
+    # As for an opaque token, the whole grant goes with it: the refresh token too.
+    assert await api.introspect(rs, tokens["refresh_token"]) == INACTIVE
+
+
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
