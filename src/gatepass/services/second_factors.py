@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from gatepass.protocol.tokens import token_digest
 from gatepass.services import audit, totp
@@ -28,6 +29,8 @@ _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 #: How long a started enrolment (the secret shown, not yet confirmed) and a half-done login stay usable.
 ENROLMENT_SECONDS = 15 * 60
 PENDING_LOGIN_SECONDS = 10 * 60
+#: What each sealed value is for: one is never taken for the other.
+_PENDING_LOGIN, _ENROLMENT = "second-factor-login", "second-factor-enrolment"
 WRONG_CODE = "That code is not right. Enter the 6-digit code your app shows now, or one of your recovery codes."
 REUSED_CODE = "That code was used already. Wait for your app to show the next one."
 
@@ -120,16 +123,28 @@ class SecondFactorService:
     # Logging in: the first factor passed, the second is asked for on another page.
 
     def seal_pending_login(self, user: UserRecord, amr: tuple[str, ...]) -> str:
-        return self._keys.seal(json.dumps({"user": user.id, "amr": list(amr)}), self._clock())
+        return self._seal(_PENDING_LOGIN, user.id, amr=list(amr))
 
     def open_pending_login(self, sealed: str | None) -> PendingLogin | None:
+        value = self._unseal(_PENDING_LOGIN, sealed or "", PENDING_LOGIN_SECONDS)
+        if value is None or not isinstance(value.get("amr"), list):
+            return None
+        return PendingLogin(value["user"], tuple(str(method) for method in value["amr"]))
+
+    def _seal(self, purpose: str, user_id: int, **value: object) -> str:
+        return self._keys.seal(json.dumps({"purpose": purpose, "user": user_id, **value}), self._clock())
+
+    def _unseal(self, purpose: str, sealed: str, max_age_seconds: int) -> dict[str, Any] | None:
+        """What ``_seal`` sealed for ``purpose``; None when forged, expired, or sealed for another purpose (the
+        browser carries other sealed values too, such as a pushed request's reference)."""
         if not sealed or len(sealed) > 1024:
             return None
         try:
-            value = json.loads(self._keys.unseal(sealed, self._clock(), max_age_seconds=PENDING_LOGIN_SECONDS))
+            value = json.loads(self._keys.unseal(sealed, self._clock(), max_age_seconds=max_age_seconds))
         except ValueError:
             return None
-        return PendingLogin(int(value["user"]), tuple(str(method) for method in value["amr"]))
+        is_ours = isinstance(value, dict) and value.get("purpose") == purpose and isinstance(value.get("user"), int)
+        return value if is_ours else None
 
     async def verify(self, user: UserRecord, code: str, *, ip: str | None) -> None:
         """A code from the user's app, or one of their recovery codes (used up); AccountError says why not.
@@ -168,7 +183,7 @@ class SecondFactorService:
     def begin_enrolment(self, user: UserRecord) -> Enrolment:
         secret = totp.new_secret()
         uri = totp.provisioning_uri(secret, account=user.email, issuer_name=self._issuer_name)
-        sealed = self._keys.seal(json.dumps({"user": user.id, "secret": secret}), self._clock())
+        sealed = self._seal(_ENROLMENT, user.id, secret=secret)
         return Enrolment(secret, uri, totp.qr_svg(uri), sealed)
 
     def resume_enrolment(self, user: UserRecord, sealed: str) -> Enrolment:
@@ -178,11 +193,10 @@ class SecondFactorService:
         return Enrolment(secret, uri, totp.qr_svg(uri), sealed)
 
     def _enrolment_secret(self, user: UserRecord, sealed: str) -> str:
-        try:
-            value = json.loads(self._keys.unseal(sealed[:1024], self._clock(), max_age_seconds=ENROLMENT_SECONDS))
-        except ValueError:
-            raise AccountError("This setup page expired. Start again: scan the new code.", field="sealed") from None
-        if value.get("user") != user.id:
+        value = self._unseal(_ENROLMENT, sealed, ENROLMENT_SECONDS)
+        if value is None or not isinstance(value.get("secret"), str):
+            raise AccountError("This setup page expired. Start again: scan the new code.", field="sealed")
+        if value["user"] != user.id:
             raise AccountError("This setup page was for another account. Start again.", field="sealed")
         return str(value["secret"])
 

@@ -153,3 +153,22 @@ async def test_the_second_step_refuses_a_form_without_its_csrf_token_and_is_neve
         refused = await http.post("/login/second-factor", data={"code": "123456", "next": "/"})
     assert refused.status_code == 400
     assert "The form expired or was sent from another site. Please try again." in refused.text
+
+
+async def test_a_sealed_value_made_for_something_else_does_not_pass_for_a_half_done_login(
+    clock_server: ClockServer,
+) -> None:
+    user = clock_server.create_user()
+    async with httpx.AsyncClient(base_url=clock_server.url) as http:
+        page = await http.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "email": user["email"], "password": user["password"], "next": "/"}
+        assert (await http.post("/login", data=form)).status_code == 303
+        setup = await http.get("/account/two-factor")
+    sealed = re.search(r'name="sealed" value="([^"]+)"', setup.text)
+    assert sealed is not None
+    for cookie in (sealed.group(1), "not-sealed-at-all"):
+        async with httpx.AsyncClient(base_url=clock_server.url, cookies={"gp_second_factor": cookie}) as stranger:
+            answer = await stranger.get("/login/second-factor?next=/account")
+        assert (answer.status_code, answer.headers["location"]) == (303, "/login?next=%2Faccount")
