@@ -6,6 +6,8 @@ Registrations the sector rules refuse say why."""
 
 from __future__ import annotations
 
+import base64
+import hmac
 import http.server
 import json
 import threading
@@ -151,6 +153,19 @@ async def test_a_pairwise_sub_is_stable_and_another_user_has_another(
     other = (await _seen_by(sqlite_api, bob, one, APP_ONE)).everywhere
     assert first == again
     assert other != first
+
+
+async def test_a_pairwise_sub_is_the_documented_hmac_so_it_survives_upgrades(
+    sqlite_server: LiveServer, sqlite_api: Backchannel
+) -> None:
+    """The formula is a promise: changing it would give every user of every pairwise app a new sub."""
+    user = sqlite_server.create_user(unique_email("pairwise-formula"))
+    one = _client(sqlite_server, "Pairwise Formula", APP_ONE)
+    told = (await _seen_by(sqlite_api, user, one, APP_ONE)).everywhere
+    instance_secret = (sqlite_server.var_dir / "instance_secret").read_bytes().strip()
+    key = hmac.digest(instance_secret, b"gatepass/pairwise-subject", "sha256")
+    digest = hmac.digest(key, f"one.example\0{user['sub']}".encode(), "sha256")
+    assert told == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 async def test_a_resource_server_is_told_the_sub_the_tokens_client_is_told(
