@@ -25,6 +25,7 @@ from gatepass.db.consents import SqlConsentStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
+from gatepass.db.dpop_proofs import SqlDpopProofStore
 from gatepass.db.driver import create_driver_pool
 from gatepass.db.engine import announce_changes, create_engine, create_sqlite_reader, create_sqlite_writer
 from gatepass.db.migrate import upgrade_to_head
@@ -90,6 +91,7 @@ async def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             pushed_requests=SqlPushedRequestStore(database),
             device_authorizations=SqlDeviceAuthorizationStore(database),
             client_assertions=SqlClientAssertionStore(database),
+            dpop_proofs=SqlDpopProofStore(database),
         )
         if database.sqlite_writer is not None:
             database.sqlite_writer.close()

@@ -15,6 +15,7 @@ from gatepass.db.consents import SqlConsentStore
 from gatepass.db.device_authorizations import SqlDeviceAuthorizationStore
 from gatepass.db.doctypes import SqlDocTypeStore
 from gatepass.db.documents import SqlDocumentStore
+from gatepass.db.dpop_proofs import SqlDpopProofStore
 from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.runtime_settings import SqlSettingsStore
@@ -67,6 +68,7 @@ class Stores:
     pushed_requests: SqlPushedRequestStore
     device_authorizations: SqlDeviceAuthorizationStore
     client_assertions: SqlClientAssertionStore
+    dpop_proofs: SqlDpopProofStore
 
     @property
     def now(self) -> datetime:

@@ -80,15 +80,22 @@ class StoreBase:
 
     async def _insert_once(self, statement: DriverStatement, values: Mapping[str, Any]) -> bool:
         """Whether this insert was the first of its unique key: of two workers inserting the same one, the one
-        whose insert conflicts gets False. On a SQLite file it joins the writer's group commit."""
+        whose insert conflicts gets False. On a SQLite file it joins the writer's group commit; on PostgreSQL and
+        MariaDB it is one statement on the worker's driver connections."""
         try:
             if self._sqlite_writer is not None:
                 await self._write_on_sqlite(statement, values)
+            elif self._driver_pool is not None:
+                await statement.execute(self._driver_pool, values)
             else:
                 async with single_statement(self._engine) as connection:
                     await connection.execute(statement.statement, values)
         except IntegrityError:
             return False
+        except Exception as exc:
+            if _is_duplicate_key(exc):
+                return False
+            raise
         return True
 
     async def _delete_expired(self, table: Table, now: datetime) -> int:
@@ -102,6 +109,19 @@ class StoreBase:
             return await lookup.fetch_all(self._driver_pool, parameters)
         async with single_statement(self._engine) as connection:
             return list((await connection.execute(lookup.statement, parameters)).all())
+
+
+#: The drivers' own words for a duplicate key: asyncpg's SQLSTATE (unique_violation), MariaDB's error number.
+_UNIQUE_VIOLATION_SQLSTATE = "23505"
+_MARIADB_DUPLICATE_ENTRY = 1062
+
+
+def _is_duplicate_key(exc: Exception) -> bool:
+    """A unique key refused an insert on a driver connection (the driver's error, bare or wrapped as ``orig``)."""
+    error = getattr(exc, "orig", None) or exc
+    if getattr(error, "sqlstate", None) == _UNIQUE_VIOLATION_SQLSTATE:
+        return True
+    return bool(error.args) and error.args[0] == _MARIADB_DUPLICATE_ENTRY
 
 
 def conflict_from(exc: IntegrityError, what: str) -> Conflict:
