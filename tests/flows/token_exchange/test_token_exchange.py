@@ -430,6 +430,24 @@ async def test_policies_are_listed_and_removed_with_the_cli(exchange_world: Worl
         "impersonation": True,
         "scope": "all",
     } in listed
+    twice = server.cli(
+        *("exchange-policy", "add", front["client_id"], "--audience", audience, "--impersonation", "--scope", "all"),
+        check=False,
+    )
+    assert (twice.returncode, twice.stderr.strip()) == (
+        2,
+        f"Error: A policy of client '{front['client_id']}' for '{audience}' already exists",
+    )
+    for refused_args, message in (
+        (("--scope", "all"), "Name the actor clients that may act for the user, or allow impersonation"),
+        (("--impersonation", "--scope", "all", "--actor", "nobody"), "No client is registered with client_id 'nobody'"),
+        (("--impersonation", "--scope", "all all"), "Name each scope the exchanged tokens may have, once"),
+    ):
+        refused = server.cli(
+            "exchange-policy", "add", front["client_id"], "--audience", "https://x.example.com", *refused_args,
+            check=False,
+        )  # fmt: skip
+        assert (refused.returncode, refused.stderr.strip()) == (2, f"Error: {message}")
     user_tokens = await _user_token(exchange_world, exchange_api)
     assert (await _exchange(exchange_api, front, user_tokens["access_token"], audience=audience)).status_code == 200
     server.cli("exchange-policy", "remove", front["client_id"], "--audience", audience)
