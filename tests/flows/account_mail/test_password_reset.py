@@ -12,6 +12,7 @@ from smtp_catcher import Mailbox
 from gatepass.services.mail_links import EXPIRED_LINK, USED_LINK
 from support.browser import HttpBrowser
 from support.clock_server import ClockServer
+from support.rows import audit_events, user_id
 from support.server import unique_email
 
 pytestmark = pytest.mark.browser
@@ -69,6 +70,11 @@ async def test_a_forgotten_password_is_reset_through_the_mailed_link_once(
     async with HttpBrowser(mail_server, user) as with_old_password:
         refused = await with_old_password.submit_login(await with_old_password.http.get("/login"))
         assert refused.status_code == 401
+    owner = user_id(mail_server, user["email"])
+    changes = [detail for who, _, detail in audit_events(mail_server, "user.password_changed") if who == owner]
+    assert [(change["by"], change["signed_out_everywhere"]) for change in changes] == [("reset link", True)]
+    requests = [who for who, _, _ in audit_events(mail_server, "user.password_reset_requested")]
+    assert requests.count(owner) == 1
 
 
 async def test_an_unknown_email_gets_the_same_page_and_no_mail(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from support.rows import audit_events, user_id
 from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -54,6 +55,9 @@ async def test_the_account_page_lists_both_browsers_and_signs_one_out(server: Li
         assert await _session_rows(firefox) == ["Firefox on Windows this browser"]
         assert await _is_logged_out(phone, server)
         assert not await _is_logged_out(firefox, server)
+        owner = user_id(server, user["email"])
+        ended = [(ip, detail) for who, ip, detail in audit_events(server, "user.sessions_ended") if who == owner]
+        assert ended == [("127.0.0.1", {"by": "self", "count": 1})]
     finally:
         await firefox.context.close()
         await phone.context.close()
@@ -91,6 +95,9 @@ async def test_an_admin_sees_a_users_sessions_and_signs_them_all_out(sqlite_serv
         assert "Not logged in anywhere." in await admin.locator("#sessions + p").inner_text()
         assert await _is_logged_out(theirs, sqlite_server)
         assert not await _is_logged_out(admin, sqlite_server)
+        owner = user_id(sqlite_server, user["email"])
+        ended = [detail for who, _, detail in audit_events(sqlite_server, "user.sessions_ended") if who == owner]
+        assert ended == [{"by": "admin", "count": 1, "actor": f"admin:{ADMIN_EMAIL}"}]
     finally:
         await theirs.context.close()
         await admin.context.close()
