@@ -19,7 +19,7 @@ from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
 from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
 from gatepass.protocol.rfc9101_request_object import ALGORITHMS as REQUEST_OBJECT_ALGORITHMS
-from gatepass.protocol.values import AUTH_BASIC, AUTH_METHODS, AUTH_PRIVATE_KEY_JWT
+from gatepass.protocol.values import ACCESS_TOKEN_FORMATS, AUTH_BASIC, AUTH_METHODS, AUTH_PRIVATE_KEY_JWT
 
 ALLOWED_GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_CONTACTS = 20
@@ -50,6 +50,9 @@ class RegistrationRequest:
     token_endpoint_auth_signing_alg: str | None = None
     #: RFC 9449 §5.2: the client always sends DPoP proofs, and wants tokens without one refused.
     dpop_bound_access_tokens: bool = False
+    #: A Gatepass extension (no registered metadata names it): "jwt" for RFC 9068 access tokens, "opaque";
+    #: None follows the server's default.
+    access_token_format: str | None = None
     #: RFC 9101 §10.5: authorization requests only as signed request objects, with this alg when named.
     require_signed_request_object: bool = False
     request_object_signing_alg: str | None = None
@@ -112,6 +115,13 @@ def _subject_type(body: Mapping[str, Any]) -> str:
     if value not in SUBJECT_TYPES:
         raise InvalidClientMetadata(f"subject_type must be one of {', '.join(SUBJECT_TYPES)}")
     return str(value)
+
+
+def _access_token_format(body: Mapping[str, Any]) -> str | None:
+    value = body.get("access_token_format")
+    if value is not None and value not in ACCESS_TOKEN_FORMATS:
+        raise InvalidClientMetadata(f"access_token_format must be one of {', '.join(ACCESS_TOKEN_FORMATS)}")
+    return value
 
 
 def _flag(body: Mapping[str, Any], name: str) -> bool:
@@ -178,6 +188,7 @@ def parse_registration(body: object, *, allowed_scopes: tuple[str, ...]) -> Regi
         subject_type=_subject_type(body),
         sector_identifier_uri=_https_url(body, "sector_identifier_uri"),
         dpop_bound_access_tokens=_flag(body, "dpop_bound_access_tokens"),
+        access_token_format=_access_token_format(body),
         require_signed_request_object=_flag(body, "require_signed_request_object"),
         request_object_signing_alg=_request_object_signing_alg(body),
         backchannel_logout_uri=_backchannel_logout_uri(body),

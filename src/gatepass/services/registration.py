@@ -144,6 +144,7 @@ class RegistrationService:
             # "" unsets: an update that leaves it out drops it (RFC 7592 §2.2 replaces all metadata).
             sector_identifier_uri=request.sector_identifier_uri or "",
             dpop_bound_access_tokens=request.dpop_bound_access_tokens,
+            access_token_format=request.access_token_format or "",
             require_signed_request_object=request.require_signed_request_object,
             # "" unsets: the registration as sent is the whole of it.
             request_object_signing_alg=request.request_object_signing_alg or "",
@@ -178,6 +179,7 @@ class RegistrationService:
             ("sector_identifier_uri", info.sector_identifier_uri),
             ("backchannel_logout_uri", info.backchannel_logout_uri),
             ("request_object_signing_alg", info.request_object_signing_alg),
+            ("access_token_format", info.access_token_format),
         ):
             if value:
                 body[key] = value

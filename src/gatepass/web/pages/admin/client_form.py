@@ -89,6 +89,7 @@ def blank_values() -> dict[str, Any]:
         "subject_type": "public",
         "sector_identifier_uri": "",
         "dpop_bound_access_tokens": False,
+        "access_token_format": "",
         "is_frappe_legacy": False,
         "is_resource_server": False,
         "id_token_signed_response_alg": "RS256",
@@ -144,6 +145,7 @@ async def values_of(request: Request, record: ClientRecord) -> dict[str, Any]:
         "subject_type": info.subject_type,
         "sector_identifier_uri": info.sector_identifier_uri or "",
         "dpop_bound_access_tokens": info.dpop_bound_access_tokens,
+        "access_token_format": info.access_token_format or "",
         "is_frappe_legacy": info.is_frappe_legacy,
         "is_resource_server": info.is_resource_server,
         "id_token_signed_response_alg": info.id_token_signed_response_alg,
@@ -216,6 +218,8 @@ def changes_from(form: AdminForm) -> ClientChanges:
         # Blank unsets it: the field always shows the current one.
         sector_identifier_uri=form.text("sector_identifier_uri"),
         dpop_bound_access_tokens=form.is_checked("dpop_bound_access_tokens"),
+        # Blank: the server's default format.
+        access_token_format=form.text("access_token_format"),
         is_frappe_legacy=form.is_checked("is_frappe_legacy"),
         is_resource_server=form.is_checked("is_resource_server"),
         id_token_signed_response_alg=form.text("id_token_signed_response_alg") or "RS256",
