@@ -42,46 +42,38 @@ async def _redeem(server: LiveServer, arguments: dict[str, Any], sent: dict[str,
     return tokens
 
 
-async def test_oauth4webapi_pushes_a_signed_request_object_and_redeems_the_code(
-    server: LiveServer, signing_client: dict[str, Any], key: Any
+@pytest.mark.parametrize(
+    ("command", "carried"),
+    [("push", {"client_id", "request_uri"}), ("by-value", {"client_id", "request"})],
+    ids=["pushed", "by-value"],
+)
+async def test_oauth4webapi_signs_the_request_and_redeems_the_code_after_login_and_consent(
+    server: LiveServer, signing_client: dict[str, Any], key: Any, command: str, carried: set[str]
 ) -> None:
     arguments = library_client(server, signing_client, key, "PS256")
-    status, pushed = await run_jar_client("push", arguments)
-    assert status == 0, pushed
-    # RFC 9126 §4: the browser carries client_id and request_uri, nothing of the request itself.
-    query = dict(parse_qsl(urlsplit(pushed["authorization_url"]).query))
-    assert set(query) == {"client_id", "request_uri"}
-
-    outcome = await authorize_as_new_user(server, pushed["authorization_url"])
-    assert outcome.pages == ["login", "consent"]
-    assert outcome.params["state"] == pushed["state"]
-    tokens = await _redeem(server, arguments, pushed, outcome.location)
-    assert tokens["scope"] == "openid profile email"
-    assert {"access_token", "id_token"} <= set(tokens)
-    [(client_id, detail)] = rows(
-        server,
-        "SELECT client_id, detail FROM audit_events WHERE event = ? AND client_id = ?",
-        "par.pushed",
-        signing_client["client_id"],
-    )
-    assert client_id == signing_client["client_id"]
-    assert (json.loads(detail) if isinstance(detail, str) else detail)["signed"] is True
-
-
-async def test_oauth4webapi_request_object_by_value_survives_login_and_consent(
-    server: LiveServer, signing_client: dict[str, Any], key: Any
-) -> None:
-    arguments = library_client(server, signing_client, key, "PS256")
-    status, sent = await run_jar_client("by-value", arguments)
+    status, sent = await run_jar_client(command, arguments)
     assert status == 0, sent
-    query = dict(parse_qsl(urlsplit(sent["authorization_url"]).query))
-    assert set(query) == {"client_id", "request"}
+    # Pushed (RFC 9126 §4), the browser carries client_id and request_uri; by value, the object itself.
+    assert set(dict(parse_qsl(urlsplit(sent["authorization_url"]).query))) == carried
 
+    # By value, the verified parameters travel sealed through the login and consent pages.
     outcome = await authorize_as_new_user(server, sent["authorization_url"])
     assert outcome.pages == ["login", "consent"]
     assert outcome.params["state"] == sent["state"]
     tokens = await _redeem(server, arguments, sent, outcome.location)
     assert tokens["scope"] == "openid profile email"
+    assert {"access_token", "id_token"} <= set(tokens)
+
+
+async def test_a_signed_push_is_audited(server: LiveServer, signing_client: dict[str, Any], key: Any) -> None:
+    client_id = signing_client["client_id"]
+    signed = request_object(client_id, server.url, key, pushed_code_request(Pkce.new(), state="audited"))
+    assert (await push(server, signing_client, {"request": signed})).status_code == 201
+    found = rows(
+        server, "SELECT client_id, detail FROM audit_events WHERE event = ? AND client_id = ?", "par.pushed", client_id
+    )
+    details = [json.loads(detail) if isinstance(detail, str) else detail for _, detail in found]
+    assert details and all(detail["signed"] is True for detail in details)
 
 
 async def test_only_the_objects_parameters_count_not_those_beside_it(
@@ -100,9 +92,9 @@ async def test_only_the_objects_parameters_count_not_those_beside_it(
     assert tokens["scope"] == "openid"
 
 
-def _changes_for(case: str, server: LiveServer, client_id: str) -> dict[str, Any]:
+def _changes_for(case: str) -> dict[str, Any]:
     now = int(time.time())
-    return {
+    changes: dict[str, dict[str, Any]] = {
         "wrong aud": {"aud": "https://other-server.example"},
         "expired": {"iat": now - 600, "nbf": now - 600, "exp": now - 300},
         "no exp": {"exp": None},
@@ -110,7 +102,8 @@ def _changes_for(case: str, server: LiveServer, client_id: str) -> dict[str, Any
         "iss not the client": {"iss": "someone-else"},
         "lives too long": {"exp": now + 3600},
         "request inside": {"request_uri": "https://app.example.com/r.jwt"},
-    }[case]
+    }
+    return changes[case]
 
 
 REFUSALS = {
@@ -131,7 +124,7 @@ async def test_a_request_object_that_cannot_be_trusted_is_refused_on_a_page(
 ) -> None:
     client_id = signing_client["client_id"]
     params = code_request(signing_client, Pkce.new())
-    signed = request_object(client_id, server.url, key, params, **_changes_for(case, server, client_id))
+    signed = request_object(client_id, server.url, key, params, **_changes_for(case))
     async with HttpBrowser(server) as browser:
         outcome = await browser.authorize({"client_id": client_id, "request": signed})
     assert outcome.pages == []
