@@ -122,6 +122,26 @@ def _client_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "strings it introspects ('' to unset: the server's tokens.access_token_format).",
         ),
         click.option(
+            "--require-signed-request-object/--no-require-signed-request-object",
+            "require_signed_request_object",
+            default=None,
+            help="Authorization requests only as a request object the client signed (RFC 9101), sent to the "
+            "authorization endpoint or pushed. Default off.",
+        ),
+        click.option(
+            "--request-object-alg",
+            "request_object_signing_alg",
+            type=click.Choice(["RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512", ""]),
+            help="The one alg the client's request objects may use ('' to unset: any the server accepts).",
+        ),
+        click.option(
+            "--profile",
+            "security_profile",
+            type=click.Choice(["fapi2", "none"]),
+            help="fapi2: hold the client to the FAPI 2.0 Security Profile (PAR, PKCE S256, private_key_jwt, DPoP, "
+            "PS256/ES256/EdDSA, 60-second codes; docs/fapi2.md). none: no profile.",
+        ),
+        click.option(
             "--subject-type",
             type=click.Choice(["public", "pairwise"]),
             help="public: the client is told each user's own sub; pairwise: a sub of its own sector, so clients "
@@ -188,6 +208,8 @@ def _changes(kwargs: dict[str, Any]) -> Any:
         values["client_type"] = "public" if is_public else "confidential"
     if auth_method is not None:
         values["token_endpoint_auth_method"] = auth_method
+    if values.get("security_profile") == "none":
+        values["security_profile"] = ""
     if jwks_file is not None:
         try:
             values["jwks"] = json.load(jwks_file)
@@ -210,8 +232,14 @@ _BROWSER_ONLY_FIELDS = (
 )
 
 
-#: Settings of clients that authenticate with a signed JWT (RFC 7523), and of pairwise subjects: left out while unset.
-_CLIENT_ASSERTION_FIELDS = ("token_endpoint_auth_signing_alg", "jwks_uri", "jwks")
+#: Settings of clients that sign JWTs (RFC 7523, RFC 9101), their profile, and pairwise subjects: left out while unset.
+_CLIENT_ASSERTION_FIELDS = (
+    "token_endpoint_auth_signing_alg",
+    "jwks_uri",
+    "jwks",
+    "request_object_signing_alg",
+    "security_profile",
+)
 _PAIRWISE_FIELDS = ("sector_identifier_uri", "pairwise_sector")
 
 
@@ -245,6 +273,9 @@ _CLIENT_FIELDS_SHOWN = (
     "require_pushed_authorization_requests",
     "dpop_bound_access_tokens",
     "access_token_format",
+    "require_signed_request_object",
+    "request_object_signing_alg",
+    "security_profile",
     "subject_type",
     "sector_identifier_uri",
     "pairwise_sector",
@@ -310,6 +341,8 @@ async def _print_client(gatepass: Gatepass, saved: Any, as_json: bool) -> None:
         click.echo(f"service user:  {service_user or '-'}")
     if info.pairwise_sector is not None:
         click.echo(f"subjects:      pairwise, for the sector {info.pairwise_sector}")
+    if info.security_profile is not None:
+        click.echo(f"profile:       {info.security_profile}")
     if info.dpop_bound_access_tokens:
         click.echo("DPoP:          required: its access tokens are bound to the key of its proofs")
     if info.access_token_format is not None:

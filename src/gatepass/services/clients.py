@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from gatepass.protocol.errors import OAuthError
+from gatepass.protocol.fapi2_security_profile import profile_settings, registration_conflict
 from gatepass.protocol.oidc.backchannel_logout import check_backchannel_logout_uri
 from gatepass.protocol.params import parse_scope
 from gatepass.protocol.rfc6749.redirect_uri import check_redirect_uri_for_registration
-from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD
+from gatepass.protocol.rfc7523_client_assertion import ALGORITHMS_BY_METHOD, SECRET_ALGORITHMS
+from gatepass.protocol.rfc9101_request_object import ALGORITHMS as REQUEST_OBJECT_ALGORITHMS
 from gatepass.protocol.tokens import new_client_id, new_token, token_digest
 from gatepass.protocol.values import (
     ACCESS_TOKEN_FORMATS,
@@ -91,11 +93,21 @@ class ClientChanges:
     dpop_bound_access_tokens: bool | None = None
     #: RFC 9068: "jwt" or "opaque"; "" follows the server's default.
     access_token_format: str | None = None
+    #: RFC 9101 §10.5: authorization requests only in a signed request object, with this alg when named
+    #: ("" unsets it).
+    require_signed_request_object: bool | None = None
+    request_object_signing_alg: str | None = None
+    #: A security profile held as a whole: "fapi2", or "" for none.
+    security_profile: str | None = None
 
 
 def _keeps_secret(info: ClientInfo) -> bool:
     """HS256 id_tokens and client_secret_jwt need the secret itself, not only its digest."""
-    return info.id_token_signed_response_alg == "HS256" or info.token_endpoint_auth_method == AUTH_CLIENT_SECRET_JWT
+    return (
+        info.id_token_signed_response_alg == "HS256"
+        or info.token_endpoint_auth_method == AUTH_CLIENT_SECRET_JWT
+        or (info.request_object_signing_alg or "") in SECRET_ALGORITHMS
+    )
 
 
 def _check_assertion_settings(info: ClientInfo) -> None:
@@ -112,6 +124,27 @@ def _check_assertion_settings(info: ClientInfo) -> None:
         raise AccountError(
             f"The client assertion alg must be one of {', '.join(allowed) or 'none for this auth method'}",
             field="token_endpoint_auth_signing_alg",
+        )
+
+
+def _check_request_object_settings(info: ClientInfo) -> None:
+    alg = info.request_object_signing_alg
+    if alg is not None and alg not in REQUEST_OBJECT_ALGORITHMS:
+        raise AccountError(
+            f"The request object alg must be one of {', '.join(REQUEST_OBJECT_ALGORITHMS)}",
+            field="request_object_signing_alg",
+        )
+    if alg in SECRET_ALGORITHMS and info.client_type == "public":
+        raise AccountError(
+            f"{alg} request objects are signed with the client secret; a public client has none",
+            field="request_object_signing_alg",
+        )
+    has_keys = info.jwks is not None or info.jwks_uri is not None
+    if info.require_signed_request_object and not has_keys and alg not in SECRET_ALGORITHMS:
+        raise AccountError(
+            "A client that must sign its request objects needs its public keys (a JWKS or a JWKS URI), or an "
+            "HS256 request object alg",
+            field="require_signed_request_object",
         )
 
 
@@ -171,15 +204,19 @@ def _check(info: ClientInfo) -> None:
             field="id_token_signed_response_alg",
         )
     _check_assertion_settings(info)
+    if info.access_token_format not in (None, *ACCESS_TOKEN_FORMATS):
+        raise AccountError(
+            f"The access token format must be one of {', '.join(ACCESS_TOKEN_FORMATS)}", field="access_token_format"
+        )
     if info.backchannel_logout_uri is not None:
         try:
             check_backchannel_logout_uri(info.backchannel_logout_uri)
         except OAuthError as exc:
             raise AccountError(exc.description, field="backchannel_logout_uri") from None
-    if info.access_token_format not in (None, *ACCESS_TOKEN_FORMATS):
-        raise AccountError(
-            f"The access token format must be one of {', '.join(ACCESS_TOKEN_FORMATS)}", field="access_token_format"
-        )
+    _check_request_object_settings(info)
+    conflict = registration_conflict(info)
+    if conflict is not None:
+        raise AccountError(conflict[1], field=conflict[0])
     try:
         if parse_scope(" ".join(info.scopes)) != info.scopes:
             raise AccountError("Scopes must be listed once each", field="scopes")
@@ -235,10 +272,16 @@ class ClientService:
         for ttl_name in ("access_token_ttl_seconds", "refresh_token_ttl_seconds"):
             if values.get(ttl_name) == 0:
                 values[ttl_name] = None
-        if values.get("sector_identifier_uri") == "":
-            values["sector_identifier_uri"] = None
         if values.get("access_token_format") == "":
             values["access_token_format"] = None
+        if values.get("sector_identifier_uri") == "":
+            values["sector_identifier_uri"] = None
+        for unset_by_blank in ("request_object_signing_alg", "security_profile"):
+            if values.get(unset_by_blank) == "":
+                values[unset_by_blank] = None
+        if values.get("security_profile") is not None:
+            # One switch: naming the profile switches on the settings it needs; turning one off later is refused.
+            values.update(profile_settings(values["security_profile"]))
         if changes.service_user_email is not None:
             if changes.service_user_email == "":
                 values["service_user_id"] = None
