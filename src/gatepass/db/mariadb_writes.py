@@ -23,7 +23,8 @@ Script = tuple[str, list[Any]]
 
 _INSERT_GRANT_IF = (
     "INSERT INTO token_grants (client_id, user_id, grant_type, scopes, code_id, nonce, resource, auth_time,"
-    " created_at, expires_at, sid) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM DUAL WHERE {condition};"
+    " created_at, expires_at, sid, amr) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+    " FROM DUAL WHERE {condition};"
 )
 _INSERT_ACCESS_IF = (
     "INSERT INTO access_tokens (token_digest, grant_id, client_id, user_id, scopes, resource, created_at,"
@@ -87,6 +88,7 @@ def issue_grant(
         created_at,
         mariadb_time(grant.expires_at),
         grant.sid,
+        " ".join(grant.amr) or None,
     ]
     parts.append("SET @gatepass_grant = IF(ROW_COUNT() = 1, LAST_INSERT_ID(), NULL);")
     issued = {"grant_id": "@gatepass_grant", "condition": "@gatepass_grant IS NOT NULL"}

@@ -18,7 +18,8 @@ from gatepass.services.stores import AuditRecord, NewGrant
 _CONSUME_CODE = "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL"
 _INSERT_GRANT = (
     "INSERT INTO token_grants (client_id, user_id, grant_type, scopes, code_id, nonce, resource, auth_time,"
-    " created_at, expires_at, sid, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+    " created_at, expires_at, sid, amr, last_used_at, revoked_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
 )
 _INSERT_ACCESS = (
     "INSERT INTO access_tokens (token_digest, grant_id, client_id, user_id, scopes, resource, created_at,"
@@ -58,6 +59,7 @@ def issue_grant(
         created_at,
         sqlite_time(grant.expires_at),
         grant.sid,
+        " ".join(grant.amr) or None,
     )
     access_expires = sqlite_time(access_expires_at)
 

@@ -398,6 +398,8 @@ class TokenGrant(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     #: The login session the grant comes from (Back-Channel Logout §2.1 ``sid``), for the id_tokens of its refreshes.
     sid: Mapped[str | None] = mapped_column(String(64))
+    #: How the user logged in (amr, space-separated), for the id_tokens of its refreshes.
+    amr: Mapped[str | None] = mapped_column(String(64))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

@@ -109,6 +109,7 @@ _REFRESH_BY_DIGEST = (
         _grants.c.resource,
         _refresh.c.dpop_jkt,
         _grants.c.sid,
+        _grants.c.amr,
     )
     .join_from(_refresh, _grants, _grants.c.id == _refresh.c.grant_id)
     .where(_refresh.c.token_digest == bindparam("digest"))
@@ -128,6 +129,7 @@ _GRANT_COLUMNS = (
     "created_at",
     "expires_at",
     "sid",
+    "amr",
     "last_used_at",
 )
 _ACCESS_COLUMNS = (
@@ -318,6 +320,7 @@ def _grant_row(grant: NewGrant) -> dict[str, Any]:
         "created_at": grant.created_at,
         "expires_at": grant.expires_at,
         "sid": grant.sid,
+        "amr": " ".join(grant.amr) or None,
         "last_used_at": None,
     }
 
@@ -631,6 +634,7 @@ class SqlTokenStore(StoreBase):
             resource,
             dpop_jkt,
             sid,
+            amr,
         ) = row
         return RefreshRecord(
             refresh_id=refresh_id,
@@ -646,6 +650,7 @@ class SqlTokenStore(StoreBase):
             resource=resource,
             dpop_jkt=dpop_jkt,
             sid=sid,
+            amr=tuple(amr.split()) if amr else (),
         )
 
     async def revoke_grant(self, grant_id: int, now: datetime) -> None:

@@ -193,6 +193,8 @@ class RefreshRecord:
     dpop_jkt: str | None = None
     #: The login session the grant comes from, for the refreshed id_token's ``sid`` (Back-Channel Logout §2.1).
     sid: str | None = None
+    #: How the user logged in, for the refreshed id_token's ``amr`` and ``acr``.
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,8 @@ class NewGrant:
     refresh_dpop_jkt: str | None = None
     #: The login session the grant comes from (Back-Channel Logout §2.1), for the id_tokens of its refreshes.
     sid: str | None = None
+    #: How the user logged in, for the id_tokens of its refreshes.
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

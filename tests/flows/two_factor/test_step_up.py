@@ -47,9 +47,15 @@ async def _silently(page: Any, server: ClockServer, client: dict[str, Any], **ex
     return response.headers["location"], pkce
 
 
-async def _id_token_claims(server: ClockServer, client: dict[str, Any], url: str, pkce: Pkce) -> dict[str, Any]:
+async def _id_token_claims(
+    server: ClockServer, client: dict[str, Any], url: str, pkce: Pkce, *, refresh: bool = False
+) -> dict[str, Any]:
+    """The claims of the id_token the code is redeemed for (with ``refresh``: of the id_token of a refresh)."""
     async with httpx.AsyncClient(verify=SSL_CONTEXT) as http:
-        tokens = await Backchannel(http, server).tokens(client, redirect_params(url)["code"], pkce)
+        backchannel = Backchannel(http, server)
+        tokens = await backchannel.tokens(client, redirect_params(url)["code"], pkce)
+        if refresh:
+            tokens = await backchannel.refreshed(client, tokens["refresh_token"])
     keys = jwt.PyJWKClient(f"{server.url}/.well-known/jwks.json", cache_jwk_set=False)
     claims: dict[str, Any] = jwt.decode(
         tokens["id_token"],
@@ -98,8 +104,9 @@ async def test_an_app_asking_for_two_factors_steps_a_password_login_up(page: Any
     # The stepped-up session meets an essential acr at once, even with prompt=none.
     essential = json.dumps({"id_token": {"acr": {"essential": True, "values": [MFA]}}})
     url, pkce = await _silently(page, clock_server, client, claims=essential)
-    claims = await _id_token_claims(clock_server, client, url, pkce)
-    assert claims["acr"] == MFA
+    claims = await _id_token_claims(clock_server, client, url, pkce, refresh=True)
+    # OIDC Core §12.2: the id_token of a refresh tells of the same login.
+    assert (claims["amr"], claims["acr"]) == (["pwd", "otp", "mfa"], MFA)
 
 
 async def test_a_user_without_a_second_factor_sets_one_up_when_an_app_insists(

@@ -189,6 +189,7 @@ class TokenIssuer:
                 access_dpop_jkt=dpop_jkt,
                 refresh_dpop_jkt=refresh_binding(info, dpop_jkt),
                 sid=sid,
+                amr=amr,
             ),
             access.digest,
             now + timedelta(seconds=ttl),

@@ -90,10 +90,12 @@ class RefreshTokenGrant:
             await self._tokens.revoke_grant(record.family_id, now)
             await self._audit.record(audit.REFRESH_REUSED, user_id=record.user_id, client_id=info.client_id, ip=ip)
             raise
-        # OIDC Core §12.2: the refreshed id_token is about the same login, in the same session (sid).
+        # OIDC Core §12.2: the refreshed id_token is about the same login, in the same session (sid), as
+        # authenticated then (amr, acr).
         id_token = await self._issuer.id_token_for(
-            client, user, scopes, nonce=None, auth_time=record.auth_time, access_token=access_token, sid=record.sid
-        )
+            client, user, scopes, nonce=None, auth_time=record.auth_time, access_token=access_token,
+            sid=record.sid, amr=record.amr,
+        )  # fmt: skip
         await self._audit.record(
             audit.TOKEN_REFRESHED,
             user_id=record.user_id,
