@@ -82,6 +82,8 @@ def _with_gatepass(func: Callable[..., Coroutine[Any, Any, T]], *, writes: bool)
                 with acting_as(f"cli:{_system_account()}"):
                     return await func(gatepass, *args, **kwargs)
             finally:
+                # A command that changed a password has a notice under way: it leaves before the process does.
+                await gatepass.outbox.drain()
                 await gatepass.upkeep.close()
 
         try:

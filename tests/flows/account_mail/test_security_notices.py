@@ -1,5 +1,5 @@
-"""A user is told by mail when their password changes, whoever changed it: themselves on the account page, or an
-admin on the console."""
+"""A user is told by mail when their password changes, whoever changed it: themselves on the account page, an
+admin on the console, or the command line."""
 
 from __future__ import annotations
 
@@ -42,3 +42,7 @@ async def test_a_password_changed_by_its_owner_or_an_admin_is_noticed_by_mail(
         assert response.status_code == 303
     by_admin = await mailbox.wait_for(user["email"], CHANGED, count=2)
     assert by_admin.to == (user["email"],)
+
+    # The command line's process waits for the mail before it exits.
+    mail_server.cli("user", "set-password", user["email"], "--password-stdin", input="changed-by-cli-1\n")
+    assert len([mail for mail in mailbox.sent_to(user["email"]) if mail.subject == CHANGED]) == 3
