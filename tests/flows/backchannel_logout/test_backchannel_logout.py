@@ -30,10 +30,10 @@ from logout_support import (
 from support.backchannel import Backchannel
 from support.backends import BACKENDS
 from support.browser import HttpBrowser, code_request
-from support.console import log_in_page
+from support.console import ConsoleSession, log_in_page
 from support.pkce import Pkce
-from support.rows import audit_events
-from support.server import REDIRECT_URI, LiveServer
+from support.rows import audit_events, rows
+from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -141,6 +141,33 @@ async def test_an_admin_disabling_the_user_tells_every_app_they_used(
     assert "sid" not in claims[by_user["client_id"]]
     assert claims[by_session["client_id"]]["sid"] == second["sid"] == first["sid"]
     assert claims[by_session["client_id"]]["sub"] == second["sub"]
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "names_the_session"),
+    [("sessions/end", {"all": "1"}, True), ("enabled", {"enabled": "0"}, False)],
+    ids=["end-every-session", "disable"],
+)
+async def test_an_admin_in_the_console_signing_a_user_out_tells_the_apps(
+    start_server: Callable[..., LiveServer], path: str, form: dict[str, str], names_the_session: bool
+) -> None:
+    server = start_server("sqlite", **QUICK_DELIVERY)
+    user = server.create_user()
+    ((user_id,),) = rows(server, "SELECT id FROM users WHERE email = ?", user["email"])
+    with receiver() as app:
+        client = logout_client(server, app.uri)
+        async with HttpBrowser(server, user) as browser:
+            _, id_token = await sign_in(browser, client)
+            async with ConsoleSession(server) as console:
+                await console.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+                answer = await console.post(f"/admin/users/{user_id}/{path}", list(form.items()))
+            assert answer.status_code == 303, answer.text
+            (delivered,) = app.wait_for(accepted=1)
+            assert not await browser.is_logged_in()
+    claims = check_delivery(delivered, server, client["client_id"])
+    assert claims["sub"] == id_token["sub"]
+    # Ending the user's sessions one by one names each; disabling the user ends everything of theirs (§2.4).
+    assert claims.get("sid") == (id_token["sid"] if names_the_session else None)
 
 
 async def _change_password(page: Any, user: dict[str, Any]) -> None:
