@@ -56,7 +56,10 @@ class ExchangePolicyService:
         self._audit = audit_log
         self._clock = clock
 
-    async def list(self) -> list[ExchangePolicy]:
+    async def list(self, *, client_id: str | None = None) -> list[ExchangePolicy]:
+        """Every policy, or those of one exchanging client."""
+        if client_id is not None:
+            return await self._store.policies_of(client_id)
         return await self._store.list_policies()
 
     async def add(self, policy: ExchangePolicy) -> ExchangePolicy:

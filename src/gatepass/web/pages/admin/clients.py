@@ -162,6 +162,7 @@ async def show_credentials(request: Request, me: UserRecord) -> Response:
 async def show_client(request: Request, me: UserRecord) -> Response:
     record = await _record(request)
     grants = await admin(request).revocation.list_grants(client_id=record.info.client_id)
+    exchange_policies = await admin(request).exchange_policies.list(client_id=record.info.client_id)
     return page(
         request,
         "admin/client.html",
@@ -171,6 +172,7 @@ async def show_client(request: Request, me: UserRecord) -> Response:
             "record": record,
             "values": await values_of(request, record),
             "grant_count": len(grants),
+            "exchange_policies": exchange_policies,
             "path": _path(record),
             **await choices(request, record.info.scopes),
         },
