@@ -7,6 +7,7 @@ import base64
 import hashlib
 import secrets
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,10 @@ class DpopKey:
         payload.update(claims or {})
         protected = {k: v for k, v in protected.items() if v is not None}
         payload = {k: v for k, v in payload.items() if v is not None}
-        return jwt.encode(protected, payload, self.key, algorithms=[self.alg])
+        with warnings.catch_warnings():
+            # joserfc prefers RFC 9864's "Ed25519"; DPoP clients send "EdDSA", which the server lists.
+            warnings.filterwarnings("ignore", message=".*EdDSA.*")
+            return jwt.encode(protected, payload, self.key, algorithms=[self.alg])
 
 
 def hs256_proof(method: str, url: str) -> str:

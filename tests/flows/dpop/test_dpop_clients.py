@@ -3,15 +3,19 @@ code bound to a key through a pushed authorization request (§10.1) with a proof
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-from dpop_support import TOKEN, DpopKey, token_request
+from device_support import DEVICE_GRANT, DeviceClient, decide, open_device_page, unique_address
+from dpop_support import ALGS, TOKEN, DpopKey, token_request
 from par_support import authorize_as_new_user, authorize_url, pushed_code_request
 
+from support.browser import HttpBrowser
+from support.clock_server import ClockServer
 from support.pkce import Pkce
 from support.provision import World
-from support.server import REDIRECT_URI, LiveServer
+from support.server import ADMIN_EMAIL, REDIRECT_URI, LiveServer
 
 PAR = "/oauth/par"
 
@@ -104,3 +108,58 @@ async def test_a_malformed_dpop_jkt_is_refused_at_the_push(world: World, http: h
     pushed = await push_with(server, http, client, pushed_code_request(Pkce.new(), dpop_jkt="short"), None)
     assert (pushed.status_code, pushed.json()["error"]) == (400, "invalid_request")
     assert pushed.json()["error_description"].startswith("dpop_jkt must be the base64url SHA-256 JWK thumbprint")
+
+
+async def test_a_server_that_requires_nonces_gives_one_at_userinfo_and_takes_it_in_the_next_proof(
+    start_server: Callable[..., LiveServer], http: httpx.AsyncClient
+) -> None:
+    server = start_server("sqlite", GATEPASS_SECURITY_REQUIRE_DPOP_NONCE="true")
+    client = server.create_client("--grant-type", "client_credentials", "--service-user", ADMIN_EMAIL)
+    key, token_url, userinfo_url = DpopKey.new(), server.url + TOKEN, server.url + "/oauth/userinfo"
+    data = {"grant_type": "client_credentials", "scope": "openid"}
+    asked = await token_request(http, server, client, data, proof=key.proof("POST", token_url))
+    nonce = asked.headers["dpop-nonce"]
+    assert (asked.status_code, asked.json()) == (
+        400,
+        {
+            "error": "use_dpop_nonce",
+            "error_description": "Use the nonce in the DPoP-Nonce header of this answer in a new DPoP proof",
+        },
+    )
+    granted = await token_request(http, server, client, data, proof=key.proof("POST", token_url, nonce=nonce))
+    assert (granted.status_code, granted.headers["dpop-nonce"]) == (200, nonce)
+    access = granted.json()["access_token"]
+
+    stale = key.proof("GET", userinfo_url, access_token=access, nonce="an-old-nonce")
+    refused = await http.get(userinfo_url, headers={"Authorization": f"DPoP {access}", "DPoP": stale})
+    description = "The DPoP proof's nonce is not current: use the one in the DPoP-Nonce header of this answer"
+    assert (refused.status_code, refused.headers["dpop-nonce"]) == (401, nonce)
+    assert refused.headers["www-authenticate"] == (
+        f'DPoP realm="{server.url}", error="use_dpop_nonce", error_description="{description}", algs="{ALGS}"'
+    )
+    fresh = key.proof("GET", userinfo_url, access_token=access, nonce=nonce)
+    answer = await http.get(userinfo_url, headers={"Authorization": f"DPoP {access}", "DPoP": fresh})
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_device_polling_with_a_proof_gets_a_dpop_token(
+    sqlite_clock_server: ClockServer, http: httpx.AsyncClient
+) -> None:
+    server = sqlite_clock_server
+    client = server.create_client("--public", "--grant-type", DEVICE_GRANT, name="DPoP Television")
+    codes = await DeviceClient(http, server.url, client).codes("openid profile")
+    async with HttpBrowser(server, server.create_user()) as browser:
+        browser.http.headers["X-Forwarded-For"] = unique_address()
+        await browser.login()
+        await decide(browser, await open_device_page(browser, codes["user_code"]), "allow")
+    server.clock.advance(seconds=codes["interval"])
+    key = DpopKey.new("EdDSA")
+    data = {"grant_type": DEVICE_GRANT, "device_code": codes["device_code"]}
+    answer = await token_request(http, server, client, data, proof=key.proof("POST", server.url + TOKEN))
+    assert (answer.status_code, answer.json()["token_type"]) == (200, "DPoP")
+    access = answer.json()["access_token"]
+    proof = key.proof("GET", server.url + "/oauth/userinfo", access_token=access)
+    userinfo = await http.get(
+        server.url + "/oauth/userinfo", headers={"Authorization": f"DPoP {access}", "DPoP": proof}
+    )
+    assert userinfo.status_code == 200, userinfo.text
