@@ -388,7 +388,7 @@ def test_settings_set_consent_mode_is_read_back_by_settings_show(server: LiveSer
 
 COMMANDS = {
     (): {"serve", "migrate", "user", "role", "client", "settings", "config-docs"},
-    ("user",): {"add", "list", "set-password", "disable", "enable", "roles"},
+    ("user",): {"add", "list", "set-password", "disable", "enable", "roles", "reset-factors"},
     ("role",): {"add", "list"},
     ("client",): {"add", "list", "show", "update", "remove", "rotate-secret"},
     ("settings",): {"show", "set"},

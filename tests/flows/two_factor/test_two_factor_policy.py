@@ -91,3 +91,15 @@ async def test_by_default_system_managers_must_use_two_factors_once_one_of_them_
     await log_in_with_password(page, server, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert page.url == f"{server.url}/"
     assert await page.text_content("header .who") == ADMIN_EMAIL
+
+
+def test_the_policy_settings_refuse_what_they_cannot_mean(policy_server: LiveServer) -> None:
+    unknown = policy_server.cli("settings", "set", "two_factor_required", "sometimes", check=False)
+    assert (unknown.returncode, unknown.stderr) == (
+        2,
+        "Error: two_factor_required must be one of admins, roles, everyone, off\n",
+    )
+    empty = policy_server.cli("settings", "set", "two_factor_roles", " , ", check=False)
+    assert (empty.returncode, empty.stderr) == (2, "Error: two_factor_roles needs at least one role name\n")
+    tidy = policy_server.cli("settings", "set", "two_factor_roles", " Finance,,System Manager , Finance")
+    assert tidy.stdout == "two_factor_roles = Finance, System Manager\n"
