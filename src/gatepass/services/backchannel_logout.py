@@ -216,12 +216,13 @@ class BackchannelLogout:
 
 async def _post(http: httpx.AsyncClient, uri: str, token: str) -> str | None:
     """None when the client accepted the token (§2.8: 200 OK, or 204); otherwise what went wrong, token-free."""
+    headers = {"Cache-Control": "no-store", "Accept": "application/json"}
     try:
-        response = await http.post(
-            uri, data={"logout_token": token}, headers={"Cache-Control": "no-store", "Accept": "application/json"}
-        )
+        # Streamed and never read: only the status counts, and a receiver's body could be of any size.
+        async with http.stream("POST", uri, data={"logout_token": token}, headers=headers) as response:
+            status = response.status_code
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: the request to the logout URI failed"
-    if response.status_code in (200, 204):
+    if status in (200, 204):
         return None
-    return f"HTTP {response.status_code} from the logout URI"
+    return f"HTTP {status} from the logout URI"
