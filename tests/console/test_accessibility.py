@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pyotp
 import pytest
 from console_support import (
     admin_paths,
@@ -240,3 +241,22 @@ async def test_keyboard_alone_creates_a_client_and_revokes_an_app(sqlite_server:
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert await page.get_by_role("button", name="Revoke access of ", exact=False).count() == 0
+
+
+async def test_two_factor_pages_pass_axe(sqlite_server: LiveServer, page: Any, axe_source: str) -> None:
+    user = sqlite_server.create_user()
+    await page.goto(f"{sqlite_server.url}/login?next=/account/two-factor")
+    await log_in_page(page, user["email"], user["password"])
+    await assert_accessible(page, axe_source, "set up two-factor login (QR code and key)")
+    secret = (await page.text_content("#totp-secret") or "").strip()
+    await page.fill("#code", pyotp.TOTP(secret).now())
+    async with page.expect_navigation():
+        await page.click("form[action$='/enrol'] button[type=submit]")
+    await assert_accessible(page, axe_source, "recovery codes")
+    await page.goto(f"{sqlite_server.url}/account/two-factor")
+    await assert_accessible(page, axe_source, "managing two-factor login")
+    await page.context.clear_cookies()
+    await page.goto(f"{sqlite_server.url}/login")
+    await log_in_page(page, user["email"], user["password"])
+    assert page.url.startswith(f"{sqlite_server.url}/login/second-factor")
+    await assert_accessible(page, axe_source, "the second step of a login")
