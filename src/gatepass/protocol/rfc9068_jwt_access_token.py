@@ -35,6 +35,8 @@ class JwtAccessTokenClaims:
     issued_at: datetime
     expires_at: datetime
     auth_time: datetime | None
+    #: RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to (``cnf.jkt``).
+    dpop_jkt: str | None = None
 
     @property
     def acts_for_client_itself(self) -> bool:
@@ -55,6 +57,7 @@ def build_access_token_claims(
     auth_time: datetime | None,
     roles: Collection[str] | None,
     act: Mapping[str, Any] | None = None,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
     """The claims of §2.2: ``aud`` is the one resource the token is for; ``scope`` as granted; ``auth_time``
     when a user logged in for it; ``roles`` (§2.2.3.1) only when the caller decided the scopes release them."""
@@ -77,6 +80,9 @@ def build_access_token_claims(
     if act:
         # RFC 8693 §4.1: a token issued by a delegation names who acts for the subject.
         claims["act"] = dict(act)
+    if dpop_jkt is not None:
+        # RFC 9449 §6.1: the key the token is bound to, for resource servers that check it on their own.
+        claims["cnf"] = {"jkt": dpop_jkt}
     return claims
 
 
@@ -123,7 +129,18 @@ def check_claims(claims: Mapping[str, Any], *, issuer: str, now: datetime) -> Jw
         issued_at=issued_at,
         expires_at=expires_at,
         auth_time=auth_time,
+        dpop_jkt=_bound_key(claims.get("cnf")),
     )
+
+
+def _bound_key(confirmation: Any) -> str | None:
+    """RFC 9449 §6.1 ``cnf.jkt``: None without a ``cnf``; a ``cnf`` that names no thumbprint is refused."""
+    if confirmation is None:
+        return None
+    jkt = confirmation.get("jkt") if isinstance(confirmation, dict) else None
+    if not isinstance(jkt, str) or not jkt:
+        raise InvalidToken("The access token's cnf must name the DPoP key's thumbprint as jkt")
+    return jkt
 
 
 def _timestamp(claims: Mapping[str, Any], name: str) -> datetime:

@@ -3,6 +3,8 @@ code bound to a key through a pushed authorization request (§10.1) with a proof
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -163,3 +165,25 @@ async def test_a_device_polling_with_a_proof_gets_a_dpop_token(
         server.url + "/oauth/userinfo", headers={"Authorization": f"DPoP {access}", "DPoP": proof}
     )
     assert userinfo.status_code == 200, userinfo.text
+
+
+async def test_a_jwt_access_token_bound_to_a_key_names_it_in_cnf_and_needs_its_proof(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    server = world.server
+    client = server.create_client(
+        *("--grant-type", "client_credentials", "--service-user", world.user("robot")["email"]),
+        *("--scope", "openid", "--access-token-format", "jwt"),
+    )
+    key, userinfo_url = DpopKey.new(), server.url + "/oauth/userinfo"
+    data = {"grant_type": "client_credentials", "scope": "openid"}
+    answer = await token_request(http, server, client, data, proof=key.proof("POST", server.url + TOKEN))
+    assert (answer.status_code, answer.json()["token_type"]) == (200, "DPoP")
+    access = answer.json()["access_token"]
+    payload = access.split(".")[1]
+    assert json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["cnf"] == {"jkt": key.jkt}
+    as_bearer = await http.get(userinfo_url, headers={"Authorization": f"Bearer {access}"})
+    assert (as_bearer.status_code, as_bearer.json()["error"]) == (401, "invalid_token")
+    proof = key.proof("GET", userinfo_url, access_token=access)
+    with_proof = await http.get(userinfo_url, headers={"Authorization": f"DPoP {access}", "DPoP": proof})
+    assert with_proof.status_code == 200, with_proof.text

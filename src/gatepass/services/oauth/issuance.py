@@ -73,9 +73,10 @@ class TokenIssuer:
         auth_time: datetime | None,
         ttl_seconds: int | None = None,
         act: Mapping[str, Any] | None = None,
+        dpop_jkt: str | None = None,
     ) -> MintedAccessToken:
         """An opaque token, or an RFC 9068 JWT for a client (or a server) that issues those (with ``act`` when a
-        token exchange issues it for a delegation)."""
+        token exchange issues it for a delegation, and ``cnf.jkt`` when it is bound to a DPoP key)."""
         if self._jwts is None or not self._jwts.is_jwt_for(client):
             token = new_token()
             return MintedAccessToken(token, self.digest(token))
@@ -88,6 +89,7 @@ class TokenIssuer:
             auth_time=auth_time,
             ttl_seconds=ttl_seconds if ttl_seconds is not None else self.access_ttl_for(client),
             act=act,
+            dpop_jkt=dpop_jkt,
         )
 
     def writes_no_grant(self, client: ClientInfo, grant_type: str) -> bool:
@@ -153,7 +155,15 @@ class TokenIssuer:
         if not_after is not None:
             ttl = grant_ttl = max(0, min(ttl, int((not_after - now).total_seconds())))
         access = await self.new_access_token(
-            info, user, grant_type, scopes, resource=resource, auth_time=auth_time, ttl_seconds=ttl, act=act
+            info,
+            user,
+            grant_type,
+            scopes,
+            resource=resource,
+            auth_time=auth_time,
+            ttl_seconds=ttl,
+            act=act,
+            dpop_jkt=dpop_jkt,
         )
         access_token = access.token
         refresh_token = new_token() if with_refresh else None
@@ -164,8 +174,9 @@ class TokenIssuer:
                 client_id=info.client_id,
                 grant_type=grant_type,
                 scope=" ".join(scopes),
+                **dpop_binding_detail(dpop_jkt),
             )
-            return IssuedTokens(access_token, ttl, scopes)
+            return IssuedTokens(access_token, ttl, scopes, token_type=token_type_for(dpop_jkt))
         issued_event = self._audit.prepare(
             audit.TOKEN_ISSUED,
             user_id=user.id if user else None,

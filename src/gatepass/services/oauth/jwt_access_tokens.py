@@ -108,6 +108,7 @@ class JwtAccessTokens:
         auth_time: datetime | None,
         ttl_seconds: int,
         act: Mapping[str, Any] | None = None,
+        dpop_jkt: str | None = None,
     ) -> MintedAccessToken:
         """A signed JWT access token: ``aud`` is the resource asked for (RFC 8707), else the document API;
         ``roles`` only when the ``roles`` scope was granted, as the id_token and userinfo release them."""
@@ -125,6 +126,7 @@ class JwtAccessTokens:
             auth_time=None if is_for_client else auth_time,
             roles=user.roles if user is not None and "roles" in scopes else None,
             act=act,
+            dpop_jkt=dpop_jkt,
         )
         private_jwk = await self._signing_keys.signing_key(self._alg)
         return MintedAccessToken(
@@ -176,6 +178,7 @@ class JwtAccessTokens:
             is_client_enabled=client.info.is_enabled,
             is_client_trusted=client.info.skip_authorization,
             client_pairwise_sector=client.info.pairwise_sector,
+            dpop_jkt=claims.dpop_jkt,
         )
 
     async def revocable(self, token: str) -> JwtAccessTokenClaims | None:

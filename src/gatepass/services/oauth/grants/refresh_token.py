@@ -65,7 +65,13 @@ class RefreshTokenGrant:
                 raise InvalidGrant("This user has none of the roles this app is allowed for")
             # A JWT access token is minted anew (RFC 9068): its grant's row is stored under its jti's digest.
             access = await self._issuer.new_access_token(
-                info, user, GRANT_REFRESH_TOKEN, scopes, resource=record.resource, auth_time=record.auth_time
+                info,
+                user,
+                GRANT_REFRESH_TOKEN,
+                scopes,
+                resource=record.resource,
+                auth_time=record.auth_time,
+                dpop_jkt=dpop_jkt,
             )
             access_token, refresh_token = access.token, new_token()
             ttl = self._issuer.access_ttl_for(info)
