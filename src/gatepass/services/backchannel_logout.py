@@ -11,6 +11,7 @@ is never logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -169,17 +170,18 @@ class BackchannelLogout:
         due = await self._store.list_due(now, _BATCH)
         if not due:
             return 0
-        delivered = 0
         # The claim outlasts the longest attempt, so no other worker sends the same row meanwhile.
         claimed_until = now + timedelta(seconds=self._policy.timeout_seconds * 2 + 30)
+        claimed = [
+            delivery
+            for delivery_id in due
+            if (delivery := await self._store.claim(delivery_id, now, claimed_until)) is not None
+        ]
         async with httpx.AsyncClient(
             transport=self._transport, timeout=self._policy.timeout_seconds, follow_redirects=False
         ) as http:
-            for delivery_id in due:
-                delivery = await self._store.claim(delivery_id, now, claimed_until)
-                if delivery is not None:
-                    delivered += await self._attempt(http, delivery)
-        return delivered
+            # At once: a receiver that is slow to answer holds up no other client's logout.
+            return sum(await asyncio.gather(*(self._attempt(http, delivery) for delivery in claimed)))
 
     async def _attempt(self, http: httpx.AsyncClient, delivery: LogoutDeliveryRecord) -> int:
         client = await self._clients.get(delivery.client_id)
