@@ -62,14 +62,14 @@ def proof(alg: str = "ES256", *, header: dict[str, Any] | None = None, **claims:
         )
 
 
-def unsigned() -> str:
-    """alg none, which no library makes: the parts by hand, with an empty signature."""
+def handmade(**header: Any) -> str:
+    """A header no library makes (alg none, crit it does not know): the parts by hand, with no signature."""
 
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
-    header = {"typ": "dpop+jwt", "alg": "none", "jwk": _EC.as_dict(private=False)}
-    return f"{part(header)}.{part({'jti': 'j-1', 'htm': 'POST', 'htu': URL, 'iat': NOW})}."
+    protected = {"typ": "dpop+jwt", "alg": "ES256", "jwk": _EC.as_dict(private=False), **header}
+    return f"{part(protected)}.{part({'jti': 'j-1', 'htm': 'POST', 'htu': URL, 'iat': NOW})}."
 
 
 @pytest.mark.parametrize("alg", DPOP_ALGORITHMS)
@@ -88,8 +88,12 @@ def test_the_thumbprint_of_rfc_7638s_example_key() -> None:
     [
         ("a.b", "The DPoP proof is not a JWT: it must be three base64url parts joined by dots"),
         (proof(header={"typ": "JWT"}), "The DPoP proof's header must have typ dpop+jwt"),
-        (unsigned(), "The DPoP proof must be signed with one of ES256, PS256, RS256, EdDSA"),
+        (handmade(alg="none"), "The DPoP proof must be signed with one of ES256, PS256, RS256, EdDSA"),
         (proof(header={"jwk": None}), "The DPoP proof's header must carry the public key as jwk"),
+        (
+            handmade(crit=["exp"], exp=1),
+            "The DPoP proof's header names crit extensions, which this server does not support",
+        ),
         (
             proof(header={"jwk": _EC.as_dict(private=True)}),
             "The DPoP proof's jwk must be a public key: it holds a private key's members",
@@ -117,6 +121,7 @@ def test_the_thumbprint_of_rfc_7638s_example_key() -> None:
         "typ",
         "alg none",
         "no jwk",
+        "crit",
         "private jwk",
         "jwk of another type",
         "signed by another key",

@@ -49,13 +49,15 @@ def build_bearer_challenge(
     resource_metadata: str | None = None,
 ) -> str:
     """The WWW-Authenticate value (RFC 6750 §3; resource_metadata from RFC 9728 §5.1)."""
-    parts = [f"realm={_quote(realm)}"]
-    if error:
-        parts.append(f"error={_quote(error)}")
-    if description:
-        parts.append(f"error_description={_quote(description)}")
-    if scope:
-        parts.append(f"scope={_quote(scope)}")
+    parts = challenge_parameters(realm, error=error, description=description, scope=scope)
     if resource_metadata:
         parts.append(f"resource_metadata={_quote(resource_metadata)}")
     return "Bearer " + ", ".join(parts)
+
+
+def challenge_parameters(
+    realm: str | None, *, error: str | None = None, description: str | None = None, scope: str | None = None
+) -> list[str]:
+    """The auth-params of a token challenge (§3), quoted: Bearer's, and DPoP's (RFC 9449 §7.1) before its algs."""
+    named = (("realm", realm), ("error", error), ("error_description", description), ("scope", scope))
+    return [f"{name}={_quote(value)}" for name, value in named if value]

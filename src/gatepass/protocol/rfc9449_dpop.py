@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from gatepass.protocol.errors import InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidToken, UseDpopNonce
 from gatepass.protocol.jose import jwk_thumbprint, verified_jws_payload
-from gatepass.protocol.rfc6750_bearer import token_of_scheme
+from gatepass.protocol.rfc6750_bearer import challenge_parameters, token_of_scheme
 from gatepass.protocol.rfc7493_ijson import JsonTextError, parse_json_text
 
 #: §4.3 step 5: asymmetric only (never none, never a MAC), each with the key type it needs.
@@ -200,6 +200,9 @@ def _proof_key(header_part: str) -> ProofKey:
     header = _json_object(_base64url(header_part, "header"), "header")
     if header.get("typ") != PROOF_TYPE:
         raise InvalidDpopProof(f"The DPoP proof's header must have typ {PROOF_TYPE}")
+    if "crit" in header:
+        # RFC 7515 §4.1.11: an extension the recipient does not understand makes the JWS invalid.
+        raise InvalidDpopProof("The DPoP proof's header names crit extensions, which this server does not support")
     alg = header.get("alg")
     if alg not in DPOP_ALGORITHMS:
         raise InvalidDpopProof(f"The DPoP proof must be signed with one of {', '.join(DPOP_ALGORITHMS)}")
@@ -270,15 +273,6 @@ def current_nonces(key: bytes, now: int) -> tuple[str, str]:
 def build_dpop_challenge(
     *, realm: str | None = None, error: str | None = None, description: str | None = None, scope: str | None = None
 ) -> str:
-    """§7.1: the WWW-Authenticate value of a resource server that takes DPoP tokens, with the algs it accepts.
-
-    Descriptions are OAuthError's, whose characters never end a quoted string (RFC 6749 §5.2)."""
-    parts = [f'realm="{realm}"'] if realm else []
-    if error:
-        parts.append(f'error="{error}"')
-    if description:
-        parts.append(f'error_description="{description}"')
-    if scope:
-        parts.append(f'scope="{scope}"')
-    parts.append(f'algs="{" ".join(DPOP_ALGORITHMS)}"')
-    return "DPoP " + ", ".join(parts)
+    """§7.1: the WWW-Authenticate value of a resource server that takes DPoP tokens, with the algs it accepts."""
+    parts = challenge_parameters(realm, error=error, description=description, scope=scope)
+    return "DPoP " + ", ".join([*parts, f'algs="{" ".join(DPOP_ALGORITHMS)}"'])
