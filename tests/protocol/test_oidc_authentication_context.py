@@ -12,6 +12,7 @@ from gatepass.protocol.oidc.authentication_context import (
     ACR_TWO_FACTORS,
     acr_of,
     amr_claim,
+    federated_amr,
     needs_second_factor,
     parse_acr_request,
 )
@@ -89,3 +90,20 @@ def test_prompt_none_cannot_step_up_and_an_unknown_essential_acr_cannot_be_met()
     assert denied.value.description == (
         f"None of the essential acr values can be met; supported: {ACR_ONE_FACTOR} {ACR_TWO_FACTORS}"
     )
+
+
+@pytest.mark.parametrize(
+    ("upstream", "is_trusted", "expected"),
+    [
+        (["pwd", "otp", "mfa"], True, ("fed", "pwd", "otp", "mfa")),
+        (["pwd", "otp", "mfa"], False, ("fed",)),
+        (["pwd", "made-up", 7, "hwk", "pwd"], True, ("fed", "pwd", "hwk")),
+        ("pwd", True, ("fed",)),
+        (None, True, ("fed",)),
+    ],
+    ids=["trusted", "untrusted", "unregistered-values-dropped", "not-a-list", "absent"],
+)
+def test_a_providers_amr_is_passed_on_only_when_trusted(
+    upstream: object, is_trusted: bool, expected: tuple[str, ...]
+) -> None:
+    assert federated_amr(upstream, is_trusted=is_trusted) == expected

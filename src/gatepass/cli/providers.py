@@ -39,6 +39,12 @@ def _provider_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Trust the provider's emails without email_verified=true (Frappe sends none). Default off, "
             "except for the frappe preset.",
         ),
+        click.option(
+            "--trust-amr/--no-trust-amr",
+            default=None,
+            help="Pass on how the provider says the user logged in (its amr): a second factor it asked for counts "
+            "as one here, and no code is asked again. Default off.",
+        ),
         click.option("--default-role", "default_roles", multiple=True, help="Role for users created here; repeatable."),
         click.option(
             "--role-map",

@@ -34,6 +34,7 @@ def _provider_record(row: LoginProvider) -> ProviderRecord:
         default_roles=tuple(row.default_roles),
         role_map=tuple((str(remote), str(local)) for remote, local in row.role_map),
         role_sync=row.role_sync,
+        trust_amr=row.trust_amr,
     )
     return ProviderRecord(row.id, config, row.created_at, row.updated_at)
 
@@ -51,6 +52,7 @@ def _apply(row: LoginProvider, config: ProviderConfig) -> None:
     row.default_roles = list(config.default_roles)
     row.role_map = [[remote, local] for remote, local in config.role_map]
     row.role_sync = config.role_sync
+    row.trust_amr = config.trust_amr
 
 
 class SqlProviderStore(StoreBase):

@@ -615,6 +615,8 @@ class LoginProvider(Base):
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_signup: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_unverified_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Pass on the provider's amr: a second factor it asked for counts as one here.
+    trust_amr: Mapped[bool] = mapped_column(Boolean, default=False)
     default_roles: Mapped[list[str]]
     #: [[remote, local], …]
     role_map: Mapped[list[list[str]]] = mapped_column(JSON)

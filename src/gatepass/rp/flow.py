@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from gatepass.protocol.oidc.authentication_context import federated_amr
 from gatepass.protocol.tokens import new_token
 from gatepass.rp.callback import check_authorization_response, check_response_issuer, exchange_code
 from gatepass.rp.errors import ProfileInvalid
@@ -99,8 +100,8 @@ class RelyingParty:
 
     async def finish(
         self, name: str, params: Mapping[str, str], *, browser_binding: str | None, ip: str | None
-    ) -> tuple[UserRecord, str]:
-        """The signed-in local user and where to send the browser next."""
+    ) -> tuple[UserRecord, str, tuple[str, ...]]:
+        """The signed-in local user, where to send the browser next, and how the user authenticated (amr)."""
         record = await self._social.enabled_provider(name)
         config = record.config
         # RFC 6749 §10.12: the state is checked first, on error responses too.
@@ -112,7 +113,7 @@ class RelyingParty:
             token = await exchange_code(config, endpoints, http, code, attempt.code_verifier)
             profile = await self._profile(config, endpoints, http, token, attempt.nonce)
         user = await self._social.sign_in(record, profile, ip=ip)
-        return user, attempt.next_url
+        return user, attempt.next_url, federated_amr(profile.upstream_amr, is_trusted=config.trust_amr)
 
     async def _profile(
         self,

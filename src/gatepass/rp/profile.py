@@ -53,6 +53,7 @@ def profile_from_claims(claims: Mapping[str, Any], subject: str) -> ExternalProf
         last_name=last[:140],
         picture_url=picture if picture and picture.startswith("https://") else None,
         roles=_roles(claims.get("roles")),
+        upstream_amr=claims.get("amr"),
     )
 
 

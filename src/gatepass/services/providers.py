@@ -111,6 +111,7 @@ class ProviderChanges:
     default_roles: tuple[str, ...] | None = None
     role_map: tuple[tuple[str, str], ...] | None = None
     role_sync: str | None = None
+    trust_amr: bool | None = None
 
 
 def parse_role_map(values: tuple[str, ...], *, source: str = "--role-map") -> tuple[tuple[str, str], ...]:

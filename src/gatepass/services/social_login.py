@@ -109,6 +109,8 @@ class ExternalProfile:
     picture_url: str | None = None
     #: The provider's role names; None when it said nothing about roles (then nothing changes).
     roles: tuple[str, ...] | None = None
+    #: How the provider says the person authenticated (its id_token's amr), as it sent it.
+    upstream_amr: object = None
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,26 @@ AMR_PASSWORD = "pwd"
 AMR_FEDERATED = "fed"
 AMR_ONE_TIME_PASSWORD = "otp"
 AMR_MULTIPLE_FACTORS = "mfa"
-_SECOND_FACTORS = frozenset({AMR_ONE_TIME_PASSWORD})
+#: RFC 8176 §2: the methods a provider may report that are a second factor, or say there were several.
+_SECOND_FACTORS = frozenset({AMR_ONE_TIME_PASSWORD, "hwk", "swk", "sms", "tel", AMR_MULTIPLE_FACTORS})
+#: Every value RFC 8176 §2 registers: a provider's other values are not passed on.
+_REGISTERED_AMR = frozenset(
+    {"face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pwd", "rba", "retina", "sc", "sms",
+     "swk", "tel", "user", "vbm", "wia"}
+)  # fmt: skip
 
 
 def has_second_factor(amr: Sequence[str]) -> bool:
     return any(method in _SECOND_FACTORS for method in amr)
+
+
+def federated_amr(upstream: object, *, is_trusted: bool) -> tuple[str, ...]:
+    """A login through another provider: ``fed``, then, when the admin trusts the provider's word, the
+    registered methods its id_token's amr names (at most six, so the session can keep them)."""
+    if not is_trusted or not isinstance(upstream, list):
+        return (AMR_FEDERATED,)
+    named = [method for method in upstream if isinstance(method, str) and method in _REGISTERED_AMR]
+    return (AMR_FEDERATED, *list(dict.fromkeys(named))[:6])
 
 
 def amr_claim(amr: Sequence[str]) -> list[str]:

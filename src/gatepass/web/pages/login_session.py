@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gatepass.protocol.oidc.authentication_context import has_second_factor
 from gatepass.services.second_factors import PENDING_LOGIN_SECONDS
 from gatepass.services.stores import UserRecord
 from gatepass.web.context import client_ip, web
@@ -39,7 +40,8 @@ async def after_first_factor(request: Request, user: UserRecord, amr: tuple[str,
     """A session now, or the second step first: for a user with a second factor, or one the policy requires
     to set one up. Until then the browser holds only a sealed, short-lived note of the first factor."""
     factors = web(request).second_factors
-    if not (await factors.has_factor(user.id) or await factors.is_required_for(user)):
+    # A trusted provider's second factor counts: its login is not asked for a code again.
+    if has_second_factor(amr) or not (await factors.has_factor(user.id) or await factors.is_required_for(user)):
         return await redirect_with_session(request, user.id, amr, next_url)
     response = RedirectResponse(f"{SECOND_FACTOR_PATH}?{urlencode({'next': next_url})}", status_code=303)
     context = web(request)

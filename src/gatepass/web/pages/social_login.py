@@ -12,7 +12,6 @@ import logging
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gatepass.protocol.oidc.authentication_context import AMR_FEDERATED
 from gatepass.protocol.tokens import new_token
 from gatepass.services.social_login import LOGIN_ATTEMPT_TTL_SECONDS, SocialLoginError
 from gatepass.services.stores import ProviderConfig
@@ -75,9 +74,9 @@ async def social_callback(request: Request) -> Response:
     context = web(request)
     params = {key: value for key, value in request.query_params.items() if len(value) <= 4096}
     try:
-        user, next_url = await context.relying_party.finish(
+        user, next_url, amr = await context.relying_party.finish(
             name, params, browser_binding=request.cookies.get(_binding_cookie(request)), ip=client_ip(request)
         )
     except SocialLoginError as error:
         return _problem_page(request, error, name)
-    return await after_first_factor(request, user, (AMR_FEDERATED,), safe_next(next_url))
+    return await after_first_factor(request, user, amr, safe_next(next_url))

@@ -47,9 +47,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("amr", sa.String(length=64), nullable=True))
     with op.batch_alter_table("token_grants") as batch:
         batch.add_column(sa.Column("amr", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("login_providers") as batch:
+        batch.add_column(sa.Column("trust_amr", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("login_providers") as batch:
+        batch.drop_column("trust_amr")
     with op.batch_alter_table("token_grants") as batch:
         batch.drop_column("amr")
     with op.batch_alter_table("authorization_codes") as batch:
