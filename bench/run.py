@@ -1642,6 +1642,8 @@ they compare with the logged-in row.
 - (b) `POST /oauth/introspect`, client_secret_basic as a resource server, `token_type_hint=access_token`,
   rotating through the sample of stored tokens (scope `openid profile email roles all`: the answer has user fields).
 - (c) `GET /oauth/userinfo` with `Authorization: Bearer`, same tokens.
+  The DPoP row: `Authorization: DPoP` with one token bound to an ES256 key (RFC 9449) and a new proof per
+  request (made beforehand; each is single-use, so each request also records its jti in the database).
 - (d) `POST /oauth/token` `grant_type=client_credentials&scope=all`, client_secret_basic; each writes a grant,
   an access token and an audit event. The JWT row: the same request for a client whose access tokens are RFC 9068
   JWTs (tokens.jwt_access_token_alg, RS256 by default), which writes the audit event only.

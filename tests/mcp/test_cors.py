@@ -19,10 +19,13 @@ async def test_preflight_is_allowed_for_a_registered_origin_and_refused_for_anot
     assert allowed.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == "https://spa.example.com"
     assert "POST" in allowed.headers["access-control-allow-methods"]
+    # A browser app sends DPoP proofs and reads the nonce of the next one (RFC 9449).
+    assert "DPoP" in allowed.headers["access-control-allow-headers"].split(", ")
     assert refused.status_code == 403
     assert "access-control-allow-origin" not in refused.headers
     assert posted.headers["access-control-allow-origin"] == "https://spa.example.com"
     assert "WWW-Authenticate" in posted.headers["access-control-expose-headers"]
+    assert "DPoP-Nonce" in posted.headers["access-control-expose-headers"].split(", ")
 
 
 async def test_public_documents_allow_any_origin_and_pages_none(sqlite_server: LiveServer) -> None:

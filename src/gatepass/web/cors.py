@@ -26,7 +26,8 @@ _CLIENT_PATHS = frozenset(
         f"{FRAPPE_METHOD_PREFIX}.register_client",
     }
 )
-_EXPOSED = "WWW-Authenticate, Retry-After"
+#: DPoP-Nonce: a browser app reads the nonce to put in its next DPoP proof (RFC 9449 §8).
+_EXPOSED = "WWW-Authenticate, Retry-After, DPoP-Nonce"
 
 
 def _kind(path: str) -> str | None:
@@ -74,7 +75,8 @@ class CorsMiddleware:
             headers={
                 "Access-Control-Allow-Origin": allowed,
                 "Access-Control-Allow-Methods": methods,
-                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                # DPoP: a browser app sends its proof in this header (RFC 9449 §4.1).
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
                 "Access-Control-Max-Age": "600",
                 "Vary": "Origin",
             },
