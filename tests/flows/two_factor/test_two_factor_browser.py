@@ -172,3 +172,24 @@ async def test_a_sealed_value_made_for_something_else_does_not_pass_for_a_half_d
         async with httpx.AsyncClient(base_url=clock_server.url, cookies={"gp_second_factor": cookie}) as stranger:
             answer = await stranger.get("/login/second-factor?next=/account")
         assert (answer.status_code, answer.headers["location"]) == (303, "/login?next=%2Faccount")
+
+
+async def test_guessing_codes_locks_the_login_out_as_guessing_passwords_does(
+    page: Any, clock_server: ClockServer
+) -> None:
+    user, secret, _ = await _enrolled_user(page, clock_server)
+    code = code_at(secret, clock_server)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    await log_in_with_password(page, clock_server, user)
+    # The clock server locks an email out of an address after two failures (CLOCK_SERVER_ENV).
+    for _ in range(2):
+        await enter_code(page, wrong)
+        assert await alert(page) == WRONG_CODE
+    await enter_code(page, code)
+    assert (await alert(page)).startswith("Too many failed attempts. Try again in ")
+    assert await page.locator("header .who").count() == 0
+
+    clock_server.clock.advance(seconds=301)
+    await log_in_with_password(page, clock_server, user)
+    await enter_code(page, code_at(secret, clock_server))
+    assert page.url == f"{clock_server.url}/"
