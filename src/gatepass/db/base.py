@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, bindparam, delete, insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatepass.cache.reads import NO_CACHE, ReadCache
-from gatepass.db.driver import DriverConnections, DriverStatement
+from gatepass.db.driver import DriverConnections, DriverPool, DriverStatement
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.services.stores import Conflict
 
@@ -78,24 +79,26 @@ class StoreBase:
 
         return await self._sqlite_writer.write(work, changes=changes)
 
-    async def _insert_once(self, statement: DriverStatement, values: Mapping[str, Any]) -> bool:
+    async def _insert_once(self, insert_once: InsertOnce, values: Mapping[str, Any]) -> bool:
         """Whether this insert was the first of its unique key: of two workers inserting the same one, the one
         whose insert conflicts gets False. On a SQLite file it joins the writer's group commit; on PostgreSQL and
-        MariaDB it is one statement on the worker's driver connections."""
+        MariaDB it is one round trip on the worker's driver connections, where a conflict is no error (a replay
+        sent over and over must not cost a connection each time)."""
+        pool = self._driver_pool
         try:
             if self._sqlite_writer is not None:
-                await self._write_on_sqlite(statement, values)
-            elif self._driver_pool is not None:
-                await statement.execute(self._driver_pool, values)
+                await self._write_on_sqlite(insert_once.plain, values)
+            elif pool is not None and pool.backend == "postgresql":
+                return await insert_once.on_postgresql.fetch_one(pool, values) is not None
+            elif isinstance(pool, DriverPool):
+                sql, bound = insert_once.ignoring.bound(pool.dialect, values)
+                row = await pool.run_script(f"{sql}; SELECT ROW_COUNT();", bound)
+                return row is not None and row[0] == 1
             else:
                 async with single_statement(self._engine) as connection:
-                    await connection.execute(statement.statement, values)
+                    await connection.execute(insert_once.plain.statement, values)
         except IntegrityError:
             return False
-        except Exception as exc:
-            if _is_duplicate_key(exc):
-                return False
-            raise
         return True
 
     async def _delete_expired(self, table: Table, now: datetime) -> int:
@@ -111,17 +114,17 @@ class StoreBase:
             return list((await connection.execute(lookup.statement, parameters)).all())
 
 
-#: The drivers' own words for a duplicate key: asyncpg's SQLSTATE (unique_violation), MariaDB's error number.
-_UNIQUE_VIOLATION_SQLSTATE = "23505"
-_MARIADB_DUPLICATE_ENTRY = 1062
+class InsertOnce:
+    """One row whose unique key says whether it was there before (a used jti), as each backend inserts it:
+    plainly (a conflict raises), with ON CONFLICT DO NOTHING RETURNING on PostgreSQL, INSERT IGNORE on MariaDB."""
 
-
-def _is_duplicate_key(exc: Exception) -> bool:
-    """A unique key refused an insert on a driver connection (the driver's error, bare or wrapped as ``orig``)."""
-    error = getattr(exc, "orig", None) or exc
-    if getattr(error, "sqlstate", None) == _UNIQUE_VIOLATION_SQLSTATE:
-        return True
-    return bool(error.args) and error.args[0] == _MARIADB_DUPLICATE_ENTRY
+    def __init__(self, table: Table, columns: tuple[str, ...], name: str) -> None:
+        values: dict[str, Any] = {column: bindparam(column) for column in columns}
+        self.plain = DriverStatement(insert(table).values(values), name)
+        self.on_postgresql = DriverStatement(
+            postgresql.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id), name
+        )
+        self.ignoring = DriverStatement(insert(table).values(values).prefix_with("IGNORE", dialect="mysql"), name)
 
 
 def conflict_from(exc: IntegrityError, what: str) -> Conflict:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table
 
-from gatepass.db.base import StoreBase
-from gatepass.db.driver import DriverStatement
+from gatepass.db.base import InsertOnce, StoreBase
 from gatepass.db.tables import UsedClientAssertion
 
 _used: Table = UsedClientAssertion.__table__  # type: ignore[assignment]
-_USE_ASSERTION = DriverStatement(
-    insert(_used).values({name: bindparam(name) for name in ("client_id", "jti_digest", "expires_at")}),
-    "used client assertion",
-)
+_USE_ASSERTION = InsertOnce(_used, ("client_id", "jti_digest", "expires_at"), "used client assertion")
 
 
 class SqlClientAssertionStore(StoreBase):

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table
 
-from gatepass.db.base import StoreBase
-from gatepass.db.driver import DriverStatement
+from gatepass.db.base import InsertOnce, StoreBase
 from gatepass.db.tables import UsedDpopProof
 
 _used: Table = UsedDpopProof.__table__  # type: ignore[assignment]
-_USE_PROOF = DriverStatement(
-    insert(_used).values(proof_digest=bindparam("proof_digest"), expires_at=bindparam("expires_at")),
-    "used DPoP proof",
-)
+_USE_PROOF = InsertOnce(_used, ("proof_digest", "expires_at"), "used DPoP proof")
 
 
 class SqlDpopProofStore(StoreBase):
