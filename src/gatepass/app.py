@@ -35,6 +35,7 @@ from gatepass.db.driver import create_driver_pool
 from gatepass.db.engine import announce_changes, create_engine, create_sqlite_reader, create_sqlite_writer
 from gatepass.db.errors import DATABASE_FAULTS, is_statement_fault
 from gatepass.db.mail_links import SqlMailLinkStore
+from gatepass.db.passkeys import SqlPasskeyStore
 from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.registration import SqlRegistrationStore
 from gatepass.db.revoked_access_tokens import SqlRevokedAccessTokenStore
@@ -85,6 +86,7 @@ from gatepass.services.oauth.par import PushedAuthorizationEndpoint
 from gatepass.services.oauth.request_objects import RequestObjectReader
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import IdTokenService, OidcService
+from gatepass.services.passkeys import PasskeyService
 from gatepass.services.pending_request import PendingRequests
 from gatepass.services.providers import UNVERIFIED_EMAIL_RISK, ProviderService
 from gatepass.services.registration import RegistrationService
@@ -345,16 +347,30 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
         known_resources=settings.known_resources,
         is_par_required_for_every_client=settings.security.require_pushed_authorization_requests,
     )
+    passkey_store = SqlPasskeyStore(database)
+    second_factors = SecondFactorService(
+        SqlSecondFactorStore(database), passkey_store, accounts, runtime, keys, audit, clock,
+        # What authenticator apps show beside the account: this instance's host.
+        issuer_name=urlsplit(issuer).netloc or "Gatepass",
+        on_factor_added=lambda user_id: notices.second_factor_added(user_id, "an authenticator app"),
+    )  # fmt: skip
     return Gatepass(
         settings=settings,
         keys=keys,
         accounts=accounts,
-        second_factors=SecondFactorService(
-            SqlSecondFactorStore(database), accounts, runtime, keys, audit, clock,
-            # What authenticator apps show beside the account: this instance's host.
-            issuer_name=urlsplit(issuer).netloc or "Gatepass",
-            on_factor_added=lambda user_id: notices.second_factor_added(user_id, "an authenticator app"),
-        ),  # fmt: skip
+        second_factors=second_factors,
+        passkeys=PasskeyService(
+            passkey_store,
+            second_factors,
+            accounts,
+            keys,
+            audit,
+            clock,
+            issuer=issuer,
+            # WebAuthn §5.1.2: the relying party is the issuer's host; passkeys are bound to it.
+            rp_id=urlsplit(issuer).hostname or "localhost",
+            on_passkey_added=lambda user_id: notices.second_factor_added(user_id, "a passkey"),
+        ),
         outbox=outbox,
         notices=notices,
         mail_links=mail_links,
@@ -442,6 +458,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             client_assertions=client_assertions,
             dpop_proofs=dpop_proofs,
             mail_links=mail_link_store,
+            passkeys=passkey_store,
             logout_sessions=logout_store,
             revoked_access_tokens=revoked_access_tokens,
             rate_limiter=rate_limiter,

@@ -37,6 +37,7 @@ from gatepass.services.oauth.exchange_policies import ExchangePolicyService
 from gatepass.services.oauth.par import PushedAuthorizationEndpoint
 from gatepass.services.oauth.token_endpoint import TokenEndpoint
 from gatepass.services.oidc import OidcService
+from gatepass.services.passkeys import PasskeyService
 from gatepass.services.providers import ProviderService
 from gatepass.services.registration import RegistrationService
 from gatepass.services.revoke import RevocationService
@@ -117,6 +118,8 @@ class Gatepass:
     social: SocialLoginService
     #: The authenticator app and recovery codes of each user, and who must have them.
     second_factors: SecondFactorService
+    #: Each user's passkeys (WebAuthn), their ceremonies and logins with them.
+    passkeys: PasskeyService
     relying_party: RelyingParty
     rate_limiter: RateLimiter
     cors: CorsPolicy

@@ -7,6 +7,7 @@ Most flows need no real browser.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -229,3 +230,17 @@ def assert_error_page(response: httpx.Response, *texts: str) -> str:
     for expected in texts:
         assert expected in text, f"{expected!r} not in page: {text}"
     return text
+
+
+async def catch_callback(page: Any) -> asyncio.Future[str]:
+    """The URL the browser is next sent to at the client's redirect URI, answered here as the app would."""
+    callback: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def answer(route: Any) -> None:
+        if not callback.done():
+            callback.set_result(route.request.url)
+        await route.fulfill(status=200, content_type="text/plain", body="signed in")
+
+    await page.unroute(REDIRECT_URI + "*")
+    await page.route(REDIRECT_URI + "*", answer)
+    return callback

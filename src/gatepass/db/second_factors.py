@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, union, update
 
 from gatepass.db.base import StoreBase
-from gatepass.db.tables import RecoveryCode, Role, TotpFactor, UserRole
+from gatepass.db.tables import Passkey, RecoveryCode, Role, TotpFactor, UserRole
 from gatepass.services.stores import TotpRecord
 
 
@@ -83,10 +83,14 @@ class SqlSecondFactorStore(StoreBase):
             return bool(factors.rowcount or codes.rowcount)  # type: ignore[attr-defined]
 
     async def has_enrolled_user_with_role(self, role: str) -> bool:
+        """Whether a holder of ``role`` has an authenticator app or a passkey."""
+        with_factor = union(
+            select(TotpFactor.user_id), select(Passkey.user_id).where(Passkey.removed_at.is_(None))
+        ).subquery()
         async with self._sessions() as session:
             found = await session.scalar(
-                select(TotpFactor.id)
-                .join(UserRole, UserRole.user_id == TotpFactor.user_id)
+                select(with_factor.c.user_id)
+                .join(UserRole, UserRole.user_id == with_factor.c.user_id)
                 .join(Role, Role.id == UserRole.role_id)
                 .where(Role.name == role)
                 .limit(1)

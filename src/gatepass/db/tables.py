@@ -681,3 +681,46 @@ class RecoveryCode(Base):
     code_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class Passkey(Base):
+    """A user's WebAuthn credential: its id (looked up by digest, as the id can be 1,023 bytes), public key
+    (COSE), the last signature counter seen, and what the authenticator said of itself at registration."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the credential id: unique on every backend whatever the id's length.
+    credential_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    #: base64url, without padding.
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    public_key: Mapped[str] = mapped_column(Text)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    #: Comma-separated, as the browser reported them at registration (usb, nfc, ble, hybrid, internal).
+    transports: Mapped[str] = mapped_column(String(200))
+    aaguid: Mapped[str] = mapped_column(String(36))
+    is_backup_eligible: Mapped[bool] = mapped_column(Boolean)
+    is_backed_up: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    #: Removed by its owner or an admin: kept, so a login under way with it is told so rather than "unknown".
+    removed_at: Mapped[datetime | None]
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn challenge handed to one browser: bound to it by the digest of a cookie it holds, used once
+    (``used_at``), until ``expires_at``. The challenge itself is kept as a digest too."""
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    challenge_digest: Mapped[str] = mapped_column(DIGEST, unique=True)
+    binding_digest: Mapped[str] = mapped_column(DIGEST)
+    #: register | second-factor | passwordless
+    purpose: Mapped[str] = mapped_column(String(16))
+    #: The user it was made for; None for a passwordless login, where the passkey says who.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from gatepass.db.dpop_proofs import SqlDpopProofStore
 from gatepass.db.driver import DriverConnections
 from gatepass.db.mail_links import SqlMailLinkStore
 from gatepass.db.migrate import is_at_head, upgrade_to_head
+from gatepass.db.passkeys import SqlPasskeyStore
 from gatepass.db.pushed_requests import SqlPushedRequestStore
 from gatepass.db.revoked_access_tokens import SqlRevokedAccessTokenStore
 from gatepass.db.social import SqlLoginAttemptStore
@@ -44,6 +45,7 @@ class SqlUpkeep:
         client_assertions: SqlClientAssertionStore,
         dpop_proofs: SqlDpopProofStore,
         mail_links: SqlMailLinkStore,
+        passkeys: SqlPasskeyStore,
         logout_sessions: SqlBackchannelLogoutStore,
         revoked_access_tokens: SqlRevokedAccessTokenStore,
         rate_limiter: RateLimiter,
@@ -62,6 +64,7 @@ class SqlUpkeep:
         self._client_assertions = client_assertions
         self._dpop_proofs = dpop_proofs
         self._mail_links = mail_links
+        self._passkeys = passkeys
         self._logout_sessions = logout_sessions
         self._revoked_access_tokens = revoked_access_tokens
         self._rate_limiter = rate_limiter
@@ -98,6 +101,7 @@ class SqlUpkeep:
             + await self._client_assertions.purge_expired(now)
             + await self._dpop_proofs.purge_expired(now)
             + await self._mail_links.purge_expired(now)
+            + await self._passkeys.purge_expired(now)
             + await self._logout_sessions.purge_expired(now)
             + await self._revoked_access_tokens.purge_expired(now)
             + await self._sessions.purge_throttles(now - FAILURES_REMEMBERED, now)

@@ -79,6 +79,12 @@ SECOND_FACTOR_ADDED = "user.second_factor_added"
 SECOND_FACTOR_REMOVED = "user.second_factor_removed"
 RECOVERY_CODES_RENEWED = "user.recovery_codes_renewed"
 FACTORS_RESET = "user.factors_reset"
+# Passkeys (services/passkeys.py; added and removed are the second-factor events above, method "passkey"): a
+# login with one, as second factor or passwordless; a refusal (replayed, unknown or removed passkey, no user
+# verification, a bad signature); a signature counter that went backwards (a cloned authenticator, maybe).
+LOGIN_PASSKEY_SUCCEEDED = "login.passkey_succeeded"
+LOGIN_PASSKEY_FAILED = "login.passkey_failed"
+PASSKEY_COUNTER_WENT_BACK = "user.passkey_counter_went_back"
 
 _log = logging.getLogger("gatepass.audit")
 

@@ -22,7 +22,7 @@ from gatepass.services import audit, totp
 from gatepass.services.accounts import SYSTEM_MANAGER, AccountError, AccountService
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.runtime import RuntimeSettingsService
-from gatepass.services.stores import SecondFactorStore, UserRecord
+from gatepass.services.stores import PasskeyStore, SecondFactorStore, UserRecord
 
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -53,6 +53,7 @@ class Enrolment:
 class FactorStatus:
     has_totp: bool
     recovery_codes_left: int
+    passkey_count: int
     #: Whether the policy requires this user to keep a second factor.
     is_required: bool
 
@@ -78,6 +79,7 @@ class SecondFactorService:
     def __init__(
         self,
         store: SecondFactorStore,
+        passkeys: PasskeyStore,
         accounts: AccountService,
         runtime: RuntimeSettingsService,
         keys: InstanceKeys,
@@ -88,6 +90,7 @@ class SecondFactorService:
         on_factor_added: Callable[[int], None] = lambda user_id: None,
     ) -> None:
         self._store = store
+        self._passkeys = passkeys
         self._accounts = accounts
         self._runtime = runtime
         self._keys = keys
@@ -98,12 +101,17 @@ class SecondFactorService:
         self._on_factor_added = on_factor_added
 
     async def has_factor(self, user_id: int) -> bool:
+        """An authenticator app or a passkey."""
+        return await self.has_totp(user_id) or await self._passkeys.count_passkeys(user_id) > 0
+
+    async def has_totp(self, user_id: int) -> bool:
         return await self._store.get_totp(user_id) is not None
 
     async def status(self, user: UserRecord) -> FactorStatus:
         return FactorStatus(
-            has_totp=await self.has_factor(user.id),
+            has_totp=await self.has_totp(user.id),
             recovery_codes_left=await self._store.count_recovery_codes_left(user.id),
+            passkey_count=await self._passkeys.count_passkeys(user.id),
             is_required=await self.is_required_for(user),
         )
 
@@ -230,7 +238,8 @@ class SecondFactorService:
         return codes
 
     async def remove(self, user: UserRecord, proof: str, *, ip: str | None) -> None:
-        if await self.is_required_for(user):
+        # A passkey left is a second factor still: the app can go.
+        if await self.is_required_for(user) and not await self._passkeys.count_passkeys(user.id):
             raise AccountError(
                 "Two-factor login is required for your account, so it cannot be switched off. To move to a new "
                 "phone, set up the new app first; if you lost it, log in with a recovery code or ask an admin.",
@@ -253,8 +262,10 @@ class SecondFactorService:
     # Admins and the command line.
 
     async def reset(self, user: UserRecord) -> bool:
-        """Remove every factor of ``user`` (a lost phone and lost recovery codes); audited; whether any was."""
+        """Remove every factor of ``user`` (a lost phone, lost recovery codes, lost passkeys); audited; whether
+        any was."""
         had_any = await self._store.delete_factors(user.id)
+        had_any = await self._passkeys.remove_passkeys(user.id, self._clock()) > 0 or had_any
         await self._audit.record(audit.FACTORS_RESET, user_id=user.id, had_factors=had_any)
         return had_any
 

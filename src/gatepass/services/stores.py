@@ -305,6 +305,74 @@ class SecondFactorStore(Protocol):
     async def has_enrolled_user_with_role(self, role: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class PasskeyRecord:
+    id: int
+    user_id: int
+    credential_id: str
+    public_key: str
+    sign_count: int
+    transports: tuple[str, ...]
+    aaguid: str
+    is_backup_eligible: bool
+    is_backed_up: bool
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    removed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewPasskey:
+    user_id: int
+    credential_digest: str
+    credential_id: str
+    public_key: str
+    sign_count: int
+    transports: tuple[str, ...]
+    aaguid: str
+    is_backup_eligible: bool
+    is_backed_up: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class PasskeyChallengeRecord:
+    purpose: str
+    user_id: int | None
+    binding_digest: str
+    expires_at: datetime
+    #: None when this consumption was the one that used it.
+    used_at: datetime | None
+
+
+class PasskeyStore(Protocol):
+    async def add_passkey(self, passkey: NewPasskey, now: datetime) -> bool:
+        """False when the credential is registered already (to anyone)."""
+        ...
+
+    async def get_passkey(self, credential_digest: str) -> PasskeyRecord | None:
+        """The passkey, removed ones included (``removed_at`` set)."""
+        ...
+
+    async def list_passkeys(self, user_id: int) -> list[PasskeyRecord]: ...
+    async def count_passkeys(self, user_id: int) -> int: ...
+    async def rename_passkey(self, user_id: int, passkey_id: int, name: str) -> bool: ...
+    async def remove_passkey(self, user_id: int, passkey_id: int, now: datetime) -> bool: ...
+    async def remove_passkeys(self, user_id: int, now: datetime) -> int: ...
+    async def use_passkey(self, passkey_id: int, sign_count: int, is_backed_up: bool, now: datetime) -> bool:
+        """Record a use; False when the counter did not move forward (0 stays 0 for authenticators without one),
+        decided by one conditional UPDATE so two uses of one signature cannot both pass."""
+        ...
+
+    async def add_challenge(
+        self, challenge_digest: str, binding_digest: str, purpose: str, user_id: int | None, expires_at: datetime
+    ) -> None: ...
+    async def consume_challenge(self, challenge_digest: str, now: datetime) -> PasskeyChallengeRecord | None:
+        """The challenge, marked used by this call (``used_at`` None) or used before (``used_at`` set)."""
+        ...
+
+
 class MailLinkStore(Protocol):
     async def add_link(
         self, link_digest: str, user_id: int, purpose: str, email: str, now: datetime, expires_at: datetime
@@ -585,6 +653,8 @@ class ProviderConfig:
     role_map: tuple[tuple[str, str], ...]
     #: replace | merge | off
     role_sync: str
+    #: Pass on the provider's amr (a second factor it asked for counts here too).
+    trust_amr: bool = False
 
 
 @dataclass(frozen=True)
@@ -647,5 +717,3 @@ class ExternalIdentityStore(Protocol):
 class LoginAttemptStore(Protocol):
     async def add_attempt(self, attempt: NewLoginAttempt) -> None: ...
     async def consume_attempt(self, state_digest: str, now: datetime) -> LoginAttemptRecord | None: ...
-    #: Pass on the provider's amr (a second factor it asked for counts here too).
-    trust_amr: bool = False

@@ -12,6 +12,13 @@ from starlette.templating import Jinja2Templates
 from gatepass.http.csrf import attach_csrf_cookie, csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+#: The pages with a passkey button load static/passkeys.js, which fetches the ceremony's options: the default
+#: policy (middleware.py) allows neither; inline scripts stay forbidden here too.
+_PASSKEY_PAGES = frozenset({"login.html", "second_factor.html", "passkeys.html"})
+PASSKEY_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
@@ -25,4 +32,6 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         request, name, values, status_code=status_code, headers={"Cache-Control": "no-store"}
     )
     attach_csrf_cookie(request, response)
+    if name in _PASSKEY_PAGES:
+        response.headers["Content-Security-Policy"] = PASSKEY_PAGE_CSP
     return response

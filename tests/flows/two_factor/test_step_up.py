@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 import pytest
-from two_factor_support import catch_callback, code_at, confirm_enrolment, log_in_with_password
+from two_factor_support import code_at, confirm_enrolment, log_in_with_password
 
 from support.backchannel import SSL_CONTEXT, Backchannel
-from support.browser import AUTHORIZE, code_request, redirect_params
+from support.browser import AUTHORIZE, catch_callback, code_request, redirect_params
 from support.clock_server import ClockServer
 from support.pkce import Pkce
 

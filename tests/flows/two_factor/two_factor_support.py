@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
 import pyotp
 
 from support.clock_server import ClockServer
-from support.server import REDIRECT_URI, LiveServer
+from support.server import LiveServer
 
 ENROL_BUTTON = "form[action$='/enrol'] button[type=submit]"
 STEP_BUTTON = "form[action='/login/second-factor'] button[type=submit]"
@@ -51,17 +50,3 @@ async def confirm_enrolment(page: Any, server: LiveServer) -> tuple[str, list[st
 
 async def alert(page: Any) -> str:
     return (await page.text_content("[role=alert]") or "").strip()
-
-
-async def catch_callback(page: Any) -> asyncio.Future[str]:
-    """The URL the browser is next sent to at the client's redirect URI, answered here as the app would."""
-    callback: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    async def answer(route: Any) -> None:
-        if not callback.done():
-            callback.set_result(route.request.url)
-        await route.fulfill(status=200, content_type="text/plain", body="signed in")
-
-    await page.unroute(REDIRECT_URI + "*")
-    await page.route(REDIRECT_URI + "*", answer)
-    return callback

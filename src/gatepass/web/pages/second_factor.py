@@ -34,7 +34,7 @@ class _Who:
     is_pending: bool
 
 
-async def _who(request: Request) -> _Who | None:
+async def who_is_logging_in(request: Request) -> _Who | None:
     """A login under way takes precedence over the session it will replace (a switch of account)."""
     context = web(request)
     pending = context.second_factors.open_pending_login(request.cookies.get(PENDING_COOKIE))
@@ -45,13 +45,22 @@ async def _who(request: Request) -> _Who | None:
     return _Who(session[1], session[0].amr, is_pending=False) if session is not None else None
 
 
-def _step_page(request: Request, who: _Who, next_url: str, error: str | None, *, status_code: int = 200) -> Response:
+async def _step_page(
+    request: Request, who: _Who, next_url: str, error: str | None, *, status_code: int = 200
+) -> Response:
+    """The code field for a user with an app, the passkey button for a user with passkeys; both for both."""
+    status = await web(request).second_factors.status(who.user)
     return render(
         request, "second_factor.html",
-        {"next": next_url, "error": error, "is_step_up": not who.is_pending,
-         "login_user": who.user},
+        {"next": next_url, "error": error, "is_step_up": not who.is_pending, "login_user": who.user,
+         "has_code": status.has_totp or status.recovery_codes_left > 0, "has_passkey": status.passkey_count > 0},
         status_code=status_code,
     )  # fmt: skip
+
+
+async def step_page_after(request: Request, who: _Who, next_url: str, error: str) -> Response:
+    """The second step again, saying why the last try was refused."""
+    return await _step_page(request, who, next_url, error, status_code=401)
 
 
 def _enrol_page(
@@ -67,15 +76,16 @@ def _enrol_page(
 
 async def second_factor_page(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
-    who = await _who(request)
+    who = await who_is_logging_in(request)
     if who is None:
         return RedirectResponse(f"/login?{urlencode({'next': next_url})}", status_code=303)
     factors = web(request).second_factors
     if await factors.has_factor(who.user.id):
-        return _step_page(request, who, next_url, None)
+        return await _step_page(request, who, next_url, None)
     if who.is_pending and not await factors.is_required_for(who.user):
         # The factor was reset while this login was under way, and nothing requires one: the password will do.
-        return await _finish(request, who, next_url, RedirectResponse(next_url, status_code=303), amr=who.amr)
+        response = RedirectResponse(next_url, status_code=303)
+        return await finish_second_step(request, who, next_url, response, amr=who.amr)
     return _enrol_page(request, factors.begin_enrolment(who.user), next_url, None)
 
 
@@ -95,7 +105,7 @@ async def _refusal(request: Request) -> Response | None:
     return None
 
 
-async def _finish(
+async def finish_second_step(
     request: Request, who: _Who, next_url: str, response: Response, *, amr: tuple[str, ...] | None = None
 ) -> Response:
     """The session, by default with the second factor among its methods; a step-up replaces the session."""
@@ -121,7 +131,7 @@ async def _submitted(request: Request) -> _Submitted | Response:
         return refusal
     form = await request.form()
     next_url = safe_next(str(form.get("next") or ""))
-    who = await _who(request)
+    who = await who_is_logging_in(request)
     if who is None:
         return RedirectResponse(f"/login?{urlencode({'next': next_url})}", status_code=303)
     return _Submitted(who, next_url, str(form.get("code") or ""), str(form.get("sealed") or ""))
@@ -139,8 +149,8 @@ async def second_factor_submit(request: Request) -> Response:
         await web(request).second_factors.verify(who.user, submitted.code, ip=client_ip(request))
     except AccountError as error:
         status_code = 429 if isinstance(error, TooManyAttempts) else 401
-        return _step_page(request, who, next_url, str(error), status_code=status_code)
-    return await _finish(request, who, next_url, RedirectResponse(next_url, status_code=303))
+        return await _step_page(request, who, next_url, str(error), status_code=status_code)
+    return await finish_second_step(request, who, next_url, RedirectResponse(next_url, status_code=303))
 
 
 async def enrol_submit(request: Request) -> Response:
@@ -158,4 +168,4 @@ async def enrol_submit(request: Request) -> Response:
             enrolment = factors.begin_enrolment(who.user)
         return _enrol_page(request, enrolment, next_url, str(error), status_code=400)
     page = render(request, "recovery_codes.html", {"codes": codes, "next": next_url, "is_new_factor": True})
-    return await _finish(request, who, next_url, page)
+    return await finish_second_step(request, who, next_url, page)

@@ -1,0 +1,190 @@
+"""Passkeys in headless Chromium with its virtual authenticator (CDP WebAuthn.addVirtualAuthenticator): one
+registered on the account page, then logins with it alone (passwordless) and after a password (second factor),
+each through a real authorization code flow whose id_token's amr and acr are checked with PyJWT; a replayed
+answer, a passkey removed while its login was under way, and the last second factor a policy requires."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from passkeys_support import (
+    PASSWORDLESS_BUTTON,
+    add_authenticator,
+    add_passkey,
+    alert,
+    allow_and_wait,
+    authorization_request,
+    id_token_claims,
+    log_in_with_password,
+)
+
+from support.browser import catch_callback
+from support.rows import audit_events, execute, user_id
+from support.server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+MFA = "urn:gatepass:acr:mfa"
+REPLAYED = "This passkey answer was used already: each one works once. Start again with the passkey button."
+REMOVED = "This passkey was removed from its account. Use another passkey, or log in with your password."
+COUNTER_WENT_BACK = (
+    "This passkey's signature counter went backwards, a sign that it may have been copied, so it was not "
+    "accepted. Use another passkey or your password, and tell an administrator."
+)
+LAST_FACTOR = (
+    "Your account must use a second factor and this passkey is its last one, so it cannot be removed. "
+    "Add another passkey or an authenticator app first."
+)
+
+
+async def test_a_passkey_added_on_the_account_page_logs_in_alone_and_after_a_password(
+    page: Any, passkey_server: LiveServer
+) -> None:
+    server, user, client = passkey_server, passkey_server.create_user(), passkey_server.create_client()
+    cdp, authenticator = await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    response = await page.goto(f"{server.url}/account/passkeys")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    await add_passkey(page, server, "Work laptop")
+    assert page.url == f"{server.url}/account/passkeys?done=added"
+    assert await page.text_content("[role=status]") == (
+        "Your passkey was added. You can log in with it, with or without your password."
+    )
+    assert await page.locator("table.passkeys tbody td:first-child").all_text_contents() == ["Work laptop"]
+    assert (await page.locator("table.passkeys tbody td").nth(2).text_content() or "").strip() == "never"
+    stored = await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
+    assert [credential["isResidentCredential"] for credential in stored["credentials"]] == [True]
+    assert f"A new second factor was added to your account {user['email']}: a passkey." in server.log_path.read_text()
+    added = audit_events(server, "user.second_factor_added")
+    assert (user_id(server, user["email"]), "passkey", "Work laptop") in [
+        (who, detail["method"], detail["name"]) for who, _, detail in added
+    ]
+
+    # Passwordless: the login page's button, then consent and the app, as after a password.
+    await page.context.clear_cookies()
+    path, pkce = authorization_request(client)
+    callback = await catch_callback(page)
+    await page.goto(f"{server.url}{path}")
+    assert page.url.startswith(f"{server.url}/login?")
+    await page.click(PASSWORDLESS_BUTTON)
+    claims = await id_token_claims(server, client, await allow_and_wait(page, callback), pkce)
+    # A passkey that verified its user (PIN or biometrics) is two factors: something held and something known or
+    # been; the virtual authenticator is not backup eligible, so its key is hardware-bound.
+    assert (claims["amr"], claims["acr"]) == (["hwk", "mfa"], MFA)
+
+    # The password, then the passkey on the second step.
+    await page.context.clear_cookies()
+    path, pkce = authorization_request(client)
+    callback = await catch_callback(page)
+    await log_in_with_password(page, server, user, next_path=path)
+    assert page.url.startswith(f"{server.url}/login/second-factor?")
+    assert await page.locator("#code").count() == 0  # no app, so no code field: the passkey button only
+    await page.click("form[action='/login/passkey'] button:text('Use a passkey')")
+    claims = await id_token_claims(server, client, await allow_and_wait(page, callback), pkce)
+    assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], MFA)
+
+    await page.goto(f"{server.url}/account/passkeys")
+    assert (await page.locator("table.passkeys tbody td").nth(2).text_content() or "").strip() != "never"
+
+
+async def test_an_answer_posted_twice_is_refused_as_replayed(page: Any, passkey_server: LiveServer) -> None:
+    server, user = passkey_server, passkey_server.create_user()
+    await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, "Phone")
+    await page.context.clear_cookies()
+
+    posted: list[str] = []
+
+    async def keep(route: Any) -> None:
+        posted.append(route.request.post_data or "")
+        await route.continue_()
+
+    await page.route(f"{server.url}/login/passkey", keep)
+    await page.goto(f"{server.url}/login")
+    async with page.expect_navigation(url=f"{server.url}/"):
+        await page.click(PASSWORDLESS_BUTTON)
+    assert await page.text_content("header .who") == user["email"]
+    assert len(posted) == 1 and "credential=" in posted[0]
+
+    replayed = await page.context.request.post(
+        f"{server.url}/login/passkey", data=posted[0],
+        headers={"content-type": "application/x-www-form-urlencoded"}, max_redirects=0,
+    )  # fmt: skip
+    assert replayed.status == 401
+    assert REPLAYED in await replayed.text()
+    uid = user_id(server, user["email"])
+    assert [(who, detail["reason"]) for who, _, detail in audit_events(server, "login.passkey_failed")].count(
+        (None, "replayed")
+    ) >= 1
+    assert (uid, "passwordless") in [
+        (who, detail["purpose"]) for who, _, detail in audit_events(server, "login.passkey_succeeded")
+    ]
+
+
+async def test_a_signature_counter_that_went_back_is_refused_and_audited(page: Any, passkey_server: LiveServer) -> None:
+    server, user = passkey_server, passkey_server.create_user()
+    await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, "Cloned key")
+    await page.context.clear_cookies()
+    uid = user_id(server, user["email"])
+    # The server saw this credential count up to 1,000 (on the original authenticator, say): this one is behind.
+    execute(server, "UPDATE passkeys SET sign_count = 1000 WHERE user_id = ?", uid)
+    await page.goto(f"{server.url}/login")
+    async with page.expect_navigation():
+        await page.click(PASSWORDLESS_BUTTON)
+    assert await alert(page) == COUNTER_WENT_BACK
+    assert await page.locator("header .who").count() == 0
+    [(who, _, detail)] = audit_events(server, "user.passkey_counter_went_back")
+    assert (who, detail["passkey"], detail["stored"], detail["presented"] < 1000) == (uid, "Cloned key", 1000, True)
+
+
+async def test_a_passkey_removed_while_its_login_is_under_way_is_refused(page: Any, passkey_server: LiveServer) -> None:
+    server, user = passkey_server, passkey_server.create_user()
+    await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, "Security key")
+    await page.context.clear_cookies()
+
+    async def reset_first(route: Any) -> None:
+        # An admin resets the user's factors between the authenticator's answer and its arrival.
+        server.cli("user", "reset-factors", user["email"])
+        await route.continue_()
+
+    await page.route(f"{server.url}/login/passkey", reset_first)
+    await page.goto(f"{server.url}/login")
+    async with page.expect_navigation():
+        await page.click(PASSWORDLESS_BUTTON)
+    assert await alert(page) == REMOVED
+    assert await page.locator("header .who").count() == 0
+    uid = user_id(server, user["email"])
+    assert (uid, "removed") in [
+        (who, detail["reason"]) for who, _, detail in audit_events(server, "login.passkey_failed")
+    ]
+    assert (uid, True) in [
+        (who, detail["had_factors"]) for who, _, detail in audit_events(server, "user.factors_reset")
+    ]
+
+
+async def test_the_last_passkey_cannot_be_removed_while_the_policy_requires_a_second_factor(
+    page: Any, passkey_server: LiveServer
+) -> None:
+    server, user = passkey_server, passkey_server.create_user()
+    await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, "Only key")
+    server.cli("settings", "set", "two_factor_required", "everyone")
+    try:
+        async with page.expect_navigation():
+            await page.click("button[aria-label='Remove Only key']")
+        assert await alert(page) == LAST_FACTOR
+        assert await page.locator("table.passkeys tbody tr").count() == 1
+    finally:
+        server.cli("settings", "set", "two_factor_required", "admins")
+    async with page.expect_navigation():
+        await page.click("button[aria-label='Remove Only key']")
+    assert await page.text_content("[role=status]") == "The passkey was removed: it no longer logs in to this account."
+    assert await page.locator("table.passkeys").count() == 0
