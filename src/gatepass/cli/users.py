@@ -132,8 +132,8 @@ async def user_enable(gatepass: Gatepass, email: str) -> None:
 @click.argument("email")
 @run_with_gatepass
 async def user_reset_factors(gatepass: Gatepass, email: str) -> None:
-    """Remove a user's authenticator app and recovery codes (a lost phone): the way back in for anyone,
-    admins included. Where two-factor login is required, they set up a new app at their next login."""
+    """Remove a user's authenticator app, recovery codes and passkeys (a lost phone or key): the way back in
+    for anyone, admins included. Where two-factor login is required, they set up a new app at their next login."""
     found = await _user_by_email(gatepass, email)
     had_any = await gatepass.second_factors.reset(found)
     if not had_any:
