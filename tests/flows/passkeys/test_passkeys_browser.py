@@ -1,13 +1,20 @@
 """Passkeys in headless Chromium with its virtual authenticator (CDP WebAuthn.addVirtualAuthenticator): one
 registered on the account page, then logins with it alone (passwordless) and after a password (second factor),
 each through a real authorization code flow whose id_token's amr and acr are checked with PyJWT; a replayed
-answer, a passkey removed while its login was under way, and the last second factor a policy requires."""
+answer, a passkey removed while its login was under way, an unknown one, one that did not verify its user, a
+counter that went back, and the last second factor a policy requires."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
+import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from passkeys_support import (
     PASSWORDLESS_BUTTON,
     add_authenticator,
@@ -31,6 +38,11 @@ REMOVED = "This passkey was removed from its account. Use another passkey, or lo
 COUNTER_WENT_BACK = (
     "This passkey's signature counter went backwards, a sign that it may have been copied, so it was not "
     "accepted. Use another passkey or your password, and tell an administrator."
+)
+UNKNOWN = "This passkey is not registered here. Use another passkey, or log in with your password."
+NOT_VERIFIED = (
+    "Your passkey did not check that it was you (with its PIN, fingerprint or face), which logging in without "
+    "a password requires. Try again and unlock it when asked, or log in with your password."
 )
 LAST_FACTOR = (
     "Your account must use a second factor and this passkey is its last one, so it cannot be removed. "
@@ -188,3 +200,64 @@ async def test_the_last_passkey_cannot_be_removed_while_the_policy_requires_a_se
         await page.click("button[aria-label='Remove Only key']")
     assert await page.text_content("[role=status]") == "The passkey was removed: it no longer logs in to this account."
     assert await page.locator("table.passkeys").count() == 0
+
+
+def _assertion_without_user_verification(credential: dict[str, Any], challenge: str, origin: str) -> str:
+    """What an authenticator that did not verify its user answers (the UV flag clear), signed with the key of
+    the virtual authenticator's credential: a browser asked to require verification never sends one."""
+    client_data = json.dumps({"type": "webauthn.get", "challenge": challenge, "origin": origin}).encode()
+    user_present = b"\x01"
+    authenticator_data = (
+        hashlib.sha256(b"localhost").digest() + user_present + (credential["signCount"] + 1).to_bytes(4, "big")
+    )
+    key = serialization.load_der_private_key(base64.b64decode(credential["privateKey"]), password=None)
+    signed = authenticator_data + hashlib.sha256(client_data).digest()
+    # Chromium makes an Ed25519 key when the server lists EdDSA first, as py_webauthn does; ES256 otherwise.
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        signature = key.sign(signed)
+    else:
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        signature = key.sign(signed, ec.ECDSA(hashes.SHA256()))
+    raw_id = _base64url(base64.b64decode(credential["credentialId"]))
+    return json.dumps({
+        "id": raw_id, "rawId": raw_id, "type": "public-key", "clientExtensionResults": {},
+        "response": {
+            "clientDataJSON": _base64url(client_data), "authenticatorData": _base64url(authenticator_data),
+            "signature": _base64url(signature), "userHandle": _base64url(base64.b64decode(credential["userHandle"])),
+        },
+    })  # fmt: skip
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def test_passwordless_needs_user_verification_and_a_known_passkey(page: Any, passkey_server: LiveServer) -> None:
+    server, user = passkey_server, passkey_server.create_user()
+    cdp, authenticator = await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, "Desk key")
+    await page.context.clear_cookies()
+    [credential] = (await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
+
+    await page.goto(f"{server.url}/login")
+    csrf_token = await page.locator("form[action='/login'] input[name=csrf_token]").input_value()
+    options = await page.context.request.post(
+        f"{server.url}/login/passkey/options", form={"csrf_token": csrf_token, "purpose": "passwordless"}
+    )
+    assert options.status == 200 and (await options.json())["userVerification"] == "required"
+    answer = _assertion_without_user_verification(credential, (await options.json())["challenge"], server.url)
+    refused = await page.context.request.post(
+        f"{server.url}/login/passkey",
+        form={"csrf_token": csrf_token, "purpose": "passwordless", "next": "/", "credential": answer},
+        max_redirects=0,
+    )
+    assert refused.status == 401
+    assert NOT_VERIFIED in html.unescape(await refused.text())
+
+    # The passkey's row gone for good (not merely removed): the server does not know it.
+    execute(server, "DELETE FROM passkeys WHERE user_id = ?", user_id(server, user["email"]))
+    await page.goto(f"{server.url}/login")
+    async with page.expect_navigation():
+        await page.click(PASSWORDLESS_BUTTON)
+    assert await alert(page) == UNKNOWN
