@@ -123,6 +123,8 @@ async def test_login_consent_error_and_account_pages_pass_axe(
 
     await page.goto(f"{sqlite_server.url}/")
     await assert_accessible(page, axe_source, "account home")
+    await page.goto(f"{sqlite_server.url}/account/passkeys")
+    await assert_accessible(page, axe_source, "passkeys (none yet, and the form to add one)")
     await page.goto(f"{sqlite_server.url}/oauth/logout")
     await assert_accessible(page, axe_source, "logout confirmation")
 
