@@ -204,6 +204,7 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
         allow_signup="1",
         default_roles=("Member",),
         allow_unverified_email="1",
+        trust_amr="1",
         is_enabled="1",
     )
     assert shown(sqlite_server, name) == {
@@ -217,6 +218,7 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
         "enabled": True,
         "allow_signup": True,
         "allow_unverified_email": True,
+        "trust_amr": True,
         "default_roles": ["Member"],
         "role_map": {"Staff": "Member", "Editor": "Editor"},
         "role_sync": "merge",
@@ -225,6 +227,9 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
     created = await admin.get(f"/admin/providers/{name}", notice="created")
     assert "Created." in page_text(created.text)
     assert values_by_id(created.text)["role_map"] == "Staff=Member\nEditor=Editor"
+    assert is_checked(created.text, "trust_amr")
+    assert "Its amr trusted: its second factor counts here" in page_text(created.text)
+    assert "Only for a provider you trust to report it honestly." in page_text(created.text)
     created_events = await audit_text(admin, "provider.created")
     assert name in created_events and "https://id.example.com" in created_events
     secret_before = stored_secret(sqlite_server, name)
@@ -258,6 +263,7 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
         "enabled": False,
         "allow_signup": False,
         "allow_unverified_email": False,
+        "trust_amr": False,
         "default_roles": [],
         "role_map": {"Boss": "Editor"},
         "role_sync": "off",
@@ -272,7 +278,10 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
     removed = await admin.post(f"/admin/providers/{name}", provider_form(name, client_secret="", remove_secret="1"))
     assert removed.status_code == 303
     assert stored_secret(sqlite_server, name) is None
-    assert "none (public client)" in page_text((await admin.get(f"/admin/providers/{name}")).text)
+    final = await admin.get(f"/admin/providers/{name}")
+    assert "none (public client)" in page_text(final.text)
+    assert not is_checked(final.text, "trust_amr")
+    assert "Its amr not trusted: the login is fed alone" in page_text(final.text)
 
 
 # -- mistakes ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def test_presets_fill_in_issuer_scopes_and_role_sync(app: LiveServer) -> None:
         "enabled": True,
         "allow_signup": False,
         "allow_unverified_email": False,
+        "trust_amr": False,
         "default_roles": [],
         "role_map": {},
         "role_sync": "off",
@@ -121,6 +122,17 @@ def test_callback_url_is_shown_on_add_show_and_list(app: LiveServer) -> None:
     assert line in added
     assert line in app.cli("provider", "show", name).stdout
     assert f"{name}\tGatepass\tgatepass\tenabled\t{callback_url(app, name)}" in app.cli("provider", "list").stdout
+
+
+def test_show_says_whether_the_providers_amr_is_trusted_and_update_switches_it(app: LiveServer) -> None:
+    name = unique("idp")
+    add_json(app, name, "--preset", "gatepass", "--issuer", "https://id.example.com", "--client-id", "c1")
+    assert "amr:              not trusted (login is fed)" in app.cli("provider", "show", name).stdout
+    app.cli("provider", "update", name, "--trust-amr")
+    assert "amr:              trusted (its second factor counts here)" in app.cli("provider", "show", name).stdout
+    assert json.loads(app.cli("provider", "show", name, "--json").stdout)["trust_amr"] is True
+    app.cli("provider", "update", name, "--no-trust-amr")
+    assert json.loads(app.cli("provider", "show", name, "--json").stdout)["trust_amr"] is False
 
 
 def test_update_changes_only_what_is_given_and_remove_deletes(app: LiveServer) -> None:
