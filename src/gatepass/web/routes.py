@@ -50,6 +50,8 @@ def build_web_routes() -> list[BaseRoute]:
         Route("/account/passkeys/{passkey_id}/remove", passkeys.remove, methods=["POST"]),
         Route("/login/passkey", passkeys.login_submit, methods=["POST"]),
         Route("/login/passkey/options", passkeys.login_options, methods=["POST"]),
+        Route("/login/second-factor/passkey", passkeys.register_at_login, methods=["POST"]),
+        Route("/login/second-factor/passkey/options", passkeys.registration_options_at_login, methods=["POST"]),
         Route("/login/{provider}/start", social_login.social_start, methods=["GET"]),
         Route("/login/{provider}/callback", social_login.social_callback, methods=["GET"]),
         Route("/account/apps/revoke", home.revoke_app, methods=["GET", "POST"]),

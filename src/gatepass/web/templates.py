@@ -14,7 +14,7 @@ from gatepass.http.csrf import attach_csrf_cookie, csrf_token
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 #: The pages with a passkey button load static/passkeys.js, which fetches the ceremony's options: the default
 #: policy (middleware.py) allows neither; inline scripts stay forbidden here too.
-_PASSKEY_PAGES = frozenset({"login.html", "second_factor.html", "passkeys.html"})
+_PASSKEY_PAGES = frozenset({"login.html", "second_factor.html", "passkeys.html", "two_factor_enrol.html"})
 PASSKEY_PAGE_CSP = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "frame-ancestors 'none'; base-uri 'none'"

@@ -261,3 +261,25 @@ async def test_passwordless_needs_user_verification_and_a_known_passkey(page: An
     async with page.expect_navigation():
         await page.click(PASSWORDLESS_BUTTON)
     assert await alert(page) == UNKNOWN
+
+
+async def test_a_user_the_policy_covers_may_set_up_a_passkey_instead_of_an_app_at_login(
+    page: Any, passkey_server: LiveServer
+) -> None:
+    server, user, client = passkey_server, passkey_server.create_user(), passkey_server.create_client()
+    await add_authenticator(page)
+    server.cli("settings", "set", "two_factor_required", "everyone")
+    try:
+        path, pkce = authorization_request(client)
+        callback = await catch_callback(page)
+        await log_in_with_password(page, server, user, next_path=path)
+        assert await page.title() == "Set up two-factor login · Gatepass"
+        await page.fill("#passkey-name", "Phone")
+        await page.click("form[data-passkey=create] button")
+        claims = await id_token_claims(server, client, await allow_and_wait(page, callback), pkce)
+    finally:
+        server.cli("settings", "set", "two_factor_required", "admins")
+    # The ceremony proved the user holds the new passkey: the login has its two factors.
+    assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], MFA)
+    await page.goto(f"{server.url}/account/passkeys")
+    assert await page.locator("table.passkeys tbody td:first-child").all_text_contents() == ["Phone"]

@@ -17,7 +17,7 @@ from gatepass.http.csrf import is_valid_csrf
 from gatepass.http.session import current_session
 from gatepass.protocol.errors import SlowDown
 from gatepass.services.accounts import AccountError, source_of
-from gatepass.services.passkeys import CHALLENGE_SECONDS, PasskeyRefused
+from gatepass.services.passkeys import CHALLENGE_SECONDS, PasskeyRefused, passkey_amr
 from gatepass.services.stores import UserRecord
 from gatepass.web.context import client_ip, web
 from gatepass.web.pages import second_factor
@@ -198,5 +198,42 @@ async def _second_factor(request: Request, form: dict[str, str], next_url: str) 
     except PasskeyRefused as error:
         return await second_factor.step_page_after(request, who, next_url, str(error))
     amr = (*who.amr, *(method for method in login.amr if method not in who.amr))
+    response = RedirectResponse(next_url, status_code=303)
+    return await second_factor.finish_second_step(request, who, next_url, response, amr=amr)
+
+
+# Setting one up at login, when the policy requires a second factor of a user who has none.
+
+
+async def registration_options_at_login(request: Request) -> Response:
+    form = await _checked_form(request, is_login=True)
+    if isinstance(form, str):
+        return _json_refusal(form, 400)
+    who = await second_factor.who_is_logging_in(request)
+    if who is None:
+        return _json_refusal("This login expired. Log in again.", 401)
+    passkeys = web(request).passkeys
+    binding = passkeys.new_binding()
+    options = await passkeys.registration_options(who.user, binding)
+    return _with_binding(request, binding, Response(options, media_type="application/json"))
+
+
+async def register_at_login(request: Request) -> Response:
+    """The new passkey is the second factor of this login: the ceremony proved the user holds it."""
+    form = await _checked_form(request, is_login=True)
+    next_url = safe_next(form.get("next") if isinstance(form, dict) else None)
+    who = await second_factor.who_is_logging_in(request)
+    if who is None:
+        return RedirectResponse(f"/login?{urlencode({'next': next_url})}", status_code=303)
+    if isinstance(form, str):
+        return await second_factor.enrol_page_after(request, who, next_url, form)
+    try:
+        added = await web(request).passkeys.register(
+            who.user, form.get("credential", ""), form.get("name", ""), request.cookies.get(BINDING_COOKIE, ""),
+            ip=client_ip(request),
+        )  # fmt: skip
+    except AccountError as error:
+        return await second_factor.enrol_page_after(request, who, next_url, str(error))
+    amr = (*who.amr, passkey_amr(added))
     response = RedirectResponse(next_url, status_code=303)
     return await second_factor.finish_second_step(request, who, next_url, response, amr=amr)

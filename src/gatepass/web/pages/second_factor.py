@@ -74,6 +74,12 @@ def _enrol_page(
     )  # fmt: skip
 
 
+async def enrol_page_after(request: Request, who: _Who, next_url: str, error: str) -> Response:
+    """The setup page again (a new app key), saying why adding a passkey there was refused."""
+    enrolment = web(request).second_factors.begin_enrolment(who.user)
+    return _enrol_page(request, enrolment, next_url, error, status_code=400)
+
+
 async def second_factor_page(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     who = await who_is_logging_in(request)
