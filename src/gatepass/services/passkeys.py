@@ -23,6 +23,7 @@ from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.parse_authentication_credential_json import parse_authentication_credential_json
 from webauthn.helpers.parse_registration_credential_json import parse_registration_credential_json
 from webauthn.helpers.structs import (
+    AuthenticationCredential,
     AuthenticatorSelectionCriteria,
     CredentialDeviceType,
     PublicKeyCredentialDescriptor,
@@ -245,19 +246,7 @@ class PasskeyService:
             raise PasskeyRefused(NOT_VALID, field="passkey") from None
         purpose = PASSWORDLESS if user is None else SECOND_FACTOR
         await self._consume(challenge, binding, purpose, None if user is None else user.id, ip=ip)
-        passkey = await self._store.get_passkey(_credential_digest(credential.raw_id))
-        if passkey is None or (user is not None and passkey.user_id != user.id):
-            await self._refuse("unknown", UNKNOWN_PASSKEY, user, ip)
-        assert passkey is not None
-        if passkey.removed_at is not None:
-            await self._refuse("removed", REMOVED_PASSKEY, user, ip, owner_id=passkey.user_id)
-        owner = user or await self._accounts.get_user(passkey.user_id)
-        if owner is None or not owner.is_enabled:
-            await self._refuse("unknown", UNKNOWN_PASSKEY, user, ip)
-        assert owner is not None
-        handle = credential.response.user_handle
-        if handle is not None and handle != self._user_handle(owner.id):
-            await self._refuse("unknown", UNKNOWN_PASSKEY, owner, ip)
+        passkey, owner = await self._passkey_of(credential, user, ip)
         try:
             # The counter is checked below, against the stored one, once the signature is known to be good.
             verified = webauthn.verify_authentication_response(
@@ -266,31 +255,49 @@ class PasskeyService:
                 credential_current_sign_count=0,
             )  # fmt: skip
         except WebAuthnException:
-            await self._refuse("signature", NOT_VALID, owner, ip)
-            raise  # unreachable: _refuse raises
+            raise await self._refusal("signature", NOT_VALID, owner, ip) from None
         if user is None and not verified.user_verified:
-            await self._refuse("not_verified", NOT_VERIFIED, owner, ip)
+            raise await self._refusal("not_verified", NOT_VERIFIED, owner, ip)
         now = self._clock()
         if not await self._store.use_passkey(passkey.id, verified.new_sign_count, verified.credential_backed_up, now):
             await self._audit.record(
                 audit.PASSKEY_COUNTER_WENT_BACK, user_id=owner.id, ip=ip, passkey=passkey.name,
                 stored=passkey.sign_count, presented=verified.new_sign_count,
             )  # fmt: skip
-            await self._refuse("counter", COUNTER_WENT_BACK, owner, ip)
+            raise await self._refusal("counter", COUNTER_WENT_BACK, owner, ip)
         await self._audit.record(audit.LOGIN_PASSKEY_SUCCEEDED, user_id=owner.id, ip=ip, purpose=purpose)
         method = passkey_amr(passkey)
         # The passkey with its user verification (a PIN or biometrics) is two factors on its own.
         return PasskeyLogin(owner.id, (method, AMR_MULTIPLE_FACTORS) if user is None else (method,))
 
-    async def _refuse(
+    async def _passkey_of(
+        self, credential: AuthenticationCredential, user: UserRecord | None, ip: str | None
+    ) -> tuple[PasskeyRecord, UserRecord]:
+        """The registered, not removed passkey that answered, and its enabled owner (``user`` when given)."""
+        passkey = await self._store.get_passkey(_credential_digest(credential.raw_id))
+        if passkey is None or (user is not None and passkey.user_id != user.id):
+            raise await self._refusal("unknown", UNKNOWN_PASSKEY, user, ip)
+        if passkey.removed_at is not None:
+            raise await self._refusal("removed", REMOVED_PASSKEY, user, ip, owner_id=passkey.user_id)
+        owner = user or await self._accounts.get_user(passkey.user_id)
+        if owner is None or not owner.is_enabled:
+            raise await self._refusal("unknown", UNKNOWN_PASSKEY, user, ip)
+        # WebAuthn §7.2 step 6: the user handle, when the authenticator returns one, names the same user.
+        handle = credential.response.user_handle
+        if handle is not None and not secrets.compare_digest(handle, self._user_handle(owner.id)):
+            raise await self._refusal("unknown", UNKNOWN_PASSKEY, owner, ip)
+        return passkey, owner
+
+    async def _refusal(
         self, reason: str, message: str, user: UserRecord | None, ip: str | None, *, owner_id: int | None = None
-    ) -> None:
-        """Audited under the user logging in, else the passkey's owner when it is known."""
+    ) -> PasskeyRefused:
+        """Audited under the user logging in, else the passkey's owner when it is known; a bad signature or
+        counter also counts against the lockout, as a wrong code does."""
         who = user.id if user is not None else owner_id
         await self._audit.record(audit.LOGIN_PASSKEY_FAILED, user_id=who, ip=ip, reason=reason)
         if user is not None and reason in ("signature", "counter"):
             await self._accounts.second_factor_failed(user, ip, reason=f"passkey_{reason}")
-        raise PasskeyRefused(message, field="passkey")
+        return PasskeyRefused(message, field="passkey")
 
     async def _consume(
         self, challenge: bytes, binding: str, purpose: str, user_id: int | None, *, ip: str | None
