@@ -52,9 +52,9 @@ async def alert(page: Any) -> str:
     return (await page.locator("[role=alert]:visible").first.text_content() or "").strip()
 
 
-def authorization_request(client: dict[str, Any]) -> tuple[str, Pkce]:
+def authorization_request(client: dict[str, Any], **extra: str) -> tuple[str, Pkce]:
     pkce = Pkce.new()
-    request = code_request(client, pkce, scope="openid", nonce=secrets.token_urlsafe(8))
+    request = code_request(client, pkce, scope="openid", nonce=secrets.token_urlsafe(8), **extra)
     return f"{AUTHORIZE}?{urlencode(request)}", pkce
 
 

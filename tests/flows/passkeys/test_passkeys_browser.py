@@ -283,3 +283,21 @@ async def test_a_user_the_policy_covers_may_set_up_a_passkey_instead_of_an_app_a
     assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], MFA)
     await page.goto(f"{server.url}/account/passkeys")
     assert await page.locator("table.passkeys tbody td:first-child").all_text_contents() == ["Phone"]
+
+
+async def test_an_app_asking_for_two_factors_steps_a_password_session_up_with_a_passkey(
+    page: Any, passkey_server: LiveServer
+) -> None:
+    server, user, client = passkey_server, passkey_server.create_user(), passkey_server.create_client()
+    await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, "Laptop")
+    # The session is still the password's: an app asking for two factors gets the second step first.
+    path, pkce = authorization_request(client, acr_values=MFA)
+    callback = await catch_callback(page)
+    await page.goto(f"{server.url}{path}")
+    assert page.url.startswith(f"{server.url}/login/second-factor?next=")
+    assert "asks for a second factor" in (await page.text_content("p.note") or "")
+    await page.click("form[action='/login/passkey'] button:text('Use a passkey')")
+    claims = await id_token_claims(server, client, await allow_and_wait(page, callback), pkce)
+    assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], MFA)
