@@ -37,6 +37,7 @@ NOTICES = {
     "password": "Password changed.",
     "session_ended": "Signed out: that browser must log in again.",
     "sessions_ended": "Signed out everywhere: every browser of the user must log in again.",
+    "verification_sent": "Verification link sent to the user's address: it works once, and opening it verifies it.",
     "factors_reset": "Two-factor login reset: the authenticator app and recovery codes no longer work.",
     "rotated": "New signing keys made: published now, signing after the grace period.",
     "purged": "Purged: expired and revoked codes, tokens and sessions are deleted.",

@@ -56,6 +56,7 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminHandler], ...] = (
     (f"{_USER}/api-key", "POST", users.issue_api_key),
     (f"{_USER}/sessions/end", "POST", sessions.end_sessions),
     (f"{_USER}/factors", "POST", users.reset_factors),
+    (f"{_USER}/email-verification", "POST", users.send_verification),
     ("/admin/providers", "GET", providers.list_providers),
     ("/admin/providers/new", "GET", providers.new_provider),
     ("/admin/providers/new", "POST", providers.create_provider),

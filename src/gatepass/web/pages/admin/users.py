@@ -7,11 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gatepass.protocol.errors import SlowDown
 from gatepass.services.accounts import SYSTEM_MANAGER, AccountError
 from gatepass.services.stores import NotFound, UserRecord
 from gatepass.web.context import client_ip, web
+from gatepass.web.pages.account_email import VERIFICATIONS_PER_HOUR
 from gatepass.web.pages.admin.context import admin
 from gatepass.web.pages.admin.guard import done, page, query_text, read_form
+from gatepass.web.ratelimit import check_rate
 
 
 async def _user(request: Request) -> UserRecord:
@@ -38,7 +41,7 @@ async def _list_page(request: Request, extra: dict[str, Any], *, status_code: in
         "users": users,
         "q": search,
         "roles": await _roles(request),
-        "values": {"email": "", "first_name": "", "last_name": "", "roles": []},
+        "values": {"email": "", "first_name": "", "last_name": "", "roles": [], "unverified_email": False},
         **extra,
     }
     return page(request, "admin/users.html", context, status_code=status_code)
@@ -52,11 +55,23 @@ async def create_user(request: Request, me: UserRecord) -> Response:
         form.text("last_name", limit=140),
     )
     roles = form.values("roles")
-    values = {"email": email, "first_name": first_name, "last_name": last_name, "roles": list(roles)}
+    is_unverified = form.is_checked("unverified_email")
+    values = {
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "roles": list(roles),
+        "unverified_email": is_unverified,
+    }
     password = form.text("password", limit=1024) or None
     try:
         created = await admin(request).accounts.create_user(
-            email, password, first_name=first_name, last_name=last_name, roles=roles
+            email,
+            password,
+            first_name=first_name,
+            last_name=last_name,
+            roles=roles,
+            is_email_verified=not is_unverified,
         )
     except AccountError as error:
         return await _list_page(
@@ -141,6 +156,26 @@ async def reset_factors(request: Request, me: UserRecord) -> Response:
     await read_form(request)
     await admin(request).second_factors.reset(user)
     return done(f"/admin/users/{user.id}", "factors_reset")
+
+
+async def send_verification(request: Request, me: UserRecord) -> Response:
+    """The link the account page's "Send me a link to verify it" mails, sent for the user; both share one
+    hourly limit per user, so neither can flood the mailbox."""
+    user = await _user(request)
+    await read_form(request)
+    if user.is_email_verified:
+        return await show_user(request, me, {"error": "The email address is verified already."}, status_code=400)
+    if not user.is_enabled:
+        message = "The user is disabled: a link would not work. Enable the user first."
+        return await show_user(request, me, {"error": message}, status_code=400)
+    try:
+        await check_rate(request, "verify-email", str(user.id), VERIFICATIONS_PER_HOUR, window_seconds=3600)
+    except SlowDown as error:
+        minutes = error.retry_after_seconds // 60 + 1
+        message = f"Several links were sent to this user already. Try again in {minutes} minutes."
+        return await show_user(request, me, {"error": message}, status_code=429)
+    await admin(request).mail_links.send_verification(user, ip=client_ip(request))
+    return done(f"/admin/users/{user.id}", "verification_sent")
 
 
 async def issue_api_key(request: Request, me: UserRecord) -> Response:
