@@ -48,6 +48,17 @@ async def add_passkey(page: Any, server: LiveServer, name: str) -> None:
         await page.click(ADD_BUTTON)
 
 
+async def user_with_passkey(page: Any, server: LiveServer, name: str) -> tuple[dict[str, Any], Any, str]:
+    """A new user who added a passkey on this page's authenticator, then closed the browser (no session left);
+    the user, the CDP session and the authenticator's id."""
+    user = server.create_user()
+    cdp, authenticator = await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    await add_passkey(page, server, name)
+    await page.context.clear_cookies()
+    return user, cdp, authenticator
+
+
 async def alert(page: Any) -> str:
     return (await page.locator("[role=alert]:visible").first.text_content() or "").strip()
 

@@ -24,6 +24,7 @@ from passkeys_support import (
     authorization_request,
     id_token_claims,
     log_in_with_password,
+    user_with_passkey,
 )
 
 from support.browser import catch_callback
@@ -102,11 +103,8 @@ async def test_a_passkey_added_on_the_account_page_logs_in_alone_and_after_a_pas
 
 
 async def test_an_answer_posted_twice_is_refused_as_replayed(page: Any, passkey_server: LiveServer) -> None:
-    server, user = passkey_server, passkey_server.create_user()
-    await add_authenticator(page)
-    await log_in_with_password(page, server, user)
-    await add_passkey(page, server, "Phone")
-    await page.context.clear_cookies()
+    server = passkey_server
+    user, _, _ = await user_with_passkey(page, server, "Phone")
 
     posted: list[str] = []
 
@@ -137,11 +135,8 @@ async def test_an_answer_posted_twice_is_refused_as_replayed(page: Any, passkey_
 
 
 async def test_a_signature_counter_that_went_back_is_refused_and_audited(page: Any, passkey_server: LiveServer) -> None:
-    server, user = passkey_server, passkey_server.create_user()
-    await add_authenticator(page)
-    await log_in_with_password(page, server, user)
-    await add_passkey(page, server, "Cloned key")
-    await page.context.clear_cookies()
+    server = passkey_server
+    user, _, _ = await user_with_passkey(page, server, "Cloned key")
     uid = user_id(server, user["email"])
     # The server saw this credential count up to 1,000 (on the original authenticator, say): this one is behind.
     execute(server, "UPDATE passkeys SET sign_count = 1000 WHERE user_id = ?", uid)
@@ -155,11 +150,8 @@ async def test_a_signature_counter_that_went_back_is_refused_and_audited(page: A
 
 
 async def test_a_passkey_removed_while_its_login_is_under_way_is_refused(page: Any, passkey_server: LiveServer) -> None:
-    server, user = passkey_server, passkey_server.create_user()
-    await add_authenticator(page)
-    await log_in_with_password(page, server, user)
-    await add_passkey(page, server, "Security key")
-    await page.context.clear_cookies()
+    server = passkey_server
+    user, _, _ = await user_with_passkey(page, server, "Security key")
 
     async def reset_first(route: Any) -> None:
         # An admin resets the user's factors between the authenticator's answer and its arrival.
@@ -233,11 +225,8 @@ def _base64url(data: bytes) -> str:
 
 
 async def test_passwordless_needs_user_verification_and_a_known_passkey(page: Any, passkey_server: LiveServer) -> None:
-    server, user = passkey_server, passkey_server.create_user()
-    cdp, authenticator = await add_authenticator(page)
-    await log_in_with_password(page, server, user)
-    await add_passkey(page, server, "Desk key")
-    await page.context.clear_cookies()
+    server = passkey_server
+    user, cdp, authenticator = await user_with_passkey(page, server, "Desk key")
     [credential] = (await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
 
     await page.goto(f"{server.url}/login")

@@ -8,6 +8,7 @@ ordinary form, whose answer is a page like any other.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -106,19 +107,27 @@ async def _account_form(request: Request) -> tuple[UserRecord, dict[str, str]] |
     return session[1], form
 
 
-async def register(request: Request) -> Response:
+async def _change(
+    request: Request, done: str, change: Callable[[UserRecord, dict[str, str]], Awaitable[object]]
+) -> Response:
+    """A change to the user's passkeys from a posted form: back to the list saying it is done, or why not."""
     found = await _account_form(request)
     if isinstance(found, Response):
         return found
     user, form = found
     try:
-        await web(request).passkeys.register(
-            user, form.get("credential", ""), form.get("name", ""), request.cookies.get(BINDING_COOKIE, ""),
-            ip=client_ip(request),
-        )  # fmt: skip
+        await change(user, form)
     except AccountError as error:
         return await _page(request, user, str(error), status_code=400)
-    return RedirectResponse(f"{PASSKEYS_PATH}?done=added", status_code=303)
+    return RedirectResponse(f"{PASSKEYS_PATH}?done={done}", status_code=303)
+
+
+async def register(request: Request) -> Response:
+    passkeys, binding, ip = web(request).passkeys, request.cookies.get(BINDING_COOKIE, ""), client_ip(request)
+    return await _change(
+        request, "added",
+        lambda user, form: passkeys.register(user, form.get("credential", ""), form.get("name", ""), binding, ip=ip),
+    )  # fmt: skip
 
 
 def _passkey_id(request: Request) -> int:
@@ -127,27 +136,13 @@ def _passkey_id(request: Request) -> int:
 
 
 async def rename(request: Request) -> Response:
-    found = await _account_form(request)
-    if isinstance(found, Response):
-        return found
-    user, form = found
-    try:
-        await web(request).passkeys.rename(user, _passkey_id(request), form.get("name", ""))
-    except AccountError as error:
-        return await _page(request, user, str(error), status_code=400)
-    return RedirectResponse(f"{PASSKEYS_PATH}?done=renamed", status_code=303)
+    passkeys, passkey_id = web(request).passkeys, _passkey_id(request)
+    return await _change(request, "renamed", lambda user, form: passkeys.rename(user, passkey_id, form.get("name", "")))
 
 
 async def remove(request: Request) -> Response:
-    found = await _account_form(request)
-    if isinstance(found, Response):
-        return found
-    user, _ = found
-    try:
-        await web(request).passkeys.remove(user, _passkey_id(request), ip=client_ip(request))
-    except AccountError as error:
-        return await _page(request, user, str(error), status_code=400)
-    return RedirectResponse(f"{PASSKEYS_PATH}?done=removed", status_code=303)
+    passkeys, passkey_id, ip = web(request).passkeys, _passkey_id(request), client_ip(request)
+    return await _change(request, "removed", lambda user, form: passkeys.remove(user, passkey_id, ip=ip))
 
 
 # Logging in: passwordless from the login page, or as the second step.
