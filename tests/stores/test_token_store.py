@@ -493,3 +493,93 @@ async def test_an_issuance_writes_its_audit_event_with_its_grant_and_a_reused_co
         "client_credentials",
     ]
     assert all((event.event, event.user_id, event.at) == ("token_issued", user.id, now) for event in events)
+
+
+async def _add_access(
+    stores: Stores, grant_id: int, refresh_id: int, client_id: str, user_id: int, at: datetime
+) -> str:
+    """A new access token on the grant, its refresh token kept; its digest when written, '' when refused."""
+    access = digest()
+    added = await stores.tokens.add_access_token_to_grant(
+        grant_id=grant_id,
+        refresh_id=refresh_id,
+        client_id=client_id,
+        user_id=user_id,
+        scopes=("openid",),
+        resource=None,
+        access_digest=access,
+        access_expires_at=at + timedelta(hours=1),
+        now=at,
+        access_dpop_jkt="jkt-of-the-key",
+    )
+    if not added:
+        assert await stores.tokens.get_access_token(access) is None, "a refused addition writes nothing"
+        return ""
+    return access
+
+
+async def test_access_tokens_added_to_a_live_grant_keep_its_refresh_token_and_die_with_it(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    client_id, now = client.info.client_id, stores.now
+    first_access, refresh = digest(), digest()
+    grant_id = await stores.tokens.add_grant_with_tokens(
+        _grant(client_id, user.id, now), first_access, now + timedelta(hours=1), refresh
+    )
+    assert grant_id is not None
+    family = await stores.tokens.get_refresh_token(refresh)
+    assert family is not None
+    later = now + timedelta(minutes=5)
+    # Several at once, as retries after lost answers would come: each gets its own token, none is refused.
+    added = await asyncio.gather(
+        *(_add_access(stores, grant_id, family.refresh_id, client_id, user.id, later) for _ in range(3))
+    )
+    assert all(added) and len(set(added)) == 3
+    for access in added:
+        token = await stores.tokens.get_access_token(access)
+        assert token is not None
+        assert (token.grant_id, token.scopes, token.dpop_jkt, token.revoked_at) == (
+            grant_id,
+            ("openid",),
+            "jkt-of-the-key",
+            None,
+        )
+        assert (token.created_at, token.expires_at) == (later, later + timedelta(hours=1))
+    earlier = await stores.tokens.get_access_token(first_access)
+    assert earlier is not None and earlier.revoked_at is None, "the grant's earlier access token stays valid"
+    kept = await stores.tokens.get_refresh_token(refresh)
+    assert kept is not None and (kept.refresh_id, kept.rotated_at, kept.revoked_at) == (family.refresh_id, None, None)
+    [summary] = await stores.tokens.list_active_grants(now, grant_id=grant_id)
+    assert summary.last_used_at == later
+    revoked_at = later + timedelta(seconds=1)
+    await stores.tokens.revoke_grant(grant_id, revoked_at)
+    for access in (first_access, *added):
+        token = await stores.tokens.get_access_token(access)
+        assert token is not None and token.revoked_at == revoked_at
+    assert await _add_access(stores, grant_id, family.refresh_id, client_id, user.id, revoked_at) == ""
+
+
+async def test_no_access_token_is_added_to_an_expired_grant_or_beside_a_rotated_refresh_token(stores: Stores) -> None:
+    client, user = await stores.client(), await stores.user()
+    client_id, now = client.info.client_id, stores.now
+    refresh = digest()
+    grant_id = await stores.tokens.add_grant_with_tokens(
+        _grant(client_id, user.id, now), digest(), now + timedelta(hours=1), refresh
+    )
+    assert grant_id is not None
+    family = await stores.tokens.get_refresh_token(refresh)
+    assert family is not None
+    expired_at = now + timedelta(days=30)
+    assert await _add_access(stores, grant_id, family.refresh_id, client_id, user.id, expired_at) == ""
+    assert await stores.tokens.rotate_refresh(
+        grant_id=grant_id,
+        refresh_id=family.refresh_id,
+        client_id=client_id,
+        user_id=user.id,
+        scopes=("openid",),
+        resource=None,
+        access_digest=digest(),
+        access_expires_at=now + timedelta(hours=1),
+        new_refresh_digest=digest(),
+        now=now,
+    )
+    assert await _add_access(stores, grant_id, family.refresh_id, client_id, user.id, now) == ""

@@ -170,3 +170,58 @@ def rotate_refresh(
         grant_id,
     ]
     return script, values
+
+
+def add_access_token_to_grant(
+    *,
+    grant_id: int,
+    refresh_id: int,
+    client_id: str,
+    user_id: int | None,
+    scopes: tuple[str, ...],
+    resource: str | None,
+    access_digest: str,
+    access_expires_at: datetime,
+    now: datetime,
+    access_dpop_jkt: str | None = None,
+) -> Script:
+    """add_access_token_to_grant as one script; its one row holds 1 when the grant and its refresh token were
+    live and the access token was written, else 0.
+
+    The grant's row is locked first (revocation changes it first): a revocation either went before, and the
+    grant reads revoked here, or waits for this commit and then finds the new access token to revoke. A
+    locking read, not an UPDATE's ROW_COUNT(), which counts changed rows only and would miss a grant whose
+    last use already reads ``now``.
+    """
+    at = mariadb_time(now)
+    live = {"grant_id": "%s", "condition": "@gatepass_live = 1"}
+    script = " ".join(
+        (
+            "START TRANSACTION;",
+            "SELECT COUNT(*) INTO @gatepass_live FROM token_grants JOIN refresh_tokens"
+            " ON refresh_tokens.grant_id = token_grants.id WHERE token_grants.id = %s AND refresh_tokens.id = %s"
+            " AND token_grants.revoked_at IS NULL AND token_grants.expires_at > %s"
+            " AND refresh_tokens.rotated_at IS NULL AND refresh_tokens.revoked_at IS NULL FOR UPDATE;",
+            _INSERT_ACCESS_IF.format(**live),
+            "UPDATE token_grants SET last_used_at = %s WHERE id = %s AND @gatepass_live = 1;",
+            "COMMIT;",
+            "SELECT @gatepass_live;",
+        )
+    )
+    values = [
+        grant_id,
+        refresh_id,
+        at,
+        access_digest,
+        grant_id,
+        client_id,
+        user_id,
+        _json(list(scopes)),
+        resource,
+        at,
+        mariadb_time(access_expires_at),
+        access_dpop_jkt,
+        at,
+        grant_id,
+    ]
+    return script, values

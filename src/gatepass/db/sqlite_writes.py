@@ -32,6 +32,12 @@ _INSERT_REFRESH = (
 _RETIRE_REFRESH = "UPDATE refresh_tokens SET rotated_at = ? WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL"
 _REVOKE_GRANT_ACCESS = "UPDATE access_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL"
 _NOTE_GRANT_USE = "UPDATE token_grants SET last_used_at = ? WHERE id = ?"
+#: The grant's row is what revocation changes first, so the new access token is written only while it is live.
+_NOTE_LIVE_GRANT_USE = (
+    "UPDATE token_grants SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL AND expires_at > ?"
+    " AND EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ? AND grant_id = token_grants.id"
+    " AND rotated_at IS NULL AND revoked_at IS NULL)"
+)
 _INSERT_AUDIT = "INSERT INTO audit_events (at, event, user_id, client_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?)"
 
 
@@ -120,6 +126,34 @@ def rotate_refresh(
         connection.execute(_INSERT_ACCESS, (*access, access_expires, access_dpop_jkt))
         connection.execute(_INSERT_REFRESH, (new_refresh_digest, grant_id, at, refresh_dpop_jkt))
         connection.execute(_NOTE_GRANT_USE, (at, grant_id))
+        return True
+
+    return work
+
+
+def add_access_token_to_grant(
+    *,
+    grant_id: int,
+    refresh_id: int,
+    client_id: str,
+    user_id: int | None,
+    scopes: tuple[str, ...],
+    resource: str | None,
+    access_digest: str,
+    access_expires_at: datetime,
+    now: datetime,
+    access_dpop_jkt: str | None = None,
+) -> Callable[[sqlite3.Connection], bool]:
+    """A new access token on a live grant whose refresh token is kept; False when the grant or that refresh
+    token was revoked, retired or expired (and then nothing is written). Earlier access tokens stay valid."""
+    at = sqlite_time(now)
+    access = (access_digest, grant_id, client_id, user_id, sqlite_json(list(scopes)), resource, at)
+    access_expires = sqlite_time(access_expires_at)
+
+    def work(connection: sqlite3.Connection) -> bool:
+        if connection.execute(_NOTE_LIVE_GRANT_USE, (at, grant_id, at, refresh_id)).rowcount != 1:
+            return False
+        connection.execute(_INSERT_ACCESS, (*access, access_expires, access_dpop_jkt))
         return True
 
     return work

@@ -257,7 +257,52 @@ def _build_rotate_statement() -> Any:
     )
 
 
+def _note_live_grant_use(grant_id: Any, refresh_id: Any, now: Any) -> Any:
+    """Mark the grant used at ``now`` if it and its refresh token ``refresh_id`` are live: one row, or none."""
+    live_refresh = (
+        select(_refresh.c.id)
+        .where(
+            _refresh.c.id == refresh_id,
+            _refresh.c.grant_id == _grants.c.id,
+            _refresh.c.rotated_at.is_(None),
+            _refresh.c.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    return (
+        update(_grants)
+        .where(_grants.c.id == grant_id, _grants.c.revoked_at.is_(None), _grants.c.expires_at > now, live_refresh)
+        .values(last_used_at=now)
+    )
+
+
+def _build_add_access_statement() -> Any:
+    """PostgreSQL: add_access_token_to_grant as one atomic statement.
+
+    Marking the grant used is an UPDATE, so it takes the grant's row lock: a revocation (which updates the
+    grant first) either committed before, and then the row no longer matches, or waits for this statement and
+    then finds the new access token to revoke. Only a grant whose refresh token is live gets a row back, and
+    the access token is inserted from that row, so a revoked or expired grant gets nothing.
+    """
+    live_grant = (
+        _note_live_grant_use(
+            bindparam("grant_id"), bindparam("refresh_id"), bindparam("now", type_=_grants.c.expires_at.type)
+        )
+        .returning(_grants.c.id)
+        .cte("live_grant")
+    )
+    return (
+        insert(_access)
+        .from_select(
+            ("grant_id", *_ACCESS_COLUMNS),
+            select(live_grant.c.id, *(_param(_access, name, "a_") for name in _ACCESS_COLUMNS)),
+        )
+        .returning(_access.c.id)
+    )
+
+
 _ROTATE_REFRESH = DriverStatement(_build_rotate_statement(), "refresh rotation")
+_ADD_ACCESS_TO_GRANT = DriverStatement(_build_add_access_statement(), "access token on a live grant")
 
 _ISSUE_STATEMENTS = {
     (from_code, with_refresh, with_audit): DriverStatement(
@@ -588,6 +633,54 @@ class SqlTokenStore(StoreBase):
                 )
             )
             await connection.execute(update(_grants).where(_grants.c.id == grant_id).values(last_used_at=now))
+            return True
+
+    async def add_access_token_to_grant(
+        self,
+        *,
+        grant_id: int,
+        refresh_id: int,
+        client_id: str,
+        user_id: int | None,
+        scopes: tuple[str, ...],
+        resource: str | None,
+        access_digest: str,
+        access_expires_at: datetime,
+        now: datetime,
+        access_dpop_jkt: str | None = None,
+    ) -> bool:
+        """A new access token on a live grant, its refresh token kept as it is; False (nothing written) when the
+        grant or that refresh token was revoked or retired, or the grant expired. The grant's earlier access
+        tokens are left as they are, and no cached read changes (a new token's digest was never looked up)."""
+        addition: dict[str, Any] = {
+            "grant_id": grant_id,
+            "refresh_id": refresh_id,
+            "client_id": client_id,
+            "user_id": user_id,
+            "scopes": scopes,
+            "resource": resource,
+            "access_digest": access_digest,
+            "access_expires_at": access_expires_at,
+            "now": now,
+            "access_dpop_jkt": access_dpop_jkt,
+        }
+        if self._sqlite_writer is not None:
+            return await self._sqlite_writer.write(sqlite_writes.add_access_token_to_grant(**addition))
+        access = _access_row(
+            grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at, access_dpop_jkt
+        )
+        if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
+            parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
+            parameters.update(grant_id=grant_id, refresh_id=refresh_id, now=now)
+            return await _ADD_ACCESS_TO_GRANT.fetch_one(self._driver_pool, parameters) is not None
+        if isinstance(self._driver_pool, DriverPool):
+            row = await self._driver_pool.run_script(*mariadb_writes.add_access_token_to_grant(**addition))
+            return row is not None and row[0] == 1
+        async with self._engine.begin() as connection:
+            noted = await connection.execute(_note_live_grant_use(grant_id, refresh_id, now))
+            if noted.rowcount != 1:
+                return False
+            await connection.execute(insert(_access).values(access))
             return True
 
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None:

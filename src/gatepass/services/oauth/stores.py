@@ -47,6 +47,25 @@ class GrantTokenStore(Protocol):
         key thumbprint when given; False when it was retired already (a second use)."""
         ...
 
+    async def add_access_token_to_grant(
+        self,
+        *,
+        grant_id: int,
+        refresh_id: int,
+        client_id: str,
+        user_id: int | None,
+        scopes: tuple[str, ...],
+        resource: str | None,
+        access_digest: str,
+        access_expires_at: datetime,
+        now: datetime,
+        access_dpop_jkt: str | None = None,
+    ) -> bool:
+        """A new access token on a grant whose refresh token stays as it is (no rotation), bound to its DPoP key
+        thumbprint when given; False (and nothing written) unless the grant and that refresh token are live:
+        neither revoked nor retired, the grant unexpired at ``now``."""
+        ...
+
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...
     async def revoke_grant(self, grant_id: int, now: datetime) -> None: ...
     async def revoke_grants_from_code(self, code_id: int, now: datetime) -> int: ...
