@@ -15,6 +15,7 @@ from gatepass.protocol.fapi2_security_profile import (
     profile_settings,
     registration_conflict,
     request_uri_lifetime_seconds,
+    rotates_refresh_tokens,
 )
 from gatepass.protocol.values import AuthorizationRequest, ClientInfo
 
@@ -121,6 +122,14 @@ def test_lifetimes_are_capped_for_the_profile_only(
     assert code_lifetime_seconds(make_client(), 300) == 300
     assert request_uri_lifetime_seconds(fapi2_client, 600) == 599
     assert request_uri_lifetime_seconds(make_client(), 600) == 600
+
+
+def test_refresh_tokens_rotate_for_every_client_but_one_of_the_profile(
+    fapi2_client: ClientInfo, make_client: Callable[..., ClientInfo]
+) -> None:
+    assert rotates_refresh_tokens(fapi2_client) is False
+    assert rotates_refresh_tokens(make_client()) is True
+    assert rotates_refresh_tokens(dataclasses.replace(fapi2_client, security_profile=None)) is True
 
 
 def test_every_rule_names_a_clause_of_the_profile() -> None:

@@ -42,12 +42,23 @@ RULES = (
     {"section": "5.3.2.1", "rule": "confidential clients only, authenticated with private_key_jwt"},
     {"section": "5.3.2.1", "rule": "a client assertion's aud is the issuer, as a string"},
     {"section": "5.3.2.1", "rule": "sender-constrained access tokens: DPoP (RFC 9449) on every token request"},
+    {"section": "5.3.2.1", "rule": "refresh tokens are not rotated: one refreshes until it expires or is revoked"},
     {"section": "5.4.1", "rule": "PS256, ES256 or EdDSA for client assertions and request objects"},
 )
 
 
 def is_fapi2(client: ClientInfo) -> bool:
     return client.security_profile == FAPI2
+
+
+def rotates_refresh_tokens(client: ClientInfo) -> bool:
+    """Whether a refresh hands the client a new refresh token and retires the one it sent.
+
+    §5.3.2.1: no rotation, so a client that lost a response can retry with the refresh token it holds. Its
+    tokens are sender-constrained and it authenticates with its private key, so a copied refresh token is of
+    no use to anyone else, and rotation (RFC 9700 §4.14.2, kept for every other client) would buy nothing.
+    """
+    return not is_fapi2(client)
 
 
 def profile_settings(profile: str) -> dict[str, bool]:

@@ -1,18 +1,20 @@
 """The refresh token grant: rotation on every use, and reuse detection that revokes the whole grant
-(RFC 6749 §6, RFC 9700 §4.14.2)."""
+(RFC 6749 §6, RFC 9700 §4.14.2); for a FAPI 2.0 client, no rotation (FAPI 2.0 Security Profile §5.3.2.1)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from gatepass.protocol.errors import InvalidGrant
+from gatepass.protocol.fapi2_security_profile import rotates_refresh_tokens
 from gatepass.protocol.params import parse_scope, require
 from gatepass.protocol.rfc6749.refresh_token import RefreshTokenReused, check_refresh
 from gatepass.protocol.rfc8707_resource import check_token_resource
 from gatepass.protocol.rfc9449_dpop import check_bound_key
 from gatepass.protocol.tokens import new_token
-from gatepass.protocol.values import GRANT_REFRESH_TOKEN, IssuedTokens
+from gatepass.protocol.values import GRANT_REFRESH_TOKEN, ClientInfo, IssuedTokens, RefreshRecord
 from gatepass.services import audit
 from gatepass.services.oauth.grants.users import active_user_of_grant
 from gatepass.services.oauth.issuance import TokenIssuer, dpop_binding_detail, refresh_binding, token_type_for
@@ -73,24 +75,21 @@ class RefreshTokenGrant:
                 auth_time=record.auth_time,
                 dpop_jkt=dpop_jkt,
             )
-            access_token, refresh_token = access.token, new_token()
+            access_token = access.token
             ttl = self._issuer.access_ttl_for(info)
-            if not await self._tokens.rotate_refresh(
-                grant_id=record.family_id,
-                refresh_id=record.refresh_id,
-                client_id=info.client_id,
-                user_id=record.user_id,
-                scopes=scopes,
-                resource=record.resource,
-                access_digest=access.digest,
-                access_expires_at=now + timedelta(seconds=ttl),
-                new_refresh_digest=self._issuer.digest(refresh_token),
-                now=now,
-                access_dpop_jkt=dpop_jkt,
-                refresh_dpop_jkt=record.dpop_jkt or refresh_binding(info, dpop_jkt),
-            ):
-                # Another request rotated it first: the same refresh token was used twice.
-                raise RefreshTokenReused()
+            issued: dict[str, Any] = {
+                "grant_id": record.family_id,
+                "refresh_id": record.refresh_id,
+                "client_id": info.client_id,
+                "user_id": record.user_id,
+                "scopes": scopes,
+                "resource": record.resource,
+                "access_digest": access.digest,
+                "access_expires_at": now + timedelta(seconds=ttl),
+                "now": now,
+                "access_dpop_jkt": dpop_jkt,
+            }
+            refresh_token = await self._store_refresh(info, record, issued)
         except RefreshTokenReused:
             assert record is not None
             await self._tokens.revoke_grant(record.family_id, now)
@@ -110,3 +109,22 @@ class RefreshTokenGrant:
             **dpop_binding_detail(dpop_jkt),
         )
         return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token, token_type=token_type_for(dpop_jkt))
+
+    async def _store_refresh(self, info: ClientInfo, record: RefreshRecord, issued: dict[str, Any]) -> str | None:
+        """Write the new access token; returns the refresh token to answer with, None to keep the one presented."""
+        if not rotates_refresh_tokens(info):
+            # FAPI 2.0 §5.3.2.1: the same refresh token goes on working, so the answer carries none (RFC 6749
+            # §5.1: optional) and the client keeps the one it holds; a retry after a lost answer is no reuse.
+            if not await self._tokens.add_access_token_to_grant(**issued):
+                # Revoked between reading it and now (a refresh token that is never rotated cannot be reused).
+                raise InvalidGrant("The refresh token has been revoked")
+            return None
+        refresh_token = new_token()
+        if not await self._tokens.rotate_refresh(
+            **issued,
+            new_refresh_digest=self._issuer.digest(refresh_token),
+            refresh_dpop_jkt=record.dpop_jkt or refresh_binding(info, issued["access_dpop_jkt"]),
+        ):
+            # Another request rotated it first: the same refresh token was used twice.
+            raise RefreshTokenReused()
+        return refresh_token
