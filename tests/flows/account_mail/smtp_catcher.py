@@ -14,7 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from support.server import free_port
+from support.server import LiveServer, free_port
 
 _LINK = re.compile(r"https?://\S+")
 
@@ -109,3 +109,13 @@ class Mailbox:
                 return matching[count - 1]
             await asyncio.sleep(0.05)
         raise AssertionError(f"no mail {subject!r} to {address}; got {[m.subject for m in self.sent_to(address)]}")
+
+
+async def log_line_with(server: LiveServer, text: str) -> str:
+    """The first line of the server's log holding ``text`` (a mail is sent, or fails, after the answer)."""
+    for _ in range(400):
+        for line in server.log_path.read_text(encoding="utf-8").splitlines():
+            if text in line:
+                return line
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{text!r} is not in the log {server.log_path}")

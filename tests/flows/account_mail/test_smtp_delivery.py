@@ -3,15 +3,14 @@ server refuses leaves the page's answer as it is and is logged as not sent."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from account_pages import ask_for_reset_link
-from smtp_catcher import Mailbox
+from smtp_catcher import Mailbox, log_line_with
 
-from support.clock_server import ClockServer, private_clock_server
+from support.clock_server import private_clock_server
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +28,6 @@ def login_mailbox() -> Iterator[Mailbox]:
 def _server(tmp_path_factory: pytest.TempPathFactory, box: Mailbox, password: str) -> Any:
     env = {**box.env, "GATEPASS_MAIL_SMTP_USER": SMTP_USER, "GATEPASS_MAIL_SMTP_PASSWORD": password}
     return private_clock_server("sqlite", tmp_path_factory.mktemp("gatepass-smtp-login"), env)
-
-
-async def _log_line_with(server: ClockServer, text: str) -> str:
-    for _ in range(400):
-        for line in server.log_path.read_text(encoding="utf-8").splitlines():
-            if text in line:
-                return line
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{text!r} is not in the log {server.log_path}")
 
 
 async def test_mail_goes_through_the_smtp_login_and_its_password_is_never_logged(
@@ -61,7 +51,7 @@ async def test_a_mail_the_server_refuses_is_logged_and_the_answer_stays_the_same
         user = server.create_user()
         answer = await ask_for_reset_link(page, server, user["email"])
         assert f"If {user['email']} has an account here with a password, a link" in answer
-        line = await _log_line_with(server, f"could not send mail {RESET!r}: SMTPAuthenticationError")
+        line = await log_line_with(server, f"could not send mail {RESET!r}: SMTPAuthenticationError")
         log = server.log_path.read_text(encoding="utf-8")
     assert '"level": "warning"' in line
     assert login_mailbox.sent_to(user["email"]) == []
