@@ -284,6 +284,27 @@ async def test_every_provider_field_is_set_on_create_and_changed_on_edit(
     assert "Its amr not trusted: the login is fed alone" in page_text(final.text)
 
 
+async def test_trusting_the_providers_amr_is_ticked_and_unticked_on_its_page_in_chromium(
+    sqlite_server: LiveServer, admin: ConsoleSession, page: Any
+) -> None:
+    name = _name()
+    await add(admin, name)
+    await page.goto(f"{sqlite_server.url}/login?next=/admin/providers/{name}")
+    await log_in_page(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    trust = page.get_by_label("Trust how the provider says the user logged in (its amr)")
+    assert not await trust.is_checked()
+    await trust.check()
+    await page.get_by_role("button", name="Save changes").click()
+    await page.wait_for_url(f"{sqlite_server.url}/admin/providers/{name}?notice=saved")
+    assert (shown(sqlite_server, name) or {})["trust_amr"] is True
+    assert await trust.is_checked()
+    await trust.uncheck()
+    await page.get_by_role("button", name="Save changes").click()
+    await page.wait_for_url(f"{sqlite_server.url}/admin/providers/{name}?notice=saved")
+    assert (shown(sqlite_server, name) or {})["trust_amr"] is False
+    assert "Its amr not trusted: the login is fed alone" in page_text(await page.content())
+
+
 # -- mistakes ---------------------------------------------------------------------------------
 
 MISTAKES = {
