@@ -43,6 +43,9 @@ from gatepass.services.stores import NewPasskey, PasskeyRecord, PasskeyStore, Us
 CHALLENGE_SECONDS = 5 * 60
 REGISTER, SECOND_FACTOR, PASSWORDLESS = "register", "second-factor", "passwordless"
 NAME_MAX_LENGTH = 64
+#: A passkey logs in without the password, so only a login this recent may add one from the account page: a
+#: browser left logged in, or a stolen session, cannot give itself a lasting way in.
+RECENT_LOGIN_SECONDS = 10 * 60
 #: RFC 8176 §2: proof of possession of a hardware-bound key, or of a key that may leave the device (a passkey
 #: synced by its provider says so by its backup-eligible flag).
 AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY = "hwk", "swk"
@@ -62,6 +65,7 @@ COUNTER_WENT_BACK = (
     "accepted. Use another passkey or your password, and tell an administrator."
 )
 NOT_VALID = "The passkey's answer could not be verified. " + START_AGAIN
+LOG_IN_AGAIN = "To add a passkey, log in again first: a passkey lets you in without your password."
 LAST_FACTOR = (
     "Your account must use a second factor and this passkey is its last one, so it cannot be removed. "
     "Add another passkey or an authenticator app first."
@@ -146,6 +150,9 @@ class PasskeyService:
         ]
 
     # Registration, from the account page.
+
+    def is_recent_login(self, auth_time: datetime) -> bool:
+        return self._clock() - auth_time <= timedelta(seconds=RECENT_LOGIN_SECONDS)
 
     async def registration_options(self, user: UserRecord, binding: str) -> str:
         """Resident keys preferred (so the passkey can log in without a password), user verification

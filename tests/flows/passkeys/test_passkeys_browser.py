@@ -10,6 +10,7 @@ import base64
 import hashlib
 import html
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from passkeys_support import (
 )
 
 from support.browser import catch_callback
+from support.console import log_in_page
 from support.rows import audit_events, execute, user_id
 from support.server import LiveServer
 
@@ -45,6 +47,7 @@ NOT_VERIFIED = (
     "Your passkey did not check that it was you (with its PIN, fingerprint or face), which logging in without "
     "a password requires. Try again and unlock it when asked, or log in with your password."
 )
+LOG_IN_AGAIN = "To add a passkey, log in again first: a passkey lets you in without your password."
 LAST_FACTOR = (
     "Your account must use a second factor and this passkey is its last one, so it cannot be removed. "
     "Add another passkey or an authenticator app first."
@@ -290,3 +293,32 @@ async def test_an_app_asking_for_two_factors_steps_a_password_session_up_with_a_
     await page.click("form[action='/login/passkey'] button:text('Use a passkey')")
     claims = await id_token_claims(server, client, await allow_and_wait(page, callback), pkce)
     assert (claims["amr"], claims["acr"]) == (["pwd", "hwk", "mfa"], MFA)
+
+
+async def test_only_a_recent_login_may_add_a_passkey(page: Any, passkey_server: LiveServer) -> None:
+    server, user = passkey_server, passkey_server.create_user()
+    await add_authenticator(page)
+    await log_in_with_password(page, server, user)
+    # The browser logged in an hour ago (left open, or its cookie stolen).
+    execute(
+        server,
+        "UPDATE login_sessions SET auth_time = ? WHERE user_id = ?",
+        _an_hour_ago(),
+        user_id(server, user["email"]),
+    )
+    await page.goto(f"{server.url}/account/passkeys")
+    assert await page.locator("form[data-passkey=create]").count() == 0
+    assert LOG_IN_AGAIN in (await page.text_content("main") or "")
+    csrf_token = await page.locator("header input[name=csrf_token]").input_value()
+    refused = await page.context.request.post(f"{server.url}/account/passkeys/options", form={"csrf_token": csrf_token})
+    assert (refused.status, await refused.json()) == (403, {"message": LOG_IN_AGAIN})
+
+    await page.get_by_role("link", name="Log in again").click()
+    await log_in_page(page, user["email"], user["password"])
+    assert page.url == f"{server.url}/account/passkeys"
+    await add_passkey(page, server, "Fresh")
+    assert await page.locator("table.passkeys tbody td:first-child").all_text_contents() == ["Fresh"]
+
+
+def _an_hour_ago() -> str:
+    return (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -18,7 +18,7 @@ from gatepass.http.csrf import is_valid_csrf
 from gatepass.http.session import current_session
 from gatepass.protocol.errors import SlowDown
 from gatepass.services.accounts import AccountError, source_of
-from gatepass.services.passkeys import CHALLENGE_SECONDS, PasskeyRefused, passkey_amr
+from gatepass.services.passkeys import CHALLENGE_SECONDS, LOG_IN_AGAIN, PasskeyRefused, passkey_amr
 from gatepass.services.stores import UserRecord
 from gatepass.web.context import client_ip, web
 from gatepass.web.pages import second_factor
@@ -68,7 +68,9 @@ async def _checked_form(request: Request, *, is_login: bool) -> dict[str, str] |
 
 async def _page(request: Request, user: UserRecord, error: str | None = None, *, status_code: int = 200) -> Response:
     context = web(request)
+    session = await current_session(request)
     values = {
+        "is_recent_login": session is not None and context.passkeys.is_recent_login(session[0].auth_time),
         "passkeys": await context.passkeys.list_of(user.id),
         "status": await context.second_factors.status(user),
         "notice": _NOTICES.get(request.query_params.get("done", "")),
@@ -92,6 +94,8 @@ async def registration_options(request: Request) -> Response:
     if isinstance(form, str):
         return _json_refusal(form, 400)
     passkeys = web(request).passkeys
+    if not passkeys.is_recent_login(session[0].auth_time):
+        return _json_refusal(LOG_IN_AGAIN, 403)
     binding = passkeys.new_binding()
     options = await passkeys.registration_options(session[1], binding)
     return _with_binding(request, binding, Response(options, media_type="application/json"))
@@ -124,10 +128,14 @@ async def _change(
 
 async def register(request: Request) -> Response:
     passkeys, binding, ip = web(request).passkeys, request.cookies.get(BINDING_COOKIE, ""), client_ip(request)
-    return await _change(
-        request, "added",
-        lambda user, form: passkeys.register(user, form.get("credential", ""), form.get("name", ""), binding, ip=ip),
-    )  # fmt: skip
+
+    async def add(user: UserRecord, form: dict[str, str]) -> None:
+        session = await current_session(request)
+        if session is None or not passkeys.is_recent_login(session[0].auth_time):
+            raise AccountError(LOG_IN_AGAIN, field="passkey")
+        await passkeys.register(user, form.get("credential", ""), form.get("name", ""), binding, ip=ip)
+
+    return await _change(request, "added", add)
 
 
 def _passkey_id(request: Request) -> int:
