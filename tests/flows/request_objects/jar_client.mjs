@@ -11,6 +11,8 @@
 //   node jar_client.mjs redeem '{...the client as above, "callback_url", "code_verifier", "state", "nonce"}'
 //     checks the authorization response (state, iss) and redeems the code (with a DPoP proof of the key
 //     of "dpop_jwk" when given); prints the token response
+//   node jar_client.mjs refresh '{...the client as above, "refresh_token", "dpop_jwk"}'
+//     refreshes with a DPoP proof of the key of "dpop_jwk"; prints the token response
 //
 // Client authentication is client_secret_basic or private_key_jwt (with private_jwk). Any refusal prints
 // {"error", "error_description"} and exits with 2.
@@ -112,7 +114,15 @@ async function redeem(as, client) {
   return oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: args.nonce, requireIdToken: true })
 }
 
-const COMMANDS = { push, 'by-value': byValue, redeem }
+async function refresh(as, client) {
+  const options = { ...insecure, DPoP: await dpopHandle(client, args.dpop_jwk) }
+  const response = await oauth.refreshTokenGrantRequest(
+    as, client, await clientAuthentication(), args.refresh_token, options,
+  )
+  return oauth.processRefreshTokenResponse(as, client, response)
+}
+
+const COMMANDS = { push, 'by-value': byValue, redeem, refresh }
 
 try {
   const as = await discover()
