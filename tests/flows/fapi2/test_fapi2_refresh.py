@@ -5,6 +5,8 @@ it. The same client without the profile still rotates, and its reuse still revok
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from par_support import authorize_url, pushed_code_request, pushed_request_uri
 
 from support.backchannel import REVOKE, assert_oauth_error
 from support.browser import HttpBrowser
+from support.clock_server import ClockServer
 from support.pkce import Pkce
 from support.server import REDIRECT_URI, LiveServer
 
@@ -27,12 +30,16 @@ NOT_FAPI2 = ("--auth-method", "private_key_jwt", "--dpop-bound")
 class KeyHolder:
     """A confidential client as it runs: its signing key for assertions, its DPoP key for proofs."""
 
-    def __init__(self, server: LiveServer, client: dict[str, Any], key: SigningKey) -> None:
+    def __init__(
+        self, server: LiveServer, client: dict[str, Any], key: SigningKey, *, now: Callable[[], int] | None = None
+    ) -> None:
         self.server, self.client, self.key, self.dpop = server, client, key, DpopKey.new()
+        #: The server's time in seconds, for the iat and exp of proofs and assertions.
+        self.now = now or (lambda: int(time.time()))
 
     def authentication(self) -> dict[str, str]:
         client_id = self.client["client_id"]
-        return {"client_id": client_id, **client_assertion(client_id, self.server.url, self.key)}
+        return {"client_id": client_id, **client_assertion(client_id, self.server.url, self.key, now=self.now())}
 
     async def tokens(self) -> dict[str, Any]:
         """Pushed request, login and consent, and the code redeemed with a DPoP proof."""
@@ -54,7 +61,7 @@ class KeyHolder:
         return tokens
 
     async def token(self, form: dict[str, str]) -> httpx.Response:
-        proof = self.dpop.proof("POST", self.server.url + TOKEN)
+        proof = self.dpop.proof("POST", self.server.url + TOKEN, iat=self.now())
         async with httpx.AsyncClient() as http:
             return await http.post(
                 self.server.url + TOKEN, data={**form, **self.authentication()}, headers={"DPoP": proof}
@@ -75,7 +82,7 @@ class KeyHolder:
         return body
 
     async def userinfo_status(self, access_token: str) -> int:
-        proof = self.dpop.proof("GET", self.server.url + USERINFO, access_token=access_token)
+        proof = self.dpop.proof("GET", self.server.url + USERINFO, access_token=access_token, iat=self.now())
         async with httpx.AsyncClient() as http:
             return (await userinfo(http, self.server, access_token, proof=proof)).status_code
 
@@ -127,6 +134,34 @@ async def test_a_fapi2_client_refreshes_with_the_same_refresh_token_and_revoking
     await app.revoke(refresh_token)
     assert [await app.userinfo_status(token) for token in access_tokens] == [401, 401, 401]
     assert_oauth_error(await app.refresh(refresh_token), 400, "invalid_grant", "The refresh token has been revoked")
+
+
+async def test_each_access_token_lives_its_own_lifetime_and_the_refresh_token_until_the_grant_expires(
+    clock_server: ClockServer, tmp_path: Path, key: SigningKey
+) -> None:
+    client = register_with_keys(
+        clock_server, tmp_path, key, *FAPI2, "--access-token-ttl", "600", "--refresh-token-ttl", "3600",
+        name="FAPI Lifetimes App",
+    )  # fmt: skip
+    app = KeyHolder(clock_server, client, key, now=lambda: int(clock_server.clock().timestamp()))
+    first = await app.tokens()
+    clock_server.clock.advance(seconds=300)
+    second = await app.refresh(first["refresh_token"])
+    assert second.status_code == 200, second.text
+    clock_server.clock.advance(seconds=301)
+    # The first access token has run out; the one of the refresh has not, and the refresh token still works.
+    assert [await app.userinfo_status(token) for token in (first["access_token"], second.json()["access_token"])] == [
+        401,
+        200,
+    ]
+    assert (await app.refresh(first["refresh_token"])).status_code == 200
+    clock_server.clock.advance(seconds=3000)
+    assert_oauth_error(
+        await app.refresh(first["refresh_token"]),
+        400,
+        "invalid_grant",
+        "The refresh token has expired; ask the user to authorize again",
+    )
 
 
 async def test_the_same_client_without_the_profile_rotates_and_its_reuse_revokes_the_family(
