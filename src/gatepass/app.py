@@ -402,7 +402,12 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             known_resources=settings.known_resources,
         ),
         device_verification=DeviceVerification(
-            clients=clients, store=device_authorizations, digest=client_auth.digest, audit_log=audit, clock=clock
+            clients=clients,
+            store=device_authorizations,
+            digest=client_auth.digest,
+            audit_log=audit,
+            clock=clock,
+            logout_sessions=backchannel_logout,
         ),
         revocation=RevocationService(client_auth, tokens, consents, audit, clock, jwt_access_tokens=jwt_access_tokens),
         introspection=IntrospectionService(

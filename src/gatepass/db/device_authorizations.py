@@ -15,6 +15,7 @@ from gatepass.services.oauth.stores import (
     DEVICE_DENIED,
     DEVICE_PENDING,
     DEVICE_USED,
+    DeviceApprovalLogin,
     DeviceAuthorizationRecord,
     NewDeviceAuthorization,
 )
@@ -31,6 +32,8 @@ _COLUMNS = (
     _device.c.interval_seconds,
     _device.c.last_polled_at,
     _device.c.expires_at,
+    _device.c.sid,
+    _device.c.amr,
 )
 _BY_DEVICE_CODE = select(*_COLUMNS).where(_device.c.device_code_digest == bindparam("digest"))
 _BY_USER_CODE = select(*_COLUMNS).where(_device.c.user_code_digest == bindparam("digest"))
@@ -48,6 +51,8 @@ def _record(row: Any) -> DeviceAuthorizationRecord:
         interval_seconds=row.interval_seconds,
         last_polled_at=row.last_polled_at,
         expires_at=row.expires_at,
+        sid=row.sid,
+        amr=tuple(row.amr.split()) if row.amr else (),
     )
 
 
@@ -78,7 +83,9 @@ class SqlDeviceAuthorizationStore(StoreBase):
     async def get_by_user_code(self, user_code_digest: str) -> DeviceAuthorizationRecord | None:
         return await self._get(_BY_USER_CODE, user_code_digest)
 
-    async def decide(self, authorization_id: int, *, user_id: int, approve: bool, now: datetime) -> bool:
+    async def decide(
+        self, authorization_id: int, *, user_id: int, approve: bool, now: datetime, login: DeviceApprovalLogin
+    ) -> bool:
         """One conditional UPDATE: of a user's two tabs (or two users) deciding at once, one decides."""
         return await self._change(
             update(_device)
@@ -87,7 +94,13 @@ class SqlDeviceAuthorizationStore(StoreBase):
                 _device.c.status == DEVICE_PENDING,
                 _device.c.expires_at > now,
             )
-            .values(status=DEVICE_APPROVED if approve else DEVICE_DENIED, user_id=user_id, auth_time=now)
+            .values(
+                status=DEVICE_APPROVED if approve else DEVICE_DENIED,
+                user_id=user_id,
+                auth_time=login.auth_time,
+                sid=login.sid,
+                amr=" ".join(login.amr) or None,
+            )
         )
 
     async def note_poll(

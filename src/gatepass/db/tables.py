@@ -293,7 +293,12 @@ class DeviceAuthorization(Base):
     resource: Mapped[str | None] = mapped_column(String(2048))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: When the approving user logged in (OIDC auth_time), not when they approved.
     auth_time: Mapped[datetime | None]
+    #: The approving login session's public id (Back-Channel Logout ``sid``), for the device's id_token.
+    sid: Mapped[str | None] = mapped_column(String(64))
+    #: The amr of the approving login, space-separated, for the device's id_token.
+    amr: Mapped[str | None] = mapped_column(String(64))
     #: Seconds the device must wait between polls; raised by every slow_down (RFC 8628 §3.5).
     interval_seconds: Mapped[int] = mapped_column(Integer)
     last_polled_at: Mapped[datetime | None]

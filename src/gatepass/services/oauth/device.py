@@ -34,14 +34,16 @@ from gatepass.protocol.rfc8707_resource import check_resource
 from gatepass.protocol.tokens import new_token
 from gatepass.protocol.values import ClientInfo
 from gatepass.services import audit
+from gatepass.services.authorize import LogoutSessions
 from gatepass.services.oauth.client_auth import ClientAuthenticator
 from gatepass.services.oauth.stores import (
     DEVICE_PENDING,
+    DeviceApprovalLogin,
     DeviceAuthorizationRecord,
     DeviceAuthorizationStore,
     NewDeviceAuthorization,
 )
-from gatepass.services.stores import ClientStore, Conflict, UserRecord
+from gatepass.services.stores import ClientStore, Conflict, SessionRecord, UserRecord
 
 #: A clash of user codes is rare (20^8 codes); a few draws make one that persists near certain.
 _USER_CODE_DRAWS = 5
@@ -135,10 +137,12 @@ class DeviceVerification:
         digest: Callable[[str], str],
         audit_log: audit.Audit,
         clock: Callable[[], datetime],
+        logout_sessions: LogoutSessions,
     ) -> None:
         self._clients = clients
         self._store = store
         self._digest = digest
+        self._logout_sessions = logout_sessions
         self._audit = audit_log
         self._clock = clock
 
@@ -158,9 +162,26 @@ class DeviceVerification:
             raise DeviceCodeRefused(f"{client.info.app_name} is not allowed for your account.")
         return DeviceRequest(record, client.info, display_user_code(code))
 
-    async def decide(self, request: DeviceRequest, user: UserRecord, *, approve: bool, ip: str | None = None) -> None:
-        """Record the decision; DeviceCodeRefused when another decision (or the expiry) came first."""
-        if not await self._store.decide(request.authorization.id, user_id=user.id, approve=approve, now=self._clock()):
+    async def decide(
+        self,
+        request: DeviceRequest,
+        user: UserRecord,
+        login: SessionRecord,
+        *,
+        approve: bool,
+        ip: str | None = None,
+    ) -> None:
+        """Record the decision and the login it came from; DeviceCodeRefused when another decision (or the
+        expiry) came first.
+
+        As at consent in the code flow, an approving session is joined (Back-Channel Logout §2.1): its sid
+        goes into the device's id_token, and a device client with a logout URI is told when it ends.
+        """
+        sid = await self._logout_sessions.join(login, request.client) if approve else None
+        decided_from = DeviceApprovalLogin(auth_time=login.auth_time, amr=login.amr, sid=sid)
+        if not await self._store.decide(
+            request.authorization.id, user_id=user.id, approve=approve, now=self._clock(), login=decided_from
+        ):
             raise DeviceCodeRefused("That code was used already or has expired. Start again on the device.")
         await self._audit.record(
             audit.DEVICE_APPROVED if approve else audit.DEVICE_DENIED,

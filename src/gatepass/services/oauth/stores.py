@@ -102,6 +102,18 @@ class DeviceAuthorizationRecord:
     interval_seconds: int
     last_polled_at: datetime | None
     expires_at: datetime
+    sid: str | None = None
+    amr: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceApprovalLogin:
+    """The login session a device was decided from: its tokens carry it as a code's tokens carry theirs."""
+
+    auth_time: datetime
+    amr: tuple[str, ...]
+    #: None when the user denied: a denied device joins no session.
+    sid: str | None
 
 
 class DeviceAuthorizationStore(Protocol):
@@ -115,8 +127,11 @@ class DeviceAuthorizationStore(Protocol):
     async def get_by_device_code(self, device_code_digest: str) -> DeviceAuthorizationRecord | None: ...
     async def get_by_user_code(self, user_code_digest: str) -> DeviceAuthorizationRecord | None: ...
 
-    async def decide(self, authorization_id: int, *, user_id: int, approve: bool, now: datetime) -> bool:
-        """Approve or deny a pending, unexpired authorization for this user; False when it was not pending."""
+    async def decide(
+        self, authorization_id: int, *, user_id: int, approve: bool, now: datetime, login: DeviceApprovalLogin
+    ) -> bool:
+        """Approve or deny a pending, unexpired authorization for this user, keeping how they logged in;
+        False when it was not pending."""
         ...
 
     async def note_poll(

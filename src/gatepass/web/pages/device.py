@@ -97,10 +97,12 @@ async def device_submit(request: Request) -> Response:
     decision = str(form.get("decision") or "")
     if decision not in ("allow", "deny"):
         return await _look_up(request, typed, *session)
-    user = session[1]
+    login, user = session
     try:
-        found = await _find(request, typed, *session)
-        await web(request).device_verification.decide(found, user, approve=decision == "allow", ip=client_ip(request))
+        found = await _find(request, typed, login, user)
+        await web(request).device_verification.decide(
+            found, user, login, approve=decision == "allow", ip=client_ip(request)
+        )
     except SlowDown:
         return _entry_page(request, typed=typed, error=_TOO_MANY, status_code=429)
     except DeviceCodeRefused as refused:

@@ -80,6 +80,8 @@ class DeviceCodeGrant:
             GRANT_DEVICE_CODE,
             record.scopes,
             auth_time=record.auth_time,
+            sid=record.sid,
+            amr=record.amr,
             resource=record.resource,
             with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
             with_id_token=True,
