@@ -11,7 +11,7 @@ async def log_in(page: Any, server: LiveServer, email: str, password: str) -> No
     await page.goto(f"{server.url}/login")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await page.wait_for_url(f"{server.url}/")
 
 

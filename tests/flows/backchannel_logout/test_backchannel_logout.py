@@ -51,7 +51,7 @@ async def test_logging_out_in_chromium_tells_the_app_with_the_sid_of_its_id_toke
         async with page.expect_response(
             lambda r: r.status == 303 and r.headers.get("location", "").startswith(REDIRECT_URI)
         ) as answer:
-            await page.get_by_role("button", name="Log in").click()
+            await page.get_by_role("button", name="Log in", exact=True).click()
         code = parse_qs(urlsplit((await answer.value).headers["location"]).query)["code"][0]
         async with httpx.AsyncClient(timeout=30) as http:
             tokens = await Backchannel(http, server).tokens(client, code, pkce)

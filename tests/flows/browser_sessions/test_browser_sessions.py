@@ -25,7 +25,7 @@ async def _logged_in_page(browser: Any, server: LiveServer, email: str, password
     await page.goto(f"{server.url}/login")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await page.wait_for_url(f"{server.url}/")
     return page
 
