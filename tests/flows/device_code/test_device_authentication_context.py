@@ -50,7 +50,8 @@ async def test_the_device_id_token_names_the_approving_login_and_keeps_it_on_ref
     await page.fill("#email", user["email"])
     await page.fill("#password", user["password"])
     logging_in_from = int(server.clock().timestamp())
-    await page.click("button[type=submit]")
+    # The login form's own button: a shared server may list providers' buttons beside it.
+    await page.click("form[action='/login'] button[type=submit]")
     await page.wait_for_selector("#user_code")
     logged_in_by = int(server.clock().timestamp()) + 1
 
