@@ -5,7 +5,7 @@ once expired, and gone with their client."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from stores_support import Stores, digest
@@ -15,6 +15,7 @@ from gatepass.services.oauth.stores import (
     DEVICE_DENIED,
     DEVICE_PENDING,
     DEVICE_USED,
+    DeviceApprovalLogin,
     DeviceAuthorizationRecord,
     NewDeviceAuthorization,
 )
@@ -35,6 +36,14 @@ async def _start(stores: Stores, client_id: str, *, expires_in_seconds: int = 60
     )
     await stores.device_authorizations.add_device_authorization(started)
     return started
+
+
+#: When the browser session a decision comes from logged in, with a password.
+LOGGED_IN_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _login(*, approve: bool) -> DeviceApprovalLogin:
+    return DeviceApprovalLogin(auth_time=LOGGED_IN_AT, amr=("pwd",), sid="sid-of-the-session" if approve else None)
 
 
 async def _by_device_code(stores: Stores, started: NewDeviceAuthorization) -> DeviceAuthorizationRecord:
@@ -90,19 +99,23 @@ async def test_one_of_many_decisions_wins_and_expired_ones_cannot_be_decided(sto
     now = stores.now
     outcomes = await asyncio.gather(
         *(
-            stores.device_authorizations.decide(found.id, user_id=user.id, approve=index % 2 == 0, now=now)
+            stores.device_authorizations.decide(
+                found.id, user_id=user.id, approve=index % 2 == 0, now=now, login=_login(approve=index % 2 == 0)
+            )
             for index in range(4)
         )
     )
     assert sorted(outcomes) == [False, False, False, True]
     decided = await _by_device_code(stores, started)
     assert decided.status in (DEVICE_APPROVED, DEVICE_DENIED)
-    assert (decided.user_id, decided.auth_time) == (user.id, now)
+    assert (decided.user_id, decided.auth_time) == (user.id, LOGGED_IN_AT)
 
     late = await _start(stores, client.info.client_id, expires_in_seconds=1)
     late_found = await _by_device_code(stores, late)
     after_expiry = stores.now + timedelta(seconds=2)
-    assert not await stores.device_authorizations.decide(late_found.id, user_id=user.id, approve=True, now=after_expiry)
+    assert not await stores.device_authorizations.decide(
+        late_found.id, user_id=user.id, approve=True, now=after_expiry, login=_login(approve=True)
+    )
     assert (await _by_device_code(stores, late)).status == DEVICE_PENDING
 
 
@@ -134,7 +147,12 @@ async def test_an_approved_authorization_is_redeemed_by_one_caller_only(stores: 
     started = await _start(stores, client.info.client_id)
     found = await _by_device_code(stores, started)
     assert not await stores.device_authorizations.redeem(found.id, stores.now)
-    assert await stores.device_authorizations.decide(found.id, user_id=user.id, approve=True, now=stores.now)
+    assert await stores.device_authorizations.decide(
+        found.id, user_id=user.id, approve=True, now=stores.now, login=_login(approve=True)
+    )
+    # The tokens will carry the login the device was approved from, not the moment of approval.
+    approved = await _by_device_code(stores, started)
+    assert (approved.auth_time, approved.amr, approved.sid) == (LOGGED_IN_AT, ("pwd",), "sid-of-the-session")
     outcomes = await asyncio.gather(*(stores.device_authorizations.redeem(found.id, stores.now) for _ in range(4)))
     assert sorted(outcomes) == [False, False, False, True]
     assert (await _by_device_code(stores, started)).status == DEVICE_USED
@@ -144,7 +162,9 @@ async def test_a_denied_authorization_is_never_redeemed(stores: Stores) -> None:
     client, user = await stores.client(), await stores.user()
     started = await _start(stores, client.info.client_id)
     found = await _by_device_code(stores, started)
-    assert await stores.device_authorizations.decide(found.id, user_id=user.id, approve=False, now=stores.now)
+    assert await stores.device_authorizations.decide(
+        found.id, user_id=user.id, approve=False, now=stores.now, login=_login(approve=False)
+    )
     assert not await stores.device_authorizations.redeem(found.id, stores.now)
     assert (await _by_device_code(stores, started)).status == DEVICE_DENIED
 
