@@ -19,6 +19,7 @@ from support.backchannel import SSL_CONTEXT, Backchannel
 from support.browser import AUTHORIZE, catch_callback, code_request, redirect_params
 from support.clock_server import ClockServer
 from support.pkce import Pkce
+from support.server import REDIRECT_URI
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +36,8 @@ async def _authorize(page: Any, server: ClockServer, client: dict[str, Any], **e
     if await page.locator("button[value=allow]").count():
         await page.click("button[value=allow]")
     url = await asyncio.wait_for(callback, timeout=15)
+    # The route answers before the browser has loaded its answer: a navigation started now would cut it short.
+    await page.wait_for_url(REDIRECT_URI + "*")
     return url, pkce
 
 
