@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -156,11 +157,15 @@ async def test_a_device_polling_with_a_proof_gets_a_dpop_token(
         await decide(browser, await open_device_page(browser, codes["user_code"]), "allow")
     server.clock.advance(seconds=codes["interval"])
     key = DpopKey.new("EdDSA")
+    # Proofs made at the server's time: this server's clock has been moved by every test that shares it.
+    server_now = int(time.time() + server.clock.moved_seconds)
     data = {"grant_type": DEVICE_GRANT, "device_code": codes["device_code"]}
-    answer = await token_request(http, server, client, data, proof=key.proof("POST", server.url + TOKEN))
-    assert (answer.status_code, answer.json()["token_type"]) == (200, "DPoP")
+    answer = await token_request(
+        http, server, client, data, proof=key.proof("POST", server.url + TOKEN, iat=server_now)
+    )
+    assert (answer.status_code, answer.json().get("token_type")) == (200, "DPoP"), answer.text
     access = answer.json()["access_token"]
-    proof = key.proof("GET", server.url + "/oauth/userinfo", access_token=access)
+    proof = key.proof("GET", server.url + "/oauth/userinfo", access_token=access, iat=server_now)
     userinfo = await http.get(
         server.url + "/oauth/userinfo", headers={"Authorization": f"DPoP {access}", "DPoP": proof}
     )
