@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 
-import aiosmtplib
-
 from gatepass.config import MailSettings
 from gatepass.logging import UNREDACTED
 from gatepass.services.mail import MailTransport, OutgoingMail
@@ -28,6 +26,9 @@ class SmtpTransport:
         message["From"], message["To"], message["Subject"] = self._sender, mail.to, mail.subject
         message.set_content(mail.text)
         settings = self._settings
+        # Imported at the first mail, not at start-up: 6 MiB per worker that a deployment without SMTP never needs.
+        import aiosmtplib
+
         await aiosmtplib.send(
             message,
             hostname=settings.smtp_host,

@@ -10,26 +10,15 @@ that a login under way with one is told what happened.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import webauthn
-from webauthn.helpers import bytes_to_base64url, parse_client_data_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.parse_authentication_credential_json import parse_authentication_credential_json
-from webauthn.helpers.parse_registration_credential_json import parse_registration_credential_json
-from webauthn.helpers.structs import (
-    AuthenticationCredential,
-    AuthenticatorSelectionCriteria,
-    CredentialDeviceType,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from gatepass.protocol.oidc.authentication_context import AMR_MULTIPLE_FACTORS
 from gatepass.protocol.tokens import token_digest
@@ -38,6 +27,41 @@ from gatepass.services.accounts import AccountError, AccountService
 from gatepass.services.crypto import InstanceKeys
 from gatepass.services.second_factors import SecondFactorService
 from gatepass.services.stores import NewPasskey, PasskeyRecord, PasskeyStore, UserRecord
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import AuthenticationCredential, PublicKeyCredentialDescriptor
+
+
+@functools.cache
+def _lib() -> Any:
+    """py_webauthn, imported at the first ceremony: it costs a worker 16 MiB that most deployments never use."""
+    import webauthn
+    from webauthn.helpers import bytes_to_base64url, parse_client_data_json
+    from webauthn.helpers.exceptions import WebAuthnException
+    from webauthn.helpers.parse_authentication_credential_json import parse_authentication_credential_json
+    from webauthn.helpers.parse_registration_credential_json import parse_registration_credential_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        CredentialDeviceType,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
+    return SimpleNamespace(
+        webauthn=webauthn,
+        bytes_to_base64url=bytes_to_base64url,
+        parse_client_data_json=parse_client_data_json,
+        WebAuthnException=WebAuthnException,
+        parse_authentication_credential_json=parse_authentication_credential_json,
+        parse_registration_credential_json=parse_registration_credential_json,
+        AuthenticatorSelectionCriteria=AuthenticatorSelectionCriteria,
+        CredentialDeviceType=CredentialDeviceType,
+        PublicKeyCredentialDescriptor=PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement=ResidentKeyRequirement,
+        UserVerificationRequirement=UserVerificationRequirement,
+    )
+
 
 #: A ceremony's challenge lives this long: the browser's prompt, and a person finding their key.
 CHALLENGE_SECONDS = 5 * 60
@@ -129,7 +153,7 @@ class PasskeyService:
         return token_digest(self._keys.digest_key, f"passkey-binding:{binding}")
 
     def _challenge_digest(self, challenge: bytes) -> str:
-        return token_digest(self._keys.digest_key, f"passkey-challenge:{bytes_to_base64url(challenge)}")
+        return token_digest(self._keys.digest_key, f"passkey-challenge:{_lib().bytes_to_base64url(challenge)}")
 
     def _user_handle(self, user_id: int) -> bytes:
         """WebAuthn §14.6.1: the user handle carries nothing personal; the same one for each of the user's keys."""
@@ -145,7 +169,7 @@ class PasskeyService:
 
     async def _descriptors(self, user_id: int) -> list[PublicKeyCredentialDescriptor]:
         return [
-            PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(passkey.credential_id))
+            _lib().PublicKeyCredentialDescriptor(id=_lib().webauthn.base64url_to_bytes(passkey.credential_id))
             for passkey in await self._store.list_passkeys(user_id)
         ]
 
@@ -157,43 +181,43 @@ class PasskeyService:
     async def registration_options(self, user: UserRecord, binding: str) -> str:
         """Resident keys preferred (so the passkey can log in without a password), user verification
         preferred (security keys without a PIN still make a second factor), the user's keys excluded."""
-        options = webauthn.generate_registration_options(
+        options = _lib().webauthn.generate_registration_options(
             rp_id=self._rp_id, rp_name=self._rp_id, user_name=user.email, user_display_name=user.email,
             user_id=self._user_handle(user.id), challenge=await self._new_challenge(REGISTER, user.id, binding),
             timeout=CHALLENGE_SECONDS * 1000,
-            authenticator_selection=AuthenticatorSelectionCriteria(
-                resident_key=ResidentKeyRequirement.PREFERRED,
-                user_verification=UserVerificationRequirement.PREFERRED,
+            authenticator_selection=_lib().AuthenticatorSelectionCriteria(
+                resident_key=_lib().ResidentKeyRequirement.PREFERRED,
+                user_verification=_lib().UserVerificationRequirement.PREFERRED,
             ),
             exclude_credentials=await self._descriptors(user.id),
         )  # fmt: skip
-        return webauthn.options_to_json(options)
+        return str(_lib().webauthn.options_to_json(options))
 
     async def register(
         self, user: UserRecord, credential_json: str, name: str, binding: str, *, ip: str | None
     ) -> PasskeyRecord:
         name = " ".join(name.split())[:NAME_MAX_LENGTH] or "Passkey"
         try:
-            credential = parse_registration_credential_json(credential_json)
-            challenge = parse_client_data_json(credential.response.client_data_json).challenge
-        except (WebAuthnException, ValueError, TypeError, KeyError):
+            credential = _lib().parse_registration_credential_json(credential_json)
+            challenge = _lib().parse_client_data_json(credential.response.client_data_json).challenge
+        except (_lib().WebAuthnException, ValueError, TypeError, KeyError):
             raise PasskeyRefused(NOT_VALID, field="passkey") from None
         await self._consume(challenge, binding, REGISTER, user.id, ip=ip)
         try:
-            verified = webauthn.verify_registration_response(
+            verified = _lib().webauthn.verify_registration_response(
                 credential=credential, expected_challenge=challenge, expected_rp_id=self._rp_id,
                 expected_origin=self._origin,
             )  # fmt: skip
-        except WebAuthnException as error:
+        except _lib().WebAuthnException as error:
             await self._audit.record(audit.LOGIN_PASSKEY_FAILED, user_id=user.id, ip=ip, reason="registration")
             raise PasskeyRefused(NOT_VALID, field="passkey") from error
         added = NewPasskey(
             user_id=user.id, credential_digest=_credential_digest(verified.credential_id),
-            credential_id=bytes_to_base64url(verified.credential_id),
-            public_key=bytes_to_base64url(verified.credential_public_key), sign_count=verified.sign_count,
+            credential_id=_lib().bytes_to_base64url(verified.credential_id),
+            public_key=_lib().bytes_to_base64url(verified.credential_public_key), sign_count=verified.sign_count,
             transports=tuple(transport.value for transport in credential.response.transports or ()),
             aaguid=verified.aaguid,
-            is_backup_eligible=verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
+            is_backup_eligible=verified.credential_device_type == _lib().CredentialDeviceType.MULTI_DEVICE,
             is_backed_up=verified.credential_backed_up, name=name,
         )  # fmt: skip
         if not await self._store.add_passkey(added, self._clock()):
@@ -228,18 +252,18 @@ class PasskeyService:
         discoverable ones) and user verification required, since the passkey is then both factors."""
         if user is None:
             challenge = await self._new_challenge(PASSWORDLESS, None, binding)
-            options = webauthn.generate_authentication_options(
+            options = _lib().webauthn.generate_authentication_options(
                 rp_id=self._rp_id, challenge=challenge, timeout=CHALLENGE_SECONDS * 1000,
-                user_verification=UserVerificationRequirement.REQUIRED,
+                user_verification=_lib().UserVerificationRequirement.REQUIRED,
             )  # fmt: skip
         else:
             challenge = await self._new_challenge(SECOND_FACTOR, user.id, binding)
-            options = webauthn.generate_authentication_options(
+            options = _lib().webauthn.generate_authentication_options(
                 rp_id=self._rp_id, challenge=challenge, timeout=CHALLENGE_SECONDS * 1000,
                 allow_credentials=await self._descriptors(user.id),
-                user_verification=UserVerificationRequirement.PREFERRED,
+                user_verification=_lib().UserVerificationRequirement.PREFERRED,
             )  # fmt: skip
-        return webauthn.options_to_json(options)
+        return str(_lib().webauthn.options_to_json(options))
 
     async def authenticate(
         self, credential_json: str, binding: str, *, user: UserRecord | None, ip: str | None
@@ -247,21 +271,22 @@ class PasskeyService:
         """The passkey's answer to a challenge of this browser: for ``user``'s second step, or passwordless
         (``user`` None). Refusals say what happened; each is audited."""
         try:
-            credential = parse_authentication_credential_json(credential_json)
-            challenge = parse_client_data_json(credential.response.client_data_json).challenge
-        except (WebAuthnException, ValueError, TypeError, KeyError):
+            credential = _lib().parse_authentication_credential_json(credential_json)
+            challenge = _lib().parse_client_data_json(credential.response.client_data_json).challenge
+        except (_lib().WebAuthnException, ValueError, TypeError, KeyError):
             raise PasskeyRefused(NOT_VALID, field="passkey") from None
         purpose = PASSWORDLESS if user is None else SECOND_FACTOR
         await self._consume(challenge, binding, purpose, None if user is None else user.id, ip=ip)
         passkey, owner = await self._passkey_of(credential, user, ip)
         try:
             # The counter is checked below, against the stored one, once the signature is known to be good.
-            verified = webauthn.verify_authentication_response(
+            verified = _lib().webauthn.verify_authentication_response(
                 credential=credential, expected_challenge=challenge, expected_rp_id=self._rp_id,
-                expected_origin=self._origin, credential_public_key=webauthn.base64url_to_bytes(passkey.public_key),
+                expected_origin=self._origin,
+                credential_public_key=_lib().webauthn.base64url_to_bytes(passkey.public_key),
                 credential_current_sign_count=0,
             )  # fmt: skip
-        except WebAuthnException:
+        except _lib().WebAuthnException:
             raise await self._refusal("signature", NOT_VALID, owner, ip) from None
         if user is None and not verified.user_verified:
             raise await self._refusal("not_verified", NOT_VERIFIED, owner, ip)
