@@ -1,7 +1,7 @@
 """Many writers at once on one SQLite file (and on PostgreSQL): none waits in SQLite's busy handler, nothing is lost.
 
 Inside a worker, the hot writes (issuance, audit) share group commits on the process's one writer
-thread, and the engine's write transactions take turns on the event loop with BEGIN IMMEDIATE;
+(on its event loop), and the engine's write transactions take turns on the event loop with BEGIN IMMEDIATE;
 between the workers the turn is the lock file's flock. client_credentials tokens issued 64 at a
 time through two workers, until the two have been seen writing at the same time (their CPU time,
 sampled), must each end up stored, active and audited.

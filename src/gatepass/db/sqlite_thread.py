@@ -1,9 +1,11 @@
-"""A thread of the process's own that takes work from a queue in batches: the SQLite writer's and reader's.
+"""A thread of the process's own that takes work from a queue in batches: the SQLite reader's.
 
-Both hand their connection's statements to one thread so that the event loop never waits on SQLite,
-and both take every item waiting at once so that items arriving together share one hop (and, for the
-writer, one commit). The thread starts on first use in each process: a forked worker inherits the
-object but not the thread, and starts its own.
+The reader hands its connection's statements to one thread so that the event loop never waits on a
+read that has to go to the disk, and takes every item waiting at once so that items arriving together
+share one hop. (Writes are different: they are short, all in memory until a commit, and hold the write
+turn while they run, so the writer runs them on the event loop itself: db/sqlite_writer.py.) The thread
+starts on first use in each process: a forked worker inherits the object but not the thread, and starts
+its own.
 """
 
 from __future__ import annotations

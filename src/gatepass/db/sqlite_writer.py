@@ -1,40 +1,57 @@
-"""One writer per process for a SQLite file, with group commit.
+"""One writer per process for a SQLite file, with group commit, on the event loop itself.
 
-SQLite lets one connection write at a time. Through the async driver, every statement of a write
-transaction is a hop to the driver's thread and back to the event loop, and the write lock is held
-across all of those hops while other requests' writers wait. Here the hot writes (token issuance,
-refresh rotation, audit events) are small functions handed to one thread that owns one ``sqlite3``
-connection: it takes every write that is waiting, runs them all in one ``BEGIN IMMEDIATE``
-transaction (each in a savepoint of its own, so one write's failure is its own), commits once, and
-only then answers each request. Under load many requests share one commit; alone, a write costs one
-hop to the thread and back.
+SQLite lets one connection write at a time, and a hot write (token issuance, refresh rotation, an
+audit event) is a few statements worth tens of microseconds. Handing them to a thread of their own
+cost more than the statements: the thread needs the GIL back after every statement while the event
+loop holds it, and it held the write turn all that while, so the other workers waited for nothing.
+Here the writes are small functions queued by the requests of one loop iteration; one callback at
+the end of the iteration runs them all in one ``BEGIN IMMEDIATE`` transaction (each in a savepoint
+of its own, so one write's failure is its own), commits once, and only then answers each request.
+Under load many requests share one commit; the loop is busy only for the statements themselves.
 
 Between processes (workers, the CLI) the turn to write is an exclusive ``flock`` on the lock file
 beside the database, the same one the SQLAlchemy engine's writers take (db/engine.py), so the two
-kinds of writer never meet in SQLite's busy handler.
+kinds of writer never meet in SQLite's busy handler. When another process has the turn, a thread
+waits for it (flock wakes it the moment it is free) and the loop writes as soon as it has it.
+
+Checkpoints (copying the write-ahead log back into the database file, with an fsync) are the one
+slow part of writing; they run on a thread of their own beside the writers, never on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from gatepass.db.sqlite_thread import BatchingThread, answer_all
-
 T = TypeVar("T")
 
-#: Writes taken into one transaction at most: bounds how long the last of them waits for the commit.
+
+#: Writes taken into one transaction at most: bounds how long the loop is busy with one commit.
 MAX_WRITES_PER_COMMIT = 256
+#: How soon a loop tries again when another loop of this process (tests run several) is committing.
+OTHER_LOOP_RETRY_SECONDS = 0.001
+#: The checkpointer waits this long after a commit, so that one checkpoint copies many commits' pages.
+CHECKPOINT_DELAY_SECONDS = 0.25
+#: Pages in the write-ahead log past which the committing writer checkpoints itself: only if the
+#: checkpointer thread cannot keep up (SQLite's own default is 1,000; the checkpointer runs well before).
+WAL_PAGES_BACKSTOP = 8_000
+#: Pages in the log past which the checkpointer finishes with the write turn held, so the log starts again.
+RESTART_LOG_AFTER_PAGES = 1_000
+#: Checkpoint passes beside the writers, each copying what the writers added during the one before.
+CONCURRENT_CHECKPOINT_PASSES = 3
+#: Pages left after which the checkpoint is finished with the turn held.
+PAGES_LEFT_FOR_THE_TURN = 256
 
 
 def sqlite_time(value: datetime | None) -> str | None:
@@ -51,21 +68,19 @@ def sqlite_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Write(Generic[T]):
     work: Callable[[sqlite3.Connection], T]
-    loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
     changes: frozenset[str]
-    outcome: tuple[T | None, BaseException | None] = field(default=(None, None))
 
 
-class SqliteWriter(BatchingThread[_Write[Any]]):
+class SqliteWriter:
     """The process's one writer to a SQLite file; ``await write(fn)`` runs ``fn(connection)`` in a group commit.
 
-    ``fn`` runs on the writer's thread inside the open transaction and must only execute statements on
-    the connection it is given (no awaiting, no other I/O). What it returns is the awaited result; what
-    it raises is raised to its caller alone. ``changes`` names the read-cache groups the write changes:
+    ``fn`` runs on the event loop inside the open transaction and must only execute statements on the
+    connection it is given (no awaiting, no other I/O). What it returns is the awaited result; what it
+    raises is raised to its caller alone. ``changes`` names the read-cache groups the write changes:
     they are announced (``on_change``) after the commit, before the writer is answered.
     """
 
@@ -76,92 +91,270 @@ class SqliteWriter(BatchingThread[_Write[Any]]):
         busy_timeout_seconds: float,
         on_change: Callable[[frozenset[str]], None] | None = None,
     ) -> None:
-        super().__init__(
-            name="gatepass-sqlite-writer",
-            max_batch=MAX_WRITES_PER_COMMIT,
-            stop_timeout_seconds=busy_timeout_seconds + 5,
-        )
         self._path = path
         self._busy_timeout_seconds = busy_timeout_seconds
         self.on_change = on_change
-        self._connection: sqlite3.Connection | None = None
-        self._lock_fd: int | None = None
         #: Transactions committed, and writes they held: their ratio is how many requests share a commit.
         self.commits = 0
         self.writes = 0
+        self._start_fresh()
+
+    def _start_fresh(self) -> None:
+        """What belongs to this process alone: after a fork the child starts here, the parent's left alone."""
+        self._pid = os.getpid()
+        self._connection: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
+        self._queue_fd: int | None = None
+        self._queue_probe_fd: int | None = None
+        #: One loop at a time on the connection (a server has one loop; tests may run more).
+        self._turn_of_loops = threading.Lock()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Write[Any]]] = {}
+        self._waiting_loops: set[asyncio.AbstractEventLoop] = set()
+        self._turn_waiter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="gatepass-sqlite-turn")
+        self._checkpointer = _Checkpointer(self._path)
 
     async def write(self, work: Callable[[sqlite3.Connection], T], *, changes: frozenset[str] = frozenset()) -> T:
+        if self._pid != os.getpid():
+            self._start_fresh()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._submit(_Write(work, loop, future, changes))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            # At the end of this loop iteration: the writes of every request that gets this far meanwhile join.
+            loop.call_soon(self._flush, loop)
+        pending.append(_Write(work, future, changes))
         return await future
 
     def close(self) -> None:
-        """Finish the writes already queued, then stop the thread (a later write starts it again)."""
-        self._stop()
+        """Close the connection and the lock file (a later write opens them again); callable from any thread."""
+        with self._turn_of_loops:
+            self._close_files()
+        self._checkpointer.stop()
 
-    def _handle(self, batch: list[_Write[Any]]) -> None:
-        if self._connection is None or self._lock_fd is None:
-            try:
-                self._connection = self._connect()
-                self._lock_fd = os.open(f"{self._path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            except Exception as error:
-                # No file, no directory, no permission: each caller is told; the next batch tries again.
-                self._finish()
-                fault = _as_dbapi_error(error, "connect")
-                answer_all((write.loop, write.future, None, fault) for write in batch)
-                return
-        self._commit(self._connection, self._lock_fd, batch)
-
-    def _forget_parent(self) -> None:
-        self._connection, self._lock_fd = None, None
-
-    def _finish(self) -> None:
+    def _close_files(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for fd in (self._lock_fd, self._queue_fd, self._queue_probe_fd):
+            if fd is not None:
+                os.close(fd)
+        self._lock_fd = self._queue_fd = self._queue_probe_fd = None
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: the module opens no transaction of its own; this thread says BEGIN IMMEDIATE.
-        connection = sqlite3.connect(
-            self._path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_seconds
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop in self._waiting_loops or not self._pending.get(loop):
+            return
+        if not self._turn_of_loops.acquire(blocking=False):
+            loop.call_later(OTHER_LOOP_RETRY_SECONDS, self._flush, loop)
+            return
+        try:
+            lock_fd = self._open()
+        except Exception as error:
+            # No file, no directory, no permission: each caller is told; the next write tries again.
+            self._close_files()
+            self._turn_of_loops.release()
+            _fail_all(self._pending.pop(loop, []), _as_dbapi_error(error, "connect"))
+            return
+        try:
+            if self._others_are_waiting():
+                raise BlockingIOError
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Another process is writing, or waits to: queue for the turn off the loop, keeping the loops' turn.
+            self._waiting_loops.add(loop)
+            waited = loop.run_in_executor(self._turn_waiter, self._wait_for_turn, lock_fd)
+            deadline = loop.call_later(self._busy_timeout_seconds, self._give_up_waiting, loop)
+            waited.add_done_callback(lambda done: self._on_turn(loop, done, deadline))
+            return
+        self._commit_all(loop)
+
+    def _others_are_waiting(self) -> bool:
+        """Whether a writer of another process announced that it waits for the turn.
+
+        Without this, the process that just wrote could take the turn again at once, before the waiter
+        the kernel woke runs, and a busy worker would keep the other one waiting for tens of milliseconds.
+        """
+        assert self._queue_probe_fd is not None
+        try:
+            fcntl.flock(self._queue_probe_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._queue_probe_fd, fcntl.LOCK_UN)
+        return False
+
+    def _wait_for_turn(self, lock_fd: int) -> None:
+        """On the waiter thread: announce the wait (a shared lock on the queue file), then wait for the turn."""
+        assert self._queue_fd is not None
+        fcntl.flock(self._queue_fd, fcntl.LOCK_SH)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+
+    def _on_turn(
+        self, loop: asyncio.AbstractEventLoop, waited: asyncio.Future[None], deadline: asyncio.TimerHandle
+    ) -> None:
+        deadline.cancel()
+        self._waiting_loops.discard(loop)
+        fault = OperationalError("flock", None, sqlite3.OperationalError("the write turn was not taken"))
+        if waited.cancelled() or waited.exception() is not None:
+            self._turn_of_loops.release()
+            _fail_all(self._pending.pop(loop, []), fault)
+            return
+        self._commit_all(loop)
+
+    def _give_up_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The thread cannot be stopped: the writes waiting now are refused; when the turn comes, it serves
+        # the writes queued by then (or is given straight back).
+        _fail_all(
+            self._pending.pop(loop, []),
+            OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")),
         )
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        return connection
 
-    def _commit(self, connection: sqlite3.Connection, lock_fd: int, batch: list[_Write[Any]]) -> None:
+    def _commit_all(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Holding both turns: commit what this loop has queued, MAX_WRITES_PER_COMMIT at most per transaction."""
+        assert self._connection is not None and self._lock_fd is not None
+        try:
+            pending = self._pending.pop(loop, [])
+            while pending:
+                batch, pending = pending[:MAX_WRITES_PER_COMMIT], pending[MAX_WRITES_PER_COMMIT:]
+                self._commit(self._connection, batch)
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._turn_of_loops.release()
+
+    def _open(self) -> int:
+        if self._connection is None:
+            # isolation_level=None: the module opens no transaction of its own; this writer says BEGIN IMMEDIATE.
+            connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_seconds
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            # The savepoints' journals in memory, not in a temporary file opened and removed per transaction.
+            connection.execute("PRAGMA temp_store=MEMORY")
+            connection.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_BACKSTOP}")
+            self._connection = connection
+        if self._lock_fd is None:
+            self._lock_fd = os.open(f"{self._path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            # Two descriptions of the queue file: one to announce this process's wait, one to see others'.
+            self._queue_fd = os.open(f"{self._path}-writer.queue", os.O_RDWR | os.O_CREAT, 0o600)
+            self._queue_probe_fd = os.open(f"{self._path}-writer.queue", os.O_RDWR | os.O_CREAT, 0o600)
+        return self._lock_fd
+
+    def _commit(self, connection: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
         changes: frozenset[str] = frozenset()
         try:
-            with _turn(lock_fd):
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    for write in batch:
-                        write.outcome = _run_in_savepoint(connection, write.work)
-                        if write.outcome[1] is None:
-                            changes |= write.changes
-                    connection.execute("COMMIT")
-                    self.commits += 1
-                    self.writes += len(batch)
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for write in batch:
+                    outcome = _run_in_savepoint(connection, write.work)
+                    outcomes.append(outcome)
+                    if outcome[1] is None:
+                        changes |= write.changes
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
         except Exception as error:
             # The transaction did not commit: no write of the batch happened, and each caller is told so.
-            fault = _as_dbapi_error(error, "COMMIT")
-            for write in batch:
-                write.outcome = (None, fault)
-            changes = frozenset()
-        # A loop that closed meanwhile (shutdown) has nobody left to answer.
-        with contextlib.suppress(RuntimeError):
-            if changes and self.on_change is not None:
-                batch[0].loop.call_soon_threadsafe(self.on_change, changes)
-        answer_all((write.loop, write.future, *write.outcome) for write in batch)
+            _fail_all(batch, _as_dbapi_error(error, "COMMIT"))
+            return
+        self.commits += 1
+        self.writes += len(batch)
+        self._checkpointer.poke()
+        if changes and self.on_change is not None:
+            self.on_change(changes)
+        for write, (value, refusal) in zip(batch, outcomes, strict=True):
+            if write.future.cancelled():
+                continue
+            if refusal is not None:
+                write.future.set_exception(refusal)
+            else:
+                write.future.set_result(value)
+
+
+class _Checkpointer:
+    """Copies committed pages from the write-ahead log into the database file, on a thread of its own.
+
+    PASSIVE checkpoints copy pages beside the writers of every process (another process's checkpoint
+    running at the same time makes one a no-op). The log starts again from its beginning only once it
+    was copied whole, which writers adding pages all the time rarely allow: so when it has grown, the
+    last few pages are copied with the write turn (the lock file) held, as a writer holds it. The
+    loops go on serving meanwhile; only writes wait, for that short copy.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def poke(self) -> None:
+        self._wanted.set()
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._stopping = False
+                    self._thread = threading.Thread(target=self._serve, name="gatepass-sqlite-checkpoint", daemon=True)
+                    self._thread.start()
+
+    def stop(self) -> None:
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+            self._stopping = True
+        if thread is not None:
+            self._wanted.set()
+            thread.join(timeout=30)
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection) -> tuple[int, int]:
+        """A PASSIVE checkpoint: the pages in the log, and how many of them are not copied yet."""
+        try:
+            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:
+            return 0, 0
+        if row is None or row[1] < 0:
+            return 0, 0
+        return int(row[1]), int(row[1]) - int(row[2])
+
+    def _serve(self) -> None:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        lock_fd = os.open(f"{self._path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                self._wanted.wait()
+                if self._stopping:
+                    return
+                self._wanted.clear()
+                threading.Event().wait(CHECKPOINT_DELAY_SECONDS)
+                # Beside the writers first: most pages are copied (and synced) while writes go on.
+                log_pages, left = self._checkpoint(connection)
+                for _ in range(CONCURRENT_CHECKPOINT_PASSES - 1):
+                    if left <= PAGES_LEFT_FOR_THE_TURN:
+                        break
+                    log_pages, left = self._checkpoint(connection)
+                if log_pages >= RESTART_LOG_AFTER_PAGES:
+                    # Then what the writers added meanwhile, with the turn held: with the log copied whole,
+                    # the next write starts it again from the beginning, so it stays small.
+                    fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                    try:
+                        self._checkpoint(connection)
+                    finally:
+                        fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        finally:
+            connection.close()
+            os.close(lock_fd)
+
+
+def _fail_all(batch: list[_Write[Any]], error: BaseException) -> None:
+    for write in batch:
+        if not write.future.done():
+            write.future.set_exception(error)
 
 
 def _run_in_savepoint(
@@ -181,19 +374,10 @@ def _run_in_savepoint(
     return value, None
 
 
-def _as_dbapi_error(error: Exception, statement: str) -> Exception:
+def _as_dbapi_error(error: BaseException, statement: str) -> BaseException:
     """The driver's error as SQLAlchemy raises it, so callers handle both kinds of writer's faults alike."""
-    if isinstance(error, DBAPIError):
+    if isinstance(error, DBAPIError) or not isinstance(error, Exception):
         return error
     if isinstance(error, sqlite3.IntegrityError):
         return IntegrityError(statement, None, error)
     return OperationalError(statement, None, error)
-
-
-@contextlib.contextmanager
-def _turn(lock_fd: int) -> Iterator[None]:
-    fcntl.flock(lock_fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(lock_fd, fcntl.LOCK_UN)
