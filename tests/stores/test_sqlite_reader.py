@@ -1,4 +1,4 @@
-"""The SQLite reader thread: it sees every commit of the writer, answers reads that arrive together, and
+"""The SQLite reader: it sees every commit of the writer, answers reads that arrive together, and
 turns a fault into an error of its own caller."""
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ class Database:
     """One database as the stores reach it: the engine, its session factory, on a SQLite file the
     process's group-commit writer (db/sqlite_writer.py), and where the hot statements run past
     SQLAlchemy: the worker's asyncpg or aiomysql connections on PostgreSQL and MariaDB
-    (db/driver.py), the reader thread on a SQLite file (db/sqlite_reader.py)."""
+    (db/driver.py), the reader on a SQLite file (db/sqlite_reader.py)."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]

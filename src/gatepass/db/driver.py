@@ -9,7 +9,7 @@ column types' own bind and result processors applied, so it reads exactly what t
 path reads. asyncpg prepares each statement once per connection and keeps it; both run it outside
 any transaction: one round trip.
 
-On a SQLite file the same statements run on the process's reader thread (db/sqlite_reader.py),
+On a SQLite file the same statements run on the loop's own reader connection (db/sqlite_reader.py),
 and its hot writes have a writer of their own (db/sqlite_writer.py).
 """
 
@@ -36,7 +36,7 @@ COMMAND_TIMEOUT_SECONDS = 15
 
 
 class DriverConnections:
-    """Where a DriverStatement runs: a DriverPool, or the SQLite reader thread (reads only).
+    """Where a DriverStatement runs: a DriverPool, or the SQLite reader (reads only).
 
     Subclasses run one statement in ``_read`` (``method``: fetchrow, fetch or execute, as asyncpg names them).
     """

@@ -419,7 +419,7 @@ def create_sqlite_writer(engine: AsyncEngine) -> SqliteWriter | None:
 
 
 def create_sqlite_reader(engine: AsyncEngine) -> SqliteReader | None:
-    """The process's reader thread for the hot reads of a SQLite file (db/sqlite_reader.py); None otherwise."""
+    """The process's reader for the hot reads of a SQLite file (db/sqlite_reader.py); None otherwise."""
     path = _sqlite_file(engine.url)
     if path is None:
         return None
