@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from stores_support import Stores, digest
 
-from gatepass.services.stores import AuditRecord, NewCode, NewGrant
+from gatepass.services.stores import AuditRecord, GrantRefresh, NewCode, NewGrant
 
 
 def _grant(client_id: str, user_id: int | None, now: datetime, *, code_id: int | None = None) -> NewGrant:
@@ -23,6 +23,34 @@ def _grant(client_id: str, user_id: int | None, now: datetime, *, code_id: int |
         auth_time=now if user_id is not None else None,
         created_at=now,
         expires_at=now + timedelta(days=30),
+    )
+
+
+def _refresh(
+    grant_id: int,
+    refresh_id: int,
+    client_id: str,
+    user_id: int,
+    now: datetime,
+    *,
+    access_digest: str | None = None,
+    access_dpop_jkt: str | None = None,
+    audited: bool = False,
+) -> GrantRefresh:
+    """A refresh of the grant with a new access token (good for an hour), and its audit event when ``audited``."""
+    event = AuditRecord(now, "token_refreshed", user_id, client_id, None, {"scope": "openid"}) if audited else None
+    return GrantRefresh(
+        grant_id=grant_id,
+        refresh_id=refresh_id,
+        client_id=client_id,
+        user_id=user_id,
+        scopes=("openid",),
+        resource=None,
+        access_digest=access_digest or digest(),
+        access_expires_at=now + timedelta(hours=1),
+        now=now,
+        access_dpop_jkt=access_dpop_jkt,
+        audit_event=event,
     )
 
 
@@ -113,18 +141,10 @@ async def test_a_refresh_token_rotates_once_and_supersedes_the_access_tokens_bef
     assert family is not None
 
     async def rotate(new_access: str, new_refresh: str) -> bool:
-        return await stores.tokens.rotate_refresh(
-            grant_id=grant_id,
-            refresh_id=family.refresh_id,
-            client_id=client.info.client_id,
-            user_id=user.id,
-            scopes=("openid",),
-            resource=None,
-            access_digest=new_access,
-            access_expires_at=now + timedelta(hours=2),
-            new_refresh_digest=new_refresh,
-            now=now,
+        refresh_of_grant = _refresh(
+            grant_id, family.refresh_id, client.info.client_id, user.id, now, access_digest=new_access, audited=True
         )
+        return await stores.tokens.rotate_refresh(refresh_of_grant, new_refresh)
 
     winners = [(digest(), digest()) for _ in range(3)]
     outcomes = await asyncio.gather(*(rotate(access, new_refresh) for access, new_refresh in winners))
@@ -138,6 +158,9 @@ async def test_a_refresh_token_rotates_once_and_supersedes_the_access_tokens_bef
     assert fresh is not None and (fresh.scopes, fresh.revoked_at) == (("openid",), None)
     superseded = await stores.tokens.get_access_token(old_access)
     assert superseded is not None and superseded.revoked_at == now
+    # The winner's audit event only: the losers wrote nothing.
+    events = await stores.audit.list_events(client_id=client.info.client_id)
+    assert [(event.event, event.user_id) for event in events] == [("token_refreshed", user.id)]
     for loser_access, loser_refresh in winners:
         if loser_access != access:
             assert await stores.tokens.get_access_token(loser_access) is None
@@ -272,20 +295,12 @@ async def test_a_revoked_refresh_token_reads_back_revoked_and_does_not_rotate(st
     revoked = await stores.tokens.get_refresh_token(refresh)
     assert revoked is not None and revoked.revoked_at == now
     new_access = digest()
-    rotated = await stores.tokens.rotate_refresh(
-        grant_id=grant_id,
-        refresh_id=family.refresh_id,
-        client_id=client.info.client_id,
-        user_id=user.id,
-        scopes=("openid",),
-        resource=None,
-        access_digest=new_access,
-        access_expires_at=now + timedelta(hours=1),
-        new_refresh_digest=digest(),
-        now=now,
+    refresh_of_grant = _refresh(
+        grant_id, family.refresh_id, client.info.client_id, user.id, now, access_digest=new_access, audited=True
     )
-    assert rotated is False
+    assert await stores.tokens.rotate_refresh(refresh_of_grant, digest()) is False
     assert await stores.tokens.get_access_token(new_access) is None
+    assert await stores.audit.list_events(client_id=client.info.client_id) == []
 
 
 async def test_revoking_the_grants_of_a_code_revokes_only_those(stores: Stores) -> None:
@@ -500,20 +515,22 @@ async def _add_access(
 ) -> str:
     """A new access token on the grant, its refresh token kept; its digest when written, '' when refused."""
     access = digest()
-    added = await stores.tokens.add_access_token_to_grant(
-        grant_id=grant_id,
-        refresh_id=refresh_id,
-        client_id=client_id,
-        user_id=user_id,
-        scopes=("openid",),
-        resource=None,
+    events_before = len(await stores.audit.list_events(client_id=client_id))
+    refresh = _refresh(
+        grant_id,
+        refresh_id,
+        client_id,
+        user_id,
+        at,
         access_digest=access,
-        access_expires_at=at + timedelta(hours=1),
-        now=at,
         access_dpop_jkt="jkt-of-the-key",
+        audited=True,
     )
+    added = await stores.tokens.add_access_token_to_grant(refresh)
+    events_after = len(await stores.audit.list_events(client_id=client_id))
     if not added:
         assert await stores.tokens.get_access_token(access) is None, "a refused addition writes nothing"
+        assert events_after == events_before, "a refused addition writes no audit event"
         return ""
     return access
 
@@ -534,6 +551,8 @@ async def test_access_tokens_added_to_a_live_grant_keep_its_refresh_token_and_di
         *(_add_access(stores, grant_id, family.refresh_id, client_id, user.id, later) for _ in range(3))
     )
     assert all(added) and len(set(added)) == 3
+    refreshed = await stores.audit.list_events(client_id=client_id)
+    assert [event.event for event in refreshed] == ["token_refreshed"] * 3, "each token with its audit event"
     for access in added:
         token = await stores.tokens.get_access_token(access)
         assert token is not None
@@ -570,16 +589,5 @@ async def test_no_access_token_is_added_to_an_expired_grant_or_beside_a_rotated_
     assert family is not None
     expired_at = now + timedelta(days=30)
     assert await _add_access(stores, grant_id, family.refresh_id, client_id, user.id, expired_at) == ""
-    assert await stores.tokens.rotate_refresh(
-        grant_id=grant_id,
-        refresh_id=family.refresh_id,
-        client_id=client_id,
-        user_id=user.id,
-        scopes=("openid",),
-        resource=None,
-        access_digest=digest(),
-        access_expires_at=now + timedelta(hours=1),
-        new_refresh_digest=digest(),
-        now=now,
-    )
+    assert await stores.tokens.rotate_refresh(_refresh(grant_id, family.refresh_id, client_id, user.id, now), digest())
     assert await _add_access(stores, grant_id, family.refresh_id, client_id, user.id, now) == ""

@@ -17,7 +17,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from gatepass.services.stores import AuditRecord, NewGrant
+from gatepass.services.stores import AuditRecord, GrantRefresh, NewGrant
 
 Script = tuple[str, list[Any]]
 
@@ -113,115 +113,82 @@ def issue_grant(
     return " ".join(parts), values
 
 
-def rotate_refresh(
-    *,
-    grant_id: int,
-    refresh_id: int,
-    client_id: str,
-    user_id: int | None,
-    scopes: tuple[str, ...],
-    resource: str | None,
-    access_digest: str,
-    access_expires_at: datetime,
-    new_refresh_digest: str,
-    now: datetime,
-    access_dpop_jkt: str | None = None,
-    refresh_dpop_jkt: str | None = None,
-) -> Script:
+def rotate_refresh(refresh: GrantRefresh, new_refresh_digest: str, refresh_dpop_jkt: str | None) -> Script:
     """rotate_refresh as one script; its one row holds 1 when this request retired the refresh token, else 0.
 
-    The access tokens issued before this refresh are superseded, as on the other databases.
+    The access tokens issued before this refresh are superseded, as on the other databases; the audit event
+    is written only with the new tokens.
     """
-    at = mariadb_time(now)
+    at = mariadb_time(refresh.now)
     rotated = {"grant_id": "%s", "condition": "@gatepass_rotated = 1"}
-    script = " ".join(
-        (
-            "START TRANSACTION;",
-            "UPDATE refresh_tokens SET rotated_at = %s WHERE id = %s AND rotated_at IS NULL AND revoked_at IS NULL;",
-            "SET @gatepass_rotated = ROW_COUNT();",
-            "UPDATE access_tokens SET revoked_at = %s WHERE grant_id = %s AND revoked_at IS NULL"
-            " AND @gatepass_rotated = 1;",
-            _INSERT_ACCESS_IF.format(**rotated),
-            _INSERT_REFRESH_IF.format(**rotated),
-            "UPDATE token_grants SET last_used_at = %s WHERE id = %s AND @gatepass_rotated = 1;",
-            "COMMIT;",
-            "SELECT @gatepass_rotated;",
-        )
-    )
+    parts = [
+        "START TRANSACTION;",
+        "UPDATE refresh_tokens SET rotated_at = %s WHERE id = %s AND rotated_at IS NULL AND revoked_at IS NULL;",
+        "SET @gatepass_rotated = ROW_COUNT();",
+        "UPDATE access_tokens SET revoked_at = %s WHERE grant_id = %s AND revoked_at IS NULL"
+        " AND @gatepass_rotated = 1;",
+        _INSERT_ACCESS_IF.format(**rotated),
+        _INSERT_REFRESH_IF.format(**rotated),
+        "UPDATE token_grants SET last_used_at = %s WHERE id = %s AND @gatepass_rotated = 1;",
+    ]
     values = [
         at,
-        refresh_id,
+        refresh.refresh_id,
         at,
-        grant_id,
-        access_digest,
-        grant_id,
-        client_id,
-        user_id,
-        _json(list(scopes)),
-        resource,
-        at,
-        mariadb_time(access_expires_at),
-        access_dpop_jkt,
+        refresh.grant_id,
+        *_access_of(refresh),
         new_refresh_digest,
-        grant_id,
+        refresh.grant_id,
         at,
         refresh_dpop_jkt,
         at,
-        grant_id,
+        refresh.grant_id,
     ]
-    return script, values
+    if refresh.audit_event is not None:
+        parts.append(_INSERT_AUDIT_IF.format(condition=rotated["condition"]))
+        values += _audit(refresh.audit_event)
+    parts += ["COMMIT;", "SELECT @gatepass_rotated;"]
+    return " ".join(parts), values
 
 
-def add_access_token_to_grant(
-    *,
-    grant_id: int,
-    refresh_id: int,
-    client_id: str,
-    user_id: int | None,
-    scopes: tuple[str, ...],
-    resource: str | None,
-    access_digest: str,
-    access_expires_at: datetime,
-    now: datetime,
-    access_dpop_jkt: str | None = None,
-) -> Script:
+def add_access_token_to_grant(refresh: GrantRefresh) -> Script:
     """add_access_token_to_grant as one script; its one row holds 1 when the grant and its refresh token were
-    live and the access token was written, else 0.
+    live and the access token (and the audit event) was written, else 0.
 
     The grant's row is locked first (revocation changes it first): a revocation either went before, and the
     grant reads revoked here, or waits for this commit and then finds the new access token to revoke. A
     locking read, not an UPDATE's ROW_COUNT(), which counts changed rows only and would miss a grant whose
     last use already reads ``now``.
     """
-    at = mariadb_time(now)
+    at = mariadb_time(refresh.now)
     live = {"grant_id": "%s", "condition": "@gatepass_live = 1"}
-    script = " ".join(
-        (
-            "START TRANSACTION;",
-            "SELECT COUNT(*) INTO @gatepass_live FROM token_grants JOIN refresh_tokens"
-            " ON refresh_tokens.grant_id = token_grants.id WHERE token_grants.id = %s AND refresh_tokens.id = %s"
-            " AND token_grants.revoked_at IS NULL AND token_grants.expires_at > %s"
-            " AND refresh_tokens.rotated_at IS NULL AND refresh_tokens.revoked_at IS NULL FOR UPDATE;",
-            _INSERT_ACCESS_IF.format(**live),
-            "UPDATE token_grants SET last_used_at = %s WHERE id = %s AND @gatepass_live = 1;",
-            "COMMIT;",
-            "SELECT @gatepass_live;",
-        )
-    )
-    values = [
-        grant_id,
-        refresh_id,
-        at,
-        access_digest,
-        grant_id,
-        client_id,
-        user_id,
-        _json(list(scopes)),
-        resource,
-        at,
-        mariadb_time(access_expires_at),
-        access_dpop_jkt,
-        at,
-        grant_id,
+    parts = [
+        "START TRANSACTION;",
+        "SELECT COUNT(*) INTO @gatepass_live FROM token_grants JOIN refresh_tokens"
+        " ON refresh_tokens.grant_id = token_grants.id WHERE token_grants.id = %s AND refresh_tokens.id = %s"
+        " AND token_grants.revoked_at IS NULL AND token_grants.expires_at > %s"
+        " AND refresh_tokens.rotated_at IS NULL AND refresh_tokens.revoked_at IS NULL FOR UPDATE;",
+        _INSERT_ACCESS_IF.format(**live),
+        "UPDATE token_grants SET last_used_at = %s WHERE id = %s AND @gatepass_live = 1;",
     ]
-    return script, values
+    values = [refresh.grant_id, refresh.refresh_id, at, *_access_of(refresh), at, refresh.grant_id]
+    if refresh.audit_event is not None:
+        parts.append(_INSERT_AUDIT_IF.format(condition=live["condition"]))
+        values += _audit(refresh.audit_event)
+    parts += ["COMMIT;", "SELECT @gatepass_live;"]
+    return " ".join(parts), values
+
+
+def _access_of(refresh: GrantRefresh) -> list[Any]:
+    """The new access token's values for _INSERT_ACCESS_IF, in its order (the grant id second, for ``{grant_id}``)."""
+    return [
+        refresh.access_digest,
+        refresh.grant_id,
+        refresh.client_id,
+        refresh.user_id,
+        _json(list(refresh.scopes)),
+        refresh.resource,
+        mariadb_time(refresh.now),
+        mariadb_time(refresh.access_expires_at),
+        refresh.access_dpop_jkt,
+    ]

@@ -11,9 +11,10 @@ import json
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from gatepass.db.sqlite_writer import sqlite_json, sqlite_time
-from gatepass.services.stores import AuditRecord, NewGrant
+from gatepass.services.stores import AuditRecord, GrantRefresh, NewGrant
 
 _CONSUME_CODE = "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL"
 _INSERT_GRANT = (
@@ -97,66 +98,63 @@ def issue_grant(
 
 
 def rotate_refresh(
-    *,
-    grant_id: int,
-    refresh_id: int,
-    client_id: str,
-    user_id: int | None,
-    scopes: tuple[str, ...],
-    resource: str | None,
-    access_digest: str,
-    access_expires_at: datetime,
-    new_refresh_digest: str,
-    now: datetime,
-    access_dpop_jkt: str | None = None,
-    refresh_dpop_jkt: str | None = None,
+    refresh: GrantRefresh, new_refresh_digest: str, refresh_dpop_jkt: str | None
 ) -> Callable[[sqlite3.Connection], bool]:
-    """Retire one refresh token and issue its successors; False when it was retired or revoked already.
+    """Retire one refresh token and issue its successors, with the audit event; False (and nothing written)
+    when it was retired or revoked already.
 
     The access tokens issued before this refresh are superseded, as on the other databases.
     """
-    at = sqlite_time(now)
-    access = (access_digest, grant_id, client_id, user_id, sqlite_json(list(scopes)), resource, at)
-    access_expires = sqlite_time(access_expires_at)
+    at = sqlite_time(refresh.now)
+    insert_access = _access_of(refresh)
+    write_audit_event = add_audit_event(refresh.audit_event) if refresh.audit_event is not None else None
 
     def work(connection: sqlite3.Connection) -> bool:
-        if connection.execute(_RETIRE_REFRESH, (at, refresh_id)).rowcount != 1:
+        if connection.execute(_RETIRE_REFRESH, (at, refresh.refresh_id)).rowcount != 1:
             return False
-        connection.execute(_REVOKE_GRANT_ACCESS, (at, grant_id))
-        connection.execute(_INSERT_ACCESS, (*access, access_expires, access_dpop_jkt))
-        connection.execute(_INSERT_REFRESH, (new_refresh_digest, grant_id, at, refresh_dpop_jkt))
-        connection.execute(_NOTE_GRANT_USE, (at, grant_id))
+        connection.execute(_REVOKE_GRANT_ACCESS, (at, refresh.grant_id))
+        connection.execute(_INSERT_ACCESS, insert_access)
+        connection.execute(_INSERT_REFRESH, (new_refresh_digest, refresh.grant_id, at, refresh_dpop_jkt))
+        connection.execute(_NOTE_GRANT_USE, (at, refresh.grant_id))
+        if write_audit_event is not None:
+            write_audit_event(connection)
         return True
 
     return work
 
 
-def add_access_token_to_grant(
-    *,
-    grant_id: int,
-    refresh_id: int,
-    client_id: str,
-    user_id: int | None,
-    scopes: tuple[str, ...],
-    resource: str | None,
-    access_digest: str,
-    access_expires_at: datetime,
-    now: datetime,
-    access_dpop_jkt: str | None = None,
-) -> Callable[[sqlite3.Connection], bool]:
-    """A new access token on a live grant whose refresh token is kept; False when the grant or that refresh
-    token was revoked, retired or expired (and then nothing is written). Earlier access tokens stay valid."""
-    at = sqlite_time(now)
-    access = (access_digest, grant_id, client_id, user_id, sqlite_json(list(scopes)), resource, at)
-    access_expires = sqlite_time(access_expires_at)
+def add_access_token_to_grant(refresh: GrantRefresh) -> Callable[[sqlite3.Connection], bool]:
+    """A new access token on a live grant whose refresh token is kept, with the audit event; False when the
+    grant or that refresh token was revoked, retired or expired (and then nothing is written). Earlier access
+    tokens stay valid."""
+    at = sqlite_time(refresh.now)
+    insert_access = _access_of(refresh)
+    write_audit_event = add_audit_event(refresh.audit_event) if refresh.audit_event is not None else None
 
     def work(connection: sqlite3.Connection) -> bool:
-        if connection.execute(_NOTE_LIVE_GRANT_USE, (at, grant_id, at, refresh_id)).rowcount != 1:
+        if connection.execute(_NOTE_LIVE_GRANT_USE, (at, refresh.grant_id, at, refresh.refresh_id)).rowcount != 1:
             return False
-        connection.execute(_INSERT_ACCESS, (*access, access_expires, access_dpop_jkt))
+        connection.execute(_INSERT_ACCESS, insert_access)
+        if write_audit_event is not None:
+            write_audit_event(connection)
         return True
 
     return work
+
+
+def _access_of(refresh: GrantRefresh) -> tuple[Any, ...]:
+    """The new access token's row, in _INSERT_ACCESS's order."""
+    return (
+        refresh.access_digest,
+        refresh.grant_id,
+        refresh.client_id,
+        refresh.user_id,
+        sqlite_json(list(refresh.scopes)),
+        refresh.resource,
+        sqlite_time(refresh.now),
+        sqlite_time(refresh.access_expires_at),
+        refresh.access_dpop_jkt,
+    )
 
 
 def add_audit_event(event: AuditRecord) -> Callable[[sqlite3.Connection], None]:

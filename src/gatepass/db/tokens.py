@@ -19,7 +19,7 @@ from gatepass.db.base import StoreBase, single_statement
 from gatepass.db.driver import DriverPool, DriverStatement
 from gatepass.db.tables import AccessToken, AuditEvent, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
 from gatepass.protocol.values import CodeRecord, RefreshRecord
-from gatepass.services.stores import AccessTokenRecord, AuditRecord, GrantSummary, NewCode, NewGrant
+from gatepass.services.stores import AccessTokenRecord, AuditRecord, GrantRefresh, GrantSummary, NewCode, NewGrant
 
 # The hot paths below use SQLAlchemy Core on these tables, with statements built once: no ORM unit of
 # work, identity map or attribute instrumentation per request, and fewer round trips (see db.base.single_statement).
@@ -195,21 +195,24 @@ def _build_issue_statement(*, from_code: bool, with_refresh: bool, with_audit: b
         )
         statement = statement.add_cte(new_refresh)
     if with_audit:
-        # The issuance's audit event, written only if the grant was (never an event without its tokens,
-        # never tokens without their event).
-        audit_event = (
-            insert(_audit_events)
-            .from_select(
-                _AUDIT_COLUMNS,
-                select(*(_param(_audit_events, name, "e_") for name in _AUDIT_COLUMNS)).select_from(new_grant),
-            )
-            .cte("issuance_event")
-        )
-        statement = statement.add_cte(audit_event)
+        statement = statement.add_cte(_audit_event_with(new_grant, "issuance_event"))
     return statement
 
 
-def _build_rotate_statement() -> Any:
+def _audit_event_with(written: Any, name: str) -> Any:
+    """The audit event's insert, one row for each row ``written`` returns: written only if the tokens were
+    (never an event without its tokens, never tokens without their event)."""
+    return (
+        insert(_audit_events)
+        .from_select(
+            _AUDIT_COLUMNS,
+            select(*(_param(_audit_events, column, "e_") for column in _AUDIT_COLUMNS)).select_from(written),
+        )
+        .cte(name)
+    )
+
+
+def _build_rotate_statement(*, with_audit: bool) -> Any:
     """PostgreSQL: rotate_refresh as one atomic statement, one round trip instead of seven.
 
     Only the request that marks the old refresh token rotated gets a row back from ``rotated``; the
@@ -241,6 +244,9 @@ def _build_rotate_statement() -> Any:
         .cte("new_access")
     )
     touched = update(_grants).where(_grants.c.id.in_(grant_ids)).values(last_used_at=bindparam("now")).cte("touched")
+    steps = [superseded, new_access, touched]
+    if with_audit:
+        steps.append(_audit_event_with(rotated, "refresh_event"))
     return (
         insert(_refresh)
         .from_select(
@@ -253,7 +259,7 @@ def _build_rotate_statement() -> Any:
             ),
         )
         .returning(_refresh.c.id)
-        .add_cte(superseded, new_access, touched)
+        .add_cte(*steps)
     )
 
 
@@ -276,7 +282,7 @@ def _note_live_grant_use(grant_id: Any, refresh_id: Any, now: Any) -> Any:
     )
 
 
-def _build_add_access_statement() -> Any:
+def _build_add_access_statement(*, with_audit: bool) -> Any:
     """PostgreSQL: add_access_token_to_grant as one atomic statement.
 
     Marking the grant used is an UPDATE, so it takes the grant's row lock: a revocation (which updates the
@@ -291,7 +297,7 @@ def _build_add_access_statement() -> Any:
         .returning(_grants.c.id)
         .cte("live_grant")
     )
-    return (
+    statement = (
         insert(_access)
         .from_select(
             ("grant_id", *_ACCESS_COLUMNS),
@@ -299,10 +305,23 @@ def _build_add_access_statement() -> Any:
         )
         .returning(_access.c.id)
     )
+    if with_audit:
+        statement = statement.add_cte(_audit_event_with(live_grant, "refresh_event"))
+    return statement
 
 
-_ROTATE_REFRESH = DriverStatement(_build_rotate_statement(), "refresh rotation")
-_ADD_ACCESS_TO_GRANT = DriverStatement(_build_add_access_statement(), "access token on a live grant")
+_ROTATE_REFRESH = {
+    with_audit: DriverStatement(
+        _build_rotate_statement(with_audit=with_audit), f"refresh rotation (audited: {with_audit})"
+    )
+    for with_audit in (False, True)
+}
+_ADD_ACCESS_TO_GRANT = {
+    with_audit: DriverStatement(
+        _build_add_access_statement(with_audit=with_audit), f"access token on a live grant (audited: {with_audit})"
+    )
+    for with_audit in (False, True)
+}
 
 _ISSUE_STATEMENTS = {
     (from_code, with_refresh, with_audit): DriverStatement(
@@ -341,6 +360,30 @@ def _issue_parameters(
         )
     if audit_event is not None:
         parameters.update({f"e_{name}": value for name, value in audit_event_row(audit_event).items()})
+    return parameters
+
+
+def _access_row_of(refresh: GrantRefresh) -> dict[str, Any]:
+    return _access_row(
+        refresh.grant_id,
+        refresh.access_digest,
+        refresh.client_id,
+        refresh.user_id,
+        refresh.scopes,
+        refresh.resource,
+        refresh.now,
+        refresh.access_expires_at,
+        refresh.access_dpop_jkt,
+    )
+
+
+def _refresh_parameters(refresh: GrantRefresh) -> dict[str, Any]:
+    """The parameters a refresh's PostgreSQL statement shares: the new access token, the time, the audit event."""
+    access = _access_row_of(refresh)
+    parameters: dict[str, Any] = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
+    parameters["now"] = refresh.now
+    if refresh.audit_event is not None:
+        parameters.update({f"e_{name}": value for name, value in audit_event_row(refresh.audit_event).items()})
     return parameters
 
 
@@ -541,67 +584,43 @@ class SqlTokenStore(StoreBase):
             return grant_id
 
     async def rotate_refresh(
-        self,
-        *,
-        grant_id: int,
-        refresh_id: int,
-        client_id: str,
-        user_id: int | None,
-        scopes: tuple[str, ...],
-        resource: str | None,
-        access_digest: str,
-        access_expires_at: datetime,
-        new_refresh_digest: str,
-        now: datetime,
-        access_dpop_jkt: str | None = None,
-        refresh_dpop_jkt: str | None = None,
+        self, refresh: GrantRefresh, new_refresh_digest: str, refresh_dpop_jkt: str | None = None
     ) -> bool:
-        """Atomically retire one refresh token and issue its successors; False if someone else won.
+        """Atomically retire one refresh token and issue its successors with the audit event; False if someone
+        else won (and then nothing is written).
 
         The successors are bound to these DPoP key thumbprints (RFC 9449 §5), when given."""
-        rotation: dict[str, Any] = {
-            "grant_id": grant_id,
-            "refresh_id": refresh_id,
-            "client_id": client_id,
-            "user_id": user_id,
-            "scopes": scopes,
-            "resource": resource,
-            "access_digest": access_digest,
-            "access_expires_at": access_expires_at,
-            "new_refresh_digest": new_refresh_digest,
-            "now": now,
-            "access_dpop_jkt": access_dpop_jkt,
-            "refresh_dpop_jkt": refresh_dpop_jkt,
-        }
         if self._sqlite_writer is not None:
             # It revokes the grant's earlier access tokens, which token lookups may hold.
             return await self._sqlite_writer.write(
-                sqlite_writes.rotate_refresh(**rotation), changes=frozenset({TOKENS})
+                sqlite_writes.rotate_refresh(refresh, new_refresh_digest, refresh_dpop_jkt), changes=frozenset({TOKENS})
             )
-        engine = self._engine
         if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
-            access = _access_row(
-                grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at, access_dpop_jkt
-            )
-            parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
+            parameters = _refresh_parameters(refresh)
             parameters.update(
-                refresh_id=refresh_id, now=now, r_token_digest=new_refresh_digest, r_dpop_jkt=refresh_dpop_jkt
+                refresh_id=refresh.refresh_id, r_token_digest=new_refresh_digest, r_dpop_jkt=refresh_dpop_jkt
             )
-            row = await _ROTATE_REFRESH.fetch_one(self._driver_pool, parameters)
+            row = await _ROTATE_REFRESH[refresh.audit_event is not None].fetch_one(self._driver_pool, parameters)
             if row is not None:
                 # It revoked the grant's earlier access tokens, which token lookups may hold.
                 self._driver_pool.announce(frozenset({TOKENS}))
             return row is not None
         if isinstance(self._driver_pool, DriverPool):
-            row = await self._driver_pool.run_script(*mariadb_writes.rotate_refresh(**rotation))
+            script = mariadb_writes.rotate_refresh(refresh, new_refresh_digest, refresh_dpop_jkt)
+            row = await self._driver_pool.run_script(*script)
             is_rotated = row is not None and row[0] == 1
             if is_rotated:
                 self._driver_pool.announce(frozenset({TOKENS}))
             return is_rotated
-        async with engine.begin() as connection:
+        now, grant_id = refresh.now, refresh.grant_id
+        async with self._engine.begin() as connection:
             result = await connection.execute(
                 update(_refresh)
-                .where(_refresh.c.id == refresh_id, _refresh.c.rotated_at.is_(None), _refresh.c.revoked_at.is_(None))
+                .where(
+                    _refresh.c.id == refresh.refresh_id,
+                    _refresh.c.rotated_at.is_(None),
+                    _refresh.c.revoked_at.is_(None),
+                )
                 .values(rotated_at=now)
             )
             if result.rowcount != 1:
@@ -612,75 +631,39 @@ class SqlTokenStore(StoreBase):
                 .where(_access.c.grant_id == grant_id, _access.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            await connection.execute(
-                insert(_access).values(
-                    _access_row(
-                        grant_id,
-                        access_digest,
-                        client_id,
-                        user_id,
-                        scopes,
-                        resource,
-                        now,
-                        access_expires_at,
-                        access_dpop_jkt,
-                    )
-                )
-            )
+            await connection.execute(insert(_access).values(_access_row_of(refresh)))
             await connection.execute(
                 insert(_refresh).values(
                     token_digest=new_refresh_digest, grant_id=grant_id, created_at=now, dpop_jkt=refresh_dpop_jkt
                 )
             )
             await connection.execute(update(_grants).where(_grants.c.id == grant_id).values(last_used_at=now))
+            if refresh.audit_event is not None:
+                await connection.execute(insert(_audit_events).values(audit_event_row(refresh.audit_event)))
             return True
 
-    async def add_access_token_to_grant(
-        self,
-        *,
-        grant_id: int,
-        refresh_id: int,
-        client_id: str,
-        user_id: int | None,
-        scopes: tuple[str, ...],
-        resource: str | None,
-        access_digest: str,
-        access_expires_at: datetime,
-        now: datetime,
-        access_dpop_jkt: str | None = None,
-    ) -> bool:
-        """A new access token on a live grant, its refresh token kept as it is; False (nothing written) when the
-        grant or that refresh token was revoked or retired, or the grant expired. The grant's earlier access
-        tokens are left as they are, and no cached read changes (a new token's digest was never looked up)."""
-        addition: dict[str, Any] = {
-            "grant_id": grant_id,
-            "refresh_id": refresh_id,
-            "client_id": client_id,
-            "user_id": user_id,
-            "scopes": scopes,
-            "resource": resource,
-            "access_digest": access_digest,
-            "access_expires_at": access_expires_at,
-            "now": now,
-            "access_dpop_jkt": access_dpop_jkt,
-        }
+    async def add_access_token_to_grant(self, refresh: GrantRefresh) -> bool:
+        """A new access token (and its audit event) on a live grant, its refresh token kept as it is; False
+        (nothing written) when the grant or that refresh token was revoked or retired, or the grant expired.
+        The grant's earlier access tokens are left as they are, and no cached read changes (a new token's
+        digest was never looked up)."""
         if self._sqlite_writer is not None:
-            return await self._sqlite_writer.write(sqlite_writes.add_access_token_to_grant(**addition))
-        access = _access_row(
-            grant_id, access_digest, client_id, user_id, scopes, resource, now, access_expires_at, access_dpop_jkt
-        )
+            return await self._sqlite_writer.write(sqlite_writes.add_access_token_to_grant(refresh))
         if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
-            parameters = {f"a_{name}": access[name] for name in _ACCESS_COLUMNS}
-            parameters.update(grant_id=grant_id, refresh_id=refresh_id, now=now)
-            return await _ADD_ACCESS_TO_GRANT.fetch_one(self._driver_pool, parameters) is not None
+            parameters = _refresh_parameters(refresh)
+            parameters.update(grant_id=refresh.grant_id, refresh_id=refresh.refresh_id)
+            statement = _ADD_ACCESS_TO_GRANT[refresh.audit_event is not None]
+            return await statement.fetch_one(self._driver_pool, parameters) is not None
         if isinstance(self._driver_pool, DriverPool):
-            row = await self._driver_pool.run_script(*mariadb_writes.add_access_token_to_grant(**addition))
+            row = await self._driver_pool.run_script(*mariadb_writes.add_access_token_to_grant(refresh))
             return row is not None and row[0] == 1
         async with self._engine.begin() as connection:
-            noted = await connection.execute(_note_live_grant_use(grant_id, refresh_id, now))
+            noted = await connection.execute(_note_live_grant_use(refresh.grant_id, refresh.refresh_id, refresh.now))
             if noted.rowcount != 1:
                 return False
-            await connection.execute(insert(_access).values(access))
+            await connection.execute(insert(_access).values(_access_row_of(refresh)))
+            if refresh.audit_event is not None:
+                await connection.execute(insert(_audit_events).values(audit_event_row(refresh.audit_event)))
             return True
 
     async def get_access_token(self, token_digest: str) -> AccessTokenRecord | None:

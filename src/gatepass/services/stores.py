@@ -156,6 +156,26 @@ class NewGrant:
 
 
 @dataclass(frozen=True)
+class GrantRefresh:
+    """A refresh of a grant: its new access token, and the audit event written in the same transaction
+    (never a token without its event, nor an event without its token)."""
+
+    grant_id: int
+    #: The refresh token presented: retired by a rotation, or required live when it is kept.
+    refresh_id: int
+    client_id: str
+    user_id: int | None
+    scopes: tuple[str, ...]
+    resource: str | None
+    access_digest: str
+    access_expires_at: datetime
+    now: datetime
+    #: RFC 9449 §5: the key thumbprint the new access token is bound to.
+    access_dpop_jkt: str | None = None
+    audit_event: AuditRecord | None = None
+
+
+@dataclass(frozen=True)
 class AccessTokenRecord:
     token_id: int
     grant_id: int

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gatepass.protocol.values import RefreshRecord
-from gatepass.services.stores import AuditRecord, NewGrant
+from gatepass.services.stores import AuditRecord, GrantRefresh, NewGrant
 
 
 class GrantTokenStore(Protocol):
@@ -28,42 +28,17 @@ class GrantTokenStore(Protocol):
         ...
 
     async def rotate_refresh(
-        self,
-        *,
-        grant_id: int,
-        refresh_id: int,
-        client_id: str,
-        user_id: int | None,
-        scopes: tuple[str, ...],
-        resource: str | None,
-        access_digest: str,
-        access_expires_at: datetime,
-        new_refresh_digest: str,
-        now: datetime,
-        access_dpop_jkt: str | None = None,
-        refresh_dpop_jkt: str | None = None,
+        self, refresh: GrantRefresh, new_refresh_digest: str, refresh_dpop_jkt: str | None = None
     ) -> bool:
-        """Retire the refresh token and write its successor with a new access token, each bound to its DPoP
-        key thumbprint when given; False when it was retired already (a second use)."""
+        """Retire the refresh token and write its successor (bound to ``refresh_dpop_jkt`` when given) with the
+        new access token and the audit event; False (and nothing written) when it was retired already (a
+        second use)."""
         ...
 
-    async def add_access_token_to_grant(
-        self,
-        *,
-        grant_id: int,
-        refresh_id: int,
-        client_id: str,
-        user_id: int | None,
-        scopes: tuple[str, ...],
-        resource: str | None,
-        access_digest: str,
-        access_expires_at: datetime,
-        now: datetime,
-        access_dpop_jkt: str | None = None,
-    ) -> bool:
-        """A new access token on a grant whose refresh token stays as it is (no rotation), bound to its DPoP key
-        thumbprint when given; False (and nothing written) unless the grant and that refresh token are live:
-        neither revoked nor retired, the grant unexpired at ``now``."""
+    async def add_access_token_to_grant(self, refresh: GrantRefresh) -> bool:
+        """The new access token and the audit event on a grant whose refresh token stays as it is (no
+        rotation); False (and nothing written) unless the grant and that refresh token are live: neither
+        revoked nor retired, the grant unexpired at ``refresh.now``."""
         ...
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from gatepass.protocol.errors import InvalidGrant
 from gatepass.protocol.fapi2_security_profile import rotates_refresh_tokens
@@ -19,7 +18,7 @@ from gatepass.services import audit
 from gatepass.services.oauth.grants.users import active_user_of_grant
 from gatepass.services.oauth.issuance import TokenIssuer, dpop_binding_detail, refresh_binding, token_type_for
 from gatepass.services.oauth.stores import GrantTokenStore
-from gatepass.services.stores import ClientRecord, UserStore
+from gatepass.services.stores import ClientRecord, GrantRefresh, UserStore
 
 
 class RefreshTokenGrant:
@@ -77,53 +76,56 @@ class RefreshTokenGrant:
             )
             access_token = access.token
             ttl = self._issuer.access_ttl_for(info)
-            issued: dict[str, Any] = {
-                "grant_id": record.family_id,
-                "refresh_id": record.refresh_id,
-                "client_id": info.client_id,
-                "user_id": record.user_id,
-                "scopes": scopes,
-                "resource": record.resource,
-                "access_digest": access.digest,
-                "access_expires_at": now + timedelta(seconds=ttl),
-                "now": now,
-                "access_dpop_jkt": dpop_jkt,
-            }
-            refresh_token = await self._store_refresh(info, record, issued)
+            # Written with the new tokens, in their transaction: never a refresh without its event.
+            event = self._audit.prepare(
+                audit.TOKEN_REFRESHED,
+                user_id=record.user_id,
+                client_id=info.client_id,
+                scope=" ".join(scopes),
+                **dpop_binding_detail(dpop_jkt),
+            )
+            refresh = GrantRefresh(
+                grant_id=record.family_id,
+                refresh_id=record.refresh_id,
+                client_id=info.client_id,
+                user_id=record.user_id,
+                scopes=scopes,
+                resource=record.resource,
+                access_digest=access.digest,
+                access_expires_at=now + timedelta(seconds=ttl),
+                now=now,
+                access_dpop_jkt=dpop_jkt,
+                audit_event=event,
+            )
+            refresh_token = await self._store_refresh(info, record, refresh)
         except RefreshTokenReused:
             assert record is not None
             await self._tokens.revoke_grant(record.family_id, now)
             await self._audit.record(audit.REFRESH_REUSED, user_id=record.user_id, client_id=info.client_id, ip=ip)
             raise
+        self._audit.announce(event)
         # OIDC Core §12.2: the refreshed id_token is about the same login, in the same session (sid), as
         # authenticated then (amr, acr).
         id_token = await self._issuer.id_token_for(
             client, user, scopes, nonce=None, auth_time=record.auth_time, access_token=access_token,
             sid=record.sid, amr=record.amr,
         )  # fmt: skip
-        await self._audit.record(
-            audit.TOKEN_REFRESHED,
-            user_id=record.user_id,
-            client_id=info.client_id,
-            scope=" ".join(scopes),
-            **dpop_binding_detail(dpop_jkt),
-        )
         return IssuedTokens(access_token, ttl, scopes, refresh_token, id_token, token_type=token_type_for(dpop_jkt))
 
-    async def _store_refresh(self, info: ClientInfo, record: RefreshRecord, issued: dict[str, Any]) -> str | None:
+    async def _store_refresh(self, info: ClientInfo, record: RefreshRecord, refresh: GrantRefresh) -> str | None:
         """Write the new access token; returns the refresh token to answer with, None to keep the one presented."""
         if not rotates_refresh_tokens(info):
             # FAPI 2.0 §5.3.2.1: the same refresh token goes on working, so the answer carries none (RFC 6749
             # §5.1: optional) and the client keeps the one it holds; a retry after a lost answer is no reuse.
-            if not await self._tokens.add_access_token_to_grant(**issued):
+            if not await self._tokens.add_access_token_to_grant(refresh):
                 # Revoked between reading it and now (a refresh token that is never rotated cannot be reused).
                 raise InvalidGrant("The refresh token has been revoked")
             return None
         refresh_token = new_token()
         if not await self._tokens.rotate_refresh(
-            **issued,
-            new_refresh_digest=self._issuer.digest(refresh_token),
-            refresh_dpop_jkt=record.dpop_jkt or refresh_binding(info, issued["access_dpop_jkt"]),
+            refresh,
+            self._issuer.digest(refresh_token),
+            record.dpop_jkt or refresh_binding(info, refresh.access_dpop_jkt),
         ):
             # Another request rotated it first: the same refresh token was used twice.
             raise RefreshTokenReused()
