@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ("floor", "a", "b", "c", "d", "e", "f_pw", "f_nopw", "g", "b@large", "c@large")
+ORDER = ("floor", "a", "b", "c", "c_dpop", "d", "d_jwt", "e", "f_pw", "f_nopw", "g", "b@large", "c@large")
 LABELS = {
     "floor": "floor: bare Starlette JSON",
     "f_pw": "(f) code + PKCE flows, with password check",
