@@ -333,7 +333,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 #: Tables whose rows feed the read cache (cache/reads.py), and the groups of entries a write to them
 #: may change. Token rows change all the time and affect only token entries; a change to any other
 #: one empties every group (deleting a user or client deletes their tokens with it).
-_TOKEN_TABLES = frozenset({"token_grants", "access_tokens", "revoked_access_tokens"})
+_TOKEN_TABLES = frozenset({"token_grants", "access_tokens", "revoked_access_tokens", "token_exchanges"})
 _CACHED_TABLES = _TOKEN_TABLES | {
     "users",
     "roles",
@@ -347,9 +347,11 @@ _CACHED_TABLES = _TOKEN_TABLES | {
     "document_scopes",
 }
 #: Of those, the ones where a new row changes what a cached read returns. A new client, user, grant or
-#: token changes nothing already cached (misses are never cached); a new role link or permission does.
+#: token changes nothing already cached (misses are never cached); a new role link or permission does, and
+#: so does a token exchange's record (an access token is read with whether its grant has one).
 _INSERT_MATTERS = frozenset(
     {
+        "token_exchanges",
         "roles",
         "user_roles",
         "revoked_access_tokens",

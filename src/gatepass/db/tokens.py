@@ -17,7 +17,16 @@ from gatepass.db.audit import AUDIT_COLUMNS as _AUDIT_COLUMNS
 from gatepass.db.audit import audit_event_row
 from gatepass.db.base import StoreBase, single_statement
 from gatepass.db.driver import DriverPool, DriverStatement
-from gatepass.db.tables import AccessToken, AuditEvent, AuthorizationCode, OAuthClient, RefreshToken, TokenGrant, User
+from gatepass.db.tables import (
+    AccessToken,
+    AuditEvent,
+    AuthorizationCode,
+    OAuthClient,
+    RefreshToken,
+    TokenExchange,
+    TokenGrant,
+    User,
+)
 from gatepass.protocol.values import CodeRecord, RefreshRecord
 from gatepass.services.stores import AccessTokenRecord, AuditRecord, GrantRefresh, GrantSummary, NewCode, NewGrant
 
@@ -29,6 +38,7 @@ _access: Table = AccessToken.__table__  # type: ignore[assignment]
 _refresh: Table = RefreshToken.__table__  # type: ignore[assignment]
 _clients: Table = OAuthClient.__table__  # type: ignore[assignment]
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
+_exchanges: Table = TokenExchange.__table__  # type: ignore[assignment]
 
 _CODE_BY_DIGEST = select(
     _codes.c.id,
@@ -88,8 +98,14 @@ _ACCESS_BY_DIGEST = (
         # The sector of a pairwise client: userinfo and introspection tell its sub without reading the client.
         _clients.c.pairwise_sector,
         _access.c.dpop_jkt,
+        # Whether its grant came from a token exchange: introspection reads the exchange only then.
+        _exchanges.c.grant_id.is_not(None).label("is_exchanged"),
     )
-    .select_from(_access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id))
+    .select_from(
+        _access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id).outerjoin(
+            _exchanges, _exchanges.c.grant_id == _access.c.grant_id
+        )
+    )
     .where(_access.c.token_digest == bindparam("digest"))
 )
 _ACCESS_BY_DIGEST_ON_DRIVER = DriverStatement(_ACCESS_BY_DIGEST, "access token by digest")
@@ -689,6 +705,7 @@ class SqlTokenStore(StoreBase):
             is_client_trusted=bool(row[10]),
             client_pairwise_sector=row.pairwise_sector,
             dpop_jkt=row.dpop_jkt,
+            is_exchanged=bool(row.is_exchanged),
         )
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:

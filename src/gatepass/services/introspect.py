@@ -80,6 +80,7 @@ class IntrospectionService:
                 grant_id: int | None = access.grant_id
                 sector = access.client_pairwise_sector
                 dpop_jkt = access.dpop_jkt
+                is_exchanged = access.is_exchanged
             else:
                 refresh = await self._store.get_refresh_token(digest)
                 if refresh is None:
@@ -98,6 +99,7 @@ class IntrospectionService:
                 grant_id = None
                 sector = None
                 dpop_jkt = None
+                is_exchanged = False
             if not is_allowed_to_introspect(caller.info, client_id):
                 return INACTIVE
             if owner is None:
@@ -115,7 +117,9 @@ class IntrospectionService:
             # Frappe's fields for openid tokens, of any client (what the consent screen lists for openid).
             released = frappe_profile_scopes(scopes, is_frappe_legacy=False)
             # RFC 8693 §4.1: a token issued by a delegation names its actor (an access token's own grant only).
-            exchange = await self._exchanges.get_exchange(grant_id) if self._exchanges and grant_id else None
+            exchange = (
+                await self._exchanges.get_exchange(grant_id) if self._exchanges and grant_id and is_exchanged else None
+            )
             return build_introspection_response(
                 issuer=self._issuer,
                 client_id=client_id,

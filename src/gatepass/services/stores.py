@@ -193,6 +193,8 @@ class AccessTokenRecord:
     dpop_jkt: str | None = None
     #: The sector of the client when it is told pairwise subs (services/subjects.py), read with the token.
     client_pairwise_sector: str | None = None
+    #: Whether its grant was issued by a token exchange (RFC 8693), read with the token.
+    is_exchanged: bool = False
 
 
 @dataclass(frozen=True)
