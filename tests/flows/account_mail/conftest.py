@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.backends import BACKENDS
+from support.backends import FLOW_BACKENDS
 from support.clock_server import ClockServer, private_clock_server
 
 pytest.register_assert_rewrite("smtp_catcher", "account_pages")
@@ -21,7 +21,7 @@ def mailbox() -> Iterator[Mailbox]:
     box.stop()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=FLOW_BACKENDS)
 def mail_server(
     request: pytest.FixtureRequest, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ClockServer]:

@@ -28,7 +28,7 @@ from logout_support import (
 )
 
 from support.backchannel import Backchannel
-from support.backends import BACKENDS
+from support.backends import FLOW_BACKENDS
 from support.browser import HttpBrowser, code_request
 from support.console import ConsoleSession, log_in_page
 from support.pkce import Pkce
@@ -36,7 +36,7 @@ from support.rows import audit_events, rows
 from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FLOW_BACKENDS)
 async def test_logging_out_in_chromium_tells_the_app_with_the_sid_of_its_id_token(
     backend: str, start_server: Callable[..., LiveServer], page: Any
 ) -> None:
@@ -84,7 +84,7 @@ async def test_a_refreshed_id_token_keeps_the_sid_of_the_login(server: LiveServe
     assert again["sid"] == first["sid"]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FLOW_BACKENDS)
 async def test_a_failing_receiver_gets_the_queued_logout_after_a_restart(
     backend: str, start_server: Callable[..., LiveServer]
 ) -> None:
@@ -115,7 +115,7 @@ async def test_a_failing_receiver_gets_the_queued_logout_after_a_restart(
     assert event[2]["attempts"] >= 2
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FLOW_BACKENDS)
 async def test_an_admin_disabling_the_user_tells_every_app_they_used(
     backend: str, start_server: Callable[..., LiveServer]
 ) -> None:

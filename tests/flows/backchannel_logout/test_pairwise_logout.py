@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 import pytest
 from logout_support import QUICK_DELIVERY, check_delivery, logout_client, receiver, sign_in
 
-from support.backends import BACKENDS
+from support.backends import FLOW_BACKENDS
 from support.browser import HttpBrowser
 from support.server import LiveServer
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FLOW_BACKENDS)
 async def test_a_pairwise_clients_logout_token_names_the_user_by_its_pairwise_sub(
     backend: str, start_server: Callable[..., LiveServer]
 ) -> None:

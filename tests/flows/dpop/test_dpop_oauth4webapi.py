@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from par_support import authorize_as_new_user, library_client, run_oauth4webapi
 
-from support.backends import BACKENDS
+from support.backends import FLOW_BACKENDS
 from support.browser import is_client_redirect
 from support.provision import World
 from support.server import LiveServer
@@ -52,7 +52,7 @@ async def test_oauth4webapi_gets_dpop_tokens_and_reads_userinfo_with_them(
     assert result["nonce_retries"] == 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FLOW_BACKENDS)
 async def test_oauth4webapi_supplies_the_nonce_a_server_requires(
     start_server: Callable[..., LiveServer], backend: str
 ) -> None:

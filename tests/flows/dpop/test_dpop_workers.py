@@ -10,11 +10,11 @@ import httpx
 import pytest
 from dpop_support import TOKEN, USERINFO, DpopKey, token_request
 
-from support.backends import BACKENDS
+from support.backends import FLOW_BACKENDS
 from support.server import ADMIN_EMAIL, LiveServer
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", FLOW_BACKENDS)
 async def test_a_proof_sent_to_every_worker_at_once_is_accepted_once_and_nonces_hold_on_each(
     start_server: Callable[..., LiveServer], http: httpx.AsyncClient, backend: str
 ) -> None:
