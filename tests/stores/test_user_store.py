@@ -175,3 +175,13 @@ async def test_old_login_failures_are_forgotten_before_counting_a_new_one(stores
         key, later, lock_after=2, lock_seconds=10, max_lock_seconds=60, forget_before=later - timedelta(hours=1)
     )
     assert counted == ThrottleRecord(1, None)
+
+
+async def test_users_added_at_once_with_the_same_role_all_land(stores: Stores) -> None:
+    """Many admins' scripts at once (or the CLI in parallel): none deadlocks on another's role rows."""
+    role = await stores.role()
+    users = await asyncio.gather(*(stores.user(roles=(role,)) for _ in range(24)))
+    assert len({user.id for user in users}) == 24
+    for user in users:
+        found = await stores.users.get_user(user.id)
+        assert found is not None and found.roles == (role,)

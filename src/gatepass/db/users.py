@@ -167,7 +167,7 @@ class SqlUserStore(StoreBase):
                 async with session.begin():
                     session.add(row)
                     await session.flush()
-                    await self._replace_roles(session, row.id, user.roles)
+                    await self._replace_roles(session, row.id, user.roles, is_new_user=True)
             except IntegrityError as exc:
                 raise conflict_from(exc, f"A user with email {user.email}") from None
         found = await self.get_user(row.id)
@@ -207,7 +207,9 @@ class SqlUserStore(StoreBase):
     async def set_api_credentials(self, user_id: int, api_key: str, secret_digest: str, now: datetime) -> None:
         await self._update(user_id, api_key=api_key, api_secret_digest=secret_digest, updated_at=now)
 
-    async def _replace_roles(self, session: AsyncSession, user_id: int, roles: tuple[str, ...]) -> None:
+    async def _replace_roles(
+        self, session: AsyncSession, user_id: int, roles: tuple[str, ...], *, is_new_user: bool = False
+    ) -> None:
         role_ids = {}
         if roles:
             rows = await session.execute(select(Role.name, Role.id).where(Role.name.in_(roles)))
@@ -215,7 +217,10 @@ class SqlUserStore(StoreBase):
         missing = [name for name in roles if name not in role_ids]
         if missing:
             raise NotFound(f"role {missing[0]!r} does not exist")
-        await session.execute(delete(UserRole).where(UserRole.user_id == user_id))
+        if not is_new_user:
+            # Not for a user just inserted, who has none: on MariaDB, deleting nothing at the end of the index
+            # takes a gap lock, and two users added at once then deadlock on each other's inserts.
+            await session.execute(delete(UserRole).where(UserRole.user_id == user_id))
         for role_id in set(role_ids.values()):
             session.add(UserRole(user_id=user_id, role_id=role_id))
 
