@@ -64,20 +64,18 @@ class SqlPasskeyStore(StoreBase):
         return int(count or 0)
 
     async def rename_passkey(self, user_id: int, passkey_id: int, name: str) -> bool:
-        async with single_statement(self._engine) as connection:
-            result = await connection.execute(
-                update(_passkeys)
-                .where(_passkeys.c.id == passkey_id, _passkeys.c.user_id == user_id, _live)
-                .values(name=name)
-            )
-            return bool(result.rowcount)
+        return await self._update_live_passkey(user_id, passkey_id, name=name)
 
     async def remove_passkey(self, user_id: int, passkey_id: int, now: datetime) -> bool:
+        return await self._update_live_passkey(user_id, passkey_id, removed_at=now)
+
+    async def _update_live_passkey(self, user_id: int, passkey_id: int, **values: object) -> bool:
+        """Change one of the user's passkeys that is not removed; False when there is none such."""
         async with single_statement(self._engine) as connection:
             result = await connection.execute(
                 update(_passkeys)
                 .where(_passkeys.c.id == passkey_id, _passkeys.c.user_id == user_id, _live)
-                .values(removed_at=now)
+                .values(**values)
             )
             return bool(result.rowcount)
 
