@@ -758,6 +758,17 @@ def load_instance_secret(settings: Settings) -> bytes:
     return secret.encode()
 
 
+#: What a group's table needs said once rather than in every row.
+_GROUP_NOTES = {
+    "rate_limits": (
+        "A limit of N per minute (or per hour) lets a client spend N requests at once, then gives one back every\n"
+        "minute/N (a generic cell rate: no window boundary at which 2N pass in a row). Over the limit, the answer is\n"
+        "429 with `Retry-After`, the whole seconds until the next request will be allowed. With `redis.url` set the\n"
+        "count is shared by every worker and node; without it each worker counts its own."
+    ),
+}
+
+
 def render_config_docs() -> str:
     """Markdown documentation of every setting, generated from the dataclasses above."""
     lines = [
@@ -772,7 +783,10 @@ def render_config_docs() -> str:
         "",
     ]
     for group, cls in _GROUPS.items():
-        lines += [f"## [{group}]", "", "| key | environment variable | default | meaning |", "|---|---|---|---|"]
+        lines += [f"## [{group}]", ""]
+        if group in _GROUP_NOTES:
+            lines += [_GROUP_NOTES[group], ""]
+        lines += ["| key | environment variable | default | meaning |", "|---|---|---|---|"]
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else ""
             shown = (

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+
 import httpx
 
+from gatepass.cache.rate_limit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from support.html import input_values
 from support.server import LiveServer
 
@@ -70,3 +74,27 @@ async def test_limits_in_redis_are_shared_by_every_worker(start_server, private_
             )
     assert statuses.count(200) == 5
     assert statuses.count(429) == 5
+
+
+async def _spend_then_earn_back(limiter: RateLimiter) -> None:
+    """Two per two seconds: both at once, then one more only after a second; never two in a row at a boundary."""
+    key = f"test:{secrets.token_hex(4)}"
+    assert [await limiter.hit(key, 2, 2) for _ in range(2)] == [None, None]
+    assert await limiter.hit(key, 2, 2) == 1  # one comes back after window / limit, rounded up to whole seconds
+    await asyncio.sleep(1.1)
+    assert await limiter.hit(key, 2, 2) is None
+    # A fixed window would have reset by now and let a second through; the cell rate gives back only the one.
+    assert await limiter.hit(key, 2, 2) == 1
+    assert await limiter.hit(f"{key}:other", 2, 2) is None  # keys are counted apart
+
+
+async def test_in_process_limits_give_back_one_request_per_window_over_limit() -> None:
+    await _spend_then_earn_back(InProcessRateLimiter())
+
+
+async def test_redis_limits_give_back_one_request_per_window_over_limit(private_redis) -> None:  # type: ignore[no-untyped-def]
+    limiter = RedisRateLimiter(private_redis.url)
+    try:
+        await _spend_then_earn_back(limiter)
+    finally:
+        await limiter.close()
