@@ -14,7 +14,7 @@ from support.backchannel import SSL_CONTEXT, Backchannel
 from support.browser import AUTHORIZE, code_request, redirect_params
 from support.console import log_in_page
 from support.pkce import Pkce
-from support.server import LiveServer
+from support.server import REDIRECT_URI, LiveServer
 
 PASSWORDLESS_BUTTON = "form[action='/login/passkey'][data-passkey=get] button"
 ADD_BUTTON = "form[data-passkey=create] button"
@@ -78,7 +78,11 @@ async def allow_and_wait(page: Any, callback: asyncio.Future[str]) -> str:
         await page.click("button[value=allow]")
     else:
         consent.cancel()
-    return await asyncio.wait_for(callback, timeout=15)
+    url = await asyncio.wait_for(callback, timeout=15)
+    # The route answered the request; the page is the app's only once that navigation has committed, and a
+    # navigation begun before then (the test's next goto) would be cut off by it.
+    await page.wait_for_url(REDIRECT_URI + "*", timeout=15_000)
+    return url
 
 
 async def id_token_claims(server: LiveServer, client: dict[str, Any], url: str, pkce: Pkce) -> dict[str, Any]:
