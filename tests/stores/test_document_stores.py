@@ -200,6 +200,17 @@ async def test_documents_are_filtered_sorted_and_paged_on_their_fields(stores: S
     assert await names(owner_id=owner.id, order_by=(SortKey("name"),)) == ["D1", "D2", "D4"]
     assert await names(order_by=(SortKey("name"),), offset=1, limit=2) == ["D2", "D3"]
     assert await names(order_by=(SortKey("name"),), offset=3, limit=None) == ["D4"]
+    # A list of the same shape with other values (another field, another IN list's length) reads its own values,
+    # not those of the statement compiled first.
+    assert await names(conditions=(Condition("name", "in", ("D2",)),)) == ["D2"]
+    assert await names(
+        conditions=(Condition("status", "in", ("Closed", "Open", "Lost")),), order_by=(SortKey("name"),)
+    ) == [
+        "D1",
+        "D2",
+        "D3",
+    ]
+    assert await names(conditions=(Condition("amount", ">", 20, "integer"),), order_by=(SortKey("name"),)) == ["D1"]
 
 
 async def test_a_link_to_a_document_is_found_among_the_visible_ones(stores: Stores) -> None:

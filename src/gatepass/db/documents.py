@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from gatepass.db.base import StoreBase, conflict_from, single_statement
-from gatepass.db.driver import DriverStatement
+from gatepass.db.driver import ComposedStatements, DriverStatement
 from gatepass.db.tables import DocField, DocType, Document, User
 from gatepass.services.stores import Condition, DocumentQuery, DocumentRecord, SortKey
 
@@ -66,6 +66,7 @@ def _select(doctype: str) -> Any:
 # Built once: composing this join with ORM aliases costs more CPU than the query itself.
 _DOCUMENT_BY_NAME = _joined().where(DocType.name == bindparam("doctype"), Document.name == bindparam("name"))
 _DOCUMENT_BY_NAME_ON_DRIVER = DriverStatement(_DOCUMENT_BY_NAME, "document by name")
+_DOCUMENT_LISTS_ON_DRIVER = ComposedStatements(_DOCUMENT_BY_NAME.exported_columns, "document list")
 
 
 def _record(row: Any) -> DocumentRecord:
@@ -164,7 +165,9 @@ class SqlDocumentStore(StoreBase):
             statement = statement.limit(query.limit)
         elif query.offset:
             statement = statement.limit(2**62)  # MariaDB and SQLite need a LIMIT to take an OFFSET
-        # Core on one connection, no ORM session: on PostgreSQL one round trip in autocommit (see single_statement).
+        if self._driver_pool is not None:
+            # One round trip on every backend (MariaDB's engine connections would add a COMMIT).
+            return [_record(row) for row in await _DOCUMENT_LISTS_ON_DRIVER.fetch_all(self._driver_pool, statement)]
         async with single_statement(self._engine) as connection:
             return [_record(row) for row in await connection.execute(statement)]
 
