@@ -21,9 +21,9 @@ from gatepass.protocol.values import (
 SPECIFICATION = "https://openid.net/specs/fapi-2_0-security-profile.html"
 FAPI2 = "fapi2"
 SECURITY_PROFILES = (FAPI2,)
-#: §5.4.1: PS256, ES256 or EdDSA (Ed25519) for every JWT; never RS256, never an HMAC, never none.
+#: §5.4: PS256, ES256 or EdDSA (Ed25519) for every JWT; never RS256, never an HMAC, never none.
 ALGORITHMS = ("PS256", "ES256", "EdDSA")
-#: §5.3.2.2: authorization codes live at most 60 seconds.
+#: §5.3.2.1: authorization codes live at most 60 seconds.
 CODE_LIFETIME_SECONDS = 60
 #: §5.3.2.2: a pushed request's request_uri expires in under 600 seconds.
 MAX_REQUEST_URI_LIFETIME_SECONDS = 599
@@ -37,13 +37,12 @@ RULES = (
     {"section": "5.3.2.2", "rule": "PKCE with S256 on every authorization request"},
     {"section": "5.3.2.2", "rule": "response_type code only"},
     {"section": "5.3.2.2", "rule": "iss in every authorization response (RFC 9207)"},
-    {"section": "5.3.2.2", "rule": "authorization codes live at most 60 seconds"},
     {"section": "5.3.2.2", "rule": "a pushed request's request_uri expires in under 600 seconds"},
     {"section": "5.3.2.1", "rule": "confidential clients only, authenticated with private_key_jwt"},
-    {"section": "5.3.2.1", "rule": "a client assertion's aud is the issuer, as a string"},
+    {"section": "5.3.2.1", "rule": "authorization codes live at most 60 seconds"},
     {"section": "5.3.2.1", "rule": "sender-constrained access tokens: DPoP (RFC 9449) on every token request"},
     {"section": "5.3.2.1", "rule": "refresh tokens are not rotated: one refreshes until it expires or is revoked"},
-    {"section": "5.4.1", "rule": "PS256, ES256 or EdDSA for client assertions and request objects"},
+    {"section": "5.4", "rule": "PS256, ES256 or EdDSA for client assertions and request objects"},
 )
 
 
@@ -117,5 +116,5 @@ def request_uri_lifetime_seconds(client: ClientInfo, server_default: int) -> int
 
 
 def assertion_algorithms(client: ClientInfo) -> tuple[str, ...] | None:
-    """§5.4.1: the algs a client assertion may use under the profile; None: as the auth method allows."""
+    """§5.4: the algs a client assertion may use under the profile; None: as the auth method allows."""
     return ALGORITHMS if is_fapi2(client) else None

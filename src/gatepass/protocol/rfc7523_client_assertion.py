@@ -96,8 +96,9 @@ def verify_client_assertion(
 ) -> VerifiedAssertion:
     """The assertion is signed as the client registered, for us, now, and once-usable (it has a jti).
 
-    ``audiences``: the issuer first, then the URL of the endpoint called (RFC 7523 §3 allows either); a
-    client held to a security profile (``profile_algorithms`` set) must name the issuer alone, as a string.
+    ``audiences``: the issuer first, then the URL of the endpoint called (RFC 7523 §3 allows either, as a string
+    or in an array; FAPI 2.0 §5.3.2.1 asks the same of its authorization servers, and RFC 9126 §2 all three at
+    the PAR endpoint). ``profile_algorithms``: the algs a security profile narrows the method's to.
     ``secret``: the client's secret in clear, for client_secret_jwt; ``public_jwks``: its keys, for
     private_key_jwt. Raises UnknownSigningKey when none of the keys is the one named.
     """
@@ -116,9 +117,6 @@ def verify_client_assertion(
     if assertion.alg not in allowed:
         raise InvalidClient(f"A {method} client_assertion must be signed with one of {', '.join(allowed)}")
     claims = _verified_claims(assertion, method=method, secret=secret, public_jwks=public_jwks)
-    if profile_algorithms is not None and claims.get("aud") != audiences[0]:
-        # FAPI 2.0 Security Profile §5.3.2.1: only the issuer identifier, as a string, is accepted as aud.
-        raise InvalidClient(f"client_assertion's aud must be this server's issuer as a string: {audiences[0]}")
     return _checked(claims, client_id=client.client_id, audiences=audiences, now=now)
 
 
