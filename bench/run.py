@@ -216,6 +216,14 @@ def _proc_cpu_seconds(pid: int, *, with_reaped_children: bool = False) -> float:
     return ticks / CLOCK_TICKS
 
 
+def _proc_system_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    return int(stat[stat.rfind(")") + 2 :].split()[12]) / CLOCK_TICKS
+
+
 def _parent(pid: int) -> int:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -286,6 +294,8 @@ class CpuSnapshot:
     server_writes: int = 0
     #: CPU seconds of each backend serving the benchmark database (PostgreSQL), when known.
     backends: dict[int, float] | None = None
+    #: Of the server's CPU seconds, those spent in the kernel (system calls: sockets, locks, file writes).
+    server_system: float = 0.0
 
 
 def _write_syscalls(pid: int) -> int:
@@ -315,7 +325,8 @@ def cpu_snapshot(groups: dict[str, list[int]], backend_pids: list[int] | None = 
             for pid in database
         )
     writes = sum(_write_syscalls(pid) for pid in groups.get("server", []))
-    return CpuSnapshot(time.monotonic(), _busy_seconds(), totals, writes, backends)
+    system = sum(_proc_system_seconds(pid) for pid in groups.get("server", []))
+    return CpuSnapshot(time.monotonic(), _busy_seconds(), totals, writes, backends, system)
 
 
 def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> dict[str, float]:
@@ -330,6 +341,7 @@ def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, requests: int) -> d
     out["other"] = max(0.0, (after.busy - before.busy) - sum(used.values())) / requests * 1e6
     out["machine_busy_pct"] = (after.busy - before.busy) / max(after.at - before.at, 1e-9) / (os.cpu_count() or 1) * 100
     out["server_writes"] = (after.server_writes - before.server_writes) / requests
+    out["server_system"] = max(0.0, after.server_system - before.server_system) / requests * 1e6
     return out
 
 
