@@ -194,6 +194,10 @@ def test_the_alg_must_be_one_the_client_may_use(client: ClientInfo, alg: str, ex
 def test_the_endpoint_url_or_a_list_holding_the_issuer_are_audiences_too() -> None:
     assert _verify(_sign(_claims(aud=TOKEN_ENDPOINT))).jti == "jti-1"
     assert _verify(_sign(_claims(aud=["https://other.example", ISSUER]))).jti == "jti-1"
+    # A security profile narrows the algs only: FAPI 2.0 (final) §5.3.2.1 accepts the issuer in an array too.
+    profiled = {"profile_algorithms": ("PS256", "ES256", "EdDSA")}
+    assert _verify(_sign(_claims(aud=[ISSUER]), "PS256"), _client(alg="PS256"), **profiled).jti == "jti-1"
+    assert _verify(_sign(_claims(aud=TOKEN_ENDPOINT), "PS256"), _client(alg="PS256"), **profiled).jti == "jti-1"
 
 
 @pytest.mark.parametrize(
