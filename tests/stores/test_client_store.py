@@ -9,6 +9,8 @@ from dataclasses import replace
 import pytest
 from stores_support import Stores, digest, unique
 
+from gatepass.db.clients import SqlClientStore
+from gatepass.db.users import SqlUserStore
 from gatepass.services.stores import Conflict, NotFound
 
 
@@ -41,6 +43,28 @@ async def test_an_update_is_seen_by_the_cached_lookup_at_once(stores: Stores) ->
     assert found is not None
     assert found.info == changed
     assert (found.secret_encrypted, found.created_at) == ("encrypted", client.created_at)
+
+
+async def test_without_the_cache_every_read_sees_the_row_as_it_is_now(stores: Stores) -> None:
+    """Uncached lookups keep what identical rows converted to (DriverStatement.fetch_all_as): a changed row is
+    converted anew, never answered with what it was."""
+    clients, users = SqlClientStore(stores.database), SqlUserStore(stores.database)
+    client, role = await stores.client(), await stores.role()
+    user = await stores.user()
+    assert await clients.get_client(client.info.client_id) == await clients.get_client(client.info.client_id) == client
+    assert await users.get_user(user.id) == user
+    renamed = replace(client.info, app_name="Renamed once", is_enabled=False)
+    await stores.clients.update_client(renamed, client.secret_encrypted, stores.now)
+    found = await clients.get_client(client.info.client_id)
+    assert found is not None and found.info == renamed
+    await stores.users.set_roles(user.id, (role,))
+    found_user = await users.get_user(user.id)
+    assert found_user is not None and found_user.roles == (role,)
+    await stores.users.set_roles(user.id, ())
+    found_user = await users.get_user(user.id)
+    assert found_user is not None and found_user.roles == ()
+    assert await stores.clients.delete_client(client.info.client_id) is True
+    assert await clients.get_client(client.info.client_id) is None
 
 
 async def test_updating_a_missing_client_is_not_found(stores: Stores) -> None:

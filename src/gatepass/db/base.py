@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, delete, insert
 from sqlalchemy.dialects import postgresql
@@ -18,6 +18,8 @@ from gatepass.cache.reads import NO_CACHE, ReadCache
 from gatepass.db.driver import DriverConnections, DriverPool, DriverStatement
 from gatepass.db.sqlite_writer import SqliteWriter
 from gatepass.services.stores import Conflict
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,14 @@ class StoreBase:
             return await lookup.fetch_all(self._driver_pool, parameters)
         async with single_statement(self._engine) as connection:
             return list((await connection.execute(lookup.statement, parameters)).all())
+
+    async def _read_as(
+        self, lookup: DriverStatement, parameters: Mapping[str, Any], convert: Callable[[list[Any]], T]
+    ) -> T:
+        """``convert`` of a named lookup's rows; rows read before convert once (DriverStatement.fetch_all_as)."""
+        if self._driver_pool is not None:
+            return await lookup.fetch_all_as(self._driver_pool, parameters, convert)
+        return convert(await self._read_all(lookup, parameters))
 
 
 class InsertOnce:

@@ -20,6 +20,10 @@ _CLIENT_BY_ID = select(_clients).where(_clients.c.client_id == bindparam("client
 _CLIENT_BY_ID_ON_DRIVER = DriverStatement(_CLIENT_BY_ID, "client by id")
 
 
+def _client_record(rows: list[Any]) -> ClientRecord | None:
+    return ClientRecord(_info(rows[0]), rows[0].secret_encrypted, rows[0].created_at) if rows else None
+
+
 def _info(row: Any) -> ClientInfo:
     """From an ORM row or a Core row: their attribute names are the column names."""
     return ClientInfo(
@@ -123,8 +127,7 @@ class SqlClientStore(StoreBase):
         return await self._cache.get(("client", client_id), lambda: self._load_client(client_id))
 
     async def _load_client(self, client_id: str) -> ClientRecord | None:
-        row = await self._read_one(_CLIENT_BY_ID_ON_DRIVER, {"client_id": client_id})
-        return None if row is None else ClientRecord(_info(row), row.secret_encrypted, row.created_at)
+        return await self._read_as(_CLIENT_BY_ID_ON_DRIVER, {"client_id": client_id}, _client_record)
 
     async def list_clients(self) -> list[ClientRecord]:
         async with self._sessions() as session:

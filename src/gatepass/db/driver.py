@@ -21,7 +21,7 @@ import json
 import os
 from collections import namedtuple
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -29,6 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 Processor = Callable[[Any], Any] | None
+
+T = TypeVar("T")
+_NOT_KEPT = object()
+#: Distinct row sets whose conversion a statement keeps (then it starts again): clients and users in use.
+_CONVERSIONS_KEPT = 1024
 
 #: How long a hot read waits for a connection or for its answer: as the engine's own pool does.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -225,6 +230,8 @@ class DriverStatement:
         self._compiled: dict[str, tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]] = {}
         #: Rows read by index or by column name, as SQLAlchemy's rows are.
         self._row: Any = namedtuple("Row", list(statement.exported_columns.keys()) or ["_"], rename=True)  # type: ignore[misc]
+        #: fetch_all_as's values, by the rows they were made of.
+        self._converted: dict[Any, Any] = {}
 
     def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]:
         found = self._compiled.get(dialect.name)
@@ -262,24 +269,54 @@ class DriverStatement:
         """
         await self._read(pool, parameters, one=False, want_rows=False)
 
+    async def fetch_all_as(
+        self, pool: DriverConnections, parameters: Mapping[str, Any], convert: Callable[[list[Any]], T]
+    ) -> T:
+        """``convert`` (a module-level function of the rows alone) applied to the rows read.
+
+        The database is read every time; what is kept is the conversion: rows identical to ones read before
+        (a client's or a user's, read on every request when the read cache is off) give back the value they
+        gave then, without their columns' processors, row objects and the store's value being made again.
+        Values must be immutable, as the read cache's are.
+        """
+        raw = await self._raw(pool, parameters, one=False)
+        try:
+            key = (pool.dialect.name, convert, tuple(raw))
+            found = self._converted.get(key, _NOT_KEPT)
+        except TypeError:  # a row with unhashable values (asyncpg's decoded JSON): converted every time
+            return convert(self._processed(pool.dialect, raw))
+        if found is _NOT_KEPT:
+            if len(self._converted) >= _CONVERSIONS_KEPT:
+                self._converted.clear()
+            found = self._converted[key] = convert(self._processed(pool.dialect, raw))
+        return found  # type: ignore[no-any-return]
+
     async def _read(
         self, pool: DriverConnections, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True
     ) -> list[Any]:
+        raw = await self._raw(pool, parameters, one=one, want_rows=want_rows)
+        return self._processed(pool.dialect, raw)
+
+    async def _raw(
+        self, pool: DriverConnections, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True
+    ) -> list[Any]:
+        """The driver's own rows (tuples, or asyncpg's records), before any column's processor."""
         sql, values = self.bound(pool.dialect, parameters)
-        results = self._for(pool.dialect)[2]
         try:
             if not want_rows:
                 await pool.execute(sql, values)
                 return []
             if one:
                 row = await pool.fetch_one(sql, values)
-                rows = [] if row is None else [row]
-            else:
-                rows = await pool.fetch_all(sql, values)
+                return [] if row is None else [row]
+            return await pool.fetch_all(sql, values)
         except (DBAPIError, ConnectionError, TimeoutError):
             raise
         except Exception as error:  # asyncpg's own errors: a lost or refusing database answers 503
             raise OperationalError(self.name, None, error) from error
+
+    def _processed(self, dialect: Dialect, rows: list[Any]) -> list[Any]:
+        results = self._for(dialect)[2]
         make = self._row._make
         return [
             make(value if process is None else process(value) for value, process in zip(row, results, strict=True))

@@ -110,16 +110,20 @@ def _record(user: Any, roles: tuple[str, ...]) -> UserRecord:
     )
 
 
+def _user_with_roles(rows: list[Any]) -> UserRecord | None:
+    """The user of rows that repeat it once per role (none: no such user)."""
+    if not rows:
+        return None
+    return _record(rows[0], tuple(sorted(row.role_name for row in rows if row.role_name is not None)))
+
+
 def full_name_of(first_name: str, last_name: str) -> str:
     return " ".join(part for part in (first_name, last_name) if part)
 
 
 class SqlUserStore(StoreBase):
     async def _one(self, lookup: DriverStatement, parameters: dict[str, Any]) -> UserRecord | None:
-        rows = await self._read_all(lookup, parameters)
-        if not rows:
-            return None
-        return _record(rows[0], tuple(sorted(row.role_name for row in rows if row.role_name is not None)))
+        return await self._read_as(lookup, parameters, _user_with_roles)
 
     async def get_user(self, user_id: int) -> UserRecord | None:
         return await self._cache.get(("user", user_id), lambda: self._one(_USER_BY_ID, {"user_id": user_id}))
