@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, sqltypes
 
 Processor = Callable[[Any], Any] | None
 
@@ -156,7 +156,8 @@ class DriverPool(DriverConnections):
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 command_timeout=COMMAND_TIMEOUT_SECONDS,
             )
-            await _json_as_python(connection)
+            # JSON and JSONB come over as their text (asyncpg's default): DriverStatement parses it, and a row of
+            # text stays hashable for fetch_all_as.
             return connection
         import aiomysql
         from pymysql.constants import CLIENT  # type: ignore[import-untyped]
@@ -211,11 +212,16 @@ async def _on_cursor(connection: Any, method: str, sql: str, values: list[Any]) 
         return None
 
 
-async def _json_as_python(connection: Any) -> None:
-    # As the engine's connections do: JSON columns read as Python values; the bind processors
-    # already turn values into JSON text.
-    for name in ("json", "jsonb"):
-        await connection.set_type_codec(name, encoder=str, decoder=json.loads, schema="pg_catalog")
+def _result_processor(column: Any, dialect: Dialect) -> Processor:
+    """How a column's value read on the driver becomes what SQLAlchemy would have read."""
+    if dialect.name == "postgresql" and isinstance(column.type, sqltypes.JSON):
+        # SQLAlchemy's asyncpg dialect has the driver parse JSON; the driver's own connections leave it as text.
+        return _json_value
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[no-any-return]
+
+
+def _json_value(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 class DriverStatement:
@@ -242,10 +248,7 @@ class DriverStatement:
                 (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                 for name in compiled.positiontup or ()
             )
-            results = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self._statement.exported_columns
-            )
+            results = tuple(_result_processor(column, dialect) for column in self._statement.exported_columns)
             found = self._compiled[dialect.name] = (str(compiled), binds, results)
         return found
 
@@ -283,7 +286,7 @@ class DriverStatement:
         try:
             key = (pool.dialect.name, convert, tuple(raw))
             found = self._converted.get(key, _NOT_KEPT)
-        except TypeError:  # a row with unhashable values (asyncpg's decoded JSON): converted every time
+        except TypeError:  # a row with a value that cannot be hashed: converted every time
             return convert(self._processed(pool.dialect, raw))
         if found is _NOT_KEPT:
             if len(self._converted) >= _CONVERSIONS_KEPT:
@@ -378,7 +381,7 @@ class ComposedStatements:
         results = self._results.get(pool.dialect.name)
         if results is None:
             results = self._results[pool.dialect.name] = tuple(
-                column.type.dialect_impl(pool.dialect).result_processor(pool.dialect, None) for column in self._columns
+                _result_processor(column, pool.dialect) for column in self._columns
             )
         return [
             tuple(value if process is None else process(value) for value, process in zip(row, results, strict=True))
