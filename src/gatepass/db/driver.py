@@ -305,26 +305,17 @@ class DriverStatement:
     ) -> list[Any]:
         """The driver's own rows (tuples, or asyncpg's records), before any column's processor."""
         sql, values = self.bound(pool.dialect, parameters)
-        try:
-            if not want_rows:
-                await pool.execute(sql, values)
-                return []
-            if one:
-                row = await pool.fetch_one(sql, values)
-                return [] if row is None else [row]
-            return await pool.fetch_all(sql, values)
-        except (DBAPIError, ConnectionError, TimeoutError):
-            raise
-        except Exception as error:  # asyncpg's own errors: a lost or refusing database answers 503
-            raise OperationalError(self.name, None, error) from error
+        if not want_rows:
+            await _on_driver(pool, "execute", sql, values, self.name)
+            return []
+        if one:
+            row = await _on_driver(pool, "fetchrow", sql, values, self.name)
+            return [] if row is None else [row]
+        rows: list[Any] = await _on_driver(pool, "fetch", sql, values, self.name)
+        return rows
 
     def _processed(self, dialect: Dialect, rows: list[Any]) -> list[Any]:
-        results = self._for(dialect)[2]
-        make = self._row._make
-        return [
-            make(value if process is None else process(value) for value, process in zip(row, results, strict=True))
-            for row in rows
-        ]
+        return _processed_rows(rows, self._for(dialect)[2], self._row._make)
 
 
 class ComposedStatements:
@@ -372,21 +363,36 @@ class ComposedStatements:
 
     async def fetch_all(self, pool: DriverConnections, statement: Any) -> list[tuple[Any, ...]]:
         sql, values = self.bound(pool.dialect, statement)
-        try:
-            rows = await pool.fetch_all(sql, values)
-        except (DBAPIError, ConnectionError, TimeoutError):
-            raise
-        except Exception as error:  # the driver's own errors, as DriverStatement wraps them
-            raise OperationalError(self.name, None, error) from error
+        rows = await _on_driver(pool, "fetch", sql, values, self.name)
         results = self._results.get(pool.dialect.name)
         if results is None:
             results = self._results[pool.dialect.name] = tuple(
                 _result_processor(column, pool.dialect) for column in self._columns
             )
-        return [
-            tuple(value if process is None else process(value) for value, process in zip(row, results, strict=True))
-            for row in rows
-        ]
+        return _processed_rows(rows, results, tuple)
+
+
+async def _on_driver(pool: DriverConnections, method: str, sql: str, values: list[Any], name: str) -> Any:
+    """One statement on the driver (``method`` as asyncpg names it); the driver's own errors (asyncpg's) are
+    raised as SQLAlchemy's, so that a lost or refusing database answers 503 as on the engine's path."""
+    try:
+        if method == "fetchrow":
+            return await pool.fetch_one(sql, values)
+        if method == "fetch":
+            return await pool.fetch_all(sql, values)
+        return await pool.execute(sql, values)
+    except (DBAPIError, ConnectionError, TimeoutError):
+        raise
+    except Exception as error:
+        raise OperationalError(name, None, error) from error
+
+
+def _processed_rows(rows: list[Any], results: tuple[Processor, ...], make: Callable[[Any], Any]) -> list[Any]:
+    """Each row with each column's result processor applied, made into ``make``'s row type."""
+    return [
+        make(value if process is None else process(value) for value, process in zip(row, results, strict=True))
+        for row in rows
+    ]
 
 
 def _compiled_with_processors(statement: Any, dialect: Dialect, cache_key: Any) -> tuple[Any, dict[str, Processor]]:
