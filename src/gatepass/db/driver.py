@@ -39,6 +39,18 @@ _CONVERSIONS_KEPT = 1024
 CONNECT_TIMEOUT_SECONDS = 5
 COMMAND_TIMEOUT_SECONDS = 15
 
+#: MariaDB's answers when two transactions stood in each other's way and this one lost: a deadlock (1213),
+#: a lock wait timeout (1205), and 1467 "Failed to read auto-increment value", InnoDB's answer when the
+#: deadlock it broke involved a table's AUTO-INC lock (an INSERT … SELECT holds it to the statement's end).
+_MARIADB_LOST_A_LOCK_CONFLICT = frozenset({1205, 1213, 1467})
+_SCRIPT_ATTEMPTS = 3
+
+#: MariaDB's default, REPEATABLE READ, locks the gaps between index entries a write scanned, so two refreshes
+#: of different grants (each revoking its grant's access tokens, then inserting one) wait on each other's
+#: gaps and deadlock. READ COMMITTED locks the rows only, and is what PostgreSQL runs every store write at:
+#: the writes are written for it.
+MARIADB_ISOLATION_LEVEL = "READ COMMITTED"
+
 
 class DriverConnections:
     """Where a DriverStatement runs: a DriverPool, or the SQLite reader (reads only).
@@ -124,10 +136,23 @@ class DriverPool(DriverConnections):
 
     async def run_script(self, sql: str, values: list[Any]) -> Any:
         """MariaDB: several statements in one round trip (a transaction and its COMMIT among them); the first
-        row of the last result set. A failed script costs its connection, which rolls back what it began."""
+        row of the last result set. A failed script costs its connection, which rolls back what it began.
+
+        A script that lost a lock conflict is run again, whole: it wrote nothing (its transaction was rolled
+        back), and the one that won has moved on. The driver's errors are raised as SQLAlchemy's, so a
+        conflict that outlasts the attempts answers 503 (try again), as a lost database does."""
         if self.backend == "postgresql":
             raise TypeError("scripts are MariaDB's way to one round trip; PostgreSQL writes with CTEs")
-        return await self._read("script", sql, values)
+        import pymysql  # type: ignore[import-untyped]
+
+        for attempt in range(1, _SCRIPT_ATTEMPTS + 1):
+            try:
+                return await self._read("script", sql, values)
+            except pymysql.err.Error as error:
+                if attempt < _SCRIPT_ATTEMPTS and error.args and error.args[0] in _MARIADB_LOST_A_LOCK_CONFLICT:
+                    continue
+                raise DBAPIError.instance(sql, None, error, pymysql.err.Error) from error
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _wait_for_a_slot(self) -> None:
         """Wait while every connection is in use; past the timeout, answer as a lost database would."""
@@ -175,6 +200,7 @@ class DriverPool(DriverConnections):
             # The hot writes are scripts of several statements in one round trip (db/mariadb_writes.py); the
             # values are escaped by the driver as for one statement.
             client_flag=CLIENT.MULTI_STATEMENTS,
+            init_command=f"SET SESSION TRANSACTION ISOLATION LEVEL {MARIADB_ISOLATION_LEVEL}",
         )
 
     def _discard(self, connection: Any) -> None:

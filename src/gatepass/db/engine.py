@@ -24,6 +24,7 @@ from sqlalchemy.util import await_only
 
 from gatepass.cache.reads import GROUPS, TOKENS
 from gatepass.config import Settings, make_private_dir, restrict_mode
+from gatepass.db.driver import MARIADB_ISOLATION_LEVEL
 from gatepass.db.sqlite_reader import SqliteReader
 from gatepass.db.sqlite_writer import SqliteWriter
 
@@ -323,6 +324,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         options["connect_args"] = {"timeout": 5, "command_timeout": 15}
     else:
         options["connect_args"] = {"connect_timeout": 5}
+        options["isolation_level"] = MARIADB_ISOLATION_LEVEL
     engine = create_async_engine(url, **options)
     if backend == "postgresql":
         event.listen(engine.sync_engine, "checkin", _pg_checked_in)
