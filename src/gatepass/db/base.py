@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -122,6 +123,22 @@ class StoreBase:
         if self._driver_pool is not None:
             return await lookup.fetch_all_as(self._driver_pool, parameters, convert)
         return convert(await self._read_all(lookup, parameters))
+
+    async def _read_with_kept_tail(
+        self,
+        lookup: DriverStatement,
+        parameters: Mapping[str, Any],
+        tail_names: tuple[str, ...],
+        convert_tail: Callable[[list[Any]], T],
+    ) -> tuple[Any, T] | None:
+        """The first row and ``convert_tail`` of every row's last columns (DriverStatement.fetch_all_with_kept_tail)."""
+        if self._driver_pool is not None:
+            return await lookup.fetch_all_with_kept_tail(self._driver_pool, parameters, tail_names, convert_tail)
+        rows = await self._read_all(lookup, parameters)
+        if not rows:
+            return None
+        tail = namedtuple("Tail", tail_names, rename=True)  # type: ignore[misc]
+        return rows[0], convert_tail([tail._make(tuple(row)[len(row) - len(tail_names) :]) for row in rows])
 
 
 class InsertOnce:

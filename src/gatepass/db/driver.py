@@ -264,6 +264,8 @@ class DriverStatement:
         self._row: Any = namedtuple("Row", list(statement.exported_columns.keys()) or ["_"], rename=True)  # type: ignore[misc]
         #: fetch_all_as's values, by the rows they were made of.
         self._converted: dict[Any, Any] = {}
+        #: fetch_all_with_kept_tail's row types, by where the tail starts.
+        self._part_rows: dict[int, tuple[Any, Any]] = {}
 
     def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[str, Processor], ...], tuple[Processor, ...]]:
         found = self._compiled.get(dialect.name)
@@ -309,16 +311,57 @@ class DriverStatement:
         Values must be immutable, as the read cache's are.
         """
         raw = await self._raw(pool, parameters, one=False)
+        return self._kept((pool.dialect.name, convert, tuple(raw)), lambda: convert(self._processed(pool.dialect, raw)))
+
+    def _kept(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """The value kept for ``key`` (a dialect, a conversion and the raw rows it converts), else ``make()``'s,
+        then kept: the most recent _CONVERSIONS_KEPT of them."""
         try:
-            key = (pool.dialect.name, convert, tuple(raw))
             found = self._converted.get(key, _NOT_KEPT)
         except TypeError:  # a row with a value that cannot be hashed: converted every time
-            return convert(self._processed(pool.dialect, raw))
+            return make()
         if found is _NOT_KEPT:
             if len(self._converted) >= _CONVERSIONS_KEPT:
                 self._converted.clear()
-            found = self._converted[key] = convert(self._processed(pool.dialect, raw))
+            found = self._converted[key] = make()
         return found  # type: ignore[no-any-return]
+
+    async def fetch_all_with_kept_tail(
+        self,
+        pool: DriverConnections,
+        parameters: Mapping[str, Any],
+        tail_names: tuple[str, ...],
+        convert_tail: Callable[[list[Any]], T],
+    ) -> tuple[Any, T] | None:
+        """For rows that repeat one record and join another one's rows (a token with its user and their roles):
+        the first row's leading columns, processed (by index or name, as fetch_one's), and ``convert_tail`` of
+        every row's last ``len(tail_names)`` columns (rows named ``tail_names``). None when no row was read.
+
+        The tail's conversion is kept as fetch_all_as keeps its values: a user's rows are the same on every one
+        of their tokens, so only the token's own columns are converted on every read."""
+        raw = await self._raw(pool, parameters, one=False)
+        if not raw:
+            return None
+        results = self._for(pool.dialect)[2]
+        tail_from = len(results) - len(tail_names)
+        head_row, tail_row = self._parts(tail_from, tail_names)
+        head = _processed_rows([tuple(raw[0])[:tail_from]], results[:tail_from], head_row._make)[0]
+        tails = tuple(tuple(row)[tail_from:] for row in raw)
+        return head, self._kept(
+            (pool.dialect.name, convert_tail, tails),
+            lambda: convert_tail(_processed_rows(list(tails), results[tail_from:], tail_row._make)),
+        )
+
+    def _parts(self, tail_from: int, tail_names: tuple[str, ...]) -> tuple[Any, Any]:
+        """The row types of a row's leading columns (named as the statement names them) and of its tail."""
+        found = self._part_rows.get(tail_from)
+        if found is None:
+            head_names = list(self._statement.exported_columns.keys())[:tail_from]
+            found = self._part_rows[tail_from] = (
+                namedtuple("Head", head_names, rename=True),
+                namedtuple("Tail", tail_names, rename=True),
+            )
+        return found
 
     async def _read(
         self, pool: DriverConnections, parameters: Mapping[str, Any], *, one: bool, want_rows: bool = True

@@ -23,12 +23,23 @@ from gatepass.db.tables import (
     AuthorizationCode,
     OAuthClient,
     RefreshToken,
+    Role,
     TokenExchange,
     TokenGrant,
     User,
+    UserRole,
 )
+from gatepass.db.users import USER_WITH_ROLES, user_with_roles
 from gatepass.protocol.values import CodeRecord, RefreshRecord
-from gatepass.services.stores import AccessTokenRecord, AuditRecord, GrantRefresh, GrantSummary, NewCode, NewGrant
+from gatepass.services.stores import (
+    AccessTokenRecord,
+    AuditRecord,
+    GrantRefresh,
+    GrantSummary,
+    NewCode,
+    NewGrant,
+    UserRecord,
+)
 
 # The hot paths below use SQLAlchemy Core on these tables, with statements built once: no ORM unit of
 # work, identity map or attribute instrumentation per request, and fewer round trips (see db.base.single_statement).
@@ -39,6 +50,9 @@ _refresh: Table = RefreshToken.__table__  # type: ignore[assignment]
 _clients: Table = OAuthClient.__table__  # type: ignore[assignment]
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
 _exchanges: Table = TokenExchange.__table__  # type: ignore[assignment]
+_users: Table = User.__table__  # type: ignore[assignment]
+_user_roles: Table = UserRole.__table__  # type: ignore[assignment]
+_roles: Table = Role.__table__  # type: ignore[assignment]
 
 _CODE_BY_DIGEST = select(
     _codes.c.id,
@@ -108,7 +122,29 @@ _ACCESS_BY_DIGEST = (
     )
     .where(_access.c.token_digest == bindparam("digest"))
 )
-_ACCESS_BY_DIGEST_ON_DRIVER = DriverStatement(_ACCESS_BY_DIGEST, "access token by digest")
+#: The token's user and their roles come with it: userinfo and introspection read both, and on PostgreSQL
+#: and MariaDB each read is a round trip. A row per role (USER_WITH_ROLES' columns after the token's); no user,
+#: one row whose user columns are NULL.
+_ACCESS_WITH_USER_BY_DIGEST = (
+    select(*_ACCESS_BY_DIGEST.selected_columns, *USER_WITH_ROLES.selected_columns)
+    .select_from(
+        _access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id)
+        .outerjoin(_exchanges, _exchanges.c.grant_id == _access.c.grant_id)
+        .outerjoin(_users, _users.c.id == _access.c.user_id)
+        .outerjoin(_user_roles, _user_roles.c.user_id == _users.c.id)
+        .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
+    )
+    .where(_access.c.token_digest == bindparam("digest"))
+)
+_ACCESS_BY_DIGEST_ON_DRIVER = DriverStatement(_ACCESS_WITH_USER_BY_DIGEST, "access token with its user by digest")
+_USER_COLUMN_NAMES = tuple(USER_WITH_ROLES.exported_columns.keys())
+
+
+def _token_user(rows: list[Any]) -> UserRecord | None:
+    """The user of a token's rows (their user columns); None for a token of no user."""
+    return None if rows[0].id is None else user_with_roles(rows)
+
+
 _REFRESH_BY_DIGEST = (
     select(
         _refresh.c.id,
@@ -688,9 +724,12 @@ class SqlTokenStore(StoreBase):
         )
 
     async def _load_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        row = await self._read_one(_ACCESS_BY_DIGEST_ON_DRIVER, {"digest": token_digest})
-        if row is None:
+        found = await self._read_with_kept_tail(
+            _ACCESS_BY_DIGEST_ON_DRIVER, {"digest": token_digest}, _USER_COLUMN_NAMES, _token_user
+        )
+        if found is None:
             return None
+        row, user = found
         return AccessTokenRecord(
             row[0],
             row[1],
@@ -706,6 +745,7 @@ class SqlTokenStore(StoreBase):
             client_pairwise_sector=row.pairwise_sector,
             dpop_jkt=row.dpop_jkt,
             is_exchanged=bool(row.is_exchanged),
+            user=user,
         )
 
     async def get_refresh_token(self, token_digest: str) -> RefreshRecord | None:

@@ -42,18 +42,18 @@ _users: Table = User.__table__  # type: ignore[assignment]
 _user_roles: Table = UserRole.__table__  # type: ignore[assignment]
 _roles: Table = Role.__table__  # type: ignore[assignment]
 # One statement for a user and their roles: a row per role, or one row with a NULL role.
-_USER_WITH_ROLES = (
+USER_WITH_ROLES = (
     select(_users, _roles.c.name.label("role_name"))
     .outerjoin(_user_roles, _user_roles.c.user_id == _users.c.id)
     .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
 )
 # Built once: every token check on a cache miss reads a user by id.
 # Named lookups: on PostgreSQL they run on the driver (db/driver.py), elsewhere through SQLAlchemy.
-_USER_BY_ID = DriverStatement(_USER_WITH_ROLES.where(_users.c.id == bindparam("user_id")), "user with roles by id")
+_USER_BY_ID = DriverStatement(USER_WITH_ROLES.where(_users.c.id == bindparam("user_id")), "user with roles by id")
 _USER_BY_EMAIL = DriverStatement(
-    _USER_WITH_ROLES.where(_users.c.email == bindparam("email")), "user with roles by email"
+    USER_WITH_ROLES.where(_users.c.email == bindparam("email")), "user with roles by email"
 )
-_USER_BY_SUB = DriverStatement(_USER_WITH_ROLES.where(_users.c.sub == bindparam("sub")), "user with roles by sub")
+_USER_BY_SUB = DriverStatement(USER_WITH_ROLES.where(_users.c.sub == bindparam("sub")), "user with roles by sub")
 _sessions_table: Table = LoginSession.__table__  # type: ignore[assignment]
 _throttles: Table = LoginThrottle.__table__  # type: ignore[assignment]
 #: Every page of a logged-in browser reads its session; every login reads its throttles.
@@ -110,7 +110,7 @@ def _record(user: Any, roles: tuple[str, ...]) -> UserRecord:
     )
 
 
-def _user_with_roles(rows: list[Any]) -> UserRecord | None:
+def user_with_roles(rows: list[Any]) -> UserRecord | None:
     """The user of rows that repeat it once per role (none: no such user)."""
     if not rows:
         return None
@@ -123,7 +123,7 @@ def full_name_of(first_name: str, last_name: str) -> str:
 
 class SqlUserStore(StoreBase):
     async def _one(self, lookup: DriverStatement, parameters: dict[str, Any]) -> UserRecord | None:
-        return await self._read_as(lookup, parameters, _user_with_roles)
+        return await self._read_as(lookup, parameters, user_with_roles)
 
     async def get_user(self, user_id: int) -> UserRecord | None:
         return await self._cache.get(("user", user_id), lambda: self._one(_USER_BY_ID, {"user_id": user_id}))

@@ -81,6 +81,7 @@ class IntrospectionService:
                 sector = access.client_pairwise_sector
                 dpop_jkt = access.dpop_jkt
                 is_exchanged = access.is_exchanged
+                read_user = access.user
             else:
                 refresh = await self._store.get_refresh_token(digest)
                 if refresh is None:
@@ -100,6 +101,7 @@ class IntrospectionService:
                 sector = None
                 dpop_jkt = None
                 is_exchanged = False
+                read_user = None
             if not is_allowed_to_introspect(caller.info, client_id):
                 return INACTIVE
             if owner is None:
@@ -108,7 +110,9 @@ class IntrospectionService:
                 owner = (False, False) if found is None else (found.info.is_enabled, found.info.skip_authorization)
                 sector = None if found is None else found.info.pairwise_sector
             is_owner_enabled, is_owner_trusted = owner
-            user: UserRecord | None = await self._users.get_user(user_id) if user_id is not None else None
+            user: UserRecord | None = read_user
+            if user is None and user_id is not None:
+                user = await self._users.get_user(user_id)
             # A disabled client's grants are revoked as it is disabled; this covers one issued meanwhile.
             if not is_owner_enabled:
                 return INACTIVE

@@ -126,7 +126,9 @@ class OidcService:
             is_allowed, scopes = bool(released), scopes | released
         if not is_allowed:
             raise InsufficientScope("The access token does not have the openid scope", scope="openid")
-        user = await self._users.get_user(record.user_id) if record.user_id is not None else None
+        user = record.user
+        if user is None and record.user_id is not None:
+            user = await self._users.get_user(record.user_id)
         if user is None or not user.is_enabled:
             raise InvalidToken("The user of this access token no longer exists or is disabled")
         claims = claims_for_scopes(user, self._issuer, scopes)

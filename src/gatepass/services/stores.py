@@ -195,6 +195,9 @@ class AccessTokenRecord:
     client_pairwise_sector: str | None = None
     #: Whether its grant was issued by a token exchange (RFC 8693), read with the token.
     is_exchanged: bool = False
+    #: Its user with their roles, when the store read them with the token (None: not read, or no user). A
+    #: cached token keeps it: any change to a user or a role empties the token entries too (cache/reads.py).
+    user: UserRecord | None = None
 
 
 @dataclass(frozen=True)
