@@ -635,9 +635,9 @@ async def test_an_access_token_reads_with_its_user_and_their_roles_as_they_are_n
     client, user = await stores.client(), await stores.user(roles=(first_role, second_role))
     now = stores.now
     access, other_access, service_access = digest(), digest(), digest()
-    for token in (access, other_access):
+    for each_access in (access, other_access):
         await stores.tokens.add_grant_with_tokens(
-            _grant(client.info.client_id, user.id, now), token, now + timedelta(hours=1), None
+            _grant(client.info.client_id, user.id, now), each_access, now + timedelta(hours=1), None
         )
     await stores.tokens.add_grant_with_tokens(
         _grant(client.info.client_id, None, now), service_access, now + timedelta(hours=1), None
