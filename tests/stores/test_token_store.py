@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import aiomysql
+import pytest
 from stores_support import Stores, digest, unique
 
 from gatepass.services.stores import AuditRecord, GrantRefresh, NewCode, NewGrant
@@ -661,3 +663,45 @@ async def test_an_access_token_reads_with_its_user_and_their_roles_as_they_are_n
     await stores.users.set_roles(user.id, ())
     token = await stores.tokens.get_access_token(other_access)
     assert token is not None and token.user is not None and token.user.roles == ()
+
+
+@pytest.mark.parametrize("stores", [pytest.param("mariadb", marks=pytest.mark.backend("mariadb"))], indirect=True)
+async def test_a_refresh_that_loses_a_deadlock_on_mariadb_is_run_again_and_rotates(stores: Stores) -> None:
+    # A real deadlock, made on purpose: another transaction holds the grant's row and then asks for the refresh
+    # token's row, which the rotation holds while it waits for the grant. InnoDB rolls back the one that changed
+    # fewer rows, so the other one first changes forty: the rotation is rolled back, and must be run again.
+    client, user = await stores.client(), await stores.user()
+    grant_id, _, refresh = await _issued(stores, client.info.client_id, user.id)
+    ballast = [(await _issued(stores, client.info.client_id, user.id))[0] for _ in range(40)]
+    assert refresh is not None
+    family = await stores.tokens.get_refresh_token(refresh)
+    assert family is not None
+    url = stores.database.engine.url
+    other = await aiomysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or "", db=url.database
+    )
+    try:
+        async with other.cursor() as cursor:
+            await cursor.execute("START TRANSACTION")
+            placeholders = ", ".join(["%s"] * len(ballast))
+            await cursor.execute(
+                f"UPDATE access_tokens SET resource = 'https://ballast.example/' WHERE grant_id IN ({placeholders})",
+                ballast,
+            )
+            await cursor.execute("UPDATE token_grants SET last_used_at = last_used_at WHERE id = %s", (grant_id,))
+            rotation = asyncio.create_task(
+                stores.tokens.rotate_refresh(
+                    _refresh(grant_id, family.refresh_id, client.info.client_id, user.id, stores.now), digest()
+                )
+            )
+            await asyncio.sleep(0.5)
+            assert not rotation.done(), "the rotation should be waiting for the grant's row"
+            # Closes the cycle: InnoDB picks the rotation (fewer rows) and rolls it back; its second run waits for
+            # this transaction's commit.
+            await cursor.execute("UPDATE refresh_tokens SET dpop_jkt = dpop_jkt WHERE id = %s", (family.refresh_id,))
+            await cursor.execute("COMMIT")
+        assert await asyncio.wait_for(rotation, timeout=30) is True
+    finally:
+        other.close()
+    rotated = await stores.tokens.get_refresh_token(refresh)
+    assert rotated is not None and rotated.rotated_at is not None
