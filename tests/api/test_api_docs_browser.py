@@ -30,8 +30,9 @@ async def test_the_authorize_button_gets_a_token_from_gatepass_and_lists_todos(
     await popup.fill("input[name=email]", user["email"])
     await popup.fill("input[name=password]", user["password"])
     await popup.click("form[action='/login'] button[type=submit]")
-    await popup.click("button[name=decision][value=allow]")
-    await popup.wait_for_event("close")
+    # Waiting from before the click: the redirect page closes the popup at once, maybe before a later wait began.
+    async with popup.expect_event("close"):
+        await popup.click("button[name=decision][value=allow]")
     await page.wait_for_selector(".auth-container .btn.modal-btn.auth:has-text('Logout')")
     await page.click(".btn-done")
     await page.click("#operations-ToDo-get_list_ToDo .opblock-summary")
