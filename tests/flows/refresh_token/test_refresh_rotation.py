@@ -7,6 +7,7 @@ from flows_support import obtain_tokens
 
 from support.backchannel import INACTIVE, Backchannel, assert_oauth_error
 from support.provision import World
+from support.rows import rows
 
 
 async def test_each_refresh_rotates_and_reusing_an_old_token_revokes_the_family(world: World, api: Backchannel) -> None:
@@ -89,3 +90,22 @@ async def test_refresh_errors(
     if case == "other-client":
         # Another client's attempt does not harm the rightful owner's token.
         assert (await sqlite_api.refresh(web, tokens["refresh_token"])).status_code == 200
+
+
+async def test_the_audit_events_of_issuance_and_refresh_say_where_the_request_came_from(
+    world: World, api: Backchannel
+) -> None:
+    web = world.client("web")
+    first = await obtain_tokens(api, world.user("alice"), web)
+    refreshed = await api.refresh(web, first["refresh_token"])
+    assert refreshed.status_code == 200
+    found = rows(
+        world.server,
+        "SELECT event, ip FROM audit_events WHERE client_id = ? AND event IN (?, ?) ORDER BY id",
+        web["client_id"],
+        "token.issued",
+        "token.refreshed",
+    )
+    # The test talks to the server over loopback: every token event of this client came from there.
+    assert [event for event, _ in found][-2:] == ["token.issued", "token.refreshed"]
+    assert {ip for _, ip in found} == {"127.0.0.1"}

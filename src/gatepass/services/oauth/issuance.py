@@ -140,12 +140,14 @@ class TokenIssuer:
         not_after: datetime | None = None,
         act: Mapping[str, Any] | None = None,
         dpop_jkt: str | None = None,
+        ip: str | None = None,
     ) -> IssuedTokens:
         """A new grant with its access token (and refresh token), in one transaction with its code's consumption.
 
         ``not_after`` ends the grant and its token no later than then (a token exchange's subject token's end);
         ``act`` goes into a JWT access token (RFC 8693 §4.1).
         ``dpop_jkt`` binds the access token (and a public client's refresh token) to a DPoP key (RFC 9449 §5).
+        ``ip``: the address the request came from, for the audit event.
         Raises CodeReused when the code was consumed first by another request.
         """
         now = self._clock()
@@ -172,6 +174,7 @@ class TokenIssuer:
                 audit.TOKEN_ISSUED,
                 user_id=user.id if user else None,
                 client_id=info.client_id,
+                ip=ip,
                 grant_type=grant_type,
                 scope=" ".join(scopes),
                 **dpop_binding_detail(dpop_jkt),
@@ -181,6 +184,7 @@ class TokenIssuer:
             audit.TOKEN_ISSUED,
             user_id=user.id if user else None,
             client_id=info.client_id,
+            ip=ip,
             grant_type=grant_type,
             scope=" ".join(scopes),
             **dpop_binding_detail(dpop_jkt),

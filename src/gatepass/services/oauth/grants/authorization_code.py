@@ -78,6 +78,7 @@ class AuthorizationCodeGrant:
                 with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
                 with_id_token=True,
                 dpop_jkt=dpop_jkt,
+                ip=ip,
             )
         except CodeVerifierFailed:
             assert record is not None

@@ -39,4 +39,5 @@ class ClientCredentialsGrant:
             with_refresh=False,
             with_id_token=False,
             dpop_jkt=dpop_jkt,
+            ip=ip,
         )

@@ -86,6 +86,7 @@ class DeviceCodeGrant:
             with_refresh=GRANT_REFRESH_TOKEN in client.info.grant_types,
             with_id_token=True,
             dpop_jkt=dpop_jkt,
+            ip=ip,
         )
 
     async def _poll(

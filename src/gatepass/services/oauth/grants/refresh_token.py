@@ -81,6 +81,7 @@ class RefreshTokenGrant:
                 audit.TOKEN_REFRESHED,
                 user_id=record.user_id,
                 client_id=info.client_id,
+                ip=ip,
                 scope=" ".join(scopes),
                 **dpop_binding_detail(dpop_jkt),
             )

@@ -120,6 +120,7 @@ class TokenExchangeGrant:
             with_id_token=False,
             not_after=min(ends),
             act=act,
+            ip=ip,
         )
         # Read back as any presented token is, whatever its format, for the grant that holds it.
         grant_id = (await self._access_tokens.load_access_token(issued.access_token)).grant_id
