@@ -212,6 +212,17 @@ async def test_documents_are_filtered_sorted_and_paged_on_their_fields(stores: S
     ]
     assert await names(conditions=(Condition("amount", ">", 20, "integer"),), order_by=(SortKey("name"),)) == ["D1"]
 
+    # Counting (Frappe's get_count) matches what the list would show, whatever its order and page.
+    async def count(**query: object) -> int:
+        return await stores.documents.count_matching(DocumentQuery(doctype.name, **query))  # type: ignore[arg-type]
+
+    assert await count() == 4
+    assert await count(conditions=(Condition("status", "!=", "Open"),), offset=1, limit=1) == 2
+    assert await count(conditions=(Condition("owner", "=", other.email),)) == 1
+    assert await count(any_conditions=(Condition("amount", "<", 10, "integer"), Condition("title", "=", "Gamma"))) == 2
+    assert await count(owner_id=owner.id) == 3
+    assert await count(conditions=(Condition("name", "in", ("D9",)),)) == 0
+
 
 async def test_a_link_to_a_document_is_found_among_the_visible_ones(stores: Stores) -> None:
     target_type = await stores.doctype()

@@ -50,9 +50,12 @@ _COLUMNS = (
 )
 
 
-def _joined() -> Any:
+def _joined(*columns: Any) -> Any:
+    """``columns`` of documents with their type and the users who own and last changed them (filters may name
+    the owner's or the modifier's email)."""
     return (
-        select(*_COLUMNS, DocType.name)
+        select(*columns)
+        .select_from(Document)
         .join(DocType, DocType.id == Document.doctype_id)
         .join(_Owner, _Owner.id == Document.owner_id)
         .outerjoin(_Modifier, _Modifier.id == Document.modified_by_id)
@@ -60,13 +63,29 @@ def _joined() -> Any:
 
 
 def _select(doctype: str) -> Any:
-    return _joined().where(DocType.name == doctype)
+    return _joined(*_COLUMNS, DocType.name).where(DocType.name == doctype)
 
 
 # Built once: composing this join with ORM aliases costs more CPU than the query itself.
-_DOCUMENT_BY_NAME = _joined().where(DocType.name == bindparam("doctype"), Document.name == bindparam("name"))
+_DOCUMENT_BY_NAME = _joined(*_COLUMNS, DocType.name).where(
+    DocType.name == bindparam("doctype"), Document.name == bindparam("name")
+)
 _DOCUMENT_BY_NAME_ON_DRIVER = DriverStatement(_DOCUMENT_BY_NAME, "document by name")
 _DOCUMENT_LISTS_ON_DRIVER = ComposedStatements(_DOCUMENT_BY_NAME.exported_columns, "document list")
+
+
+_DOCUMENT_COUNTS_ON_DRIVER = ComposedStatements(select(func.count()).exported_columns, "document count")
+
+
+def _filtered(statement: Any, query: DocumentQuery) -> Any:
+    """``statement`` narrowed to the query's owner and filters."""
+    if query.owner_id is not None:
+        statement = statement.where(Document.owner_id == query.owner_id)
+    for condition in query.conditions:
+        statement = statement.where(_condition(condition))
+    if query.any_conditions:
+        statement = statement.where(or_(*(_condition(condition) for condition in query.any_conditions)))
+    return statement
 
 
 def _record(row: Any) -> DocumentRecord:
@@ -148,13 +167,7 @@ class SqlDocumentStore(StoreBase):
         return None if row is None else _record(row)
 
     async def list_documents(self, query: DocumentQuery) -> list[DocumentRecord]:
-        statement = _select(query.doctype)
-        if query.owner_id is not None:
-            statement = statement.where(Document.owner_id == query.owner_id)
-        for condition in query.conditions:
-            statement = statement.where(_condition(condition))
-        if query.any_conditions:
-            statement = statement.where(or_(*(_condition(condition) for condition in query.any_conditions)))
+        statement = _filtered(_select(query.doctype), query)
         for key in query.order_by:
             statement = statement.order_by(*_order(key))
         is_descending = bool(query.order_by) and query.order_by[0].is_descending
@@ -170,6 +183,15 @@ class SqlDocumentStore(StoreBase):
             return [_record(row) for row in await _DOCUMENT_LISTS_ON_DRIVER.fetch_all(self._driver_pool, statement)]
         async with single_statement(self._engine) as connection:
             return [_record(row) for row in await connection.execute(statement)]
+
+    async def count_matching(self, query: DocumentQuery) -> int:
+        """How many documents the query's filters (and owner) match; its order and page do not count."""
+        statement = _filtered(_joined(func.count()).where(DocType.name == query.doctype), query)
+        if self._driver_pool is not None:
+            [(count,)] = await _DOCUMENT_COUNTS_ON_DRIVER.fetch_all(self._driver_pool, statement)
+            return int(count)
+        async with single_statement(self._engine) as connection:
+            return int((await connection.execute(statement)).scalar_one())
 
     async def add_document(
         self, doctype: str, name: str, owner_id: int, data: dict[str, Any], now: datetime

@@ -131,8 +131,7 @@ async def get_list(request: Request, principal: Principal, args: Arguments) -> A
 
 async def get_count(request: Request, principal: Principal, args: Arguments) -> int:
     params = _list_parameters({"filters": args.get("filters")}, fields=["name"], limit_page_length=0)
-    rows = await document_service(request).list_documents(principal, _text(args, "doctype"), params)
-    return len(rows)
+    return await document_service(request).count_matching(principal, _text(args, "doctype"), params)
 
 
 async def _first_row(request: Request, principal: Principal, args: Arguments, fields: list[str]) -> Any:

@@ -198,6 +198,12 @@ class DocumentService:
         records = await self._documents.list_documents(request.query)
         return [document_row(access.doctype, record, request.fields) for record in records]
 
+    async def count_matching(self, principal: Principal, doctype: str, params: Mapping[str, str]) -> int:
+        """How many documents of the type a list with these filters would show this principal, without listing them."""
+        access, right = await self._access(principal, doctype, "read")
+        owner_id = principal.user_id if right is Right.OWN else None
+        return await self._documents.count_matching(parse_list_request(access.doctype, params, owner_id=owner_id).query)
+
     async def get_document(self, principal: Principal, doctype: str, name: str) -> dict[str, Any]:
         access, right = await self._access(principal, doctype, "read")
         record = await self._target(principal, access, name, "read", right)
