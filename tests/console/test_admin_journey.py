@@ -7,6 +7,7 @@ finds the token in the console and revokes it, and the client's next API call fa
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -16,6 +17,7 @@ from console_support import FRAME_ANCESTORS, console_client, console_user, excha
 
 from support.console import ConsoleSession
 from support.pkce import s256
+from support.rows import rows
 from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT_URI, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -172,6 +174,13 @@ async def test_admin_registers_a_client_runs_it_and_revokes_its_token(
     ):
         assert (await page.request.get(f"{server.url}{path}")).status == status, path
     client_id, secret = await _admin_registers_a_client(page, server, app_name)
+    # The console's events say who made the change and from where.
+    created = rows(
+        server, "SELECT ip, detail FROM audit_events WHERE event = ? AND client_id = ?", "client.created", client_id
+    )
+    assert [(ip, (json.loads(detail) if isinstance(detail, str) else detail)["actor"]) for ip, detail in created] == [
+        ("127.0.0.1", f"admin:{ADMIN_EMAIL}")
+    ]
     trial = await _admin_builds_the_authorization_url(page, server)
     await _admin_creates_a_user(page, server, email, password)
 

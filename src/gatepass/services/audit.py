@@ -91,15 +91,19 @@ _log = logging.getLogger("gatepass.audit")
 #: Who makes the changes of the current request or command ("admin:<email>", "cli:<account>"); every
 #: event recorded meanwhile carries it as ``actor``, so no code path can forget to say who it was.
 _actor: ContextVar[str | None] = ContextVar("gatepass_audit_actor", default=None)
+#: The address the actor's request came from, for the events that do not name one themselves.
+_actor_ip: ContextVar[str | None] = ContextVar("gatepass_audit_actor_ip", default=None)
 
 
 @contextlib.contextmanager
-def acting_as(actor: str) -> Iterator[None]:
-    """Attribute every audit event recorded inside the block to ``actor``."""
-    token = _actor.set(actor)
+def acting_as(actor: str, *, ip: str | None = None) -> Iterator[None]:
+    """Attribute every audit event recorded inside the block to ``actor`` (and, unless it names another
+    address, to the actor's ``ip``)."""
+    token, ip_token = _actor.set(actor), _actor_ip.set(ip)
     try:
         yield
     finally:
+        _actor_ip.reset(ip_token)
         _actor.reset(token)
 
 
@@ -140,6 +144,7 @@ class Audit:
         actor = _actor.get()
         if actor is not None:
             detail.setdefault("actor", actor)
+            ip = ip if ip is not None else _actor_ip.get()
         return AuditRecord(self._clock(), event, user_id, client_id, ip, detail)
 
     def announce(self, record: AuditRecord) -> None:

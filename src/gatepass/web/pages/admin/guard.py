@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gatepass.http.csrf import is_valid_csrf
+from gatepass.http.forwarded import client_ip
 from gatepass.http.session import current_session
 from gatepass.services.accounts import SYSTEM_MANAGER
 from gatepass.services.audit import acting_as
@@ -121,7 +122,7 @@ def guarded(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
         if SYSTEM_MANAGER not in user.roles:
             return render(request, "admin/forbidden.html", {"title": "Admins only"}, status_code=403)
         try:
-            with acting_as(f"admin:{user.email}"):
+            with acting_as(f"admin:{user.email}", ip=client_ip(request)):
                 return await handler(request, user)
         except FormExpired:
             return error_page(request, "Nothing was changed", EXPIRED, status_code=400)
