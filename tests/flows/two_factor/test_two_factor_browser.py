@@ -41,7 +41,9 @@ async def test_a_user_sets_up_an_app_and_then_logs_in_with_its_codes(page: Any, 
     user = clock_server.create_user()
     await log_in_with_password(page, clock_server, user)
     assert "Off." in (await page.text_content("#two-factor + p") or "")
-    await page.click("text=Set up an authenticator app")
+    # The link's page is read once it has loaded (a title read while it loads is the empty one of the next page).
+    async with page.expect_navigation():
+        await page.click("text=Set up an authenticator app")
     assert await page.title() == "Set up two-factor login · Gatepass"
     secret, codes = await confirm_enrolment(page, clock_server)
     assert len(codes) == 10 and len(set(codes)) == 10
