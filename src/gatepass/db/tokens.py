@@ -126,15 +126,10 @@ _ACCESS_BY_DIGEST = (
 #: and MariaDB each read is a round trip. A row per role (USER_WITH_ROLES' columns after the token's); no user,
 #: one row whose user columns are NULL.
 _ACCESS_WITH_USER_BY_DIGEST = (
-    select(*_ACCESS_BY_DIGEST.selected_columns, *USER_WITH_ROLES.selected_columns)
-    .select_from(
-        _access.outerjoin(_clients, _clients.c.client_id == _access.c.client_id)
-        .outerjoin(_exchanges, _exchanges.c.grant_id == _access.c.grant_id)
-        .outerjoin(_users, _users.c.id == _access.c.user_id)
-        .outerjoin(_user_roles, _user_roles.c.user_id == _users.c.id)
-        .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
-    )
-    .where(_access.c.token_digest == bindparam("digest"))
+    _ACCESS_BY_DIGEST.add_columns(*USER_WITH_ROLES.selected_columns)
+    .outerjoin(_users, _users.c.id == _access.c.user_id)
+    .outerjoin(_user_roles, _user_roles.c.user_id == _users.c.id)
+    .outerjoin(_roles, _roles.c.id == _user_roles.c.role_id)
 )
 _ACCESS_BY_DIGEST_ON_DRIVER = DriverStatement(_ACCESS_WITH_USER_BY_DIGEST, "access token with its user by digest")
 _USER_COLUMN_NAMES = tuple(USER_WITH_ROLES.exported_columns.keys())
