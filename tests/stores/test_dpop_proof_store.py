@@ -17,6 +17,11 @@ async def test_a_proof_is_used_by_one_of_many_callers_only(stores: Stores) -> No
     assert await stores.dpop_proofs.use_proof(proof_digest, expires_at) is False
     # The store still takes new proofs after refusing the replays.
     assert await stores.dpop_proofs.use_proof(digest(), expires_at) is True
+    # Replays among new proofs at the same moment (one commit on PostgreSQL): each answer is its own.
+    fresh = [digest() for _ in range(6)]
+    mixed = [fresh[0], proof_digest, fresh[1], fresh[0], *fresh[2:], fresh[5]]
+    outcomes = await asyncio.gather(*(stores.dpop_proofs.use_proof(each, expires_at) for each in mixed))
+    assert outcomes == [True, False, True, False, True, True, True, True, False]
 
 
 async def test_a_used_proof_is_remembered_until_it_expires_then_purged(stores: Stores) -> None:

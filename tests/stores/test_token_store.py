@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiomysql
 import pytest
+from sqlalchemy.exc import DBAPIError
 from stores_support import Stores, digest, unique
 
 from gatepass.services.stores import AuditRecord, GrantRefresh, NewCode, NewGrant
@@ -257,6 +258,28 @@ async def test_issuance_from_many_requests_at_once_loses_none(stores: Stores) ->
     assert len(set(grant_ids)) == 60 and None not in grant_ids
     found = await asyncio.gather(*(stores.tokens.get_access_token(access) for access in digests))
     assert [token.grant_id if token else None for token in found] == grant_ids
+
+
+async def test_an_issuance_that_fails_among_many_at_once_fails_alone(stores: Stores) -> None:
+    """On PostgreSQL the issuances that arrive together share one transaction (group commit): one that the
+    database refuses (its client is gone) must not take the others with it, nor be reported as written."""
+    client, now = await stores.client(), stores.now
+    digests = [digest() for _ in range(21)]
+    client_ids = [client.info.client_id] * 21
+    client_ids[10] = unique("deleted-client")
+    outcomes = await asyncio.gather(
+        *(
+            stores.tokens.add_grant_with_tokens(_grant(client_id, None, now), access, now + timedelta(hours=1), None)
+            for client_id, access in zip(client_ids, digests, strict=True)
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[10], DBAPIError), outcomes[10]
+    written = outcomes[:10] + outcomes[11:]
+    assert all(isinstance(grant_id, int) for grant_id in written) and len(set(written)) == 20, written
+    found = await asyncio.gather(*(stores.tokens.get_access_token(access) for access in digests))
+    assert found[10] is None
+    assert [token.grant_id if token else None for token in found[:10] + found[11:]] == written
 
 
 async def test_a_code_reads_back_and_is_consumed_once(stores: Stores) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, insert
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -92,7 +92,7 @@ class StoreBase:
             if self._sqlite_writer is not None:
                 await self._write_on_sqlite(insert_once.plain, values)
             elif pool is not None and pool.backend == "postgresql":
-                return await insert_once.on_postgresql.fetch_one(pool, values) is not None
+                return bool((await insert_once.on_postgresql.fetch_one_grouped(pool, values)).inserted == 1)
             elif isinstance(pool, DriverPool):
                 sql, bound = insert_once.ignoring.bound(pool.dialect, values)
                 row = await pool.run_script(f"{sql}; SELECT ROW_COUNT();", bound)
@@ -148,9 +148,11 @@ class InsertOnce:
     def __init__(self, table: Table, columns: tuple[str, ...], name: str) -> None:
         values: dict[str, Any] = {column: bindparam(column) for column in columns}
         self.plain = DriverStatement(insert(table).values(values), name)
-        self.on_postgresql = DriverStatement(
-            postgresql.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id), name
+        inserted = (
+            postgresql.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id).cte("inserted")
         )
+        #: One row whether it inserted (1) or met its key (0), so that such inserts can share a commit.
+        self.on_postgresql = DriverStatement(select(func.count().label("inserted")).select_from(inserted), name)
         self.ignoring = DriverStatement(insert(table).values(values).prefix_with("IGNORE", dialect="mysql"), name)
 
 

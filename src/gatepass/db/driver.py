@@ -79,6 +79,11 @@ class DriverConnections:
     async def execute(self, sql: str, values: list[Any]) -> None:
         await self._read("execute", sql, values)
 
+    async def fetch_one_grouped(self, sql: str, values: list[Any]) -> Any:
+        """A write that returns exactly one row: where writes can share a commit (DriverPool on PostgreSQL),
+        with the others of its loop iteration; elsewhere alone."""
+        return await self.fetch_one(sql, values)
+
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         raise NotImplementedError
 
@@ -105,6 +110,9 @@ class DriverPool(DriverConnections):
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._pid = os.getpid()
         self.on_change = None
+        #: fetch_one_grouped's writes not yet sent, by their SQL, and the tasks sending the others.
+        self._groups: dict[str, list[tuple[list[Any], asyncio.Future[Any]]]] = {}
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         if self._pid != os.getpid():
@@ -133,6 +141,74 @@ class DriverPool(DriverConnections):
                 if not waiter.done():
                     waiter.set_result(None)
                     break
+
+    async def fetch_one_grouped(self, sql: str, values: list[Any]) -> Any:
+        """PostgreSQL: a write that returns exactly one row, sent with the same statement's other writes of this
+        loop iteration in one round trip and one commit (group commit); its own row.
+
+        Each commit costs PostgreSQL a flush of its log and the worker a wake-up from that wait, and every
+        issuance's insert locks the same client row (a MultiXact once several transactions share it): one
+        transaction for the writes that arrived together pays these once. The statements are pipelined on one
+        connection between one Sync, which PostgreSQL runs as one implicit transaction: all or nothing. So when
+        the database refuses one write of a group, each is run again alone, and only the one at fault fails;
+        when the connection or the time runs out, every one of them fails with that error (503, try again).
+        """
+        if self.backend != "postgresql":
+            return await self.fetch_one(sql, values)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        group = self._groups.get(sql)
+        if group is None:
+            group = self._groups[sql] = []
+            # At the end of this iteration: the writes of the requests that were ready together go together.
+            loop.call_soon(self._send_group, sql)
+        group.append((values, future))
+        return await future
+
+    def _send_group(self, sql: str) -> None:
+        group = self._groups.pop(sql)
+        task = asyncio.ensure_future(self._run_group(sql, group))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _run_group(self, sql: str, group: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
+        import asyncpg
+
+        if len(group) == 1:
+            await self._run_alone(sql, *group[0])
+            return
+        try:
+            rows = await self._read("fetchmany", sql, [[values for values, _ in group]])
+        except asyncpg.PostgresError:
+            # The database refused one of them (a constraint, say): each alone, side by side, tells whose.
+            await asyncio.gather(*(self._run_alone(sql, values, future) for values, future in group))
+            return
+        except BaseException as error:  # the connection or the time ran out: for all of them alike
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for index, (_, future) in enumerate(group):
+            if future.done():  # its request went away meanwhile
+                continue
+            if len(rows) == len(group):
+                future.set_result(rows[index])
+            else:  # committed, but whose row is whose is lost: a statement that does not return one row each
+                future.set_exception(AssertionError(f"a grouped write returned {len(rows)} rows for {len(group)}"))
+
+    async def _run_alone(self, sql: str, values: list[Any], future: asyncio.Future[Any]) -> None:
+        if future.done():
+            return
+        try:
+            row = await self._read("fetchrow", sql, values)
+        except Exception as error:
+            if not future.done():
+                future.set_exception(error)
+        else:
+            if not future.done():
+                future.set_result(row)
 
     async def run_script(self, sql: str, values: list[Any]) -> Any:
         """MariaDB: several statements in one round trip (a transaction and its COMMIT among them); the first
@@ -300,6 +376,14 @@ class DriverStatement:
         """
         await self._read(pool, parameters, one=False, want_rows=False)
 
+    async def fetch_one_grouped(self, pool: DriverConnections, parameters: Mapping[str, Any]) -> Any:
+        """A write that returns exactly one row whatever its values (an INSERT … RETURNING of one row), on
+        PostgreSQL: committed with the same statement's other writes of this loop iteration (DriverPool's
+        fetch_one_grouped). Its row, processed."""
+        sql, values = self.bound(pool.dialect, parameters)
+        row = await _on_driver(pool, "fetchrow_grouped", sql, values, self.name)
+        return self._processed(pool.dialect, [row])[0]
+
     async def fetch_all_as(
         self, pool: DriverConnections, parameters: Mapping[str, Any], convert: Callable[[list[Any]], T]
     ) -> T:
@@ -449,6 +533,8 @@ async def _on_driver(pool: DriverConnections, method: str, sql: str, values: lis
             return await pool.fetch_one(sql, values)
         if method == "fetch":
             return await pool.fetch_all(sql, values)
+        if method == "fetchrow_grouped":
+            return await pool.fetch_one_grouped(sql, values)
         return await pool.execute(sql, values)
     except (DBAPIError, ConnectionError, TimeoutError):
         raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatepass.cache.reads import TOKENS
@@ -294,7 +294,7 @@ def _build_rotate_statement(*, with_audit: bool) -> Any:
     steps = [superseded, new_access, touched]
     if with_audit:
         steps.append(_audit_event_with(rotated, "refresh_event"))
-    return (
+    new_refresh = (
         insert(_refresh)
         .from_select(
             _REFRESH_COLUMNS,
@@ -306,8 +306,10 @@ def _build_rotate_statement(*, with_audit: bool) -> Any:
             ),
         )
         .returning(_refresh.c.id)
-        .add_cte(*steps)
+        .cte("new_refresh")
     )
+    # One row whether it rotated (1) or lost (0), so that rotations can share a commit (fetch_one_grouped).
+    return select(func.count().label("rotated")).select_from(new_refresh).add_cte(*steps)
 
 
 def _note_live_grant_use(grant_id: Any, refresh_id: Any, now: Any) -> Any:
@@ -585,6 +587,9 @@ class SqlTokenStore(StoreBase):
         if self._driver_pool is not None and self._driver_pool.backend == "postgresql":
             issue = _ISSUE_STATEMENTS[(grant.code_id is not None, refresh_digest is not None, audit_event is not None)]
             parameters = _issue_parameters(grant, access_digest, access_expires_at, refresh_digest, audit_event)
+            if grant.code_id is None:
+                # Nothing to consume: the statement always inserts, and its issuance can share a commit.
+                return int((await issue.fetch_one_grouped(self._driver_pool, parameters))[0])
             row = await issue.fetch_one(self._driver_pool, parameters)
             return None if row is None else int(row[0])
         if isinstance(self._driver_pool, DriverPool):
@@ -647,11 +652,12 @@ class SqlTokenStore(StoreBase):
             parameters.update(
                 refresh_id=refresh.refresh_id, r_token_digest=new_refresh_digest, r_dpop_jkt=refresh_dpop_jkt
             )
-            row = await _ROTATE_REFRESH[refresh.audit_event is not None].fetch_one(self._driver_pool, parameters)
-            if row is not None:
+            rotation = _ROTATE_REFRESH[refresh.audit_event is not None]
+            is_rotated = bool((await rotation.fetch_one_grouped(self._driver_pool, parameters)).rotated == 1)
+            if is_rotated:
                 # It revoked the grant's earlier access tokens, which token lookups may hold.
                 self._driver_pool.announce(frozenset({TOKENS}))
-            return row is not None
+            return is_rotated
         if isinstance(self._driver_pool, DriverPool):
             script = mariadb_writes.rotate_refresh(refresh, new_refresh_digest, refresh_dpop_jkt)
             row = await self._driver_pool.run_script(*script)
