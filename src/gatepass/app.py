@@ -124,13 +124,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _change_feed(settings: Settings, database: Database) -> ChangeFeed | None:
+def _change_feed(settings: Settings, database: Database, node: str) -> ChangeFeed | None:
     """How this worker hears of other nodes' writes: Redis when configured, else PostgreSQL itself."""
     if settings.redis.url:
-        return RedisChangeFeed(settings.redis.url)
+        return RedisChangeFeed(settings.redis.url, origin=node)
     if settings.is_postgresql and settings.database.read_cache == "auto":
         dsn = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return PostgresChangeFeed(dsn)
+        return PostgresChangeFeed(dsn, origin=node)
     return None
 
 
@@ -138,9 +138,10 @@ def _read_cache(settings: Settings, database: Database) -> tuple[ReadCache, Chan
     """The per-worker read cache (cache/reads.py), told of every write to the rows it holds."""
     if not settings.is_read_cache_on:
         return ReadCache(None, max_age_seconds=0), None
-    feed = _change_feed(settings, database)
+    stamp = ChangeStamp(settings.var_path.resolve() / "run" / "changes")
+    feed = _change_feed(settings, database, stamp.node)
     cache = ReadCache(
-        ChangeStamp(settings.var_path.resolve() / "run" / "changes"),
+        stamp,
         max_age_seconds=settings.database.read_cache_seconds,
         is_trustworthy=(lambda: feed.is_listening) if feed is not None else (lambda: True),
     )
@@ -148,7 +149,7 @@ def _read_cache(settings: Settings, database: Database) -> tuple[ReadCache, Chan
     def changed(groups: frozenset[str]) -> None:
         cache.changed(groups)
         if feed is not None:
-            feed.publish()
+            feed.publish(groups)
 
     # The engine's writes announce themselves; the writes past it (SQLite writer, driver pool) say so.
     announce_changes(database.engine, changed)

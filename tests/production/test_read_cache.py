@@ -28,6 +28,7 @@ import pytest
 from flow import authorization_code_flow
 from private_servers import PrivateRedis
 
+from gatepass.cache.reads import RECORDS, TOKENS, ChangeStamp, ReadCache
 from support.backends import Database, backend_unavailable_reason, require
 from support.html import input_values
 from support.server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, free_port
@@ -475,6 +476,52 @@ async def test_postgresql_without_redis_caches_and_tells_every_node_through_list
         node_d.stop()
 
 
+async def test_a_notice_names_its_node_and_what_changed_so_other_nodes_drop_only_that(
+    nodes: Nodes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """What crosses between nodes without Redis: a token change says "tokens" only (the other nodes keep their
+    clients, users and keys), a role change says both groups, and every process of one node (its workers and
+    its CLI, which share its var_dir) signs as that node, so its own workers can ignore what they already know."""
+    node_c = nodes.start_another(tmp_path_factory, "node-c")
+    node_d = nodes.start_another(tmp_path_factory, "node-d")
+    heard: list[str] = []
+    listener = await asyncpg.connect(nodes.database.url)
+
+    async def next_notice() -> tuple[str, str]:
+        """The next notice that is not a subscription probe: (its node, the groups it names)."""
+        deadline = time.monotonic() + 5
+        while not (notices := [payload for payload in heard if not payload.startswith("probe:")]):
+            assert time.monotonic() < deadline, "no change notice within 5 s"
+            await asyncio.sleep(0.02)
+        heard.remove(notices[0])
+        origin, separator, groups = notices[0].partition("|")
+        assert separator and origin, notices[0]
+        return origin, groups
+
+    try:
+        await _wait_for_listeners(nodes.database, 2, within=10)
+        await listener.add_listener("gatepass_changes", lambda _c, _pid, _channel, payload: heard.append(payload))
+        token = await nodes.token(node_c)
+        assert _statuses(await _userinfo(node_c, token)) == [200] * ROUNDS
+
+        await _revoke(node_d, nodes.auth, token)
+        node_d_server, groups = await next_notice()
+        assert groups == "tokens"
+        await _poll_until_refused(node_c, token, within=2)
+
+        node_d.cli("role", "add", f"Noticed{secrets.token_hex(3)}")
+        node_d_cli, groups = await next_notice()
+        assert (node_d_cli, groups) == (node_d_server, "records,tokens")
+
+        await _revoke(node_c, nodes.auth, await nodes.token(node_c))
+        node_c_server, groups = await next_notice()
+        assert groups == "tokens" and node_c_server != node_d_server
+    finally:
+        await listener.close()
+        node_c.stop()
+        node_d.stop()
+
+
 async def test_postgresql_with_the_cache_off_reads_through_so_every_node_refuses_at_once(
     nodes: Nodes, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -488,6 +535,31 @@ async def test_postgresql_with_the_cache_off_reads_through_so_every_node_refuses
         assert _statuses(await _userinfo(node_c, token)) == [401] * ROUNDS
     finally:
         node_c.stop()
+
+
+async def test_a_notice_drops_the_groups_it_names_and_every_process_of_a_node_is_that_node(tmp_path: Path) -> None:
+    loaded: list[str] = []
+
+    async def load(name: str) -> str:
+        loaded.append(name)
+        return f"{name} #{len(loaded)}"
+
+    cache = ReadCache(ChangeStamp(tmp_path / "run" / "changes"), max_age_seconds=60)
+
+    async def read_both() -> tuple[str | None, str | None]:
+        client = await cache.get("client", lambda: load("client"), group=RECORDS)
+        token = await cache.get("token", lambda: load("token"), group=TOKENS)
+        return client, token
+
+    assert await read_both() == ("client #1", "token #2")
+    assert await read_both() == ("client #1", "token #2")
+    cache.heard_of_change({TOKENS})
+    assert await read_both() == ("client #1", "token #3")
+    cache.heard_of_change()  # all groups: what a feed says when it may have missed notices
+    assert await read_both() == ("client #4", "token #5")
+    # A second process on the same var_dir (another worker, the CLI) is the same node; another var_dir is not.
+    assert ChangeStamp(tmp_path / "run" / "changes").node == cache.node
+    assert ChangeStamp(tmp_path / "elsewhere" / "changes").node != cache.node
 
 
 # -- settings ------------------------------------------------------------------------------------

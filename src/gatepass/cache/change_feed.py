@@ -5,6 +5,11 @@ to the other nodes: Redis pub/sub when Redis is configured, else PostgreSQL's LI
 every node already reaches. Publishing never blocks or fails a request (a lost notice is bounded by
 the cache's max age), but while this worker's subscription is down it cannot know what it missed,
 so its cache is bypassed until the subscription is back, and then emptied.
+
+A notice names the node it comes from and the groups of cached reads the change touched (reads.py's
+GROUPS): a node drops only those, and ignores its own notices, which its shared stamp has already told
+its workers. So a refresh on one worker (a token change) leaves the clients, users and keys that every
+worker of every node holds where they are.
 """
 
 from __future__ import annotations
@@ -13,13 +18,31 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
+
+from gatepass.cache.reads import GROUPS
 
 _log = logging.getLogger("gatepass.cache")
 
 CHANNEL = "gatepass:changes"
 _RETRY_SECONDS = 1.0
+#: Between the node and the groups in a notice; neither a host name nor a group has one.
+_SEPARATOR = "|"
+ALL_GROUPS = frozenset(GROUPS)
+
+
+def notice(origin: str, groups: Iterable[str]) -> str:
+    return origin + _SEPARATOR + ",".join(sorted(groups))
+
+
+def groups_of(payload: str, own_origin: str) -> frozenset[str]:
+    """The groups a notice tells this node to drop: none for its own, all for one it cannot read."""
+    origin, _, named = payload.partition(_SEPARATOR)
+    if origin == own_origin:
+        return frozenset()
+    groups = frozenset(named.split(",")) & ALL_GROUPS
+    return groups or ALL_GROUPS
 
 
 class ChangeFeed(Protocol):
@@ -27,34 +50,34 @@ class ChangeFeed(Protocol):
 
     is_listening: bool
 
-    def publish(self) -> None: ...
+    def publish(self, groups: frozenset[str]) -> None: ...
 
     @property
     def has_pending(self) -> bool: ...
 
     async def flush(self) -> None: ...
 
-    async def listen(self, on_notice: Callable[[], None]) -> None: ...
+    async def listen(self, on_notice: Callable[[frozenset[str]], None]) -> None: ...
 
     async def close(self) -> None: ...
 
 
 class RedisChangeFeed:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, origin: str) -> None:
         from redis.asyncio import Redis
 
         self._redis: Any = Redis.from_url(url, socket_connect_timeout=1, health_check_interval=5)
-        self._origin = secrets.token_hex(8).encode()
+        self._origin = origin
         self._pending: set[asyncio.Task[None]] = set()
         self.is_listening = False
 
-    def publish(self) -> None:
+    def publish(self, groups: frozenset[str]) -> None:
         """Announce a committed change; called from synchronous code, so the send runs as a task."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        task = loop.create_task(self._send())
+        task = loop.create_task(self._send(notice(self._origin, groups)))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -67,14 +90,14 @@ class RedisChangeFeed:
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    async def _send(self) -> None:
+    async def _send(self, payload: str) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
 
         # Two tries: a pooled connection Redis closed while idle (its `timeout`) or lost in a restart
         # fails the first PUBLISH on it, and the pool then connects afresh.
         for attempt in (1, 2):
             try:
-                await asyncio.wait_for(self._redis.publish(CHANNEL, self._origin), timeout=1)
+                await asyncio.wait_for(self._redis.publish(CHANNEL, payload), timeout=1)
                 return
             except RedisConnectionError as exc:
                 if attempt == 2:
@@ -83,7 +106,7 @@ class RedisChangeFeed:
                 _log.warning("could not announce a change to other nodes: %s", type(exc).__name__)
                 return
 
-    async def listen(self, on_notice: Callable[[], None]) -> None:
+    async def listen(self, on_notice: Callable[[frozenset[str]], None]) -> None:
         """Run for the worker's life: call on_notice for every change announced by another process."""
         while True:
             pubsub = self._redis.pubsub()
@@ -91,10 +114,15 @@ class RedisChangeFeed:
                 await pubsub.subscribe(CHANNEL)
                 self.is_listening = True
                 # Anything may have changed while we were not listening.
-                on_notice()
+                on_notice(ALL_GROUPS)
                 async for message in pubsub.listen():
-                    if message.get("type") == "message" and message.get("data") != self._origin:
-                        on_notice()
+                    if message.get("type") != "message":
+                        continue
+                    data = message.get("data")
+                    payload = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
+                    groups = groups_of(payload, self._origin)
+                    if groups:
+                        on_notice(groups)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down or restarting: bypass the cache and try again
@@ -138,31 +166,32 @@ class PostgresChangeFeed:
     while one is being sent go out as one NOTIFY.
     """
 
-    def __init__(self, dsn: str, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, dsn: str, *, origin: str, connect_timeout: float = 5.0) -> None:
         self._dsn = dsn
         self._connect_timeout = connect_timeout
-        self._origin = secrets.token_hex(8)
+        self._origin = origin
         self._sender: Any = None
-        self._is_due = False
+        #: The groups changed since the last NOTIFY went out: the next one names them all.
+        self._due_groups: set[str] = set()
         self._sending: asyncio.Task[None] | None = None
         self._probes_heard: dict[str, asyncio.Future[None]] = {}
         # One statement at a time on the sending connection: notices and probes share it.
         self._send_lock = asyncio.Lock()
         self.is_listening = False
 
-    def publish(self) -> None:
+    def publish(self, groups: frozenset[str]) -> None:
         """Announce a committed change; called from synchronous code, so the send runs as a task."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._is_due = True
+        self._due_groups |= groups
         if self._sending is None or self._sending.done():
             self._sending = loop.create_task(self._send_while_due())
 
     @property
     def has_pending(self) -> bool:
-        return self._is_due or (self._sending is not None and not self._sending.done())
+        return bool(self._due_groups) or (self._sending is not None and not self._sending.done())
 
     async def flush(self) -> None:
         """Wait until every notice announced so far has been handed to PostgreSQL (or has failed)."""
@@ -170,10 +199,10 @@ class PostgresChangeFeed:
             await asyncio.gather(self._sending, return_exceptions=True)
 
     async def _send_while_due(self) -> None:
-        while self._is_due:
-            # Cleared before the send: a publish during it is due again, since this NOTIFY may predate its commit.
-            self._is_due = False
-            await self._notify(self._origin)
+        while self._due_groups:
+            # Taken before the send: a publish during it is due again, since this NOTIFY may predate its commit.
+            groups, self._due_groups = self._due_groups, set()
+            await self._notify(notice(self._origin, groups))
 
     async def _notify(self, payload: str) -> None:
         import asyncpg
@@ -202,7 +231,7 @@ class PostgresChangeFeed:
                 self._sender.terminate()
             self._sender = None
 
-    async def listen(self, on_notice: Callable[[], None]) -> None:
+    async def listen(self, on_notice: Callable[[frozenset[str]], None]) -> None:
         """Run for the worker's life: call on_notice for every change announced by another process."""
         import asyncpg
 
@@ -211,8 +240,10 @@ class PostgresChangeFeed:
                 waiter = self._probes_heard.pop(payload, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
-            elif payload != self._origin:
-                on_notice()
+            else:
+                groups = groups_of(payload, self._origin)
+                if groups:
+                    on_notice(groups)
 
         while True:
             listener: Any = None
@@ -230,7 +261,7 @@ class PostgresChangeFeed:
                 await self._probe()
                 self.is_listening = True
                 # Anything may have changed while we were not listening.
-                on_notice()
+                on_notice(ALL_GROUPS)
                 while True:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), _PROBE_EVERY_SECONDS)

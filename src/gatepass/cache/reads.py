@@ -10,8 +10,9 @@ whether anything was announced since the cache was filled; if so, the entries it
   So a revocation, a role change or a settings change made by any worker (or by the CLI on that
   node) is seen by every worker on its next request, as strictly as when every read went to the
   database.
-- Other nodes hear of a change through Redis pub/sub (change_feed.py). While that subscription is
-  down, the cache is bypassed, since notices could be missed.
+- Other nodes hear of a change through Redis pub/sub or PostgreSQL's LISTEN/NOTIFY (change_feed.py),
+  naming the groups it changed; a node ignores its own notices (its stamp told its workers already).
+  While that subscription is down, the cache is bypassed, since notices could be missed.
 - ``max_age_seconds`` bounds how long any entry is trusted, whatever happens to the notices.
 
 A group's entries are dropped wholesale when changes arrive or the cache is full: a refill costs one
@@ -23,6 +24,7 @@ from __future__ import annotations
 import mmap
 import os
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from pathlib import Path
@@ -44,6 +46,7 @@ class ChangeStamp:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         size = _SLOT_BYTES * len(GROUPS)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -53,6 +56,29 @@ class ChangeStamp:
             self._map = mmap.mmap(descriptor, size)
         finally:
             os.close(descriptor)
+
+    @property
+    def node(self) -> str:
+        """Who this node is to the other nodes: the processes that share this stamp, and so hear of each
+        other's writes through it (a feed's notice from one of them is news to none of them).
+
+        A random name kept beside the stamp (made once, by whichever process comes first), prefixed with the
+        host's name, so that two hosts that share one var_dir on a network file system (where a memory map
+        is not shared) still count as two nodes."""
+        path = self._path.with_name(self._path.name + ".node")
+        try:
+            chosen = path.read_text().strip()
+        except FileNotFoundError:
+            draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            draft.write_text(secrets.token_hex(8))
+            try:
+                os.link(draft, path)  # fails if another process came first: then its name is the node's
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+            chosen = path.read_text().strip()
+        return f"{socket.gethostname()}/{chosen}"
 
     def read(self, slot: int) -> bytes:
         # A torn read can only look like a change (a needless refill), never hide one for long.
@@ -87,12 +113,17 @@ class ReadCache:
         self._max_entries = max_entries
         self._is_trustworthy = is_trustworthy
         self._groups = {name: _Group(slot) for slot, name in enumerate(GROUPS)}
-        #: Bumped for notices from other nodes, which empty every group.
-        self._remote_generation = 0
+        #: By group: bumped for each notice from another node that names it, which empties it.
+        self._remote_generations = dict.fromkeys(GROUPS, 0)
 
     @property
     def is_enabled(self) -> bool:
         return self._stamp is not None
+
+    @property
+    def node(self) -> str | None:
+        """This node's name in change notices (ChangeStamp.node); None when the cache is off."""
+        return None if self._stamp is None else self._stamp.node
 
     def changed(self, groups: Iterable[str]) -> None:
         """A write to these groups committed here: tell this node's workers, this one included."""
@@ -100,16 +131,19 @@ class ReadCache:
             for name in groups:
                 self._stamp.renew(self._groups[name].slot)
 
-    def heard_of_change(self) -> None:
-        """Another node announced a change (or notices may have been missed): forget everything."""
-        self._remote_generation += 1
+    def heard_of_change(self, groups: Iterable[str] = GROUPS) -> None:
+        """Another node announced a change to these groups (all of them: notices may have been missed): forget
+        their entries."""
+        for name in groups:
+            if name in self._remote_generations:
+                self._remote_generations[name] += 1
 
     def _current(self, name: str) -> _Group | None:
         """The group, emptied if anything changed since it was filled; None when the cache must be bypassed."""
         if self._stamp is None or not self._is_trustworthy():
             return None
         group = self._groups[name]
-        seen = (self._stamp.read(group.slot), self._remote_generation)
+        seen = (self._stamp.read(group.slot), self._remote_generations[name])
         if seen != group.seen:
             group.entries.clear()
             group.seen = seen
