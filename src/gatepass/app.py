@@ -60,7 +60,7 @@ from gatepass.services.backchannel_logout import BackchannelLogout, DeliveryPoli
 from gatepass.services.browser_sessions import BrowserSessions
 from gatepass.services.clients import ClientService
 from gatepass.services.cors import CorsPolicy
-from gatepass.services.crypto import InstanceKeys, Passwords
+from gatepass.services.crypto import InstanceKeys, Passwords, hashing_threads_per_process
 from gatepass.services.doctypes import DocTypeService
 from gatepass.services.documents import DocumentService
 from gatepass.services.introspect import IntrospectionService
@@ -304,6 +304,7 @@ def build_gatepass(settings: Settings, clock: Callable[[], datetime] = utc_now) 
             memory_kib=settings.security.password_hash_memory_kib,
             time_cost=settings.security.password_hash_time_cost,
             parallelism=settings.security.password_hash_parallelism,
+            threads=hashing_threads_per_process(settings.server.workers),
         ),
         notices=notices,
     )

@@ -301,8 +301,9 @@ class SecuritySettings:
         metadata=_doc(
             "argon2id memory per password hash or check, in KiB (7168-4194304). The default, 19 MiB with 2 passes "
             "and 1 lane, is OWASP's minimum; memory times passes may not go below 35840 (OWASP's cheapest "
-            "listed set, 7 MiB with 5 passes). Each worker runs at most one check per core at a time, "
-            "up to 4. A hash made with other parameters is made again at its owner's next login."
+            "listed set, 7 MiB with 5 passes). The workers share the node's cores: each runs at most cores / "
+            "workers checks at a time (at least 1, at most 4), each holding this memory. A hash made with other "
+            "parameters is made again at its owner's next login."
         ),
     )
     password_hash_time_cost: int = field(

@@ -53,15 +53,25 @@ def check_pbkdf2_sha256(password_hash: str, password: str) -> bool:
 
 
 @functools.cache
-def _hashing_threads() -> ThreadPoolExecutor:
-    """The threads every password hash and check in this process runs on, at most one per core.
+def _hashing_threads(count: int) -> ThreadPoolExecutor:
+    """The threads every password hash and check in this process runs on (see Passwords.threads).
 
     Each argon2 call holds `memory_kib` of memory and a core for its whole run, outside the GIL.
     More calls at once than cores only makes each one slower and multiplies the memory; a burst
     of logins waits here in order instead of taking anyio's or asyncio's shared threads (up to
     40 and 32), which file responses and DNS lookups also need.
     """
-    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="argon2")
+    return ThreadPoolExecutor(max_workers=count, thread_name_prefix="argon2")
+
+
+def hashing_threads_per_process(processes: int) -> int:
+    """The node's cores shared between its ``processes`` (the server's workers), at least one each, at most four.
+
+    A thread that has hashed keeps its argon2 memory in its allocator's arena for good (glibc raises its
+    threshold for mapping big blocks apart to their size once one was freed): 19 MiB per thread by default.
+    Two workers on two cores with two threads each held 38 MiB more per worker and logged no one in faster.
+    """
+    return max(1, min(4, (os.cpu_count() or 1) // max(1, processes)))
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,8 @@ class Passwords:
     memory_kib: int = 19456
     time_cost: int = 2
     parallelism: int = 1
+    #: How many hashes and checks this process runs at once (hashing_threads_per_process).
+    threads: int = field(default_factory=lambda: hashing_threads_per_process(1))
     _hasher: PasswordHasher = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,12 +103,13 @@ class Passwords:
         return self._hasher.hash("gatepass-timing-equaliser")
 
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), self._hasher.hash, password)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_hashing_threads(self.threads), self._hasher.hash, password)
 
     async def check(self, password_hash: str | None, password: str) -> PasswordCheck:
         """Check a password against its stored hash; None (no such user, no password) checks a dummy and fails."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_hashing_threads(), self._check, password_hash, password)
+        return await loop.run_in_executor(_hashing_threads(self.threads), self._check, password_hash, password)
 
     def _check(self, password_hash: str | None, password: str) -> PasswordCheck:
         # Made (once) before any check, known email or not: the first of either costs the same too.
