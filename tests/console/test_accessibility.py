@@ -104,8 +104,8 @@ async def test_login_consent_error_and_account_pages_pass_axe(
     await assert_accessible(page, axe_source, "login")
     await page.fill("#email", user["email"])
     await page.fill("#password", "not-the-password")
-    await page.get_by_role("button", name="Log in", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in", exact=True).click()
     await assert_accessible(page, axe_source, "login with an error")
 
     await page.goto(_authorization_url(sqlite_server, "no-such-client"))
@@ -161,8 +161,8 @@ async def test_keyboard_alone_logs_in_and_allows(sqlite_server: LiveServer, page
     await page.keyboard.type(user["email"])
     await page.keyboard.press("Tab")
     await page.keyboard.type(user["password"])
-    await page.keyboard.press("Enter")
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     allow = page.get_by_role("button", name="Allow")
     await allow.focus()
     outline = await allow.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
@@ -225,8 +225,8 @@ async def test_keyboard_alone_creates_a_client_and_revokes_an_app(sqlite_server:
     await page.keyboard.type(user["email"])
     await page.keyboard.press("Tab")
     await page.keyboard.type(user["password"])
-    await page.keyboard.press("Enter")
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     async with page.expect_response(lambda r: r.url.endswith("/oauth/consent")) as consent:
         await page.get_by_role("button", name="Allow").focus()
         await page.keyboard.press("Enter")

@@ -40,8 +40,8 @@ async def _admin_registers_a_client(page: Any, server: LiveServer, app_name: str
     await page.fill("#app_name", app_name)
     await page.fill("#redirect_uris", REDIRECT_URI)
     await page.fill("#client_uri", "https://app.example.com")
-    await page.get_by_role("button", name="Create client").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Create client").click()
     assert await page.get_by_role("heading", name=f"{app_name} is registered").is_visible()
     client_id, secret = await page.input_value("#client-id"), await page.input_value("#client-secret")
     assert len(client_id) >= 16 and len(secret) >= 40
@@ -51,8 +51,8 @@ async def _admin_registers_a_client(page: Any, server: LiveServer, app_name: str
 
 
 async def _admin_builds_the_authorization_url(page: Any, server: LiveServer) -> dict[str, str]:
-    await page.get_by_role("link", name="Try it").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Try it").click()
     trial = {
         "url": await page.input_value("#authorization-url"),
         "verifier": await page.input_value("#code-verifier"),
@@ -70,8 +70,8 @@ async def _admin_creates_a_user(page: Any, server: LiveServer, email: str, passw
     await page.fill("#new-first", "Casey")
     await page.fill("#new-last", "Console")
     await page.fill("#new-password", password)
-    await page.get_by_role("button", name="Create user").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Create user").click()
     assert await page.get_by_role("heading", name="Casey Console").is_visible()
     assert await page.get_by_text("Created.").is_visible()
     await shot(page, f"{server.backend}-user-created")
@@ -96,8 +96,8 @@ async def _user_allows(
         await shot(page, f"{server.backend}-login-for-app")
         await page.fill("#email", email)
         await page.fill("#password", password)
-        await page.get_by_role("button", name="Log in", exact=True).click()
-        await page.wait_for_load_state()
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Log in", exact=True).click()
         assert await page.get_by_role("heading", name=f"Allow {app_name} to access your account?").is_visible()
         assert await page.get_by_text(f"Logged in as {email}").is_visible()
         assert await page.get_by_role("link", name="Not you? Switch account").is_visible()
@@ -133,14 +133,14 @@ async def _api_status(server: LiveServer, access_token: str) -> tuple[int, int, 
 async def _admin_finds_and_revokes_the_token(page: Any, server: LiveServer, client_id: str, email: str) -> None:
     await page.get_by_role("navigation", name="Admin console").get_by_role("link", name="Tokens").click()
     await page.select_option("#client", client_id)
-    await page.get_by_role("button", name="Filter").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Filter").click()
     rows = page.locator("table.data tbody tr")
     assert await rows.count() == 1
     assert email in await rows.first.inner_text()
     await shot(page, f"{server.backend}-tokens")
-    await rows.first.get_by_role("button", name="Revoke").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await rows.first.get_by_role("button", name="Revoke").click()
     assert await page.get_by_text("Revoked: the tokens of that grant no longer work.").is_visible()
     assert await page.get_by_text("No live tokens.").is_visible()
 
@@ -148,8 +148,8 @@ async def _admin_finds_and_revokes_the_token(page: Any, server: LiveServer, clie
 async def _admin_reads_the_audit_log(page: Any, server: LiveServer, client_id: str) -> None:
     await page.get_by_role("navigation", name="Admin console").get_by_role("link", name="Audit log").click()
     await page.select_option("#client", client_id)
-    await page.get_by_role("button", name="Filter").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Filter").click()
     events = await page.locator("table.audit tbody td:nth-child(2)").all_inner_texts()
     for expected in ("client.created", "consent.granted", "token.issued", "token.revoked"):
         assert expected in events, events
@@ -254,8 +254,8 @@ async def test_every_console_section_renders_for_the_admin_and_forbids_framing(
     await page.fill("#scope-name", "todo:write")
     await page.fill("#scope-title", "Change your to-dos")
     await page.fill("#scope-description", "Edit and close the to-dos you may change.")
-    await page.get_by_role("button", name="Preview").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Preview").click()
     preview = page.get_by_label("Consent screen preview")
     assert "Change your to-dos" in await preview.inner_text()
     await shot(page, "scope-preview")

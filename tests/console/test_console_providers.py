@@ -476,8 +476,8 @@ async def test_check_button_reports_an_unreachable_issuer(
     await add(admin, name, issuer=f"http://127.0.0.1:{port}")
     await page.goto(f"{sqlite_server.url}/login?next=/admin/providers/{name}")
     await log_in_page(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    await page.get_by_role("button", name="Check", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Check", exact=True).click()
     result = page.get_by_role("region", name="Check")
     text = " ".join((await result.inner_text()).split())
     assert f"1 check failed: logging in through Provider {name} will not work until it is fixed." in text

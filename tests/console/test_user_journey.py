@@ -125,29 +125,29 @@ async def test_not_you_on_the_consent_page_switches_to_another_account(sqlite_se
     await page.goto(_authorization_url(sqlite_server, client["client_id"], secrets.token_urlsafe(48), "s1"))
     await page.fill("#email", first["email"])
     await page.fill("#password", first["password"])
-    await page.get_by_role("button", name="Log in", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in", exact=True).click()
     consent = await page.request.get(page.url)  # the consent page itself must never be framed
     assert "Allow" in await consent.text()
     assert FRAME_ANCESTORS in consent.headers["content-security-policy"]
     assert consent.headers["x-frame-options"] == "DENY"
-    await page.get_by_role("link", name="Not you? Switch account").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Not you? Switch account").click()
     assert await page.get_by_text(f"You are logged in as {first['email']}.").is_visible()
     assert await page.get_by_text(f"to continue to {app_name}").is_visible()
     await shot(page, "login-switch-account")
 
     await page.fill("#email", second["email"])
     await page.fill("#password", "wrong-password-1")
-    await page.get_by_role("button", name="Log in", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in", exact=True).click()
     assert await page.get_by_role("alert").inner_text() == "Wrong email or password."
     assert await page.get_by_text(f"to continue to {app_name}").is_visible()
     await shot(page, "login-error")
 
     await page.fill("#password", second["password"])
-    await page.get_by_role("button", name="Log in", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in", exact=True).click()
     assert await page.get_by_text(f"Logged in as {second['email']}").is_visible()
     await page.get_by_role("button", name="Deny").click()
     await page.wait_for_url("http://127.0.0.1:9999/**")

@@ -21,8 +21,8 @@ def _ensure_roles(server: LiveServer, *roles: str) -> None:
 
 
 async def _check_result(page: Any) -> str:
-    await page.get_by_role("button", name="Check", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Check", exact=True).click()
     return " ".join((await page.get_by_role("region", name="Check").inner_text()).split())
 
 

@@ -83,5 +83,5 @@ async def log_in_page(page: Any, email: str, password: str) -> None:
     """Fill the login form a Playwright page shows and submit it."""
     await page.fill("#email", email)
     await page.fill("#password", password)
-    await page.get_by_role("button", name="Log in", exact=True).click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in", exact=True).click()

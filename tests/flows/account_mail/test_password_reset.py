@@ -27,7 +27,8 @@ async def _set_password(page: Any, link: str, password: str) -> str:
     assert response.status == 200
     await page.get_by_label("New password (8+ characters)").fill(password)
     await page.get_by_label("New password again").fill(password)
-    await page.get_by_role("button", name="Set the new password").click()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Set the new password").click()
     text: str = await page.locator("main").inner_text()
     return text
 

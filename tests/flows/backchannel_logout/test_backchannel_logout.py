@@ -61,8 +61,8 @@ async def test_logging_out_in_chromium_tells_the_app_with_the_sid_of_its_id_toke
 
         # The user logs out at the end_session endpoint and confirms on its page.
         await page.goto(f"{server.url}/oauth/logout")
-        await page.get_by_role("main").get_by_role("button", name="Log out").click()
-        await page.wait_for_load_state()
+        async with page.expect_navigation():
+            await page.get_by_role("main").get_by_role("button", name="Log out").click()
         (delivered,) = app.wait_for(accepted=1)
     claims = check_delivery(delivered, server, client["client_id"])
     assert claims["sid"] == id_token["sid"]

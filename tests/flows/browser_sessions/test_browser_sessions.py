@@ -88,7 +88,8 @@ async def test_an_admin_sees_a_users_sessions_and_signs_them_all_out(sqlite_serv
     admin = await _logged_in_page(browser, sqlite_server, ADMIN_EMAIL, ADMIN_PASSWORD, FIREFOX_ON_WINDOWS)
     try:
         await admin.goto(f"{sqlite_server.url}/admin/users?q={user['email']}")
-        await admin.get_by_role("link", name=user["email"]).click()
+        async with admin.expect_navigation():
+            await admin.get_by_role("link", name=user["email"]).click()
         assert await _session_rows(admin) == ["Chrome on Android"]
         await admin.get_by_role("button", name="Sign out every session").click()
         assert "Signed out everywhere" in await admin.get_by_role("status").inner_text()

@@ -124,7 +124,8 @@ async def test_a_user_without_a_second_factor_sets_one_up_when_an_app_insists(
     assert await page.title() == "Set up two-factor login · Gatepass"
     await confirm_enrolment(page, clock_server)
     callback = await catch_callback(page)
-    await page.click("text=I saved them, continue")
+    async with page.expect_navigation():
+        await page.click("text=I saved them, continue")
     if await page.locator("button[value=allow]").count():
         await page.click("button[value=allow]")
     url = await asyncio.wait_for(callback, timeout=15)

@@ -39,7 +39,8 @@ async def test_a_role_that_must_use_two_factors_is_led_through_setup_and_cannot_
     assert await page.title() == "Set up two-factor login · Gatepass"
     assert await page.locator("header .who").count() == 0
     await confirm_enrolment(page, server)
-    await page.click("text=I saved them, continue")
+    async with page.expect_navigation():
+        await page.click("text=I saved them, continue")
     assert page.url == f"{server.url}/"
     assert await page.text_content("header .who") == user["email"]
 
