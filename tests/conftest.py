@@ -1,6 +1,6 @@
 """Shared fixtures: one Gatepass server per database backend, a headless Chromium, CI rules.
 
-Session fixtures are per pytest-xdist worker (pyproject.toml runs two): each worker starts the
+Session fixtures are per pytest-xdist worker (pyproject.toml runs three): each worker starts the
 servers its tests need, with databases of their own.
 
 SQLite always runs. PostgreSQL and MariaDB run when reachable and are required under CI=true,
@@ -30,6 +30,12 @@ from support.server import OPEN_REGISTRATION, LiveServer, private_server  # noqa
 
 CHROMIUM = os.environ.get("GATEPASS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent / "var" / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked long_running first: with worksteal they then start at once, beside the short ones,
+    instead of landing at the end of a worker's share and running on alone after the rest are done."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -107,6 +107,7 @@ def _unmarked(path: Path) -> list[Block]:
 
 
 @pytest.mark.browser
+@pytest.mark.long_running
 async def test_readme_tour_runs_in_a_terminal_and_a_browser(session: DocSession, page: Any) -> None:
     values: dict[str, str] = {}
     token_command = ""
@@ -133,6 +134,7 @@ def test_readme_gives_the_real_code_lifetime() -> None:
     assert f"within {minutes} minutes" in README.read_text(encoding="utf-8")
 
 
+@pytest.mark.long_running
 @pytest.mark.parametrize("docs", SCRIPTED_DOCS, ids=lambda docs: docs[0] if len(docs) == 1 else "short-docs")
 def test_doc_commands_run_and_print_what_the_doc_shows(session: DocSession, docs: tuple[str, ...]) -> None:
     blocks: list[Block] = []

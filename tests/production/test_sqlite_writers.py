@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event, text
 from worker_processes import cpu_ticks, worker_pids
@@ -24,6 +23,7 @@ from worker_processes import cpu_ticks, worker_pids
 from gatepass.config import load_settings
 from gatepass.db.base import Database, single_statement
 from gatepass.db.engine import create_engine
+from support.load import Answer, post_form
 from support.rows import rows
 from support.server import LiveServer
 
@@ -49,11 +49,11 @@ def _count(server: LiveServer, query: str, *params: object) -> int:
     return int(found)
 
 
-async def _all_at_once(calls: list[Callable[[], Awaitable[httpx.Response]]]) -> list[httpx.Response]:
+async def _all_at_once(calls: list[Callable[[], Awaitable[Answer]]]) -> list[Answer]:
     """Every call, at most CONCURRENCY in flight at a time."""
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def bounded(call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    async def bounded(call: Callable[[], Awaitable[Answer]]) -> Answer:
         async with gate:
             return await call()
 
@@ -83,6 +83,7 @@ class Overlap:
 
 # PostgreSQL too: there issuance and its audit event go past SQLAlchemy, as one statement on the driver
 # (db/driver.py). MariaDB's one-script issuance has the store-contract tests' concurrent callers.
+@pytest.mark.long_running
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_concurrent_issuance_through_two_workers_loses_no_token_and_no_audit_row(
     start_server: Callable[..., LiveServer], backend: str
@@ -96,38 +97,33 @@ async def test_concurrent_issuance_through_two_workers_loses_no_token_and_no_aud
     workers = worker_pids(server)
     assert len(workers) == 2, workers
     overlap, stop = Overlap(workers), asyncio.Event()
-    # A new connection per request: a kept-alive one stays with the worker that accepted it, and one
-    # worker can accept nearly all of them, leaving the other idle.
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=server.url, auth=auth, limits=limits, timeout=60) as http:
-        watching = asyncio.create_task(overlap.watch(stop))
-        issued: list[httpx.Response] = []
-        try:
-            while len(issued) < MIN_TOKENS or (overlap.both < OVERLAPPING_INTERVALS and len(issued) < MAX_TOKENS):
-                issued += await _all_at_once(
-                    [
-                        lambda: http.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "all"})
-                        for _ in range(BATCH)
-                    ]
-                )
-        finally:
-            stop.set()
-            await watching
-        # The claim needs both workers writing at the same time, not taking turns by chance.
-        assert overlap.both >= OVERLAPPING_INTERVALS, (
-            f"the workers ran together in only {overlap.both} of {overlap.intervals} intervals (CPU ticks {overlap.ticks})"
-        )
-        assert {response.status_code for response in issued} == {200}, next(
-            response.text for response in issued if response.status_code != 200
-        )
-    tokens = [response.json()["access_token"] for response in issued]
+    # A new connection per request (support/load.py): a kept-alive one stays with the worker that accepted it,
+    # and one worker can accept nearly all of them, leaving the other idle.
+    issue = functools.partial(
+        post_form, f"{server.url}/oauth/token", {"grant_type": "client_credentials", "scope": "all"}, basic=auth
+    )
+    watching = asyncio.create_task(overlap.watch(stop))
+    issued: list[Answer] = []
+    try:
+        while len(issued) < MIN_TOKENS or (overlap.both < OVERLAPPING_INTERVALS and len(issued) < MAX_TOKENS):
+            issued += await _all_at_once([issue for _ in range(BATCH)])
+    finally:
+        stop.set()
+        await watching
+    # The claim needs both workers writing at the same time, not taking turns by chance.
+    assert overlap.both >= OVERLAPPING_INTERVALS, (
+        f"the workers ran together in only {overlap.both} of {overlap.intervals} intervals (CPU ticks {overlap.ticks})"
+    )
+    assert {answer.status for answer in issued} == {200}, next(answer.body for answer in issued if answer.status != 200)
+    tokens = [answer.json()["access_token"] for answer in issued]
     assert len(set(tokens)) == len(issued)
-    # The checks may share kept-alive connections: which worker answers does not matter to them.
-    async with httpx.AsyncClient(base_url=server.url, auth=auth, timeout=60) as http:
-        answers = await _all_at_once(
-            [functools.partial(http.post, "/oauth/introspect", data={"token": token}) for token in tokens]
-        )
-    assert [answer.status_code for answer in answers] == [200] * len(issued)
+    answers = await _all_at_once(
+        [
+            functools.partial(post_form, f"{server.url}/oauth/introspect", {"token": token}, basic=auth)
+            for token in tokens
+        ]
+    )
+    assert [answer.status for answer in answers] == [200] * len(issued)
     assert [(answer.json()["active"], answer.json()["client_id"]) for answer in answers] == [
         (True, client["client_id"])
     ] * len(issued)
