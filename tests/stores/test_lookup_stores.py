@@ -3,6 +3,7 @@ log, on every backend: what is written through the store reads back unchanged.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -100,3 +101,32 @@ async def test_audit_events_are_chosen_by_name_user_client_and_time(stores: Stor
     assert await stores.audit.list_events(client_id=unique("nobody")) == []
     names = await stores.audit.list_event_names()
     assert {name, "token.issued"} <= set(names) and names == sorted(set(names))
+
+
+async def test_reads_made_at_once_each_get_their_own_rows(stores: Stores) -> None:
+    """On PostgreSQL the reads of one statement that requests make together go in one round trip: each must
+    still get exactly its own rows (a user's several roles), nothing when nothing matched, and a read the
+    database cannot run must fail alone."""
+    roles = [unique("Grouped Role") for _ in range(3)]
+    for role in roles:
+        await stores.users.add_role(role, "", stores.now)
+    users = [await stores.user(roles=tuple(roles[: index % 4])) for index in range(12)]
+    emails = [user.email for user in users]
+    one_by_one = [await stores.users.get_user_by_email(email) for email in emails]
+    assert [len(set(roles) & set(user.roles)) for user in one_by_one if user] == [index % 4 for index in range(12)]
+
+    by_email = await asyncio.gather(
+        *(stores.users.get_user_by_email(email) for email in [*emails[:6], "nobody@example.test", *emails[6:]])
+    )
+    assert [*by_email[:6], *by_email[7:]] == one_by_one
+    assert by_email[6] is None
+
+    # By id (read for the first time: not from the read cache), with one id no BIGINT column can hold.
+    ids = [user.id for user in users]
+    by_id = await asyncio.gather(
+        *(stores.users.get_user(user_id) for user_id in [*ids[:6], 10**9, *ids[6:], 10**20]), return_exceptions=True
+    )
+    assert [*by_id[:6], *by_id[7:-1]] == one_by_one
+    assert by_id[6] is None
+    # Refused (PostgreSQL, SQLite) or simply not found (MariaDB): never another user's row, never the others' fault.
+    assert by_id[-1] is None or isinstance(by_id[-1], Exception), by_id[-1]

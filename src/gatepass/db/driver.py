@@ -7,7 +7,8 @@ once, in the same terms as the rest of the store; it runs on a few driver connec
 worker's own (``DriverPool``: asyncpg on PostgreSQL, aiomysql in autocommit on MariaDB), with the
 column types' own bind and result processors applied, so it reads exactly what the SQLAlchemy
 path reads. asyncpg prepares each statement once per connection and keeps it; both run it outside
-any transaction: one round trip.
+any transaction: one round trip. On PostgreSQL the reads and the one-row writes that a worker's requests
+make together share one round trip (``fetch_one``, ``fetch_all``, ``fetch_one_grouped``).
 
 On a SQLite file the same statements run on the loop's own reader connection (db/sqlite_reader.py),
 and its hot writes have a writer of their own (db/sqlite_writer.py).
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import os
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Dialect
@@ -113,6 +115,87 @@ class DriverPool(DriverConnections):
         #: fetch_one_grouped's writes not yet sent, by their SQL, and the tasks sending the others.
         self._groups: dict[str, list[tuple[list[Any], asyncio.Future[Any]]]] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        #: PostgreSQL's reads not yet sent, by their SQL and whether each wants its first row only.
+        self._read_groups: dict[tuple[str, bool], list[tuple[list[Any], asyncio.Future[list[Any]]]]] = {}
+        #: Each read's SQL as one of a group sends it: numbered rows, by the SQL (None: not a plain SELECT).
+        self._numbered: dict[str, str | None] = {}
+
+    async def fetch_one(self, sql: str, values: list[Any]) -> Any:
+        if self.backend != "postgresql":
+            return await self._read("fetchrow", sql, values)
+        rows = await self._grouped_read(sql, values, one=True)
+        return rows[0] if rows else None
+
+    async def fetch_all(self, sql: str, values: list[Any]) -> list[Any]:
+        if self.backend != "postgresql":
+            return await super().fetch_all(sql, values)
+        return await self._grouped_read(sql, values, one=False)
+
+    async def _grouped_read(self, sql: str, values: list[Any], *, one: bool) -> list[Any]:
+        """PostgreSQL: a SELECT sent with the other reads of the same statement that this loop iteration's
+        requests made, in one round trip; its own rows.
+
+        Each round trip costs the worker a send, a receive and a wake-up, and PostgreSQL a wake-up of the
+        connection's backend and a Sync; under load, several requests of one worker read the same statement
+        (their tokens, their clients) in the same iteration. A group is sent as one pipelined batch (asyncpg's
+        ``fetchmany``), each read numbered by a column added in front, so that every request gets exactly its
+        own rows, none when it found none. A read alone goes as it is. Reads change nothing, so a group the
+        database refused is read again one by one, and only the read at fault fails.
+        """
+        numbered = self._numbered.get(sql, _NOT_NUMBERED)
+        if numbered is _NOT_NUMBERED:
+            if len(self._numbered) >= _NUMBERED_KEPT:  # composed statements (IN lists of every length) are many
+                self._numbered.clear()
+            numbered = self._numbered[sql] = _numbered_select(sql, len(values))
+        if numbered is None:
+            return await self._rows(sql, values, one=one)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        group = self._read_groups.get((sql, one))
+        if group is None:
+            group = self._read_groups[sql, one] = []
+            loop.call_soon(self._send_read_group, sql, numbered, one)
+        group.append((values, future))
+        return await future
+
+    def _send_read_group(self, sql: str, numbered: str, one: bool) -> None:
+        group = self._read_groups.pop((sql, one))
+        task = asyncio.ensure_future(self._run_read_group(sql, numbered, one, group))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _run_read_group(
+        self, sql: str, numbered: str, one: bool, group: list[tuple[list[Any], asyncio.Future[list[Any]]]]
+    ) -> None:
+        import asyncpg
+
+        if len(group) > 1:
+            try:
+                numbered_values = [[*values, index] for index, (values, _) in enumerate(group)]
+                rows = await self._read("fetchmany", numbered, [numbered_values])
+            except (asyncpg.PostgresError, asyncpg.DataError):
+                pass  # one read's value or statement the database refused: each alone below tells whose
+            except BaseException as error:  # the connection or the time ran out: for all of them alike
+                _fail_all(group, error)
+                return
+            else:
+                answers: list[list[Any]] = [[] for _ in group]
+                for row in rows:
+                    answers[row[0]].append(tuple(row)[1:])
+                for (_, future), answer in zip(group, answers, strict=True):
+                    if not future.done():  # its request went away meanwhile
+                        future.set_result(answer[:1] if one else answer)
+                return
+        await asyncio.gather(
+            *(_settle(future, functools.partial(self._rows, sql, values, one=one)) for values, future in group)
+        )
+
+    async def _rows(self, sql: str, values: list[Any], *, one: bool) -> list[Any]:
+        if one:
+            row = await self._read("fetchrow", sql, values)
+            return [] if row is None else [row]
+        rows: list[Any] = await self._read("fetch", sql, values)
+        return rows
 
     async def _read(self, method: str, sql: str, values: list[Any]) -> Any:
         if self._pid != os.getpid():
@@ -175,20 +258,16 @@ class DriverPool(DriverConnections):
         import asyncpg
 
         if len(group) == 1:
-            await self._run_alone(sql, *group[0])
+            await self._write_alone(sql, *group[0])
             return
         try:
             rows = await self._read("fetchmany", sql, [[values for values, _ in group]])
         except asyncpg.PostgresError:
             # The database refused one of them (a constraint, say): each alone, side by side, tells whose.
-            await asyncio.gather(*(self._run_alone(sql, values, future) for values, future in group))
+            await asyncio.gather(*(self._write_alone(sql, values, future) for values, future in group))
             return
         except BaseException as error:  # the connection or the time ran out: for all of them alike
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
+            _fail_all(group, error)
             return
         for index, (_, future) in enumerate(group):
             if future.done():  # its request went away meanwhile
@@ -198,17 +277,8 @@ class DriverPool(DriverConnections):
             else:  # committed, but whose row is whose is lost: a statement that does not return one row each
                 future.set_exception(AssertionError(f"a grouped write returned {len(rows)} rows for {len(group)}"))
 
-    async def _run_alone(self, sql: str, values: list[Any], future: asyncio.Future[Any]) -> None:
-        if future.done():
-            return
-        try:
-            row = await self._read("fetchrow", sql, values)
-        except Exception as error:
-            if not future.done():
-                future.set_exception(error)
-        else:
-            if not future.done():
-                future.set_result(row)
+    async def _write_alone(self, sql: str, values: list[Any], future: asyncio.Future[Any]) -> None:
+        await _settle(future, functools.partial(self._read, "fetchrow", sql, values))
 
     async def run_script(self, sql: str, values: list[Any]) -> Any:
         """MariaDB: several statements in one round trip (a transaction and its COMMIT among them); the first
@@ -293,6 +363,45 @@ class DriverPool(DriverConnections):
                 await connection.close(timeout=CONNECT_TIMEOUT_SECONDS)
             else:
                 await connection.ensure_closed()
+
+
+def _fail_all(group: list[tuple[list[Any], asyncio.Future[Any]]], error: BaseException) -> None:
+    """Every request of a group that is still waiting gets the error; a cancellation goes on up."""
+    for _, future in group:
+        if not future.done():
+            future.set_exception(error)
+    if not isinstance(error, Exception):
+        raise error
+
+
+async def _settle(future: asyncio.Future[T], run: Callable[[], Awaitable[T]]) -> None:
+    """One request of a group, run alone: its own answer or its own error (unless it went away meanwhile)."""
+    if future.done():
+        return
+    try:
+        result = await run()
+    except Exception as error:
+        if not future.done():
+            future.set_exception(error)
+    else:
+        if not future.done():
+            future.set_result(result)
+
+
+_NOT_NUMBERED: Any = object()
+#: Statements whose numbered form a pool keeps (then it starts again).
+_NUMBERED_KEPT = 1024
+
+
+def _numbered_select(sql: str, value_count: int) -> str | None:
+    """A PostgreSQL SELECT as a group sends it: its rows behind the number of the read they answer (the
+    parameter after its own). None for a statement that writes (a CTE's INSERT, say) or locks rows."""
+    text = sql.lstrip()
+    upper = text.upper()
+    if not upper.startswith("SELECT") or " FOR UPDATE" in upper or " FOR SHARE" in upper:
+        return None
+    # The statement is one of the store's own compiled statements, never text from a request.
+    return f"SELECT ${value_count + 1}::int4 AS gatepass_read, grouped_read.* FROM ({text}) AS grouped_read"  # noqa: S608
 
 
 async def _on_cursor(connection: Any, method: str, sql: str, values: list[Any]) -> Any:
