@@ -73,6 +73,31 @@ async def test_a_failing_write_fails_alone_and_the_others_of_its_commit_land(tmp
     assert _names(path) == ["taken", "before", "after"]
 
 
+async def test_a_write_that_fails_halfway_leaves_none_of_its_rows_and_the_others_land_once(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    _schema(path)
+    writer = SqliteWriter(str(path), busy_timeout_seconds=10)
+
+    def half(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO items (name, writer) VALUES ('half', 'test')")
+        raise ValueError("refused after its first statement")
+
+    try:
+        results = await asyncio.gather(
+            writer.write(_insert("before")),
+            writer.write(half),
+            writer.write(_insert("after")),
+            return_exceptions=True,
+        )
+        # The next commit is a fresh transaction again, with nothing of the failed write in it.
+        await writer.write(_insert("later"))
+    finally:
+        writer.close()
+    assert isinstance(results[1], ValueError), results
+    assert _names(path) == ["before", "after", "later"]
+    assert results[0] == 1 and results[2] == 2, "each write that landed ran once, and answers its own row"
+
+
 async def test_changes_are_announced_after_the_commit_that_holds_them(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     _schema(path)

@@ -122,7 +122,7 @@ class DriverPool(DriverConnections):
 
     async def fetch_one(self, sql: str, values: list[Any]) -> Any:
         if self.backend != "postgresql":
-            return await self._read("fetchrow", sql, values)
+            return await super().fetch_one(sql, values)
         rows = await self._grouped_read(sql, values, one=True)
         return rows[0] if rows else None
 
