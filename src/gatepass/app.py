@@ -101,12 +101,9 @@ from gatepass.services.subjects import SubjectIdentifiers
 from gatepass.web.cors import CorsMiddleware
 from gatepass.web.errors import client_disconnected, service_unavailable, unhandled_error, unusable_input
 from gatepass.web.middleware import (
-    AccessLogMiddleware,
+    AnswerFrameMiddleware,
     BodyLimitMiddleware,
-    ErrorBoundaryMiddleware,
     NoticesBeforeAnswerMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
     UnusableInputMiddleware,
 )
 from gatepass.web.routes import build_web_routes
@@ -569,14 +566,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
             await gatepass.outbox.drain()
             await gatepass.upkeep.close()
 
-    # The request id is set first, so every line logged for the request carries it, the access log's
-    # included; the error boundary sits inside the security headers, so a 500 carries them too; text no
-    # value may hold is refused before any endpoint reads the path or query.
+    # The answer's frame first (request id, security headers, the 500 of last resort, the access log), so
+    # every answer carries its headers and every line logged for the request its id; text no value may
+    # hold is refused before any endpoint reads the path or query.
     middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(AccessLogMiddleware),
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(ErrorBoundaryMiddleware),
+        Middleware(AnswerFrameMiddleware),
         Middleware(UnusableInputMiddleware, answer=answer_unusable_input(otherwise=unusable_input)),
         Middleware(BodyLimitMiddleware),
         Middleware(CorsMiddleware),
@@ -592,7 +586,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> S
         routes=build_routes(),
         middleware=middleware,
         exception_handlers={
-            # Exception's handler only answers what escapes ErrorBoundaryMiddleware (a fault in the headers' own layer).
+            # Exception's handler only answers what escapes AnswerFrameMiddleware (a fault in that layer itself).
             Exception: unhandled_error,
             **dict.fromkeys(DATABASE_FAULTS, database_error),
             ClientDisconnect: client_disconnected,

@@ -1,4 +1,4 @@
-"""The middleware of every request, one concern each, pure ASGI (no Request object per request: cheap)."""
+"""The middleware of every request, pure ASGI (no Request object per request: cheap)."""
 
 from __future__ import annotations
 
@@ -32,109 +32,15 @@ _SECURITY_HEADERS = (
 )
 
 
-class RequestIdMiddleware:
-    """A fresh id per request: in the log context of everything the request logs, and in X-Request-Id."""
+class AnswerFrameMiddleware:
+    """What frames every answer, in one layer (each layer costs every request a call and a send wrapper):
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        # Not a secret, only unique enough to find one request's lines: no system call per request for it.
-        # (`random` is seeded again in each forked worker.)
-        request_id = f"{random.getrandbits(64):016x}"
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Ours wins over one an endpoint or a proxied answer may have set: the log knows only ours.
-                raw = message.get("headers", ())
-                message["headers"] = [item for item in raw if item[0].lower() != b"x-request-id"] + [header]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
-class SecurityHeadersMiddleware:
-    """The security headers on every response that does not set its own."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(header for header in _SECURITY_HEADERS if header[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class AccessLogMiddleware:
-    """What was served: one access-log line and the request metrics per request, with its status and time."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            endpoint = getattr(route, "path", None) or "unmatched"
-            metrics.observe_request(endpoint, scope["method"], status, elapsed)
-            if _access_log.isEnabledFor(logging.INFO):
-                # The path only: query strings carry codes and state.
-                _access_log.info(
-                    "%s %s %d",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        "http": {
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "duration_ms": round(elapsed * 1000, 2),
-                            "endpoint": endpoint,
-                        }
-                    },
-                )
-
-
-class ErrorBoundaryMiddleware:
-    """Turn an exception no handler took into the generic 500, inside the security headers' reach.
-
-    Starlette answers such exceptions from its outermost layer, past every middleware, and then
-    raises them again for the server to log a second time; here the 500 gets the same headers as
-    every other answer and the traceback is logged once, with the request id.
+    - a fresh request id, in the log context of everything the request logs and in ``X-Request-Id``;
+    - the security headers, on every answer that does not set its own;
+    - the generic 500 for an exception no handler took, with those headers and that id (Starlette would
+      answer it past every middleware and then raise it again for the server to log a second time; here
+      the traceback is logged once, with the request id);
+    - one access-log line and the request metrics, with the answer's status and time.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -144,22 +50,64 @@ class ErrorBoundaryMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        # Not a secret, only unique enough to find one request's lines: no system call per request for it.
+        # (`random` is seeded again in each forked worker.)
+        request_id = f"{random.getrandbits(64):016x}"
+        scope.setdefault("state", {})["request_id"] = request_id
+        request_id_header = (b"x-request-id", request_id.encode())
+        context_token = request_id_var.set(request_id)
+        status = 500
         is_started = False
 
-        async def send_noting_start(message: Message) -> None:
-            nonlocal is_started
+        async def send_framed(message: Message) -> None:
+            nonlocal status, is_started
             if message["type"] == "http.response.start":
                 is_started = True
+                status = message["status"]
+                # Ours wins over an id an endpoint or a proxied answer may have set: the log knows only ours.
+                headers = [item for item in message.get("headers", ()) if item[0].lower() != b"x-request-id"]
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in _SECURITY_HEADERS if header[0] not in present)
+                headers.append(request_id_header)
+                message["headers"] = headers
             await send(message)
 
         try:
-            await self.app(scope, receive, send_noting_start)
-        except Exception as exc:
-            if is_started:
-                # Half an answer is out: only the server can end the connection now.
-                raise
-            response = await unhandled_error(Request(scope), exc)
-            await response(scope, receive, send)
+            try:
+                await self.app(scope, receive, send_framed)
+            except Exception as exc:
+                if is_started:
+                    # Half an answer is out: only the server can end the connection now.
+                    raise
+                response = await unhandled_error(Request(scope), exc)
+                await response(scope, receive, send_framed)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+            request_id_var.reset(context_token)
+
+    @staticmethod
+    def _observe(scope: Scope, status: int, elapsed: float) -> None:
+        route = scope.get("route")
+        endpoint = getattr(route, "path", None) or "unmatched"
+        metrics.observe_request(endpoint, scope["method"], status, elapsed)
+        if _access_log.isEnabledFor(logging.INFO):
+            # The path only: query strings carry codes and state.
+            _access_log.info(
+                "%s %s %d",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "http": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "endpoint": endpoint,
+                    }
+                },
+            )
 
 
 def _is_console(path: str) -> bool:
