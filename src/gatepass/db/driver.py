@@ -400,7 +400,9 @@ def _numbered_select(sql: str, value_count: int) -> str | None:
     upper = text.upper()
     if not upper.startswith("SELECT") or " FOR UPDATE" in upper or " FOR SHARE" in upper:
         return None
-    # The statement is one of the store's own compiled statements, never text from a request.
+    # The statement is one of the store's own compiled statements, never text from a request. Its rows keep
+    # their order (the roles by name, a list page by its sort): PostgreSQL never pulls a subquery with an
+    # ORDER BY or LIMIT up into the outer query, and the outer query, a plain projection, scans it in order.
     return f"SELECT ${value_count + 1}::int4 AS gatepass_read, grouped_read.* FROM ({text}) AS grouped_read"  # noqa: S608
 
 
