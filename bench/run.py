@@ -659,14 +659,15 @@ def _json_from(output: str) -> Any:
     return json.loads(output[output.index("{") :])
 
 
-def seed_accounts(env: dict[str, str], base_email: str, password: str) -> dict[str, str]:
-    """The base user, the three clients and consent_mode=force, through the real CLI."""
+def seed_accounts(env: dict[str, str], base_email: str, password: str, id_token_alg: str) -> dict[str, str]:
+    """The base user, the clients and consent_mode=force, through the real CLI."""
     gatepass_cli(env, "migrate")
     gatepass_cli(env, "user", "add", base_email, "--password-stdin", "--first-name", "Bench", "--last-name", "User",
                  "--json", stdin=password + "\n")
     client_args = {
         WEB_CLIENT: ["--name", "Bench web app", "--redirect-uri", REDIRECT_URI, "--grant-type", "authorization_code",
-                     "--grant-type", "refresh_token", *[arg for s in TOKEN_SCOPES for arg in ("--scope", s)]],
+                     "--grant-type", "refresh_token", *[arg for s in TOKEN_SCOPES for arg in ("--scope", s)],
+                     "--id-token-alg", id_token_alg],
         SVC_CLIENT: ["--name", "Bench service", "--grant-type", "client_credentials", "--service-user", base_email,
                      "--scope", "all"],
         SVC_JWT_CLIENT: ["--name", "Bench JWT service", "--grant-type", "client_credentials", "--service-user",
@@ -1247,7 +1248,7 @@ def run_bench(args: argparse.Namespace) -> Run:
     base_email = "bench-user-0000@bench.test"
 
     log("migrate, then users and clients through the gatepass CLI")
-    client_secrets = seed_accounts(env, base_email, password)
+    client_secrets = seed_accounts(env, base_email, password, args.id_token_alg)
     seeder = loop.run_until_complete(db.seeder())
     CLEANUP.push("close seeding connection", lambda: loop.run_until_complete(seeder.close()))
     run.seeder = seeder
@@ -1702,6 +1703,9 @@ def main() -> int:
                         help="redis.url for the server (read-cache notices between nodes), e.g. redis://127.0.0.1:6379/0")
     parser.add_argument("--jwt-alg", choices=("RS256", "ES256", "EdDSA"), default="RS256",
                         help="tokens.jwt_access_token_alg for the JWT access token row (d_jwt)")
+    parser.add_argument("--id-token-alg", choices=("RS256", "ES256", "EdDSA"), default="RS256",
+                        help="the web client's id_token_signed_response_alg: the id_tokens of the flows (f) and of "
+                             "each refresh (e); RS256 is OpenID Connect's default")
     parser.add_argument("--dpop-proofs-per-second", type=int, default=8_000,
                         help="DPoP proofs made beforehand per second of the (c_dpop) row: above its rate, or replays")
     parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(),
