@@ -58,10 +58,23 @@ def presented_token(request: Request, issuer: str) -> tuple[str | None, TokenPre
     return token, presented
 
 
+def fresh_dpop_nonce(request: Request, nonce: str | None) -> dict[str, str]:
+    """The header for a success answer to a request that presented a DPoP token, when this server requires
+    nonces (``nonce`` is then the one to use now): RFC 9449 §8.2 and §9 let a server hand the next nonce out
+    with a 200, so a client that keeps using it never meets the use_dpop_nonce refusal when a nonce ages."""
+    if nonce is None or not _is_dpop_scheme(request):
+        return {}
+    return {"DPoP-Nonce": nonce}
+
+
+def _is_dpop_scheme(request: Request) -> bool:
+    return request.headers.get("authorization", "").lstrip()[:5].lower() == "dpop "
+
+
 def _is_dpop_refusal(request: Request, error: OAuthError) -> bool:
     if isinstance(error, InvalidDpopProof | UseDpopNonce | BoundTokenSentAsBearer):
         return True
-    return request.headers.get("authorization", "").lstrip()[:5].lower() == "dpop "
+    return _is_dpop_scheme(request)
 
 
 def _dpop_error(error: OAuthError, *, realm: str, scope: str | None) -> JSONResponse:

@@ -74,6 +74,11 @@ def doctype_service(request: Request) -> DocTypeService:
     return context_of(request).doctypes
 
 
+def dpop_nonce(request: Request) -> str | None:
+    """The DPoP nonce proofs must carry now (RFC 9449 §9), None when this server does not require nonces."""
+    return context_of(request).dpop.nonce()
+
+
 def issuer_of(request: Request) -> str:
     """The realm of every challenge and the base of the resource's metadata URL."""
     return context_of(request).issuer

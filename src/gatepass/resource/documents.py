@@ -13,14 +13,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gatepass.http.bearer import bearer_error
+from gatepass.http.bearer import bearer_error, fresh_dpop_nonce
 from gatepass.http.csrf import CsrfTokenError
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue, parse_json_text
 from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.protocol.values import Principal
 from gatepass.resource.auth import NoCredentials, authenticate
-from gatepass.resource.context import document_service, issuer_of
+from gatepass.resource.context import document_service, dpop_nonce, issuer_of
 from gatepass.resource.errors import credentials_required, csrf_error, document_error
 from gatepass.services.document_errors import DocumentError, DocumentValidationError
 
@@ -67,7 +67,9 @@ async def _answer(
         return csrf_error(request, error)
     except DocumentError as error:
         return document_error(request, error)
-    return JSONResponse({"data": data}, status_code=status_code, headers=_NO_STORE)
+    return JSONResponse(
+        {"data": data}, status_code=status_code, headers={**_NO_STORE, **fresh_dpop_nonce(request, dpop_nonce(request))}
+    )
 
 
 async def collection(request: Request) -> Response:

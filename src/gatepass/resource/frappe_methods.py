@@ -20,7 +20,7 @@ from starlette.types import Scope
 
 from gatepass import __version__
 from gatepass.compat.frappe import FRAPPE_OAUTH_METHODS
-from gatepass.http.bearer import bearer_error
+from gatepass.http.bearer import bearer_error, fresh_dpop_nonce
 from gatepass.http.csrf import CsrfTokenError
 from gatepass.protocol.errors import OAuthError
 from gatepass.protocol.rfc6750_bearer import build_bearer_challenge
@@ -28,7 +28,7 @@ from gatepass.protocol.rfc7493_ijson import MalformedJson, RefusedJsonValue, par
 from gatepass.protocol.rfc9728_resource_metadata import metadata_url
 from gatepass.resource import frappe_session
 from gatepass.resource.auth import NoCredentials, authenticate
-from gatepass.resource.context import issuer_of
+from gatepass.resource.context import dpop_nonce, issuer_of
 from gatepass.resource.errors import frappe_error
 from gatepass.resource.frappe_client import CLIENT_METHODS, ClientMethod
 from gatepass.services.document_errors import DocumentError
@@ -163,7 +163,8 @@ async def _run(request: Request, method: ClientMethod, args: Arguments) -> Respo
     except DocumentError as error:
         return _error(error.exc_type, error.message, error.status_code, error=error.error, field=error.field)
     # Frappe leaves ``message`` out when a method returns nothing.
-    return JSONResponse({} if result is None else {"message": result}, headers=_NO_STORE)
+    headers = {**_NO_STORE, **fresh_dpop_nonce(request, dpop_nonce(request))}
+    return JSONResponse({} if result is None else {"message": result}, headers=headers)
 
 
 async def call_method(request: Request, name: str) -> Response:

@@ -64,6 +64,7 @@ async def test_a_code_redeemed_with_a_proof_gives_a_dpop_token_for_userinfo_intr
     answer = await userinfo(http, server, access, proof=key.proof("GET", server.url + USERINFO, access_token=access))
     assert answer.status_code == 200, answer.text
     assert answer.json()["email"] == world.user("alice")["email"]
+    assert "dpop-nonce" not in answer.headers  # this server does not require nonces
 
     documents = f"{server.url}/api/resource/ToDo"
     listed = await http.get(
@@ -71,6 +72,7 @@ async def test_a_code_redeemed_with_a_proof_gives_a_dpop_token_for_userinfo_intr
         headers={"Authorization": f"DPoP {access}", "DPoP": key.proof("GET", documents, access_token=access)},
     )
     assert listed.status_code == 200, listed.text
+    assert "dpop-nonce" not in listed.headers
 
     # RFC 9449 §6.2: introspection tells a resource server which key the token is bound to.
     introspected = await api.introspect(world.client("rs"), access)

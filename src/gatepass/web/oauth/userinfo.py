@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gatepass.http.bearer import bearer_error, presented_token
+from gatepass.http.bearer import bearer_error, fresh_dpop_nonce, presented_token
 from gatepass.protocol.errors import InvalidToken, OAuthError
 from gatepass.web.context import web
 
@@ -19,7 +19,9 @@ async def _answer(request: Request, *, is_frappe_path: bool) -> Response:
         claims = await context.oidc.userinfo(token, is_frappe_path=is_frappe_path, presented=presented)
     except OAuthError as error:
         return bearer_error(request, error, realm=context.issuer)
-    return JSONResponse(claims, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        claims, headers={"Cache-Control": "no-store", **fresh_dpop_nonce(request, context.dpop.nonce())}
+    )
 
 
 async def userinfo(request: Request) -> Response:
